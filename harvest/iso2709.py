@@ -1,0 +1,174 @@
+"""ISO 2709 at the byte level: split a stream into records, read one, write one.
+
+Why not pymarc's reader: real exports lie (leader lengths counted in characters after a
+transcoding, leader/09 wrong, GBK text that pymarc decodes as MARC-8), and a harvest must
+keep every broken record byte-for-byte with a precise reason.  So this module only deals
+with structure — leader, directory, fields, subfields — as *bytes*, and leaves decoding to
+`harvest.encoding`, which knows about MARC-8, GBK and UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+RECORD_TERMINATOR = 0x1D
+FIELD_TERMINATOR = 0x1E
+SUBFIELD_DELIMITER = 0x1F
+
+
+class MarcStructureError(ValueError):
+    """The bytes are not a well-formed ISO 2709 record; the message says where and why."""
+
+
+@dataclass
+class RawField:
+    tag: str
+    data: bytes  # control field value, or indicators + subfields without the terminator
+
+    @property
+    def is_control(self) -> bool:
+        return self.tag < "010" and self.tag.isdigit()
+
+    @property
+    def indicators(self) -> bytes:
+        return self.data[:2] if not self.is_control else b""
+
+    def subfields(self) -> list[tuple[str, bytes]]:
+        """Split on the subfield delimiter.
+
+        A delimiter followed by a byte that cannot be a subfield code (a control byte such
+        as ESC, or a space) is stray data, not a delimiter — seen in real MARC-8 records
+        (yaz's marc12): it is dropped and the text runs on, as YAZ itself reads it.
+        """
+        body = self.data[2:]
+        out: list[tuple[str, bytes]] = []
+        code: str | None = None
+        buf = bytearray()
+        i = 0
+        while i < len(body):
+            b = body[i]
+            if b == SUBFIELD_DELIMITER:
+                nxt = body[i + 1] if i + 1 < len(body) else None
+                if nxt is not None and 0x21 <= nxt <= 0x7E:
+                    if code is not None:
+                        out.append((code, bytes(buf)))
+                    code, buf = chr(nxt), bytearray()
+                    i += 2
+                    continue
+                i += 1  # stray delimiter: drop it
+                continue
+            buf.append(b)
+            i += 1
+        if code is not None:
+            out.append((code, bytes(buf)))
+        return out
+
+
+@dataclass
+class RawMarc:
+    leader: bytes
+    fields: list[RawField] = field(default_factory=list)
+
+    def get(self, tag: str) -> list[RawField]:
+        return [f for f in self.fields if f.tag == tag]
+
+
+def split_records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield (byte offset, record bytes incl. terminator) for each record in a file.
+
+    Splits on the record terminator rather than trusting the leader's length, so one record
+    with a wrong length cannot swallow its neighbours; `parse` then checks the length.
+    Terminator bytes cannot occur inside UTF-8, GBK/GB18030 or MARC-8 text.
+    """
+    start = 0
+    n = len(data)
+    while start < n:
+        end = data.find(bytes([RECORD_TERMINATOR]), start)
+        if end == -1:
+            chunk = data[start:]
+            if chunk.strip(b"\r\n\x00 \x1a"):
+                yield start, chunk
+            return
+        chunk = data[start : end + 1]
+        # Tolerate line breaks between records (some exports add them).
+        lead = len(chunk) - len(chunk.lstrip(b"\r\n"))
+        if chunk[lead:] and chunk[lead:] != bytes([RECORD_TERMINATOR]):
+            yield start + lead, chunk[lead:]
+        start = end + 1
+
+
+def parse(chunk: bytes) -> RawMarc:
+    """Parse one record's structure; raise MarcStructureError naming what is wrong."""
+    if len(chunk) < 25:
+        raise MarcStructureError(f"truncated record: {len(chunk)} bytes, shorter than a leader")
+    leader = chunk[:24]
+    length_txt, base_txt = leader[0:5], leader[12:17]
+    if not (length_txt.isdigit() and base_txt.isdigit()):
+        raise MarcStructureError(
+            f"bad leader: record length {length_txt!r} / base address {base_txt!r} not numeric"
+        )
+    declared, base = int(length_txt), int(base_txt)
+    if chunk[-1] != RECORD_TERMINATOR:
+        raise MarcStructureError(
+            f"truncated record: no record terminator (leader says {declared} bytes, "
+            f"{len(chunk)} present)"
+        )
+    if base < 25 or base > len(chunk):
+        raise MarcStructureError(f"bad leader: base address {base} outside the record")
+    if chunk[base - 1] != FIELD_TERMINATOR:
+        raise MarcStructureError(f"bad directory: no field terminator before base address {base}")
+    directory = chunk[24 : base - 1]
+    if len(directory) % 12:
+        raise MarcStructureError(
+            f"bad directory: {len(directory)} bytes is not a whole number of 12-byte entries"
+        )
+    body = chunk[base:]
+    out = RawMarc(leader=leader)
+    for k in range(0, len(directory), 12):
+        entry = directory[k : k + 12]
+        tag_b, len_b, start_b = entry[:3], entry[3:7], entry[7:12]
+        if not (len_b.isdigit() and start_b.isdigit()) or not tag_b.isalnum():
+            raise MarcStructureError(f"bad directory: entry {k // 12 + 1} is {entry!r}")
+        flen, fstart = int(len_b), int(start_b)
+        if fstart + flen > len(body):
+            raise MarcStructureError(
+                f"bad directory: field {tag_b.decode()} at {fstart}+{flen} runs past the "
+                f"end of the record ({len(body)} data bytes)"
+            )
+        raw = body[fstart : fstart + flen]
+        if raw.endswith(bytes([FIELD_TERMINATOR])):
+            raw = raw[:-1]
+        elif FIELD_TERMINATOR in raw:
+            raise MarcStructureError(
+                f"bad directory: field {tag_b.decode()} length {flen} does not end at a "
+                "field terminator"
+            )
+        out.fields.append(RawField(tag_b.decode("ascii"), raw))
+    return out
+
+
+def write(leader: str, fields: list[tuple[str, str, list[tuple[str, str]] | str]],
+          encoding: str = "utf-8") -> bytes:
+    """Build one ISO 2709 record: lengths are counted in bytes of `encoding`.
+
+    `fields` is [(tag, indicators, subfields)] for data fields, [(tag, "", value)] for
+    control fields.  Leader positions 0–4 and 12–16 are filled in; the rest is kept.
+    """
+    body = bytearray()
+    directory = bytearray()
+    for tag, ind, content in fields:
+        if isinstance(content, str):
+            data = content.encode(encoding)
+        else:
+            data = ind.encode("ascii") + b"".join(
+                bytes([SUBFIELD_DELIMITER]) + code.encode("ascii") + value.encode(encoding)
+                for code, value in content
+            )
+        data += bytes([FIELD_TERMINATOR])
+        directory += f"{tag}{len(data):04d}{len(body):05d}".encode("ascii")
+        body += data
+    base = 24 + len(directory) + 1
+    total = base + len(body) + 1
+    lead = f"{total:05d}{leader[5:12]}{base:05d}{leader[17:24]}".encode("ascii")
+    return bytes(lead + directory + bytes([FIELD_TERMINATOR]) + body + bytes([RECORD_TERMINATOR]))

@@ -1,0 +1,80 @@
+"""The one canonical record model every crosswalk produces and every later stage reads.
+
+Harvested records, live-search hits and Dublin Core documents all become a `Record`, so the
+store, the merge step, the index and the portal never look at MARC again.  The model is
+flat and JSON-friendly on purpose: it is what `tongjian normalize` prints and what the store
+keeps beside the raw original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class Author:
+    name: str
+    role: str = ""  # 著, 编, 主编, 译 … or MARC relator term
+    pinyin: str = ""  # CNMARC 7XX $9 / $A
+    romanized: str = ""  # MARC21: the romanized heading when `name` came from an 880
+
+
+@dataclass
+class Holding:
+    """One copy (or group of copies) on one library's shelf — 馆藏."""
+
+    library: str  # library code from config.yaml
+    location: str = ""  # 馆藏地 / shelving location
+    call_number: str = ""  # 索书号
+    barcode: str = ""  # 条码号
+    status: str = ""  # as the source reported it, unmapped
+    copies: int = 1
+    note: str = ""
+
+
+@dataclass
+class Record:
+    source: str  # source name from config.yaml
+    source_id: str  # the record id in that source (001 or the server's position)
+    library: str  # library code the source belongs to
+    format: str = ""  # cnmarc | unimarc | marc21 | dc
+    encoding: str = ""  # what the bytes were decoded from
+    title: str = ""
+    title_alt: list[str] = field(default_factory=list)  # other, parallel, romanized titles
+    title_pinyin: str = ""
+    volume: str = ""  # part number/name: CNMARC 200$h$i, MARC21 245$n$p
+    responsibility: str = ""  # statement of responsibility, as transcribed
+    authors: list[Author] = field(default_factory=list)
+    publisher: str = ""
+    publisher_alt: list[str] = field(default_factory=list)
+    place: str = ""
+    year: int | None = None
+    edition: str = ""
+    isbn: list[str] = field(default_factory=list)  # valid, as ISBN-13
+    isbn_invalid: list[str] = field(default_factory=list)  # as found, failing the checksum
+    issn: list[str] = field(default_factory=list)
+    clc: list[str] = field(default_factory=list)  # 中图分类号
+    clc_top: str = ""  # its top class letter, A–Z
+    subjects: list[str] = field(default_factory=list)
+    language: str = ""  # ISO 639-2/B, e.g. chi, eng
+    material_type: str = ""  # book, serial, map, score, sound, video, electronic, manuscript, …
+    series: list[str] = field(default_factory=list)
+    summary: str = ""
+    holdings: list[Holding] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """Store key: unique per source record, stable across re-harvests."""
+        return f"{self.source}:{self.source_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["authors"] = [Author(**a) for a in values.get("authors", [])]
+        values["holdings"] = [Holding(**h) for h in values.get("holdings", [])]
+        return cls(**values)

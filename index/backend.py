@@ -1,0 +1,95 @@
+"""The search backend interface: one shape of request and result for every engine.
+
+The index holds one document per merged entry (cluster), so a book held by ten libraries
+is one hit.  The document shape is built by `index.documents.cluster_document`:
+
+    id            str          cluster id (also the record page id)
+    title         str          display title (vernacular first)
+    title_alt     list[str]    other / parallel / romanized titles
+    title_pinyin  str
+    authors       list[str]
+    responsibility str
+    publisher     str
+    place         str
+    subjects      list[str]
+    series        list[str]
+    summary       str
+    isbn          list[str]    ISBN-13, exact match
+    issn          list[str]
+    call_number   list[str]    索书号, exact match
+    clc           list[str]    中图分类号
+    clc_top       str          A–Z
+    year          int | None
+    language      str
+    material_type str
+    library       list[str]    library codes holding it
+    region        list[str]    regions of those libraries
+    summary_doc   dict         what a hit shows: id, title, authors, year, isbn, publisher,
+                               holdings=[{library, name, region, copies}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+# Facet name -> index field.  `year_range` is derived from `year` by YEAR_RANGES.
+FACETS: tuple[str, ...] = ("library", "region", "clc_top", "year_range", "language", "material_type")
+
+# (label, first year inclusive, last year inclusive); None = open end.
+YEAR_RANGES: tuple[tuple[str, int | None, int | None], ...] = (
+    ("2020-", 2020, None),
+    ("2010-2019", 2010, 2019),
+    ("2000-2009", 2000, 2009),
+    ("1990-1999", 1990, 1999),
+    ("1980-1989", 1980, 1989),
+    ("-1979", None, 1979),
+)
+
+SearchField = Literal["any", "title", "author", "isbn", "subject", "call_number"]
+Sort = Literal["relevance", "year_desc", "year_asc"]
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""  # user's words; empty = browse everything
+    field: SearchField = "any"
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> values (AND)
+    sort: Sort = "relevance"
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass
+class SearchHit:
+    id: str
+    score: float
+    doc: dict[str, Any]  # the `summary_doc` stored with the document
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, list[tuple[str, int]]]  # facet -> [(value, count)], biggest first
+
+
+class SearchBackend(Protocol):
+    def add(self, docs: Iterable[dict[str, Any]]) -> int:
+        """Add or replace documents (by id); returns how many. Visible after `commit`."""
+        ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    def clear(self) -> None:
+        """Drop every document (a rebuild starts here)."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
