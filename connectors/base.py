@@ -8,7 +8,7 @@ show the admin).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,8 +53,12 @@ class HarvestConnector(Protocol):
 
     name: str
 
-    def harvest(self) -> Iterator[RawRecord]:
-        """Yield every record the source offers, in a stable order."""
+    def harvest(self, on_error: Callable[[int, str], None] | None = None
+                ) -> Iterator[RawRecord]:
+        """Yield every record the source offers, in a stable order.
+
+        A record the server cannot deliver (a surrogate diagnostic) is reported through
+        `on_error(position, reason)` and skipped: one bad record never ends a harvest."""
         ...
 
     def close(self) -> None: ...

@@ -1,0 +1,77 @@
+"""Small text rules shared by the MARC21 and CNMARC crosswalks."""
+
+from __future__ import annotations
+
+import re
+
+from harvest import clc, isbn
+from harvest.model import Record
+
+# ISBD punctuation left at the end of a subfield: " /", " :", " ;", ",", "." and Chinese forms.
+_TRAILING = re.compile(r"[\s/:;,=.，：；／＝]+$")
+_LEADING = re.compile(r"^[\s/:;,=.，：；]+")
+_YEAR = re.compile(r"(1[5-9]\d\d|20\d\d)")
+
+
+def tidy(text: str) -> str:
+    """Strip ISBD punctuation and brackets a cataloguer adds around transcribed text."""
+    text = _LEADING.sub("", _TRAILING.sub("", text.strip()))
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].strip()
+    return text
+
+
+def year(*candidates: str) -> int | None:
+    """First plausible year (1500–2099) in the candidates, in order."""
+    for text in candidates:
+        m = _YEAR.search(text or "")
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def add_unique(items: list[str], *values: str) -> None:
+    for v in values:
+        v = tidy(v)
+        if v and v not in items:
+            items.append(v)
+
+
+def add_isbns(record: Record, valid: list[str], invalid: list[str]) -> None:
+    """Valid ISBNs as ISBN-13; anything failing its check digit is kept apart, as found."""
+    for text in valid:
+        good, raw = isbn.normalize(text)
+        if good:
+            add_unique(record.isbn, good)
+        elif raw:
+            add_unique(record.isbn_invalid, raw)
+    for text in invalid:
+        _, raw = isbn.normalize(text)
+        if raw:
+            add_unique(record.isbn_invalid, raw)
+
+
+def add_clc(record: Record, values: list[str]) -> None:
+    for v in values:
+        for c in clc.split(v):
+            add_unique(record.clc, c)
+    record.clc_top = clc.top_class(record.clc)
+
+
+# Leader/06 (type of record) → material type; shared by MARC21 and UNIMARC where they agree.
+MATERIAL_BY_LEADER6 = {
+    "a": "book", "t": "book", "b": "manuscript", "c": "score", "d": "score",
+    "e": "map", "f": "map", "g": "video", "i": "sound", "j": "sound",
+    "k": "image", "m": "electronic", "o": "kit", "p": "mixed", "r": "object",
+}
+MARC21_OVERRIDES = {"t": "manuscript", "m": "electronic"}
+UNIMARC_OVERRIDES = {"l": "electronic", "m": "kit", "b": "manuscript"}
+
+
+def material_type(leader: str, unimarc: bool) -> str:
+    type6, level7 = leader[6:7], leader[7:8]
+    table = {**MATERIAL_BY_LEADER6, **(UNIMARC_OVERRIDES if unimarc else MARC21_OVERRIDES)}
+    kind = table.get(type6, "book" if not type6.strip() else "other")
+    if kind == "book" and level7 == "s":
+        return "serial"
+    return kind

@@ -1,0 +1,230 @@
+"""A decoded MARC record (text, not bytes), and how bytes become one.
+
+Every input — ISO 2709 in UTF-8, MARC-8 or GB18030, MARCXML in any of its namespaces, a
+record inside an SRU response — ends up as a `Marc`, so the crosswalks deal with one shape.
+The hard part is the character set: leader/09 and CNMARC 100$a/26-29 are hints that real
+exports get wrong, so the bytes decide (see `detect_encoding`), unless the source's config
+names an encoding, in which case a record that contradicts it is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from harvest import iso2709, marc8
+
+
+class RecordError(ValueError):
+    """This record cannot be read; the message is the quarantine reason."""
+
+
+@dataclass
+class Field:
+    tag: str
+    ind1: str = " "
+    ind2: str = " "
+    subfields: list[tuple[str, str]] = field(default_factory=list)
+    value: str | None = None  # control fields only
+
+    def get(self, code: str) -> str:
+        for c, v in self.subfields:
+            if c == code:
+                return v
+        return ""
+
+    def all(self, *codes: str) -> list[str]:
+        return [v for c, v in self.subfields if c in codes]
+
+
+@dataclass
+class Marc:
+    leader: str
+    fields: list[Field]
+    encoding: str = ""  # what the bytes were decoded from
+
+    def get(self, *tags: str) -> list[Field]:
+        return [f for f in self.fields if f.tag in tags]
+
+    def control(self, tag: str) -> str:
+        for f in self.fields:
+            if f.tag == tag and f.value is not None:
+                return f.value
+        return ""
+
+    def first(self, tag: str, code: str) -> str:
+        for f in self.get(tag):
+            v = f.get(code)
+            if v:
+                return v
+        return ""
+
+    @property
+    def flavour(self) -> str:
+        """'marc21' or 'cnmarc' from the record's shape: 245 is MARC21, 200 is UNIMARC."""
+        tags = {f.tag for f in self.fields}
+        if "245" in tags:
+            return "marc21"
+        if "200" in tags:
+            return "cnmarc"
+        return "marc21"
+
+
+# -- ISO 2709 -------------------------------------------------------------------------
+
+ENCODINGS = ("utf-8", "gb18030", "marc-8")
+
+
+def _first_bad_utf8(data: bytes) -> int | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start
+    return None
+
+
+def detect_encoding(raw: iso2709.RawMarc, chunk: bytes, flavour: str) -> str:
+    """Pick the charset from the bytes: ESC means MARC-8, valid UTF-8 means UTF-8,
+    valid GB18030 in a CNMARC record means GB18030; anything else is refused."""
+    if b"\x1b" in chunk:
+        return "marc-8"
+    bad = _first_bad_utf8(chunk)
+    if bad is None:
+        return "utf-8"
+    if flavour == "marc21" and raw.leader[9:10] != b"a":
+        return "marc-8"  # MARC-8 without escapes: ANSEL diacritics in 0xE0-0xFE
+    try:
+        chunk.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if flavour == "cnmarc":
+            return "gb18030"
+    field_tag = _field_at(raw, chunk, bad)
+    raise RecordError(
+        f"invalid UTF-8 at byte {bad}{field_tag}: the record claims UTF-8 (leader/09 'a') "
+        "but is not; if this source exports GBK set `encoding: gb18030` for it"
+        if flavour == "marc21"
+        else f"invalid UTF-8 at byte {bad}{field_tag} and not valid GB18030 either: "
+        "the text is damaged; check the export settings of this source"
+    )
+
+
+def _field_at(raw: iso2709.RawMarc, chunk: bytes, offset: int) -> str:
+    for f in raw.fields:
+        pos = chunk.find(f.data)
+        if pos != -1 and pos <= offset < pos + len(f.data):
+            return f" (field {f.tag})"
+    return ""
+
+
+def _check_declared(chunk: bytes, raw: iso2709.RawMarc, encoding: str) -> None:
+    """A configured encoding is a promise; a record that breaks it is quarantined, named."""
+    if encoding == "utf-8":
+        bad = _first_bad_utf8(chunk)
+        if bad is not None:
+            raise RecordError(
+                f"invalid UTF-8 at byte {bad}{_field_at(raw, chunk, bad)} although the source "
+                "is configured `encoding: utf-8`; set `encoding: auto` (or gb18030) if this "
+                "library exports GBK"
+            )
+    elif encoding == "gb18030":
+        try:
+            chunk.decode("gb18030")
+        except UnicodeDecodeError as e:
+            raise RecordError(
+                f"invalid GB18030 at byte {e.start} although the source is configured "
+                "`encoding: gb18030`; try `encoding: auto`"
+            ) from None
+        if any(b >= 0x80 for b in chunk) and _first_bad_utf8(chunk) is None:
+            raise RecordError(
+                "record is UTF-8 although the source is configured `encoding: gb18030` — "
+                "reading it as GB18030 would garble every Chinese character; set "
+                "`encoding: auto` or `utf-8`"
+            )
+
+
+def _decoder(encoding: str):  # noqa: ANN202 - a small closure
+    if encoding == "marc-8":
+        def dec(b: bytes) -> str:
+            try:
+                return marc8.decode(b)
+            except marc8.Marc8Error as e:
+                raise RecordError(str(e)) from None
+        return dec
+    codec = "utf-8" if encoding == "utf-8" else "gb18030"
+    return lambda b: _clean(b.decode(codec))
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(text: str) -> str:
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
+def decode_iso2709(chunk: bytes, encoding: str = "auto", flavour: str = "auto") -> Marc:
+    """Bytes of one ISO 2709 record → `Marc`, or RecordError with the reason."""
+    try:
+        raw = iso2709.parse(chunk)
+    except iso2709.MarcStructureError as e:
+        raise RecordError(str(e)) from None
+    tags = {f.tag for f in raw.fields}
+    shape = flavour if flavour in ("marc21", "cnmarc") else (
+        "marc21" if "245" in tags else "cnmarc" if "200" in tags else "marc21")
+    if encoding in ("auto", ""):
+        encoding = detect_encoding(raw, chunk, shape)
+    else:
+        _check_declared(chunk, raw, encoding)
+    dec = _decoder(encoding)
+    fields: list[Field] = []
+    for f in raw.fields:
+        if f.is_control:
+            fields.append(Field(f.tag, value=dec(f.data)))
+            continue
+        ind = f.indicators.decode("latin-1").ljust(2)
+        subs = [(code, dec(value)) for code, value in f.subfields()]
+        fields.append(Field(f.tag, ind[0], ind[1], subs))
+    leader = raw.leader.decode("latin-1")
+    return Marc(leader=leader, fields=fields, encoding=encoding)
+
+
+# -- MARCXML ----------------------------------------------------------------------------
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def marcxml_records(data: bytes) -> Iterator[ET.Element]:
+    """Every <record> with a <leader> in a document: a MARCXML collection, a single record,
+    UNIMARC/CNMARC slim, marcxchange, or records wrapped in an SRU or OAI-PMH response."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        raise RecordError(f"not well-formed XML: {e}") from None
+    for el in root.iter():
+        if _local(el.tag) == "record" and any(_local(c.tag) == "leader" for c in el):
+            yield el
+
+
+def decode_marcxml(el: ET.Element) -> Marc:
+    leader = ""
+    fields: list[Field] = []
+    for child in el:
+        name = _local(child.tag)
+        if name == "leader":
+            leader = child.text or ""
+        elif name == "controlfield":
+            fields.append(Field(child.get("tag", ""), value=_clean(child.text or "")))
+        elif name == "datafield":
+            subs = [(s.get("code", ""), _clean(s.text or "")) for s in child
+                    if _local(s.tag) == "subfield"]
+            fields.append(Field(child.get("tag", ""), (child.get("ind1") or " ")[:1],
+                                (child.get("ind2") or " ")[:1], subs))
+    if not fields:
+        raise RecordError("MARCXML record has no fields")
+    return Marc(leader=leader.replace("-", " ").ljust(24)[:24], fields=fields,
+                encoding="utf-8")

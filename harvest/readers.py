@@ -1,0 +1,66 @@
+"""Turn bytes (a file, or one record from a connector) into decoded records or reasons.
+
+Like pymarc's permissive reader, a broken record never stops the stream: it comes out as
+a `Parsed` with `error` set and its raw bytes, so the caller can quarantine it and go on.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from harvest import iso2709
+from harvest.marc import Marc, RecordError, decode_iso2709, decode_marcxml, marcxml_records
+
+
+@dataclass
+class Parsed:
+    position: int  # 1-based record number in the input
+    offset: int | None  # byte offset in the input, for ISO 2709
+    raw: bytes
+    marc: Marc | None = None
+    error: str = ""
+
+
+def looks_like_xml(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
+def read(data: bytes, encoding: str = "auto", flavour: str = "auto") -> Iterator[Parsed]:
+    """Every record in `data` (ISO 2709 stream or an XML document holding MARCXML)."""
+    if looks_like_xml(data):
+        yield from _read_xml(data)
+        return
+    for n, (offset, chunk) in enumerate(iso2709.split_records(data), start=1):
+        try:
+            yield Parsed(n, offset, chunk, decode_iso2709(chunk, encoding, flavour))
+        except RecordError as e:
+            yield Parsed(n, offset, chunk, error=str(e))
+
+
+def _read_xml(data: bytes) -> Iterator[Parsed]:
+    try:
+        elements = list(marcxml_records(data))
+    except RecordError as e:
+        yield Parsed(1, None, data, error=str(e))
+        return
+    if not elements:
+        yield Parsed(1, None, data, error="XML document holds no MARCXML <record> with a <leader>")
+    for n, el in enumerate(elements, start=1):
+        raw = ET.tostring(el, encoding="utf-8")
+        try:
+            yield Parsed(n, None, raw, decode_marcxml(el))
+        except RecordError as e:
+            yield Parsed(n, None, raw, error=str(e))
+
+
+def read_one(data: bytes, syntax: str, encoding: str = "auto",
+             flavour: str = "auto") -> Marc:
+    """One record as a connector returned it; RecordError if it cannot be read."""
+    parsed = list(read(data, encoding, flavour))
+    if len(parsed) != 1:
+        raise RecordError(f"expected one {syntax} record, found {len(parsed)}")
+    if parsed[0].marc is None:
+        raise RecordError(parsed[0].error)
+    return parsed[0].marc

@@ -1,0 +1,233 @@
+"""The record store (SQLite): every normalized record beside its raw original, and quarantine.
+
+The index is disposable; this is not.  Everything the portal shows can be rebuilt from
+here alone (`tongjian index --rebuild`), and a record that failed to parse is kept
+byte-for-byte with its reason so a cataloguer can look at it and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from harvest.model import Record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    key         TEXT PRIMARY KEY,      -- source:source_id
+    source      TEXT NOT NULL,
+    source_id   TEXT NOT NULL,
+    library     TEXT NOT NULL,
+    cluster     TEXT,                  -- merged entry this record belongs to
+    data        TEXT NOT NULL,         -- the canonical Record as JSON
+    digest      TEXT NOT NULL,         -- of data, to tell updated from unchanged
+    raw         BLOB NOT NULL,
+    raw_format  TEXT NOT NULL,
+    first_seen  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_cluster ON records(cluster);
+CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,
+    position    INTEGER NOT NULL,      -- record number (1-based) in the file / result set
+    offset      INTEGER,               -- byte offset in the file, when read from one
+    record_id   TEXT NOT NULL DEFAULT '',
+    reason      TEXT NOT NULL,
+    raw         BLOB NOT NULL,
+    at          REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_source ON quarantine(source);
+CREATE TABLE IF NOT EXISTS harvests (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,
+    started     REAL NOT NULL,
+    finished    REAL,
+    new         INTEGER NOT NULL DEFAULT 0,
+    updated     INTEGER NOT NULL DEFAULT 0,
+    unchanged   INTEGER NOT NULL DEFAULT 0,
+    deleted     INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    error       TEXT
+);
+"""
+
+
+@dataclass
+class QuarantineEntry:
+    id: int
+    source: str
+    position: int
+    offset: int | None
+    record_id: str
+    reason: str
+    raw: bytes
+    at: float
+
+
+class RecordStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def put(self, record: Record, raw: bytes, raw_format: str) -> str:
+        """Insert or update; returns 'new', 'updated' or 'unchanged'."""
+        data = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
+        digest = hashlib.sha1(data.encode("utf-8")).hexdigest()
+        now = time.time()
+        row = self.db.execute("SELECT digest FROM records WHERE key = ?", (record.key,)).fetchone()
+        if row is None:
+            self.db.execute(
+                "INSERT INTO records (key, source, source_id, library, data, digest, raw, "
+                "raw_format, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (record.key, record.source, record.source_id, record.library, data, digest,
+                 raw, raw_format, now, now),
+            )
+            return "new"
+        if row[0] == digest:
+            return "unchanged"
+        self.db.execute(
+            "UPDATE records SET data = ?, digest = ?, raw = ?, raw_format = ?, library = ?, "
+            "updated_at = ? WHERE key = ?",
+            (data, digest, raw, raw_format, record.library, now, record.key),
+        )
+        return "updated"
+
+    def delete(self, key: str) -> bool:
+        return self.db.execute("DELETE FROM records WHERE key = ?", (key,)).rowcount > 0
+
+    def quarantine(self, source: str, position: int, reason: str, raw: bytes,
+                   record_id: str = "", offset: int | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO quarantine (source, position, offset, record_id, reason, raw, at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (source, position, offset, record_id, reason, raw, time.time()),
+        )
+
+    def clear_quarantine(self, source: str) -> None:
+        """A full re-harvest re-judges every record, so old entries would be duplicates."""
+        self.db.execute("DELETE FROM quarantine WHERE source = ?", (source,))
+
+    def set_clusters(self, assignment: Iterable[tuple[str, str]]) -> None:
+        """Store (record key, cluster id) pairs computed by the merge step."""
+        self.db.executemany("UPDATE records SET cluster = ? WHERE key = ?",
+                            ((c, k) for k, c in assignment))
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # -- harvest runs ------------------------------------------------------------------
+
+    def start_harvest(self, source: str) -> int:
+        cur = self.db.execute("INSERT INTO harvests (source, started) VALUES (?, ?)",
+                              (source, time.time()))
+        self.db.commit()
+        return int(cur.lastrowid or 0)
+
+    def finish_harvest(self, run_id: int, counts: dict[str, int], error: str | None) -> None:
+        self.db.execute(
+            "UPDATE harvests SET finished = ?, new = ?, updated = ?, unchanged = ?, "
+            "deleted = ?, quarantined = ?, error = ? WHERE id = ?",
+            (time.time(), counts.get("new", 0), counts.get("updated", 0),
+             counts.get("unchanged", 0), counts.get("deleted", 0),
+             counts.get("quarantined", 0), error, run_id),
+        )
+        self.db.commit()
+
+    def last_harvests(self) -> dict[str, dict[str, object]]:
+        """The latest run of each source — the portal shows a dead server from this."""
+        cur = self.db.execute(
+            "SELECT h.source, h.started, h.finished, h.new, h.updated, h.unchanged, h.deleted, "
+            "h.quarantined, h.error FROM harvests h JOIN (SELECT source, MAX(id) AS id FROM "
+            "harvests GROUP BY source) last ON last.id = h.id"
+        )
+        names = [d[0] for d in cur.description]
+        return {row[0]: dict(zip(names, row, strict=True)) for row in cur}
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, key: str) -> Record | None:
+        row = self.db.execute("SELECT data FROM records WHERE key = ?", (key,)).fetchone()
+        return Record.from_dict(json.loads(row[0])) if row else None
+
+    def raw(self, key: str) -> tuple[bytes, str] | None:
+        row = self.db.execute("SELECT raw, raw_format FROM records WHERE key = ?",
+                              (key,)).fetchone()
+        return (bytes(row[0]), row[1]) if row else None
+
+    def cluster(self, cluster_id: str) -> list[Record]:
+        rows = self.db.execute("SELECT data FROM records WHERE cluster = ? ORDER BY key",
+                               (cluster_id,))
+        return [Record.from_dict(json.loads(r[0])) for r in rows]
+
+    def cluster_of(self, key: str) -> str | None:
+        row = self.db.execute("SELECT cluster FROM records WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def records(self, source: str | None = None) -> Iterator[Record]:
+        sql, args = "SELECT data FROM records", ()
+        if source:
+            sql, args = sql + " WHERE source = ?", (source,)
+        for (data,) in self.db.execute(sql + " ORDER BY key", args):
+            yield Record.from_dict(json.loads(data))
+
+    def keys(self, source: str) -> set[str]:
+        return {k for (k,) in self.db.execute("SELECT key FROM records WHERE source = ?",
+                                              (source,))}
+
+    def clusters(self) -> Iterator[tuple[str, list[Record]]]:
+        """Every merged entry with its records, in cluster order (for a full index build)."""
+        current: str | None = None
+        group: list[Record] = []
+        rows = self.db.execute("SELECT cluster, data FROM records WHERE cluster IS NOT NULL "
+                               "ORDER BY cluster, key")
+        for cluster, data in rows:
+            if cluster != current and group:
+                yield current or "", group
+                group = []
+            current = cluster
+            group.append(Record.from_dict(json.loads(data)))
+        if group:
+            yield current or "", group
+
+    def quarantined(self, source: str | None = None, limit: int = 1000) -> list[QuarantineEntry]:
+        sql = "SELECT id, source, position, offset, record_id, reason, raw, at FROM quarantine"
+        args: tuple[object, ...] = ()
+        if source:
+            sql, args = sql + " WHERE source = ?", (source,)
+        rows = self.db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit))
+        return [QuarantineEntry(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), r[7])
+                for r in rows]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per source: records held and records in quarantine."""
+        out: dict[str, dict[str, int]] = {}
+        for source, n in self.db.execute("SELECT source, COUNT(*) FROM records GROUP BY source"):
+            out.setdefault(source, {"records": 0, "quarantined": 0})["records"] = n
+        for source, n in self.db.execute(
+            "SELECT source, COUNT(*) FROM quarantine GROUP BY source"
+        ):
+            out.setdefault(source, {"records": 0, "quarantined": 0})["quarantined"] = n
+        return out

@@ -1,0 +1,167 @@
+"""From the records of one merged entry (cluster) to the one document the index holds.
+
+A cluster is one book held by several libraries, each with its own catalogue record.  The
+hit shows one description — the `best_record` — while everything a reader might search by
+(every ISBN, call number, subject, alternate title, holding library) is the union over
+all records, so the book is found however any one library catalogued it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from harvest.model import Record
+
+from index.text import normalize
+
+# Descriptive fields counted for completeness.  Housekeeping (source, format, encoding),
+# holdings and failed ISBNs say nothing about how well the book itself is described.
+COMPLETENESS_FIELDS: tuple[str, ...] = (
+    "title", "title_alt", "title_pinyin", "volume", "responsibility", "authors",
+    "publisher", "publisher_alt", "place", "year", "edition", "isbn", "issn", "clc",
+    "clc_top", "subjects", "language", "material_type", "series", "summary",
+)  # fmt: skip
+
+
+def _attr(obj: Any, name: str, default: str = "") -> str:
+    """Library attributes from config objects or plain dicts (tests, JSON dumps)."""
+    if obj is None:
+        return default
+    value = obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
+    return str(value) if value is not None else default
+
+
+def completeness(record: Record) -> int:
+    """How many descriptive fields the record fills (a list counts once, however long)."""
+    return sum(
+        1 for name in COMPLETENESS_FIELDS if getattr(record, name) not in (None, "", [])
+    )
+
+
+def _is_province(record: Record, libraries: Mapping[str, Any]) -> bool:
+    return _attr(libraries.get(record.library), "level") == "province"
+
+
+def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
+    """The record whose description represents the cluster.
+
+    Rule, in order: the most complete record (count of filled descriptive fields, see
+    `COMPLETENESS_FIELDS`); among equally complete ones, a record from a province-level
+    library (the provincial library catalogues to the fullest standard, and its record is
+    the one most others were copied from); then the smallest source key, so the choice is
+    stable across rebuilds whatever order the records arrive in.
+    """
+    if not records:
+        raise ValueError("a cluster needs at least one record")
+    return min(
+        records,
+        key=lambda r: (-completeness(r), not _is_province(r, libraries), r.key),
+    )
+
+
+def _unique(values: Iterable[str], *, fold: bool = False) -> list[str]:
+    """First-seen order, blanks dropped; `fold` also merges 紅樓夢/红楼梦 and case variants."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        value = (value or "").strip()
+        key = normalize(value) if fold else value
+        if value and key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+def _first(values: Iterable[Any]) -> Any:
+    return next((v for v in values if v not in (None, "")), None)
+
+
+def _holdings(
+    records: list[Record], libraries: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Copies per holding library; a record with no holdings data counts one copy of its
+    own library, because it is in that library's catalogue."""
+    copies: dict[str, int] = {}
+    for record in records:
+        if not record.holdings:
+            copies[record.library] = copies.get(record.library, 0) + 1
+        for h in record.holdings:
+            code = h.library or record.library
+            copies[code] = copies.get(code, 0) + max(0, int(h.copies or 0))
+    rows = []
+    for code, n in copies.items():
+        lib = libraries.get(code)
+        rows.append({
+            "library": code,
+            "name": _attr(lib, "name", code) or code,
+            "region": _attr(lib, "region"),
+            "copies": n,
+            "_province": _attr(lib, "level") == "province",
+        })
+    # Province library first (the reader's fallback for inter-library loan), then by code.
+    rows.sort(key=lambda r: (not r["_province"], r["library"]))
+    for row in rows:
+        del row["_province"]
+    return rows
+
+
+def cluster_document(
+    cluster_id: str, records: list[Record], libraries: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The index document for one cluster, in the shape `index.backend` documents."""
+    best = best_record(records, libraries)
+    ordered = [best] + [r for r in records if r is not best]
+
+    title = best.title or _first(r.title for r in ordered) or ""
+    title_alt = _unique(
+        [alt for r in ordered for alt in r.title_alt] + [r.title for r in ordered], fold=True
+    )
+    title_norm = normalize(title)
+    title_alt = [t for t in title_alt if normalize(t) != title_norm]
+    authors = _unique((a.name for r in ordered for a in r.authors), fold=True)
+    holdings = _holdings(ordered, libraries)
+    library_codes = [h["library"] for h in holdings]
+    regions = _unique(h["region"] for h in holdings)
+    call_numbers = _unique(h.call_number for r in ordered for h in r.holdings)
+    clc = _unique(c for r in ordered for c in r.clc)
+    clc_top = best.clc_top or _first(r.clc_top for r in ordered) or ""
+    if not clc_top and clc and clc[0][:1].isalpha():
+        clc_top = clc[0][:1].upper()
+    year = best.year if best.year is not None else _first(r.year for r in ordered)
+    isbn = _unique(i for r in ordered for i in r.isbn)
+    publisher = best.publisher or _first(r.publisher for r in ordered) or ""
+    best_authors = [a.name for a in best.authors if a.name] or authors
+
+    return {
+        "id": cluster_id,
+        "title": title,
+        "title_alt": title_alt,
+        "title_pinyin": best.title_pinyin or _first(r.title_pinyin for r in ordered) or "",
+        "authors": authors,
+        "responsibility": best.responsibility or _first(r.responsibility for r in ordered) or "",
+        "publisher": publisher,
+        "place": best.place or _first(r.place for r in ordered) or "",
+        "subjects": _unique((s for r in ordered for s in r.subjects), fold=True),
+        "series": _unique((s for r in ordered for s in r.series), fold=True),
+        "summary": best.summary or _first(r.summary for r in ordered) or "",
+        "isbn": isbn,
+        "issn": _unique(i for r in ordered for i in r.issn),
+        "call_number": call_numbers,
+        "clc": clc,
+        "clc_top": clc_top,
+        "year": year,
+        "language": best.language or _first(r.language for r in ordered) or "",
+        "material_type": best.material_type or _first(r.material_type for r in ordered) or "",
+        "library": library_codes,
+        "region": regions,
+        "summary_doc": {
+            "id": cluster_id,
+            "title": title,
+            "authors": best_authors,
+            "year": year,
+            "isbn": isbn,
+            "publisher": publisher,
+            "holdings": holdings,
+        },
+    }

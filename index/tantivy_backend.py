@@ -1,0 +1,432 @@
+"""The embedded search engine: tantivy (Rust, via tantivy-py), no server to run.
+
+Text is analysed in Python by `index.text` and handed to tantivy pre-tokenized, because
+tantivy-py can only register tantivy's own Rust tokenizers and none of them segments
+Chinese.  Queries are built term by term with `tantivy.Query` constructors and never go
+through tantivy's query parser, so no user input can be a syntax error or an injected
+operator: `AND OR ( ) " * : ~ ^ [` are punctuation here like anywhere else.
+
+Matching rules (what a librarian would call "the search behaviour"):
+
+* every query word must match somewhere (title, other titles, authors, subjects, series,
+  publisher, summary, and the pinyin of title and authors for Latin-letter words); a word
+  matches as itself or as all of its shorter dictionary parts;
+* if that finds nothing and the query had several words, half of them (rounded up) must
+  match instead, so one misspelt or absent word does not empty the page;
+* a title equal to the whole query (ignoring punctuation and script) gets a large bonus;
+* ISBN-shaped input (ISBN-10 or -13, hyphens allowed) is also looked up on `isbn`, ISSN-
+  shaped input on `issn`, call-number-shaped input exactly on `call_number` and `clc`.
+
+Facet counts are computed over the filtered result set by one aggregation request.  The
+index must be rebuilt (see `clear`) when the schema below changes; opening an index with
+another schema raises a ValueError that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from index import text
+from index.backend import FACETS, YEAR_RANGES, SearchHit, SearchRequest, SearchResult
+
+# Analysed text fields and their weight in an "any field" search.  Title dominates: a word
+# in the title says far more about a book than the same word in its summary.
+_TEXT_BOOSTS: dict[str, float] = {
+    "title": 6.0,
+    "title_alt": 3.0,
+    "authors": 4.0,
+    "responsibility": 2.0,
+    "subjects": 2.5,
+    "series": 1.5,
+    "publisher": 1.0,
+    "summary": 0.5,
+}
+# Pinyin fields: only queried with Latin-letter words; lower than the Han fields because
+# pinyin is ambiguous (homophones).
+_PINYIN_BOOSTS: dict[str, float] = {"title_pinyin": 2.0, "author_pinyin": 1.5}
+
+_FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # request.field -> (text fields, pinyin fields)
+    "any": (tuple(_TEXT_BOOSTS), tuple(_PINYIN_BOOSTS)),
+    "title": (("title", "title_alt"), ("title_pinyin",)),
+    "author": (("authors", "responsibility"), ("author_pinyin",)),
+    "subject": (("subjects",), ()),
+}
+_EXACT_TITLE_BOOST = 20.0
+_FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
+_FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
+_MAX_WINDOW = 10_000  # deepest hit reachable by paging (offset + page_size)
+_MAX_PAGE_SIZE = 500
+_MAX_QUERY_WORDS = 32  # a pasted paragraph is cut here rather than becoming 1,000 clauses
+_WRITER_HEAP = 256_000_000
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    # Pre-tokenized fields; "whitespace" is the tokenizer that would reproduce the
+    # space-joined token text, should anyone ever parse a query against them.
+    for name in (*_TEXT_BOOSTS, *_PINYIN_BOOSTS):
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in ("title_key", "isbn", "issn", "call_number", "clc"):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    for name in _FACET_FIELDS:
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_integer_field("year", indexed=True, fast=True)
+    sb.add_bytes_field("summary_doc", stored=True)
+    return sb.build()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value if v not in (None, "")]
+
+
+def _pre_tokenized(terms: list[str]) -> tantivy.PreTokenizedString:
+    return tantivy.PreTokenizedString(
+        " ".join(terms), [tantivy.Token(t, i, 0, 0) for i, t in enumerate(terms)]
+    )
+
+
+def _year(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class TantivyBackend:
+    """SearchBackend on a tantivy index: on disk at `path`, or in memory when None.
+
+    The writer is created on the first change, not on open, so a portal process can search
+    an index another process is building (tantivy allows one writer per index directory).
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._schema = _schema()
+        if path is None:
+            self._index = tantivy.Index(self._schema)
+        else:
+            path = Path(path)
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
+            except ValueError as exc:
+                raise ValueError(
+                    f"the search index at {path} was built with a different schema or "
+                    f"tantivy version ({exc}); delete the directory and rebuild the index"
+                ) from exc
+        self._writer: Any = None
+        self._index.reload()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def _w(self) -> Any:
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=_WRITER_HEAP)
+        return self._writer
+
+    def add(self, docs: Iterable[dict[str, Any]]) -> int:
+        writer = self._w()
+        n = 0
+        for doc in docs:
+            doc_id = str(doc["id"])
+            writer.delete_documents_by_term("id", doc_id)
+            writer.add_document(self._document(doc_id, doc))
+            n += 1
+        return n
+
+    def _document(self, doc_id: str, doc: dict[str, Any]) -> tantivy.Document:
+        d = tantivy.Document()
+        d.add_text("id", doc_id)
+        title = str(doc.get("title") or "")
+        authors = _as_list(doc.get("authors"))
+        values: dict[str, list[str]] = {
+            "title": [title],
+            "title_alt": _as_list(doc.get("title_alt")),
+            "authors": authors,
+            "responsibility": _as_list(doc.get("responsibility")),
+            "subjects": _as_list(doc.get("subjects")),
+            "series": _as_list(doc.get("series")),
+            "publisher": _as_list(doc.get("publisher")) + _as_list(doc.get("place")),
+            "summary": _as_list(doc.get("summary")),
+            "title_pinyin": [title, *_as_list(doc.get("title_pinyin"))],
+            "author_pinyin": authors,
+        }
+        for name, items in values.items():
+            analyse = text.pinyin_tokens if name in _PINYIN_BOOSTS else text.tokens
+            for item in items:
+                terms = analyse(item)
+                if terms:
+                    d.add_pre_tokenized_text(name, _pre_tokenized(terms))
+        if key := text.title_key(title):
+            d.add_text("title_key", key)
+        for value in _as_list(doc.get("isbn")):
+            d.add_text("isbn", text.isbn_key(value) or text.code_key(value))
+        for value in _as_list(doc.get("issn")):
+            d.add_text("issn", text.issn_key(value) or text.code_key(value))
+        for name in ("call_number", "clc"):
+            for value in _as_list(doc.get(name)):
+                d.add_text(name, text.code_key(value))
+        for name in _FACET_FIELDS:
+            for value in dict.fromkeys(_as_list(doc.get(name))):
+                d.add_text(name, value)
+        year = _year(doc.get("year"))
+        if year is not None:
+            d.add_integer("year", year)
+        summary = doc.get("summary_doc") or {"id": doc_id, "title": title}
+        d.add_bytes("summary_doc", json.dumps(summary, ensure_ascii=False).encode("utf-8"))
+        return d
+
+    def delete(self, ids: Iterable[str]) -> None:
+        writer = self._w()
+        for doc_id in ids:
+            writer.delete_documents_by_term("id", str(doc_id))
+
+    def clear(self) -> None:
+        self._w().delete_all_documents()
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+        self._index.reload()
+
+    def close(self) -> None:
+        """Release the writer (and its lock).  Uncommitted changes are discarded."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.rollback()
+            writer.wait_merging_threads()
+
+    def count(self) -> int:
+        return int(self._index.searcher().num_docs)
+
+    # -- searching -------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        searcher = self._index.searcher()
+        filters = self._filters(request.filters)
+        page_size = max(1, min(int(request.page_size), _MAX_PAGE_SIZE))
+        offset = (max(1, int(request.page)) - 1) * page_size
+
+        result: Any = _Counted(0)
+        full = tantivy.Query.empty_query()
+        for query in self._queries(request):  # strict, then the relaxed one if it found nothing
+            full = self._with_filters(query, filters)
+            result = self._top(searcher, full, request.sort, offset, page_size)
+            if result.count:
+                break
+        hits = [self._hit(searcher, key, addr, request.sort) for key, addr in result.hits]
+        if result.count:
+            facets = self._facets(searcher, full)
+        else:
+            facets = {name: [] for name in FACETS}
+        return SearchResult(total=int(result.count), hits=hits, facets=facets)
+
+    def _top(
+        self, searcher: Any, query: tantivy.Query, sort: str, offset: int, limit: int
+    ) -> Any:
+        if offset + limit > _MAX_WINDOW:
+            # Past the window only the total is reported: a top-k heap of offset + limit
+            # entries is what deep paging would cost.
+            offset, limit = 0, 0
+        kwargs: dict[str, Any] = {}
+        if sort in ("year_desc", "year_asc"):
+            kwargs["order_by_field"] = "year"
+            kwargs["order"] = tantivy.Order.Desc if sort == "year_desc" else tantivy.Order.Asc
+        if limit == 0:
+            res = searcher.search(query, 1, count=True, **kwargs)
+            return _Counted(res.count)
+        return searcher.search(query, limit, count=True, offset=offset, **kwargs)
+
+    def _hit(self, searcher: Any, key: Any, addr: Any, sort: str) -> SearchHit:
+        stored = searcher.doc(addr)
+        doc_id = stored.get_first("id")
+        raw = stored.get_first("summary_doc")
+        summary = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
+        score = float(key) if sort == "relevance" and key is not None else 0.0
+        return SearchHit(id=str(doc_id), score=score, doc=summary)
+
+    def _facets(self, searcher: Any, query: tantivy.Query) -> dict[str, list[tuple[str, int]]]:
+        aggs: dict[str, Any] = {
+            name: {"terms": {"field": name, "size": _FACET_SIZE}} for name in _FACET_FIELDS
+        }
+        ranges = []
+        for label, first, last in YEAR_RANGES:
+            r: dict[str, Any] = {"key": label}
+            if first is not None:
+                r["from"] = first
+            if last is not None:
+                r["to"] = last + 1  # tantivy ranges exclude `to`
+            ranges.append(r)
+        aggs["year_range"] = {"range": {"field": "year", "ranges": ranges}}
+        raw = searcher.aggregate(query, aggs)
+        facets: dict[str, list[tuple[str, int]]] = {}
+        order = {label: i for i, (label, _, _) in enumerate(YEAR_RANGES)}
+        for name in FACETS:
+            buckets = raw.get(name, {}).get("buckets", [])
+            pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets if b["doc_count"]]
+            if name == "year_range":  # tantivy adds its own gap buckets; keep ours
+                pairs = [p for p in pairs if p[0] in order]
+                pairs.sort(key=lambda p: (-p[1], order[p[0]]))
+            else:
+                pairs.sort(key=lambda p: (-p[1], p[0]))
+            facets[name] = pairs
+        return facets
+
+    # -- query building --------------------------------------------------------------
+
+    def _term(self, field: str, value: Any) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, field, value)
+
+    def _queries(self, request: SearchRequest) -> list[tantivy.Query]:
+        """The query to run, then the relaxed one to try when it finds nothing."""
+        q = (request.q or "").strip()
+        if not q:
+            return [tantivy.Query.all_query()]
+        field = request.field
+        if field == "isbn":
+            key = text.isbn_key(q) or text.issn_key(q)
+            exact = [self._term("isbn", key), self._term("issn", key)] if key else []
+            code = text.code_key(q)
+            exact += [self._term("isbn", code), self._term("issn", code)]
+            return [self._any_of(exact)]
+        if field == "call_number":
+            code = text.code_key(q)
+            exact = self._term("call_number", code)
+            return [exact, self._prefix("call_number", code)]
+        text_fields, pinyin_fields = _FIELD_GROUPS.get(field, _FIELD_GROUPS["any"])
+        words = text.query_words(q)[:_MAX_QUERY_WORDS]
+        groups = [self._word(w, parts, text_fields, pinyin_fields) for w, parts in words]
+        extra: list[tantivy.Query] = []
+        if field in ("any", "title") and (key := text.title_key(q)):
+            extra.append(tantivy.Query.boost_query(self._term("title_key", key), _EXACT_TITLE_BOOST))
+        if field == "any":
+            extra += self._identifier_queries(q)
+        if field == "subject" and text.looks_like_call_number(q):
+            extra.append(self._term("clc", text.code_key(q)))
+        strict = self._any_of(([self._all_of(groups)] if groups else []) + extra)
+        if len(groups) < 2 or (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
+            # Nothing to relax, or an identifier: half an ISBN's digit groups match junk.
+            return [strict]
+        need = math.ceil(len(groups) / 2)
+        relaxed = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
+        )
+        return [strict, self._any_of([relaxed, *extra])]
+
+    def _word(
+        self,
+        word: str,
+        parts: tuple[str, ...],
+        text_fields: tuple[str, ...],
+        pinyin_fields: tuple[str, ...],
+    ) -> tantivy.Query:
+        """One query word: the word in any field, or (lower) all its parts in any field."""
+        fields = list(text_fields)
+        if word.isascii() and word.isalpha():
+            fields += pinyin_fields
+        alternatives = [self._in_fields(word, fields)]
+        if parts:
+            whole_parts = self._all_of([self._in_fields(p, list(text_fields)) for p in parts])
+            alternatives.append(tantivy.Query.boost_query(whole_parts, 0.5))
+        return alternatives[0] if len(alternatives) == 1 else self._any_of(alternatives)
+
+    def _in_fields(self, term: str, fields: list[str]) -> tantivy.Query:
+        subqueries = [
+            tantivy.Query.boost_query(
+                self._term(f, term), _TEXT_BOOSTS.get(f) or _PINYIN_BOOSTS[f]
+            )
+            for f in fields
+        ]
+        if len(subqueries) == 1:
+            return subqueries[0]
+        return tantivy.Query.disjunction_max_query(subqueries, tie_breaker=0.1)
+
+    def _identifier_queries(self, q: str) -> list[tantivy.Query]:
+        """Exact lookups for input that looks like an ISBN, ISSN or call number."""
+        out: list[tantivy.Query] = []
+        if isbn := text.isbn_key(q):
+            out.append(tantivy.Query.boost_query(self._term("isbn", isbn), _EXACT_TITLE_BOOST))
+        if issn := text.issn_key(q):
+            out.append(tantivy.Query.boost_query(self._term("issn", issn), _EXACT_TITLE_BOOST))
+        if text.looks_like_call_number(q):
+            code = text.code_key(q)
+            out.append(
+                tantivy.Query.boost_query(self._term("call_number", code), _EXACT_TITLE_BOOST)
+            )
+            out.append(tantivy.Query.boost_query(self._term("clc", code), 2.0))
+        return out
+
+    def _prefix(self, field: str, value: str) -> tantivy.Query:
+        """Terms starting with `value`, the regex built with every character escaped."""
+        pattern = "".join(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}" for c in value)
+        return tantivy.Query.regex_query(self._schema, field, pattern + ".*")
+
+    @staticmethod
+    def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
+        if len(queries) == 1:
+            return queries[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+    @staticmethod
+    def _any_of(queries: list[tantivy.Query]) -> tantivy.Query:
+        if not queries:
+            return tantivy.Query.empty_query()
+        if len(queries) == 1:
+            return queries[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+
+    # -- filters ---------------------------------------------------------------------
+
+    def _filters(self, filters: dict[str, list[str]]) -> list[tantivy.Query]:
+        """One query per facet: OR within a facet's values, AND across facets.
+
+        Unknown facet names are ignored (they come from URLs); an unknown year-range label
+        matches nothing, as any value no document has would.
+        """
+        out: list[tantivy.Query] = []
+        for name, values in (filters or {}).items():
+            values = [str(v) for v in (values or []) if str(v)]
+            if not values or name not in FACETS:
+                continue
+            if name == "year_range":
+                bounds = {label: (a, b) for label, a, b in YEAR_RANGES}
+                ranges = [
+                    tantivy.Query.range_query(
+                        self._schema, "year", tantivy.FieldType.Integer, *bounds[v]
+                    )
+                    for v in values
+                    if v in bounds
+                ]
+                out.append(self._any_of(ranges))
+            else:
+                out.append(tantivy.Query.term_set_query(self._schema, name, values))
+        return out
+
+    @staticmethod
+    def _with_filters(query: tantivy.Query, filters: list[tantivy.Query]) -> tantivy.Query:
+        if not filters:
+            return query
+        # Filters restrict without scoring, so they never reorder relevance.
+        clauses = [(tantivy.Occur.Must, query)] + [
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters
+        ]
+        return tantivy.Query.boolean_query(clauses)
+
+
+class _Counted:
+    """A search result with a total and no hits (a page past the paging window)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.hits: list[Any] = []

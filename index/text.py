@@ -1,0 +1,270 @@
+"""Chinese-first text analysis shared by every search backend.
+
+Index time and query time must cut text the same way, or a word indexed as 红楼梦 is looked
+up as 红/楼梦 and never found.  So everything a backend puts into or asks of an index goes
+through this module:
+
+* `normalize` folds the variation a reader does not see as different: full-width forms
+  (ＡＢＣ１２３, （）) become half-width (NFKC), case is dropped, traditional characters
+  become simplified (OpenCC t2s), so 紅樓夢 and 红楼梦 are the same words.
+* `tokens` is the index-side analysis: runs of Han characters are cut by jieba in
+  search-engine mode (the words plus the dictionary words inside long words, so 红楼梦 is
+  indexed as 红楼 and 红楼梦, 中华人民共和国 as 中华/人民/共和国/…); every other run of
+  letters or digits is one lowercased word; punctuation and spaces are dropped.
+* `query_words` is the query-side analysis: jieba's precise mode (one reading of the text,
+  not the overlapping search-mode words, which an AND query would all require), each word
+  with its search-mode parts so a backend can accept the parts when the document was cut
+  differently.
+* `pinyin_tokens` makes toneless pinyin for titles and names, per syllable and joined, so
+  "hongloumeng" and "hong lou meng" both find 红楼梦.
+
+Single Han characters are deliberately *not* added as fallback tokens.  They would rescue
+the rare query jieba cuts differently from the document, but at the price of precision on
+every query: 发 would match every 发展/出发/头发, and an AND over characters matches
+unrelated titles that merely share characters.  jieba runs without its HMM (new-word
+guessing), because the HMM's guesses depend on the surrounding text and would cut a name
+one way inside a title and another way in a query; without it an unknown name falls apart
+into the same characters on both sides, and those characters are then indexed as jieba's
+own words.
+
+jieba's dictionary (~0.5 s) and the OpenCC converter load once, lazily, on first use, so
+importing this module is free for processes that never analyse text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+__all__ = [
+    "normalize",
+    "tokens",
+    "query_words",
+    "pinyin_tokens",
+    "isbn_key",
+    "issn_key",
+    "code_key",
+    "title_key",
+    "looks_like_call_number",
+]
+
+_lock = threading.Lock()
+_jieba: Any = None
+_t2s: Any = None
+
+# Han ideographs: CJK Unified (incl. Extension A), Compatibility, and the supplementary
+# planes (Extensions B–G) where rare names and old-book characters live.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# A Han run, or a word of other letters/digits (any script except Han, no underscore),
+# keeping decimals (3.11, i242.4) and the programming names c++ / c# / f# whole.
+_RUN = re.compile(rf"([{_HAN}]+)|((?:[^\W_{_HAN}])+(?:(?<=\d)\.\d+)*[+#]*)")
+_ISBN_INPUT = re.compile(r"^(?:isbn)?[:\s]*([0-9][0-9\-\s]{8,20}[0-9x])$")
+_ISSN_INPUT = re.compile(r"^(?:issn)?[:\s]*([0-9]{4})-?([0-9]{3}[0-9x])$")
+_CALL_NUMBER = re.compile(r"^[a-z]{1,3}[0-9][^\s]*$")
+_NOT_WORD = re.compile(r"[\W_]+")
+_SPACE = re.compile(r"\s+")
+
+# Function words dropped from queries (never from the index): with AND semantics,
+# 中国的发展 would otherwise demand a 的 the title 中国发展报告 does not have.
+QUERY_STOPWORDS = frozenset("的 之 与 和 及 了 在 或 等".split())
+
+
+def _jieba_module() -> Any:
+    """jieba, initialised once and silenced: it prints a banner to stderr on load."""
+    global _jieba
+    if _jieba is None:
+        with _lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def _converter() -> Any:
+    global _t2s
+    if _t2s is None:
+        with _lock:
+            if _t2s is None:
+                import opencc
+
+                _t2s = opencc.OpenCC("t2s")
+    return _t2s
+
+
+def normalize(text: str) -> str:
+    """Fold width, case and script so equal-looking text compares equal.
+
+    ASCII-only text skips NFKC and OpenCC: it is most of what numbers and codes look like,
+    and both are no-ops on it.
+    """
+    if not text:
+        return ""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).lower()
+    if text.isascii():
+        return text
+    return _converter().convert(text)
+
+
+@lru_cache(maxsize=200_000)
+def _cut_search(run: str) -> tuple[str, ...]:
+    # Cached: publishers, subjects, series and author names repeat across a catalogue.
+    return tuple(_jieba_module().cut_for_search(run, HMM=False))
+
+
+@lru_cache(maxsize=50_000)
+def _cut_precise(run: str) -> tuple[str, ...]:
+    return tuple(_jieba_module().cut(run, HMM=False))
+
+
+def _runs(normalized: str) -> Iterable[tuple[bool, str]]:
+    """(is_han, text) for each Han run and each other word, punctuation skipped."""
+    for m in _RUN.finditer(normalized):
+        han = m.group(1)
+        yield (True, han) if han else (False, m.group(2))
+
+
+def tokens(text: str) -> list[str]:
+    """Index terms of `text`: jieba search-mode words for Han runs, whole other words.
+
+    Search mode emits both 红楼 and 红楼梦 for 红楼梦, so a document is found by the whole
+    word and by the dictionary words inside it (中国发展报告 → 中国/发展/报告).
+    """
+    out: list[str] = []
+    for is_han, run in _runs(normalize(text)):
+        if is_han:
+            out.extend(_cut_search(run))
+        else:
+            out.append(run)
+    return out
+
+
+@lru_cache(maxsize=50_000)
+def _cover(word: str) -> tuple[str, ...]:
+    """`word` spelled as consecutive shorter index terms, longest first (计算机网络 → 计算机 网络).
+
+    Built from jieba's search-mode pieces of the word; a position no piece starts at
+    contributes its single character, which a document has as a term only where jieba cut
+    it off there too.
+    """
+    starts: dict[int, str] = {}
+    for piece, begin, end in _jieba_module().tokenize(word, mode="search", HMM=False):
+        if end - begin < len(word) and len(piece) > len(starts.get(begin, "")):
+            starts[begin] = piece
+    parts: list[str] = []
+    i = 0
+    while i < len(word):
+        piece = starts.get(i, word[i])
+        parts.append(piece)
+        i += len(piece)
+    return tuple(parts)
+
+
+def query_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The words a query must match, each with its search-mode parts.
+
+    A query word is matched as itself or, failing that, as all of its parts: a document
+    whose text jieba cut into 计算机 + 网络 still matches the query word 计算机网络.  Words
+    are de-duplicated in order; query stopwords go unless they are all there is.
+    """
+    words: list[tuple[str, tuple[str, ...]]] = []
+    seen: set[str] = set()
+    for is_han, run in _runs(normalize(text)):
+        for word in _cut_precise(run) if is_han else (run,):
+            if word in seen:
+                continue
+            seen.add(word)
+            words.append((word, _cover(word) if is_han and len(word) > 2 else ()))
+    kept = [w for w in words if w[0] not in QUERY_STOPWORDS]
+    return kept or words
+
+
+@lru_cache(maxsize=100_000)
+def _word_pinyin(word: str) -> tuple[str, ...]:
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+
+
+def pinyin_tokens(text: str) -> list[str]:
+    """Toneless pinyin terms: each syllable, each word's syllables joined, all joined.
+
+    "hong lou meng" then matches syllable by syllable and "hongloumeng" matches the joined
+    word; the whole-text join covers a title typed as one string.  Words already in Latin
+    letters (a catalogued pinyin title such as "Hong lou meng") pass through, so their
+    join ("hongloumeng") is indexed too.
+    """
+    out: list[str] = []
+    whole: list[str] = []
+    for is_han, run in _runs(normalize(text)):
+        if not is_han:
+            out.append(run)
+            whole.append(run)
+            continue
+        for word in _cut_precise(run):
+            syllables = _word_pinyin(word)
+            out.extend(syllables)
+            if len(syllables) > 1:
+                out.append("".join(syllables))
+            whole.extend(syllables)
+    if len(whole) > 1:
+        joined = "".join(whole)
+        if len(joined) <= 64:
+            out.append(joined)
+    return list(dict.fromkeys(out))
+
+
+def isbn_key(text: str) -> str | None:
+    """The ISBN-13 a user or a record means, or None if `text` is not ISBN-shaped.
+
+    Accepts hyphens, spaces and an "ISBN" prefix; an ISBN-10 with a valid check digit is
+    converted to its 978 ISBN-13 because the index holds only ISBN-13.  A 13-digit number
+    with a bad check digit is still returned (it is what was typed, and the index may hold
+    the same typo); an ISBN-10 with a bad one is not converted, since recomputing the
+    check digit would silently search a different book.
+    """
+    m = _ISBN_INPUT.match(normalize(text).strip())
+    if not m:
+        return None
+    digits = re.sub(r"[\s\-]", "", m.group(1)).upper()
+    if len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
+        return digits
+    if len(digits) == 10 and digits[:9].isdigit():
+        total = sum((10 - i) * int(c) for i, c in enumerate(digits[:9]))
+        check = 10 if digits[9] == "X" else int(digits[9])
+        if (total + check) % 11 != 0:
+            return None
+        body = "978" + digits[:9]
+        s = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(body))
+        return body + str((10 - s % 10) % 10)
+    return None
+
+
+def issn_key(text: str) -> str | None:
+    """ISSN as NNNN-NNNC (the form catalogues store), or None if not ISSN-shaped."""
+    m = _ISSN_INPUT.match(normalize(text).strip())
+    return f"{m.group(1)}-{m.group(2).upper()}" if m else None
+
+
+def code_key(text: str) -> str:
+    """Call numbers and class numbers compared without case, width or inner spaces."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text)).upper()
+
+
+def looks_like_call_number(text: str) -> bool:
+    """索书号 / 中图分类号 shape: 1–3 class letters, a digit, no spaces (I242.4/12, TP312)."""
+    return bool(_CALL_NUMBER.match(normalize(text).strip()))
+
+
+def title_key(text: str) -> str:
+    """A title reduced to its letters and digits, for an exact-title bonus."""
+    return _NOT_WORD.sub("", normalize(text))

@@ -1,0 +1,255 @@
+"""The aiohttp application: routes, error pages, security headers.
+
+Store and engine are synchronous (SQLite, tantivy), so every call into them runs on one
+dedicated worker thread: the event loop keeps serving while a search runs, and the store
+and index are never touched by two threads at once (neither promises that is safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+from aiohttp import web
+
+from harvest.store import RecordStore
+from index.backend import SearchBackend, SearchRequest
+from portal.labels import FIELD_TITLES, SORT_TITLES
+from portal.query import MAX_QUERY_CHARS, QueryError, parse_params, run_search, search_url
+from portal.records import (
+    failing_sources,
+    holdings_total,
+    record_data,
+    sources_status,
+)
+from portal.views import record_context, search_context
+from tongjian.config import Config
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", RecordStore)
+BACKEND = web.AppKey("backend", SearchBackend)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+WORKER = web.AppKey("worker", ThreadPoolExecutor)
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    # What a reader searches for is their business: never send it to other sites.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+SAMPLES = (("红楼梦", "any"), ("中国发展报告", "title"), ("鲁迅", "author"),
+           ("陕西", "subject"))
+STATUS_MESSAGES = {
+    400: "请求有误。请返回检索页重新输入。",
+    404: "找不到这个页面。请检查网址，或从首页重新检索。",
+    405: "不支持这种请求方式。",
+    500: "服务器出了点问题，我们已记录下来。请稍后再试；如果一直出现，请联系管理员。",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def blocking(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(request.app[WORKER], partial(fn, *args))
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status,
+                             dumps=partial(json.dumps, ensure_ascii=False))
+
+
+async def render(request: web.Request, template: str, status: int = 200,
+                 **context: Any) -> web.Response:
+    app = request.app
+    config = app[CONFIG]
+    try:
+        failing = await blocking(request, failing_sources, app[STORE], config)
+    except Exception:  # the status line must never take the page down with it
+        log.exception("could not read harvest status")
+        failing = []
+    html = app[TEMPLATES].get_template(template).render(
+        site_title=config.portal.title, consortium=config.name, failing=failing,
+        field_titles=FIELD_TITLES, sort_titles=SORT_TITLES, max_q=MAX_QUERY_CHARS,
+        **context,
+    )
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+async def error_response(request: web.Request, status: int, message: str) -> web.Response:
+    if is_api(request):
+        return json_response({"error": message}, status=status)
+    try:
+        return await render(request, "error.html", status=status, status_code=status,
+                            message=message, form=_form(request, None))
+    except Exception:
+        log.exception("could not render the error page")
+        return web.Response(text=f"{status} {message}", status=status,
+                            content_type="text/plain", charset="utf-8")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Readers get a Chinese sentence, never a traceback; the log gets the traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = await error_response(
+            request, exc.status, STATUS_MESSAGES.get(exc.status, STATUS_MESSAGES[400]))
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except QueryError as exc:
+        return await error_response(request, 400, exc.message)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error for %s %s", request.method, request.path_qs)
+        return await error_response(request, 500, STATUS_MESSAGES[500])
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def _form(request: web.Request, req: SearchRequest | None) -> dict[str, str]:
+    """What to put back in the search box; after bad input, the reader's own words."""
+    if req is not None:
+        return {"q": req.q, "field": req.field}
+    raw = request.query.get("q", "")[: MAX_QUERY_CHARS * 2]
+    field = request.query.get("field", "any")
+    return {"q": "".join(ch for ch in raw if ch.isprintable()),
+            "field": field if field in FIELD_TITLES else "any"}
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+async def search_page(request: web.Request) -> web.Response:
+    app = request.app
+    config = app[CONFIG]
+    try:
+        req = parse_params(request.query.items())
+    except QueryError as exc:
+        return await render(request, "search.html", status=400, error=exc.message,
+                            form=_form(request, None), home=False, result=None)
+    data = await blocking(request, run_search, app[BACKEND], req, config.libraries)
+    home = None
+    if not req.q and not req.filters and req.page == 1:
+        home = {
+            "libraries": len(config.libraries),
+            "records": await blocking(request, holdings_total, app[STORE]),
+            "entries": data["total"],
+            "samples": [{"q": q, "field": FIELD_TITLES[f],
+                         "url": search_url(SearchRequest(q=q, field=f))}  # type: ignore[arg-type]
+                        for q, f in SAMPLES],
+        }
+    return await render(request, "search.html", error=None, form=_form(request, req), home=home,
+                        result=search_context(req, data, config))
+
+
+async def record_page(request: web.Request) -> web.Response:
+    app = request.app
+    cluster_id = request.match_info["id"]
+    data = await blocking(request, record_data, cluster_id, app[STORE], app[CONFIG])
+    if data is None:
+        return await render(request, "error.html", status=404, status_code=404,
+                            message="没有找到这条书目。它可能已在数据更新中与其他书目合并，"
+                                    "或已被删除。请重新检索。",
+                            form=_form(request, None))
+    return await render(request, "record.html", form={"q": "", "field": "any"},
+                        **record_context(data, app[CONFIG]))
+
+
+async def sources_page(request: web.Request) -> web.Response:
+    app = request.app
+    sources = await blocking(request, sources_status, app[STORE], app[CONFIG])
+    return await render(request, "sources.html", sources=sources, form={"q": "", "field": "any"})
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+async def api_search(request: web.Request) -> web.Response:
+    app = request.app
+    try:
+        req = parse_params(request.query.items())
+    except QueryError as exc:
+        return json_response({"error": exc.message}, status=400)
+    return json_response(
+        await blocking(request, run_search, app[BACKEND], req, app[CONFIG].libraries))
+
+
+async def api_record(request: web.Request) -> web.Response:
+    app = request.app
+    cluster_id = request.match_info["id"]
+    data = await blocking(request, record_data, cluster_id, app[STORE], app[CONFIG])
+    if data is None:
+        return json_response({"error": f"没有编号为“{cluster_id[:60]}”的书目；"
+                                       "请用 /api/search 重新检索获取当前编号。"}, status=404)
+    return json_response(data)
+
+
+async def api_sources(request: web.Request) -> web.Response:
+    app = request.app
+    return json_response(await blocking(request, sources_status, app[STORE], app[CONFIG]))
+
+
+# -- wiring --------------------------------------------------------------------------------
+
+
+def templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("portal"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,  # a typo in a template fails a test, not silently
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> web.Application:
+    app = web.Application(middlewares=[error_middleware])
+    app[CONFIG] = config
+    app[STORE] = store
+    app[BACKEND] = backend
+    app[TEMPLATES] = templates()
+    app[WORKER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-store")
+    app.on_response_prepare.append(security_headers)
+    app.on_cleanup.append(_shutdown_worker)
+    app.router.add_get("/", search_page)
+    app.router.add_get("/search", search_page)
+    app.router.add_get("/record/{id}", record_page)
+    app.router.add_get("/sources", sources_page)
+    app.router.add_get("/api/search", api_search)
+    app.router.add_get("/api/records/{id}", api_record)
+    app.router.add_get("/api/sources", api_sources)
+    app.router.add_static("/static", STATIC, append_version=False)
+    return app
+
+
+async def _shutdown_worker(app: web.Application) -> None:
+    app[WORKER].shutdown(wait=True)

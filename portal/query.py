@@ -1,0 +1,225 @@
+"""The one query path: request parameters → SearchRequest → response dict.
+
+The HTML page and `/api/search` both go through `parse_params` and `run_search`, so what
+a reader sees and what an API client gets cannot drift apart, and every rule about bad
+input lives here once.  Input is judged strictly: an unknown parameter, field or sort is
+almost always a typo or a stale link, and a 400 naming the fix helps more than silently
+searching for something else.
+
+Long queries are *rejected* (not truncated): a truncated query searches for something the
+reader did not ask for, and a 200-character query is a pasted paragraph, not a search.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlencode
+
+from harvest.clc import TOP_CLASSES
+from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest
+from portal.labels import (
+    FACET_TITLES,
+    FIELD_TITLES,
+    SORT_TITLES,
+    YEAR_RANGE_TITLES,
+    facet_label,
+)
+from tongjian.config import Library
+
+MAX_QUERY_CHARS = 200
+MAX_PAGE = 500  # deeper paging costs the engine more and no reader goes there
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100  # larger requests are capped, not refused
+MAX_FILTERS = 20
+MAX_FILTER_CHARS = 100
+SCALAR_PARAMS = ("q", "field", "sort", "page", "page_size")
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_SPACES = {ord("\t"): " ", ord("\n"): " ", ord("\r"): " "}
+
+
+class QueryError(ValueError):
+    """Bad input, with a message written for the reader (what is wrong, what to do)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _shown(value: str, limit: int = 30) -> str:
+    """Echo user input in a message without echoing a whole pasted page back."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def _choices(titles: dict[str, str]) -> str:
+    return "、".join(f"{code}（{title}）" for code, title in titles.items())
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
+def clean_q(raw: str) -> str:
+    """Normalise whitespace, drop invisible format characters, reject what cannot be a query.
+
+    Tabs and newlines come from pasting out of a spreadsheet and are harmless; other
+    control characters never occur in a title and usually mean a broken client.
+    Zero-width spaces and the like (category Cf) are silently removed because they are
+    invisible to the reader who pasted them.
+    """
+    text = raw.translate(_SPACES)
+    if _has_control(text):
+        raise QueryError("检索词中含有不可见的控制字符。请删除后重新输入，"
+                         "或直接键入题名、著者等文字。")
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"检索词过长（{len(text)} 个字符），最多 {MAX_QUERY_CHARS} 个字符。"
+                         "请只输入题名或著者中的几个关键词。")
+    if text and not any(ch.isalnum() for ch in text):
+        raise QueryError("检索词只有标点或符号。请输入题名、著者、ISBN 等文字或数字。")
+    return text
+
+
+def _integer(raw: str | None, what: str, low: int, high: int | None, default: int) -> int:
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    bound = f"{low} 到 {high} 之间" if high else f"不小于 {low} "
+    if not _DIGITS.fullmatch(text) or int(text) < low or (high and int(text) > high):
+        raise QueryError(f"{what}“{_shown(text)}”无效：应为{bound}的整数。")
+    return int(text)
+
+
+def _clean_filter(facet: str, raw: str) -> str:
+    value = raw.strip()
+    title = FACET_TITLES[facet]
+    if _has_control(value):
+        raise QueryError(f"筛选条件“{title}”中含有控制字符。请从检索结果页的筛选列表中重新选择。")
+    if len(value) > MAX_FILTER_CHARS:
+        raise QueryError(f"筛选条件“{title}”的值过长（最多 {MAX_FILTER_CHARS} 个字符）。"
+                         "请从检索结果页的筛选列表中重新选择。")
+    if facet == "year_range" and value and value not in YEAR_RANGE_TITLES:
+        raise QueryError(f"出版年范围“{_shown(value)}”无效。可用的范围："
+                         f"{'、'.join(YEAR_RANGE_TITLES)}。")
+    if facet == "clc_top" and value:
+        value = value.upper()
+        if value not in TOP_CLASSES:
+            raise QueryError(f"中图分类“{_shown(value)}”无效：应为一个大类字母，"
+                             f"例如 I（文学）、K（历史、地理）。")
+    return value
+
+
+def parse_params(pairs: Iterable[tuple[str, str]]) -> SearchRequest:
+    """Turn query-string pairs (repeats allowed) into a SearchRequest, or raise QueryError.
+
+    Empty values mean "default", so a form that submits `field=` or `library=` behaves
+    like one that leaves them out.  For a repeated scalar the first value wins.
+    """
+    scalars: dict[str, str] = {}
+    filters: dict[str, list[str]] = {}
+    for name, raw in pairs:
+        if name in SCALAR_PARAMS:
+            scalars.setdefault(name, raw)
+        elif name in FACETS:
+            value = _clean_filter(name, raw)
+            values = filters.setdefault(name, [])
+            if value and value not in values:
+                values.append(value)
+        else:
+            raise QueryError(f"未知的参数或筛选条件“{_shown(name)}”。可用的筛选条件："
+                             f"{_choices(FACET_TITLES)}；其他参数：q、field、sort、page、"
+                             "page_size。")
+    filters = {k: v for k, v in filters.items() if v}
+    if sum(len(v) for v in filters.values()) > MAX_FILTERS:
+        raise QueryError(f"筛选条件过多（最多 {MAX_FILTERS} 个）。请先清除部分筛选条件。")
+    field = scalars.get("field", "").strip() or "any"
+    if field not in FIELD_TITLES:
+        raise QueryError(f"不支持的检索字段“{_shown(field)}”。可用字段：{_choices(FIELD_TITLES)}。")
+    sort = scalars.get("sort", "").strip() or "relevance"
+    if sort not in SORT_TITLES:
+        raise QueryError(f"不支持的排序方式“{_shown(sort)}”。可用的排序：{_choices(SORT_TITLES)}。")
+    page = _integer(scalars.get("page"), "页码", 1, MAX_PAGE, 1)
+    page_size = min(_integer(scalars.get("page_size"), "每页条数", 1, None, DEFAULT_PAGE_SIZE),
+                    MAX_PAGE_SIZE)
+    return SearchRequest(q=clean_q(scalars.get("q", "")), field=field,  # type: ignore[arg-type]
+                         filters=filters, sort=sort, page=page,  # type: ignore[arg-type]
+                         page_size=page_size)
+
+
+def to_params(req: SearchRequest) -> list[tuple[str, str]]:
+    """The inverse of `parse_params`, leaving defaults out so links stay short."""
+    pairs: list[tuple[str, str]] = []
+    if req.q:
+        pairs.append(("q", req.q))
+    if req.field != "any":
+        pairs.append(("field", req.field))
+    for facet in FACETS:
+        pairs.extend((facet, v) for v in req.filters.get(facet, []))
+    if req.sort != "relevance":
+        pairs.append(("sort", req.sort))
+    if req.page != 1:
+        pairs.append(("page", str(req.page)))
+    if req.page_size != DEFAULT_PAGE_SIZE:
+        pairs.append(("page_size", str(req.page_size)))
+    return pairs
+
+
+def search_url(req: SearchRequest) -> str:
+    """URL-encoded via urlencode: facet values are remote data and may hold anything."""
+    pairs = to_params(req)
+    return "/search?" + urlencode(pairs) if pairs else "/search"
+
+
+def with_filter(req: SearchRequest, facet: str, value: str, on: bool) -> SearchRequest:
+    """A changed filter changes the result set, so paging starts again at 1."""
+    values = [v for v in req.filters.get(facet, []) if v != value]
+    if on:
+        values.append(value)
+    filters = {k: list(v) for k, v in req.filters.items() if k != facet}
+    if values:
+        filters[facet] = values
+    return replace(req, filters=filters, page=1)
+
+
+def page_count(total: int, page_size: int) -> int:
+    return min(math.ceil(total / page_size), MAX_PAGE) if total else 0
+
+
+def describe(req: SearchRequest) -> dict[str, Any]:
+    """The query as understood, echoed to API clients so they can see caps and defaults."""
+    return {"q": req.q, "field": req.field, "sort": req.sort, "page": req.page,
+            "page_size": req.page_size, "filters": {k: list(v) for k, v in req.filters.items()}}
+
+
+def _hit(hit: SearchHit, libraries: dict[str, Library]) -> dict[str, Any]:
+    doc = hit.doc
+    holdings = []
+    for h in doc.get("holdings") or []:
+        code = str(h.get("library", ""))
+        lib = libraries.get(code)
+        holdings.append({"library": code,
+                         "name": lib.name if lib else str(h.get("name") or code),
+                         "region": lib.region if lib else str(h.get("region", "")),
+                         "copies": h.get("copies", 1)})
+    return {"id": hit.id, "title": doc.get("title", ""), "authors": list(doc.get("authors") or []),
+            "year": doc.get("year"), "isbn": list(doc.get("isbn") or []),
+            "publisher": doc.get("publisher", ""), "holdings": holdings}
+
+
+def run_search(backend: SearchBackend, req: SearchRequest,
+               libraries: dict[str, Library]) -> dict[str, Any]:
+    """Blocking (the engine is synchronous): call it from the portal's worker thread."""
+    result = backend.search(req)
+    facets = {
+        facet: [{"value": value, "label": facet_label(facet, value, libraries), "count": count}
+                for value, count in result.facets.get(facet, [])]
+        for facet in FACETS
+    }
+    return {"query": describe(req), "total": result.total, "page": req.page,
+            "page_size": req.page_size, "hits": [_hit(h, libraries) for h in result.hits],
+            "facets": facets}

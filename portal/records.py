@@ -1,0 +1,145 @@
+"""What the portal reads from the record store: merged entries and harvest status.
+
+Shared by the record page and `/api/records/{id}`, and by the status line and
+`/api/sources`, for the same reason `query` is shared: one path, one truth.  Every
+function here is blocking (SQLite) and runs on the portal's worker thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from harvest.model import Record
+from harvest.store import RecordStore
+from index.documents import best_record
+from portal.labels import LEVEL_RANK
+from tongjian.config import Config, Library
+
+# China has one time zone and no daylight saving, so a fixed offset is exact and needs no
+# tz database on the server.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+UNKNOWN_REGION = "其他"
+
+
+def iso_time(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, BEIJING).isoformat(timespec="seconds") if ts else None
+
+
+def local_time(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d %H:%M") if ts else "—"
+
+
+def holdings_rows(records: list[Record], libraries: dict[str, Library]) -> list[dict[str, Any]]:
+    """Every Holding of every record, ordered region by region, bigger libraries first.
+
+    Regions are ordered by their highest-level library, so the provincial library's city
+    comes first and a region with only county libraries after the city ones; a library code
+    missing from config (removed since the harvest) still shows, under 其他, at the end.
+    """
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        for h in record.holdings:
+            code = h.library or record.library
+            lib = libraries.get(code)
+            rows.append({
+                "library": code,
+                "name": lib.name if lib else code,
+                "region": lib.region if lib else UNKNOWN_REGION,
+                "county": lib.county if lib else "",
+                "location": h.location,
+                "call_number": h.call_number,
+                "barcode": h.barcode,
+                "status": h.status,
+                "copies": h.copies,
+                "note": h.note,
+                "_rank": LEVEL_RANK.get(lib.level, 9) if lib else 10,
+            })
+    region_rank: dict[str, int] = {}
+    for row in rows:
+        region_rank[row["region"]] = min(region_rank.get(row["region"], 99), row["_rank"])
+    rows.sort(key=lambda r: (region_rank[r["region"]], r["region"], r["_rank"], r["name"],
+                             r["location"], r["call_number"], r["barcode"]))
+    for row in rows:
+        del row["_rank"]
+    return rows
+
+
+def record_data(cluster_id: str, store: RecordStore, config: Config) -> dict[str, Any] | None:
+    """The `/api/records/{id}` body; None when the entry does not exist (any more)."""
+    records = store.cluster(cluster_id)
+    if not records:
+        return None
+    best = best_record(records, config.libraries)
+    return {
+        "id": cluster_id,
+        "record": best.to_dict(),
+        "holdings": holdings_rows(records, config.libraries),
+        "sources": [{"source": r.source, "source_id": r.source_id, "library": r.library}
+                    for r in records],
+    }
+
+
+def _run(run: dict[str, object] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    out: dict[str, Any] = {k: run.get(k) for k in
+                           ("new", "updated", "unchanged", "deleted", "quarantined", "error")}
+    out["started"] = iso_time(run.get("started"))  # type: ignore[arg-type]
+    out["finished"] = iso_time(run.get("finished"))  # type: ignore[arg-type]
+    return out
+
+
+def sources_status(store: RecordStore, config: Config) -> list[dict[str, Any]]:
+    """One entry per configured source, so a source that never ran shows up too.
+
+    A run that started but has not finished (in progress, or the harvester died) counts
+    as "ok": only a recorded error marks a source as failing.
+    """
+    last = store.last_harvests()
+    counts = store.counts()
+    out = []
+    for source in config.sources:
+        run = last.get(source.name)
+        held = counts.get(source.name, {})
+        if run is None:
+            status = "never harvested"
+        else:
+            status = "failing" if run.get("error") else "ok"
+        lib = config.libraries.get(source.library)
+        out.append({
+            "name": source.name,
+            "library": source.library,
+            "library_name": lib.name if lib else source.library,
+            "protocol": source.protocol,
+            "mode": source.mode,
+            "last_harvest": _run(run),
+            "records": held.get("records", 0),
+            "quarantined": held.get("quarantined", 0),
+            "status": status,
+        })
+    return out
+
+
+def failing_sources(store: RecordStore, config: Config) -> list[dict[str, str]]:
+    """For the status line on every page: which sources are down, since when, and why."""
+    failing = []
+    last = store.last_harvests()
+    for source in config.sources:
+        run = last.get(source.name)
+        if not run or not run.get("error"):
+            continue
+        lib = config.libraries.get(source.library)
+        error = " ".join(str(run["error"]).split())
+        when = run.get("finished") or run.get("started")
+        failing.append({
+            "name": source.name,
+            "library_name": lib.name if lib else source.library,
+            "when": local_time(when),  # type: ignore[arg-type]
+            "error": error if len(error) <= 120 else error[:120] + "…",
+        })
+    return failing
+
+
+def holdings_total(store: RecordStore) -> int:
+    return sum(c.get("records", 0) for c in store.counts().values())

@@ -1,0 +1,184 @@
+"""HTML view models: the shared response dicts plus the links and labels a page needs.
+
+Links are built here, in Python, with `query.search_url` (urlencode), so templates never
+assemble URLs from remote data by string concatenation; the templates only print values,
+and Jinja's autoescaping takes care of the HTML side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import groupby
+from typing import Any
+from urllib.parse import quote
+
+from harvest.clc import TOP_CLASSES
+from index.backend import FACETS, SearchRequest
+from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
+from portal.query import (
+    QueryError,
+    clean_q,
+    page_count,
+    search_url,
+    to_params,
+    with_filter,
+)
+from tongjian.config import Config
+
+FACET_VISIBLE = 8  # values beyond this go behind a "更多" disclosure
+SUMMARY_LIBRARIES = 3  # library names spelled out in a hit's holdings line
+
+
+def record_url(cluster_id: str) -> str:
+    return "/record/" + quote(cluster_id, safe="")
+
+
+def holdings_summary(holdings: list[dict[str, Any]]) -> str:
+    names = [h["name"] for h in holdings]
+    if not names:
+        return "暂无馆藏信息"
+    shown = "、".join(names[:SUMMARY_LIBRARIES])
+    more = "…" if len(names) > SUMMARY_LIBRARIES else ""
+    return f"{len(names)} 馆收藏：{shown}{more}"
+
+
+def _pager(req: SearchRequest, total: int) -> dict[str, Any]:
+    """Numbers around the current page plus first and last, with gaps between."""
+    last = page_count(total, req.page_size)
+    numbers = sorted({1, last, *range(req.page - 2, req.page + 3)} & set(range(1, last + 1)))
+    items: list[dict[str, Any] | None] = []
+    previous = 0
+    for number in numbers:
+        if number - previous > 1:
+            items.append(None)  # a gap, shown as …
+        items.append({"number": number, "url": search_url(replace(req, page=number)),
+                      "current": number == req.page})
+        previous = number
+    # Past the end (an old link, a hand-edited URL), "previous" leads back to the last page.
+    prev = min(req.page - 1, last)
+    return {
+        "last": last,
+        "items": items if last > 1 else [],
+        "prev": search_url(replace(req, page=prev)) if prev >= 1 else None,
+        "next": search_url(replace(req, page=req.page + 1)) if req.page < last else None,
+    }
+
+
+def _facets(req: SearchRequest, data: dict[str, Any], config: Config) -> list[dict[str, Any]]:
+    out = []
+    for facet in FACETS:
+        active = req.filters.get(facet, [])
+        values = []
+        for item in data["facets"].get(facet, []):
+            on = item["value"] in active
+            values.append({**item, "active": on,
+                           "url": search_url(with_filter(req, facet, item["value"], not on))})
+        listed = {v["value"] for v in values}
+        for value in active:  # a selected value the engine did not return still shows
+            if value not in listed:
+                values.insert(0, {"value": value, "count": None, "active": True,
+                                  "label": facet_label(facet, value, config.libraries),
+                                  "url": search_url(with_filter(req, facet, value, False))})
+        if values:
+            out.append({"name": facet, "title": FACET_TITLES[facet],
+                        "shown": values[:FACET_VISIBLE], "more": values[FACET_VISIBLE:]})
+    return out
+
+
+def search_context(req: SearchRequest, data: dict[str, Any], config: Config) -> dict[str, Any]:
+    active = [
+        {"title": FACET_TITLES[facet], "label": facet_label(facet, value, config.libraries),
+         "url": search_url(with_filter(req, facet, value, False))}
+        for facet in FACETS for value in req.filters.get(facet, [])
+    ]
+    hits = [{**hit, "url": record_url(hit["id"]), "summary": holdings_summary(hit["holdings"])}
+            for hit in data["hits"]]
+    first = (req.page - 1) * req.page_size + 1
+    return {
+        "req": req,
+        "total": data["total"],
+        "hits": hits,
+        "first": first,
+        "last_shown": first + len(hits) - 1,
+        "facets": _facets(req, data, config),
+        "active": active,
+        "clear_url": search_url(replace(req, filters={}, page=1)),
+        "pager": _pager(req, data["total"]),
+        # the sort form resubmits everything else as hidden fields (no JavaScript needed)
+        "sort_hidden": [p for p in to_params(replace(req, page=1)) if p[0] != "sort"],
+    }
+
+
+def _link(text: str, field: str) -> dict[str, str | None]:
+    """A search link for a name on the record page, unless the name could not be a query."""
+    try:
+        q = clean_q(text)
+    except QueryError:
+        q = ""
+    url = search_url(SearchRequest(q=q, field=field)) if q else None  # type: ignore[arg-type]
+    return {"text": text, "url": url}
+
+
+def _plain(values: list[str]) -> list[dict[str, str | None]]:
+    return [{"text": v, "url": None} for v in values if v]
+
+
+def description(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """(label, items) rows for the fields the best record has; empty fields are left out."""
+    title = record["title"] + (f" {record['volume']}" if record.get("volume") else "")
+    authors = []
+    for a in record["authors"]:
+        item = _link(a["name"], "author")
+        extra = " / ".join(x for x in (a.get("pinyin"), a.get("romanized")) if x)
+        item["text"] = " ".join(x for x in (a["name"], a.get("role", "")) if x)
+        item["extra"] = extra
+        authors.append(item)
+    publisher = [record["publisher"], *record.get("publisher_alt", [])]
+    isbn = [*record["isbn"], *(f"{i}（校验位错误）" for i in record.get("isbn_invalid", []))]
+    language = record.get("language", "")
+    material = record.get("material_type", "")
+    clc = [f"{c}（{TOP_CLASSES[c[0]]}）" if c[:1] in TOP_CLASSES else c for c in record["clc"]]
+    rows = [
+        ("题名", _plain([title])),
+        ("其他题名", _plain(record["title_alt"])),
+        ("拼音", _plain([record.get("title_pinyin", "")])),
+        ("责任说明", _plain([record["responsibility"]])),
+        ("著者", authors),
+        ("出版者", _plain(publisher)),
+        ("出版地", _plain([record["place"]])),
+        ("出版年", _plain([str(record["year"])] if record.get("year") else [])),
+        ("版本", _plain([record["edition"]])),
+        ("ISBN", _plain(isbn)),
+        ("ISSN", _plain(record["issn"])),
+        ("中图分类号", _plain(clc)),
+        ("主题", [_link(s, "subject") for s in record["subjects"] if s]),
+        ("丛编", _plain(record["series"])),
+        ("语种", _plain([LANGUAGES.get(language, language)])),
+        ("文献类型", _plain([MATERIAL_TYPES.get(material, material)])),
+        ("摘要", _plain([record["summary"]])),
+    ]
+    return [{"label": label, "items": items} for label, items in rows if items]
+
+
+def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
+    groups = [{"region": region, "rows": list(rows)}
+              for region, rows in groupby(data["holdings"], key=lambda r: r["region"])]
+    codes = dict.fromkeys(r["library"] for r in data["holdings"])
+    contacts = [config.libraries[c] for c in codes
+                if c in config.libraries
+                and (config.libraries[c].address or config.libraries[c].contact)]
+    sources = []
+    for s in data["sources"]:
+        lib = config.libraries.get(s["library"])
+        sources.append({**s, "library_name": lib.name if lib else s["library"]})
+    return {
+        "id": data["id"],
+        "record": data["record"],
+        "title": data["record"]["title"] or "（无题名）",
+        "description": description(data["record"]),
+        "groups": groups,
+        "holdings_count": len(data["holdings"]),
+        "library_count": len(codes),
+        "contacts": contacts,
+        "sources": sources,
+    }

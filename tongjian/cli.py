@@ -1,0 +1,86 @@
+"""The `tongjian` command: parses arguments and calls library functions, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from tongjian.config import ConfigError, load
+
+DEFAULT_CONFIG = "config.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tongjian", description="统检 — one search across "
+                                     "every library in a province")
+    parser.add_argument("--config", default=DEFAULT_CONFIG,
+                        help="consortium configuration (default: ./config.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="start the demo consortium (Zebra servers), harvest, "
+                       "index and serve the portal")
+    p.add_argument("--port", type=int, help="portal port (default: from config)")
+    p.add_argument("--no-serve", action="store_true",
+                   help="stop after harvesting and indexing (for checks and CI)")
+
+    p = sub.add_parser("serve", help="serve the portal over the existing store and index")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+
+    p = sub.add_parser("harvest", help="harvest sources into the store, then re-index")
+    p.add_argument("sources", nargs="*", help="source names (default: every harvest source)")
+    p.add_argument("--no-index", action="store_true", help="do not rebuild the index after")
+
+    p = sub.add_parser("index", help="rebuild the index from the record store alone")
+    p.add_argument("--rebuild", action="store_true", required=True)
+
+    p = sub.add_parser("normalize", help="print each record of MARC files as canonical JSON")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--encoding", default="auto", choices=["auto", "utf-8", "marc-8", "gb18030"])
+    p.add_argument("--format", default="auto", choices=["auto", "marc21", "cnmarc"])
+    p.add_argument("--library", default="", help="library code to put on the records")
+
+    p = sub.add_parser("config", help="configuration tools")
+    p.add_argument("action", choices=["check"])
+
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tongjian normalize … | head` ends quietly
+    try:
+        if args.command == "normalize":
+            from harvest.normalize_cli import normalize_files
+
+            return normalize_files(args.files, args.encoding, args.format, args.library)
+        config = load(args.config)
+        if args.command == "config":
+            print(f"{config.path}: OK — {len(config.libraries)} libraries, "
+                  f"{len(config.sources)} sources")
+            return 0
+        from tongjian import commands
+
+        if args.command == "demo":
+            return commands.demo(config, port=args.port, serve_portal=not args.no_serve)
+        if args.command == "serve":
+            return commands.serve(config, host=args.host, port=args.port)
+        if args.command == "harvest":
+            return commands.harvest(config, args.sources, reindex=not args.no_index)
+        if args.command == "index":
+            return commands.rebuild(config)
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def dump(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""What each `tongjian` command does, over the library packages (the CLI only parses)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from harvest.pipeline import HarvestStats, harvest_source, rebuild_index
+from harvest.store import RecordStore
+from index.backend import SearchBackend
+from tongjian.config import Config, ConfigError, Source
+
+
+def open_store(config: Config) -> RecordStore:
+    return RecordStore(config.resolve(config.store_path))
+
+
+def open_backend(config: Config) -> SearchBackend:
+    if config.index.backend == "tantivy":
+        from index.tantivy_backend import TantivyBackend
+
+        return TantivyBackend(config.resolve(config.index.path))
+    raise ConfigError(f"{config.path}: index.backend {config.index.backend!r} is not "
+                      "available yet — use tantivy")
+
+
+def open_connector(source: Source):  # noqa: ANN201 - returns a HarvestConnector
+    if source.protocol in ("z3950", "sru"):
+        from connectors.z3950 import Z3950Connector
+
+        return Z3950Connector(
+            name=source.name, address=source.address, syntax=source.record_syntax,
+            timeout=source.timeout, batch_size=source.batch_size, protocol=source.protocol,
+            harvest_query=source.query or None,
+        )
+    raise ConfigError(f"source {source.name}: protocol {source.protocol!r} has no harvester "
+                      "yet (coming: oaipmh, symphony, koha)")
+
+
+def print_table(stats: Sequence[HarvestStats]) -> None:
+    head = f"{'source':<16} {'new':>7} {'updated':>8} {'unchanged':>9} {'deleted':>8} " \
+           f"{'quarant.':>8} {'errors':>6} {'time':>7}"
+    print(head)
+    print("-" * len(head))
+    for s in stats:
+        print(f"{s.source:<16} {s.new:>7} {s.updated:>8} {s.unchanged:>9} {s.deleted:>8} "
+              f"{s.quarantined:>8} {len(s.errors):>6} {s.seconds:>6.1f}s")
+    for s in stats:
+        for e in s.errors:
+            print(f"error: {e}", file=sys.stderr)
+
+
+def harvest(config: Config, names: Sequence[str], reindex: bool = True) -> int:
+    sources = [config.source(n) for n in names] if names else [
+        s for s in config.sources if s.mode == "harvest"]
+    stats: list[HarvestStats] = []
+    with open_store(config) as store:
+        for source in sources:
+            stats.append(harvest_source(source, open_connector(source), store))
+        print_table(stats)
+        if reindex:
+            backend = open_backend(config)
+            try:
+                n = rebuild_index(store, backend, config)
+            finally:
+                backend.close()
+            print(f"index: {n} entries")
+    return 1 if any(s.errors for s in stats) else 0
+
+
+def rebuild(config: Config) -> int:
+    with open_store(config) as store:
+        backend = open_backend(config)
+        try:
+            n = rebuild_index(store, backend, config)
+        finally:
+            backend.close()
+    print(f"index rebuilt from the store: {n} entries")
+    return 0
+
+
+def serve(config: Config, host: str | None = None, port: int | None = None) -> int:
+    from aiohttp import web
+
+    from portal.app import create_app
+
+    store = open_store(config)
+    backend = open_backend(config)
+    try:
+        app = create_app(config, store, backend)
+        host = host or config.portal.host
+        port = port or config.portal.port
+        print(f"portal: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+        web.run_app(app, host=host, port=port, print=None)
+    finally:
+        backend.close()
+        store.close()
+    return 0
+
+
+def demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
+    from tongjian.demo import run_demo
+
+    return run_demo(config, port=port, serve_portal=serve_portal)

@@ -1,0 +1,269 @@
+"""config.yaml: the consortium described once — libraries, their sources, index, portal.
+
+Validated strictly at start, because a connector admin adding a county library edits this
+file by hand: an unknown key (a typo), a missing field or a source pointing at a library
+that does not exist must stop the program with a message naming the file, the entry and
+the fix — not surface later as an odd harvest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LEVELS = ("province", "city", "county", "town", "village")
+PROTOCOLS = ("z3950", "sru", "oaipmh", "symphony", "koha")
+MODES = ("harvest", "live")
+SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc")
+FORMATS = ("auto", "marc21", "cnmarc")
+ENCODINGS = ("auto", "utf-8", "marc-8", "gb18030")
+BACKENDS = ("tantivy", "meilisearch")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class ConfigError(Exception):
+    """A problem in config.yaml, phrased for the person who has to fix it."""
+
+
+@dataclass(frozen=True)
+class Library:
+    code: str
+    name: str
+    region: str  # city (地级市) the library belongs to, e.g. 咸阳市
+    level: str  # province | city | county | town | village
+    county: str = ""  # for county-level and below: 县/区/县级市
+    address: str = ""
+    contact: str = ""
+    barcode_ranges: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HoldingsMap:
+    """Where a source keeps its holdings (馆藏) inside the bibliographic record.
+
+    `tag` plus the subfield code for each Holding attribute ("d/e" joins two subfields with
+    '/', as a call number is class/书次号).  No maps configured = the crosswalk's defaults
+    for the record's flavour (MARC21 852/949/952/999, CNMARC 905/906).
+    """
+
+    tag: str
+    location: str = ""
+    call_number: str = ""
+    barcode: str = ""
+    status: str = ""
+    library: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    library: str
+    protocol: str
+    address: str
+    mode: str = "harvest"
+    record_syntax: str = "usmarc"
+    format: str = "auto"
+    encoding: str = "auto"
+    database: str = ""
+    query: str = ""  # PQF for a full harvest; default: every record
+    timeout: float = 10.0
+    batch_size: int = 50
+    holdings: tuple[HoldingsMap, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    backend: str = "tantivy"
+    path: str = "var/index"
+    url: str = ""  # meilisearch only
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    title: str = "统检 · 联合目录检索"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    name: str
+    libraries: dict[str, Library]
+    sources: list[Source]
+    index: IndexConfig
+    portal: PortalConfig
+    store_path: str = "var/tongjian.db"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, relative: str) -> Path:
+        """Paths in the file are relative to the file, not to wherever the command runs."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.path.parent / p)
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"{self.path}: no source named {name!r}; configured sources: {known}")
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: file not found — pass --config PATH or create config.yaml "
+            "(see the one in the repository for a complete example)"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    return parse(data, path)
+
+
+def parse(data: Any, path: Path) -> Config:
+    v = _Validator(path)
+    top = v.mapping(data, "the top level", required=("libraries", "sources"),
+                    optional=("consortium", "index", "portal", "store"))
+    consortium = v.mapping(top.get("consortium", {}), "consortium", optional=("name",))
+    libraries: dict[str, Library] = {}
+    for i, raw in enumerate(v.sequence(top["libraries"], "libraries")):
+        lib = v.library(raw, i)
+        if lib.code in libraries:
+            raise ConfigError(f"{path}: libraries[{i}]: code {lib.code!r} is used twice — "
+                              "library codes must be unique")
+        libraries[lib.code] = lib
+    sources: list[Source] = []
+    for i, raw in enumerate(v.sequence(top["sources"], "sources")):
+        src = v.source(raw, i)
+        if src.library not in libraries:
+            known = ", ".join(libraries) or "none"
+            raise ConfigError(
+                f"{path}: sources[{i}] ({src.name}): library {src.library!r} is not defined — "
+                f"use one of: {known}, or add it under `libraries:`"
+            )
+        if any(s.name == src.name for s in sources):
+            raise ConfigError(f"{path}: sources[{i}]: name {src.name!r} is used twice")
+        sources.append(src)
+    idx = v.mapping(top.get("index", {}), "index", optional=("backend", "path", "url"))
+    index = IndexConfig(**idx)
+    v.choice(index.backend, BACKENDS, "index.backend")
+    portal_raw = v.mapping(top.get("portal", {}), "portal", optional=("host", "port", "title"))
+    portal = PortalConfig(**portal_raw)
+    if not isinstance(portal.port, int) or not 0 < portal.port < 65536:
+        raise ConfigError(f"{path}: portal.port: {portal.port!r} is not a TCP port number")
+    store = v.mapping(top.get("store", {}), "store", optional=("path",))
+    return Config(
+        path=path,
+        name=str(consortium.get("name", "")),
+        libraries=libraries,
+        sources=sources,
+        index=index,
+        portal=portal,
+        store_path=str(store.get("path", "var/tongjian.db")),
+    )
+
+
+class _Validator:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {where}: {message}")
+
+    def mapping(self, data: Any, where: str, required: tuple[str, ...] = (),
+                optional: tuple[str, ...] = ()) -> dict[str, Any]:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise self.fail(where, f"expected a mapping (key: value), found {type(data).__name__}")
+        allowed = set(required) | set(optional)
+        for key in data:
+            if key not in allowed:
+                raise self.fail(where, f"unknown key {key!r} — allowed keys: "
+                                f"{', '.join(sorted(allowed))}")
+        for key in required:
+            if data.get(key) in (None, ""):
+                raise self.fail(where, f"missing required field {key!r}")
+        return data
+
+    def sequence(self, data: Any, where: str) -> list[Any]:
+        if not isinstance(data, list):
+            raise self.fail(where, "expected a list of entries (lines starting with '- ')")
+        return data
+
+    def choice(self, value: Any, allowed: tuple[str, ...], where: str) -> None:
+        if value not in allowed:
+            raise self.fail(where, f"{value!r} is not one of: {', '.join(allowed)}")
+
+    def library(self, raw: Any, i: int) -> Library:
+        where = f"libraries[{i}]"
+        d = self.mapping(raw, where, required=("code", "name", "region", "level"),
+                         optional=("county", "address", "contact", "barcode_ranges"))
+        where = f"libraries[{i}] ({d['code']})"
+        if not _CODE.match(str(d["code"])):
+            raise self.fail(where, "code must be 1–32 letters, digits, '-' or '_'")
+        self.choice(d["level"], LEVELS, f"{where}.level")
+        ranges = d.get("barcode_ranges", []) or []
+        if not isinstance(ranges, list) or not all(
+            isinstance(r, str) and r.count("-") == 1 for r in ranges
+        ):
+            raise self.fail(where, "barcode_ranges must be a list like ['XY0000001-XY0099999']")
+        return Library(code=str(d["code"]), name=str(d["name"]), region=str(d["region"]),
+                       level=d["level"], county=str(d.get("county", "")),
+                       address=str(d.get("address", "")), contact=str(d.get("contact", "")),
+                       barcode_ranges=tuple(ranges))
+
+    def source(self, raw: Any, i: int) -> Source:
+        where = f"sources[{i}]"
+        d = self.mapping(
+            raw, where, required=("name", "library", "protocol", "address"),
+            optional=("mode", "record_syntax", "format", "encoding", "database", "query",
+                      "timeout", "batch_size", "holdings"),
+        )
+        where = f"sources[{i}] ({d['name']})"
+        if not _CODE.match(str(d["name"])):
+            raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
+        self.choice(d["protocol"], PROTOCOLS, f"{where}.protocol")
+        self.choice(d.get("mode", "harvest"), MODES, f"{where}.mode")
+        self.choice(d.get("record_syntax", "usmarc"), SYNTAXES, f"{where}.record_syntax")
+        self.choice(d.get("format", "auto"), FORMATS, f"{where}.format")
+        self.choice(str(d.get("encoding", "auto")).lower(), ENCODINGS, f"{where}.encoding")
+        timeout = d.get("timeout", 10.0)
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise self.fail(where, f"timeout must be a positive number of seconds, not {timeout!r}")
+        batch = d.get("batch_size", 50)
+        if not isinstance(batch, int) or not 0 < batch <= 1000:
+            raise self.fail(where, f"batch_size must be an integer 1–1000, not {batch!r}")
+        holdings = tuple(self.holdings(h, f"{where}.holdings[{k}]")
+                         for k, h in enumerate(self.sequence(d.get("holdings", []) or [],
+                                                             f"{where}.holdings")))
+        return Source(
+            name=str(d["name"]), library=str(d["library"]), protocol=d["protocol"],
+            address=str(d["address"]), mode=d.get("mode", "harvest"),
+            record_syntax=d.get("record_syntax", "usmarc"), format=d.get("format", "auto"),
+            encoding=str(d.get("encoding", "auto")).lower(), database=str(d.get("database", "")),
+            query=str(d.get("query", "")), timeout=float(timeout), batch_size=batch,
+            holdings=holdings,
+        )
+
+    def holdings(self, raw: Any, where: str) -> HoldingsMap:
+        d = self.mapping(raw, where, required=("tag",),
+                         optional=("location", "call_number", "barcode", "status", "library"))
+        tag = str(d["tag"])
+        if not re.fullmatch(r"[0-9A-Za-z]{3}", tag):
+            raise self.fail(where, f"tag {tag!r} must be three characters, e.g. '852'")
+        for key in ("location", "call_number", "barcode", "status", "library"):
+            spec = str(d.get(key, ""))
+            if spec and not re.fullmatch(r"[0-9A-Za-z](/[0-9A-Za-z])?", spec):
+                raise self.fail(where, f"{key} must be a subfield code like 'h', or two joined "
+                                f"by '/' like 'd/e' (class/书次号), not {spec!r}")
+        return HoldingsMap(tag=tag, **{k: str(v) for k, v in d.items() if k != "tag"})

@@ -1,0 +1,97 @@
+"""`tongjian demo`: a small consortium of real member systems on this machine.
+
+Starts one real Zebra Z39.50/SRU server per demo source in config.yaml (on the loopback
+port its address names), loads it with that library's records, harvests every one through
+the Z39.50 connector exactly as a production harvest would, indexes, and serves the portal.
+Everything started here is stopped on Ctrl-C.
+
+The records come from the seeded generator (committed under tongjian/demo_data/) plus the
+10 real CNMARC records of ../shared/data when that folder is present.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from harvest.pipeline import harvest_source, rebuild_index
+from tongjian import commands
+from tongjian.commands import open_backend, open_connector, open_store, print_table
+from tongjian.config import Config, ConfigError
+
+DEMO_DATA = Path(__file__).parent / "demo_data"
+
+# source name → (record files, Zebra flavour).  A file given as "shared:<path>" is read from
+# ../shared/data (or $TONGJIAN_SHARED_DATA) and its source is skipped when it is absent.
+DEMO_SOURCES: dict[str, tuple[tuple[str, ...], str]] = {
+    "sxpl-z3950": (("SXPL.cnmarc.utf8.iso",), "unimarc"),
+    "sxpl-retro": (("shared:derived/dp2_cnmarc_10recs.utf8.iso",), "unimarc"),
+    "xylib-z3950": (("XYLIB.cnmarc.gb18030.iso",), "unimarc"),
+    "smlib-z3950": (("SMLIB.marc21.utf8.mrc",), "marc21"),
+}
+
+
+def shared_data() -> Path:
+    env = os.environ.get("TONGJIAN_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _files(names: tuple[str, ...]) -> list[Path] | None:
+    out = []
+    for name in names:
+        path = shared_data() / name[7:] if name.startswith("shared:") else DEMO_DATA / name
+        if not path.is_file():
+            return None
+        out.append(path)
+    return out
+
+
+def _port(address: str, source: str) -> int:
+    host_port = address.split("/", 1)[0].removeprefix("tcp:")
+    host, _, port = host_port.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+        raise ConfigError(f"demo source {source}: address {address!r} must be "
+                          "127.0.0.1:PORT/Database — the demo only starts servers on loopback")
+    return int(port)
+
+
+def run_demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
+    from tongjian.zebra import ZebraServer
+
+    workdir = config.resolve("var/demo")
+    harvested = []
+    with ExitStack() as stack:
+        for source in config.sources:
+            if source.name not in DEMO_SOURCES:
+                continue
+            names, flavour = DEMO_SOURCES[source.name]
+            files = _files(names)
+            if files is None:
+                print(f"demo: {source.name}: data not found ({', '.join(names)}), skipped",
+                      file=sys.stderr)
+                continue
+            server = ZebraServer(workdir / source.name, flavour=flavour, records=files,
+                                 port=_port(source.address, source.name))
+            stack.enter_context(server)
+            print(f"demo: Zebra for {source.name} ({config.libraries[source.library].name}) "
+                  f"on {server.address}", file=sys.stderr)
+            harvested.append(source)
+        if not harvested:
+            print("demo: no demo data found — nothing to serve", file=sys.stderr)
+            return 1
+        with open_store(config) as store:
+            stats = [harvest_source(s, open_connector(s), store) for s in harvested]
+            print_table(stats)
+            backend = open_backend(config)
+            try:
+                n = rebuild_index(store, backend, config)
+            finally:
+                backend.close()
+            print(f"index: {n} entries from {sum(s.seen for s in stats)} records")
+        if any(s.errors for s in stats):
+            return 1
+        if serve_portal:
+            return commands.serve(config, port=port)
+    return 0
