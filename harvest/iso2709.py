@@ -125,6 +125,7 @@ def parse(chunk: bytes) -> RawMarc:
         )
     body = chunk[base:]
     out = RawMarc(leader=leader)
+    data_end = 0
     for k in range(0, len(directory), 12):
         entry = directory[k : k + 12]
         tag_b, len_b, start_b = entry[:3], entry[3:7], entry[7:12]
@@ -136,6 +137,7 @@ def parse(chunk: bytes) -> RawMarc:
                 f"bad directory: field {tag_b.decode()} at {fstart}+{flen} runs past the "
                 f"end of the record ({len(body)} data bytes)"
             )
+        data_end = max(data_end, fstart + flen)
         raw = body[fstart : fstart + flen]
         if raw.endswith(bytes([FIELD_TERMINATOR])):
             raw = raw[:-1]
@@ -145,6 +147,14 @@ def parse(chunk: bytes) -> RawMarc:
                 "field terminator"
             )
         out.fields.append(RawField(tag_b.decode("ascii"), raw))
+    # Exports that transcode often leave a stale length in the leader; that alone is
+    # harmless when the directory accounts for every byte.  When neither agrees, part of
+    # the record is missing (or another record's bytes follow it).
+    if declared != len(chunk) and data_end + 1 != len(body):
+        raise MarcStructureError(
+            f"truncated record: leader says {declared} bytes, directory covers "
+            f"{base + data_end + 1}, but {len(chunk)} bytes are present"
+        )
     return out
 
 

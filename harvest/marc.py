@@ -90,6 +90,8 @@ def detect_encoding(raw: iso2709.RawMarc, chunk: bytes, flavour: str) -> str:
     valid GB18030 in a CNMARC record means GB18030; anything else is refused."""
     if b"\x1b" in chunk:
         return "marc-8"
+    if chunk.isascii():  # no evidence either way: believe the leader
+        return "marc-8" if flavour == "marc21" and raw.leader[9:10] != b"a" else "utf-8"
     bad = _first_bad_utf8(chunk)
     if bad is None:
         return "utf-8"
@@ -131,6 +133,12 @@ def _check_declared(chunk: bytes, raw: iso2709.RawMarc, encoding: str) -> None:
                 "library exports GBK"
             )
     elif encoding == "gb18030":
+        if not chunk.isascii() and _first_bad_utf8(chunk) is None:
+            raise RecordError(
+                "record is UTF-8 although the source is configured `encoding: gb18030` — "
+                "reading it as GB18030 would garble every Chinese character; set "
+                "`encoding: auto` or `utf-8`"
+            )
         try:
             chunk.decode("gb18030")
         except UnicodeDecodeError as e:
@@ -138,12 +146,6 @@ def _check_declared(chunk: bytes, raw: iso2709.RawMarc, encoding: str) -> None:
                 f"invalid GB18030 at byte {e.start} although the source is configured "
                 "`encoding: gb18030`; try `encoding: auto`"
             ) from None
-        if any(b >= 0x80 for b in chunk) and _first_bad_utf8(chunk) is None:
-            raise RecordError(
-                "record is UTF-8 although the source is configured `encoding: gb18030` — "
-                "reading it as GB18030 would garble every Chinese character; set "
-                "`encoding: auto` or `utf-8`"
-            )
 
 
 def _decoder(encoding: str):  # noqa: ANN202 - a small closure

@@ -6,6 +6,7 @@ a `Parsed` with `error` set and its raw bytes, so the caller can quarantine it a
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,11 +33,38 @@ def read(data: bytes, encoding: str = "auto", flavour: str = "auto") -> Iterator
     if looks_like_xml(data):
         yield from _read_xml(data)
         return
-    for n, (offset, chunk) in enumerate(iso2709.split_records(data), start=1):
-        try:
-            yield Parsed(n, offset, chunk, decode_iso2709(chunk, encoding, flavour))
-        except RecordError as e:
-            yield Parsed(n, offset, chunk, error=str(e))
+    n = 0
+    for offset, chunk in iso2709.split_records(data):
+        for sub_offset, part in _resync(chunk, encoding, flavour):
+            n += 1
+            try:
+                yield Parsed(n, offset + sub_offset, part, decode_iso2709(part, encoding, flavour))
+            except RecordError as e:
+                yield Parsed(n, offset + sub_offset, part, error=str(e))
+
+
+# A leader: 5-digit length, status, type, level, …, indicator/subfield counts, base address.
+_LEADER = re.compile(rb"\d{5}[a-z ][a-z ][a-z ][a-z ]?.[0-9 ][0-9 ]\d{5}")
+
+
+def _resync(chunk: bytes, encoding: str, flavour: str) -> list[tuple[int, bytes]]:
+    """A truncated record runs into the next one (no terminator between them).  When a
+    chunk fails to parse and a complete record starts inside it, split it there, so only
+    the damaged record is quarantined and its neighbour goes through."""
+    try:
+        iso2709.parse(chunk)
+        return [(0, chunk)]
+    except iso2709.MarcStructureError:
+        pass
+    for m in _LEADER.finditer(chunk, 1):
+        start = m.start()
+        if int(chunk[start : start + 5]) == len(chunk) - start:
+            try:
+                iso2709.parse(chunk[start:])
+            except iso2709.MarcStructureError:
+                continue
+            return [(0, chunk[:start]), (start, chunk[start:])]
+    return [(0, chunk)]
 
 
 def _read_xml(data: bytes) -> Iterator[Parsed]:

@@ -31,7 +31,8 @@ is one hit.  The document shape is built by `index.documents.cluster_document`:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any, Literal, Protocol
 
 # Facet name -> index field.  `year_range` is derived from `year` by YEAR_RANGES.
@@ -55,7 +56,7 @@ Sort = Literal["relevance", "year_desc", "year_asc"]
 class SearchRequest:
     q: str = ""  # user's words; empty = browse everything
     field: SearchField = "any"
-    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> values (AND)
+    filters: dict[str, list[str]] = _field(default_factory=dict)  # facet name -> values (AND)
     sort: Sort = "relevance"
     page: int = 1
     page_size: int = 20

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harvest.model import Record
-
 from index.text import normalize
 
 # Descriptive fields counted for completeness.  Housekeeping (source, format, encoding),

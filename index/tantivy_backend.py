@@ -50,13 +50,17 @@ _TEXT_BOOSTS: dict[str, float] = {
 # Pinyin fields: only queried with Latin-letter words; lower than the Han fields because
 # pinyin is ambiguous (homophones).
 _PINYIN_BOOSTS: dict[str, float] = {"title_pinyin": 2.0, "author_pinyin": 1.5}
+# Han character pairs (see index.text.bigrams): the rescue for a word jieba cut otherwise
+# in the document, weighted well under the word itself.
+_BIGRAM_BOOSTS: dict[str, float] = {"title_bigram": 1.5, "author_bigram": 1.0}
+_BOOSTS = {**_TEXT_BOOSTS, **_PINYIN_BOOSTS, **_BIGRAM_BOOSTS}
 
-_FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # request.field -> (text fields, pinyin fields)
-    "any": (tuple(_TEXT_BOOSTS), tuple(_PINYIN_BOOSTS)),
-    "title": (("title", "title_alt"), ("title_pinyin",)),
-    "author": (("authors", "responsibility"), ("author_pinyin",)),
-    "subject": (("subjects",), ()),
+# request.field -> (text fields, pinyin fields, bigram fields)
+_FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "any": (tuple(_TEXT_BOOSTS), tuple(_PINYIN_BOOSTS), tuple(_BIGRAM_BOOSTS)),
+    "title": (("title", "title_alt"), ("title_pinyin",), ("title_bigram",)),
+    "author": (("authors", "responsibility"), ("author_pinyin",), ("author_bigram",)),
+    "subject": (("subjects",), (), ()),
 }
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
@@ -72,7 +76,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     # Pre-tokenized fields; "whitespace" is the tokenizer that would reproduce the
     # space-joined token text, should anyone ever parse a query against them.
-    for name in (*_TEXT_BOOSTS, *_PINYIN_BOOSTS):
+    for name in _BOOSTS:
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     for name in ("title_key", "isbn", "issn", "call_number", "clc"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
@@ -161,9 +165,15 @@ class TantivyBackend:
             "summary": _as_list(doc.get("summary")),
             "title_pinyin": [title, *_as_list(doc.get("title_pinyin"))],
             "author_pinyin": authors,
+            "title_bigram": [title, *_as_list(doc.get("title_alt")), *_as_list(doc.get("series"))],
+            "author_bigram": authors,
         }
         for name, items in values.items():
-            analyse = text.pinyin_tokens if name in _PINYIN_BOOSTS else text.tokens
+            analyse = (
+                text.pinyin_tokens if name in _PINYIN_BOOSTS
+                else text.bigrams if name in _BIGRAM_BOOSTS
+                else text.tokens
+            )
             for item in items:
                 terms = analyse(item)
                 if terms:
@@ -220,16 +230,14 @@ class TantivyBackend:
 
         result: Any = _Counted(0)
         full = tantivy.Query.empty_query()
-        for query in self._queries(request):  # strict, then the relaxed one if it found nothing
+        # The strict query, then the relaxed one if the strict one found nothing.
+        for query in self._queries(request, searcher):
             full = self._with_filters(query, filters)
             result = self._top(searcher, full, request.sort, offset, page_size)
             if result.count:
                 break
         hits = [self._hit(searcher, key, addr, request.sort) for key, addr in result.hits]
-        if result.count:
-            facets = self._facets(searcher, full)
-        else:
-            facets = {name: [] for name in FACETS}
+        facets = self._facets(searcher, full) if result.count else {n: [] for n in FACETS}
         return SearchResult(total=int(result.count), hits=hits, facets=facets)
 
     def _top(
@@ -288,7 +296,7 @@ class TantivyBackend:
     def _term(self, field: str, value: Any) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
 
-    def _queries(self, request: SearchRequest) -> list[tantivy.Query]:
+    def _queries(self, request: SearchRequest, searcher: Any) -> list[tantivy.Query]:
         """The query to run, then the relaxed one to try when it finds nothing."""
         q = (request.q or "").strip()
         if not q:
@@ -302,14 +310,20 @@ class TantivyBackend:
             return [self._any_of(exact)]
         if field == "call_number":
             code = text.code_key(q)
+            if not code:
+                return [tantivy.Query.empty_query()]
             exact = self._term("call_number", code)
-            return [exact, self._prefix("call_number", code)]
-        text_fields, pinyin_fields = _FIELD_GROUPS.get(field, _FIELD_GROUPS["any"])
+            # No exact hit: the call numbers starting with the input (shelf browsing).
+            # Looked up in the term dictionary, so no pattern is ever built from input.
+            shelf = [t for t, _ in searcher.terms_with_prefix("call_number", code, limit=1000)]
+            return [exact, tantivy.Query.term_set_query(self._schema, "call_number", shelf)]
+        fields = _FIELD_GROUPS.get(field, _FIELD_GROUPS["any"])
         words = text.query_words(q)[:_MAX_QUERY_WORDS]
-        groups = [self._word(w, parts, text_fields, pinyin_fields) for w, parts in words]
+        groups = [self._word(w, parts, *fields) for w, parts in words]
         extra: list[tantivy.Query] = []
         if field in ("any", "title") and (key := text.title_key(q)):
-            extra.append(tantivy.Query.boost_query(self._term("title_key", key), _EXACT_TITLE_BOOST))
+            title_hit = self._term("title_key", key)
+            extra.append(tantivy.Query.boost_query(title_hit, _EXACT_TITLE_BOOST))
         if field == "any":
             extra += self._identifier_queries(q)
         if field == "subject" and text.looks_like_call_number(q):
@@ -330,8 +344,10 @@ class TantivyBackend:
         parts: tuple[str, ...],
         text_fields: tuple[str, ...],
         pinyin_fields: tuple[str, ...],
+        bigram_fields: tuple[str, ...],
     ) -> tantivy.Query:
-        """One query word: the word in any field, or (lower) all its parts in any field."""
+        """One query word: the word itself in any field, or else (scored lower) all of its
+        shorter parts, or all of its character pairs in a title or name."""
         fields = list(text_fields)
         if word.isascii() and word.isalpha():
             fields += pinyin_fields
@@ -339,13 +355,16 @@ class TantivyBackend:
         if parts:
             whole_parts = self._all_of([self._in_fields(p, list(text_fields)) for p in parts])
             alternatives.append(tantivy.Query.boost_query(whole_parts, 0.5))
+        pairs = list(dict.fromkeys(text.bigrams(word))) if bigram_fields else []
+        if pairs:
+            in_pairs = [self._in_fields(p, list(bigram_fields)) for p in pairs]
+            alternatives.append(self._all_of(in_pairs))
         return alternatives[0] if len(alternatives) == 1 else self._any_of(alternatives)
 
     def _in_fields(self, term: str, fields: list[str]) -> tantivy.Query:
         subqueries = [
             tantivy.Query.boost_query(
-                self._term(f, term), _TEXT_BOOSTS.get(f) or _PINYIN_BOOSTS[f]
-            )
+self._term(f, term), _BOOSTS[f])
             for f in fields
         ]
         if len(subqueries) == 1:
@@ -366,11 +385,6 @@ class TantivyBackend:
             )
             out.append(tantivy.Query.boost_query(self._term("clc", code), 2.0))
         return out
-
-    def _prefix(self, field: str, value: str) -> tantivy.Query:
-        """Terms starting with `value`, the regex built with every character escaped."""
-        pattern = "".join(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}" for c in value)
-        return tantivy.Query.regex_query(self._schema, field, pattern + ".*")
 
     @staticmethod
     def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:

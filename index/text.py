@@ -19,9 +19,15 @@ through this module:
   "hongloumeng" and "hong lou meng" both find 红楼梦.
 
 Single Han characters are deliberately *not* added as fallback tokens.  They would rescue
-the rare query jieba cuts differently from the document, but at the price of precision on
-every query: 发 would match every 发展/出发/头发, and an AND over characters matches
-unrelated titles that merely share characters.  jieba runs without its HMM (new-word
+a query jieba cuts differently from the document, but at the price of precision on every
+query: 发 would match every 发展/出发/头发, and an AND over characters matches unrelated
+titles that merely share characters.  The mismatch is real, though — jieba cuts 礼泉县志 as
+礼泉县/志, so the everyday query 县志 would miss it — and `bigrams` is the rescue instead:
+overlapping character pairs of titles and names, kept in their own low-weight fields.  A
+pair is specific enough (县志 inside 礼泉县志 really is a 县志) and only ever an
+alternative to the word itself, so ranking still follows the dictionary words.  A
+one-character query word has no pair and matches only where jieba cut the same character
+off in the document.  jieba runs without its HMM (new-word
 guessing), because the HMM's guesses depend on the surrounding text and would cut a name
 one way inside a title and another way in a query; without it an unknown name falls apart
 into the same characters on both sides, and those characters are then indexed as jieba's
@@ -46,6 +52,7 @@ __all__ = [
     "tokens",
     "query_words",
     "pinyin_tokens",
+    "bigrams",
     "isbn_key",
     "issn_key",
     "code_key",
@@ -71,7 +78,7 @@ _SPACE = re.compile(r"\s+")
 
 # Function words dropped from queries (never from the index): with AND semantics,
 # 中国的发展 would otherwise demand a 的 the title 中国发展报告 does not have.
-QUERY_STOPWORDS = frozenset("的 之 与 和 及 了 在 或 等".split())
+QUERY_STOPWORDS = frozenset(("的", "之", "与", "和", "及", "了", "在", "或", "等"))
 
 
 def _jieba_module() -> Any:
@@ -186,6 +193,18 @@ def query_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
             words.append((word, _cover(word) if is_han and len(word) > 2 else ()))
     kept = [w for w in words if w[0] not in QUERY_STOPWORDS]
     return kept or words
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping pairs of Han characters (礼泉县志 → 礼泉 泉县 县志); other scripts: none.
+
+    Pairs never cross a non-Han character, so punctuation and Latin words still separate.
+    """
+    out: list[str] = []
+    for is_han, run in _runs(normalize(text)):
+        if is_han:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
 
 
 @lru_cache(maxsize=100_000)

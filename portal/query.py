@@ -32,7 +32,8 @@ from portal.labels import (
 from tongjian.config import Library
 
 MAX_QUERY_CHARS = 200
-MAX_PAGE = 500  # deeper paging costs the engine more and no reader goes there
+MAX_PAGE = 500  # a larger page number is refused as nonsense
+MAX_RESULTS = 10_000  # deepest hit the pager offers (the tantivy backend's paging window)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100  # larger requests are capped, not refused
 MAX_FILTERS = 20
@@ -187,7 +188,9 @@ def with_filter(req: SearchRequest, facet: str, value: str, on: bool) -> SearchR
 
 
 def page_count(total: int, page_size: int) -> int:
-    return min(math.ceil(total / page_size), MAX_PAGE) if total else 0
+    """Pages the pager offers: deep pages cost the engine a top-k heap and no reader goes
+    there, so past MAX_RESULTS the reader is better served by narrowing with a facet."""
+    return min(math.ceil(total / page_size), MAX_RESULTS // page_size, MAX_PAGE)
 
 
 def describe(req: SearchRequest) -> dict[str, Any]:

@@ -102,10 +102,8 @@ def sources_status(store: RecordStore, config: Config) -> list[dict[str, Any]]:
     for source in config.sources:
         run = last.get(source.name)
         held = counts.get(source.name, {})
-        if run is None:
-            status = "never harvested"
-        else:
-            status = "failing" if run.get("error") else "ok"
+        status = ("never harvested" if run is None
+                  else "failing" if run.get("error") else "ok")
         lib = config.libraries.get(source.library)
         out.append({
             "name": source.name,
