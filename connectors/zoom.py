@@ -71,6 +71,7 @@ _SIGNATURES: list[tuple[str, object, list[object]]] = [
     ("ZOOM_resultset_option_set", None, [_c_void_p, _c_char_p, _c_char_p]),
     ("ZOOM_resultset_records", None, [_c_void_p, ctypes.POINTER(_c_void_p), _c_size_t,
                                       _c_size_t]),
+    ("ZOOM_resultset_cache_reset", None, [_c_void_p]),
     ("ZOOM_resultset_destroy", None, [_c_void_p]),
     # restype c_void_p, not c_char_p: record data is binary and read with its length.
     ("ZOOM_record_get", _c_void_p, [_c_void_p, _c_char_p, ctypes.POINTER(_c_int)]),
@@ -294,6 +295,10 @@ class ResultSet:
 
     def set_option(self, key: str, value: str) -> None:
         _lib.ZOOM_resultset_option_set(self.handle, _enc(key), _enc(value))
+
+    def cache_reset(self) -> None:
+        """Drop records ZOOM keeps cached, so a long harvest does not hold them all."""
+        _lib.ZOOM_resultset_cache_reset(self.handle)
 
     def records(self, offset: int, count: int, render: str = "raw") -> list[RecordData]:
         """Present ``count`` records from 0-based ``offset`` and copy them out.

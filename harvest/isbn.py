@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_CANDIDATE = re.compile(r"(?<![0-9Xx])(97[89][0-9 -]{9,16}[0-9]|[0-9][0-9 -]{7,11}[0-9Xx])(?![0-9])")
+_CANDIDATE = re.compile(
+    r"(?<![0-9Xx])(97[89][0-9 -]{9,16}[0-9]|[0-9][0-9 -]{7,11}[0-9Xx])(?![0-9])"
+)
 
 
 def _digits(text: str) -> str:

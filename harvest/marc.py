@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import defusedxml.ElementTree as SafeET
+
 from harvest import iso2709, marc8
 
 
@@ -204,8 +206,8 @@ def marcxml_records(data: bytes) -> Iterator[ET.Element]:
     """Every <record> with a <leader> in a document: a MARCXML collection, a single record,
     UNIMARC/CNMARC slim, marcxchange, or records wrapped in an SRU or OAI-PMH response."""
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as e:
+        root = SafeET.fromstring(data)
+    except (ET.ParseError, SafeET.DefusedXmlException) as e:
         raise RecordError(f"not well-formed XML: {e}") from None
     for el in root.iter():
         if _local(el.tag) == "record" and any(_local(c.tag) == "leader" for c in el):

@@ -16,7 +16,7 @@ from harvest.model import Record
 
 
 def _cluster_id(anchor: str) -> str:
-    return hashlib.sha1(anchor.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(anchor.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
 
 
 def assign_clusters(records: Iterable[Record]) -> dict[str, str]:

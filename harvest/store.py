@@ -95,7 +95,7 @@ class RecordStore:
     def put(self, record: Record, raw: bytes, raw_format: str) -> str:
         """Insert or update; returns 'new', 'updated' or 'unchanged'."""
         data = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
-        digest = hashlib.sha1(data.encode("utf-8")).hexdigest()
+        digest = hashlib.sha1(data.encode("utf-8"), usedforsecurity=False).hexdigest()
         now = time.time()
         row = self.db.execute("SELECT digest FROM records WHERE key = ?", (record.key,)).fetchone()
         if row is None:

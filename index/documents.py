@@ -33,9 +33,7 @@ def _attr(obj: Any, name: str, default: str = "") -> str:
 
 def completeness(record: Record) -> int:
     """How many descriptive fields the record fills (a list counts once, however long)."""
-    return sum(
-        1 for name in COMPLETENESS_FIELDS if getattr(record, name) not in (None, "", [])
-    )
+    return sum(1 for name in COMPLETENESS_FIELDS if getattr(record, name) not in (None, "", []))
 
 
 def _is_province(record: Record, libraries: Mapping[str, Any]) -> bool:
@@ -76,9 +74,7 @@ def _first(values: Iterable[Any]) -> Any:
     return next((v for v in values if v not in (None, "")), None)
 
 
-def _holdings(
-    records: list[Record], libraries: Mapping[str, Any]
-) -> list[dict[str, Any]]:
+def _holdings(records: list[Record], libraries: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Copies per holding library; a record with no holdings data counts one copy of its
     own library, because it is in that library's catalogue."""
     copies: dict[str, int] = {}
@@ -91,13 +87,15 @@ def _holdings(
     rows = []
     for code, n in copies.items():
         lib = libraries.get(code)
-        rows.append({
-            "library": code,
-            "name": _attr(lib, "name", code) or code,
-            "region": _attr(lib, "region"),
-            "copies": n,
-            "_province": _attr(lib, "level") == "province",
-        })
+        rows.append(
+            {
+                "library": code,
+                "name": _attr(lib, "name", code) or code,
+                "region": _attr(lib, "region"),
+                "copies": n,
+                "_province": _attr(lib, "level") == "province",
+            }
+        )
     # Province library first (the reader's fallback for inter-library loan), then by code.
     rows.sort(key=lambda r: (not r["_province"], r["library"]))
     for row in rows:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,10 @@ _PINYIN_BOOSTS: dict[str, float] = {"title_pinyin": 2.0, "author_pinyin": 1.5}
 # in the document, weighted well under the word itself.
 _BIGRAM_BOOSTS: dict[str, float] = {"title_bigram": 1.5, "author_bigram": 1.0}
 _BOOSTS = {**_TEXT_BOOSTS, **_PINYIN_BOOSTS, **_BIGRAM_BOOSTS}
+_ANALYSERS = {
+    **dict.fromkeys(_PINYIN_BOOSTS, text.pinyin_tokens),
+    **dict.fromkeys(_BIGRAM_BOOSTS, text.bigrams),
+}
 
 # request.field -> (text fields, pinyin fields, bigram fields)
 _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -169,11 +173,7 @@ class TantivyBackend:
             "author_bigram": authors,
         }
         for name, items in values.items():
-            analyse = (
-                text.pinyin_tokens if name in _PINYIN_BOOSTS
-                else text.bigrams if name in _BIGRAM_BOOSTS
-                else text.tokens
-            )
+            analyse = _ANALYSERS.get(name, text.tokens)
             for item in items:
                 terms = analyse(item)
                 if terms:
@@ -240,9 +240,7 @@ class TantivyBackend:
         facets = self._facets(searcher, full) if result.count else {n: [] for n in FACETS}
         return SearchResult(total=int(result.count), hits=hits, facets=facets)
 
-    def _top(
-        self, searcher: Any, query: tantivy.Query, sort: str, offset: int, limit: int
-    ) -> Any:
+    def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int, limit: int) -> Any:
         if offset + limit > _MAX_WINDOW:
             # Past the window only the total is reported: a top-k heap of offset + limit
             # entries is what deep paging would cost.
@@ -296,27 +294,30 @@ class TantivyBackend:
     def _term(self, field: str, value: Any) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
 
-    def _queries(self, request: SearchRequest, searcher: Any) -> list[tantivy.Query]:
-        """The query to run, then the relaxed one to try when it finds nothing."""
+    def _queries(self, request: SearchRequest, searcher: Any) -> Iterator[tantivy.Query]:
+        """The query to run, then (lazily) the relaxed one to try when it finds nothing."""
         q = (request.q or "").strip()
         if not q:
-            return [tantivy.Query.all_query()]
+            yield tantivy.Query.all_query()
+            return
         field = request.field
         if field == "isbn":
             key = text.isbn_key(q) or text.issn_key(q)
             exact = [self._term("isbn", key), self._term("issn", key)] if key else []
             code = text.code_key(q)
             exact += [self._term("isbn", code), self._term("issn", code)]
-            return [self._any_of(exact)]
+            yield self._any_of(exact)
+            return
         if field == "call_number":
             code = text.code_key(q)
             if not code:
-                return [tantivy.Query.empty_query()]
-            exact = self._term("call_number", code)
+                return
+            yield self._term("call_number", code)
             # No exact hit: the call numbers starting with the input (shelf browsing).
             # Looked up in the term dictionary, so no pattern is ever built from input.
             shelf = [t for t, _ in searcher.terms_with_prefix("call_number", code, limit=1000)]
-            return [exact, tantivy.Query.term_set_query(self._schema, "call_number", shelf)]
+            yield tantivy.Query.term_set_query(self._schema, "call_number", shelf)
+            return
         fields = _FIELD_GROUPS.get(field, _FIELD_GROUPS["any"])
         words = text.query_words(q)[:_MAX_QUERY_WORDS]
         groups = [self._word(w, parts, *fields) for w, parts in words]
@@ -331,12 +332,14 @@ class TantivyBackend:
         strict = self._any_of(([self._all_of(groups)] if groups else []) + extra)
         if len(groups) < 2 or (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
             # Nothing to relax, or an identifier: half an ISBN's digit groups match junk.
-            return [strict]
+            yield strict
+            return
+        yield strict
         need = math.ceil(len(groups) / 2)
         relaxed = tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
         )
-        return [strict, self._any_of([relaxed, *extra])]
+        yield self._any_of([relaxed, *extra])
 
     def _word(
         self,
@@ -362,11 +365,7 @@ class TantivyBackend:
         return alternatives[0] if len(alternatives) == 1 else self._any_of(alternatives)
 
     def _in_fields(self, term: str, fields: list[str]) -> tantivy.Query:
-        subqueries = [
-            tantivy.Query.boost_query(
-self._term(f, term), _BOOSTS[f])
-            for f in fields
-        ]
+        subqueries = [tantivy.Query.boost_query(self._term(f, term), _BOOSTS[f]) for f in fields]
         if len(subqueries) == 1:
             return subqueries[0]
         return tantivy.Query.disjunction_max_query(subqueries, tie_breaker=0.1)

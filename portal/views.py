@@ -58,7 +58,7 @@ def _pager(req: SearchRequest, total: int) -> dict[str, Any]:
     prev = min(req.page - 1, last)
     return {
         "last": last,
-        "items": items if last > 1 else [],
+        "pages": items if last > 1 else [],
         "prev": search_url(replace(req, page=prev)) if prev >= 1 else None,
         "next": search_url(replace(req, page=req.page + 1)) if req.page < last else None,
     }
@@ -116,11 +116,11 @@ def _link(text: str, field: str) -> dict[str, str | None]:
     except QueryError:
         q = ""
     url = search_url(SearchRequest(q=q, field=field)) if q else None  # type: ignore[arg-type]
-    return {"text": text, "url": url}
+    return {"text": text, "url": url, "extra": ""}
 
 
 def _plain(values: list[str]) -> list[dict[str, str | None]]:
-    return [{"text": v, "url": None} for v in values if v]
+    return [{"text": v, "url": None, "extra": ""} for v in values if v]
 
 
 def description(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,7 +157,7 @@ def description(record: dict[str, Any]) -> list[dict[str, Any]]:
         ("文献类型", _plain([MATERIAL_TYPES.get(material, material)])),
         ("摘要", _plain([record["summary"]])),
     ]
-    return [{"label": label, "items": items} for label, items in rows if items]
+    return [{"label": label, "parts": parts} for label, parts in rows if parts]
 
 
 def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:

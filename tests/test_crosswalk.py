@@ -7,8 +7,8 @@ from harvest import iso2709
 from harvest.crosswalk import to_record
 from harvest.marc import decode_iso2709
 from harvest.readers import read
-from tongjian.config import HoldingsMap
 from tests.conftest import shared_data
+from tongjian.config import HoldingsMap
 
 ALEPH_HOLDINGS = (HoldingsMap(tag="905", call_number="s"),
                   HoldingsMap(tag="906", barcode="b", call_number="d/e"))

@@ -11,8 +11,8 @@ from harvest.marc import decode_iso2709
 from harvest.pipeline import HarvestStats, ingest
 from harvest.readers import read
 from harvest.store import RecordStore
-from tongjian.config import Source
 from tests.conftest import shared_data
+from tongjian.config import Source
 
 
 @pytest.fixture

@@ -204,11 +204,15 @@ class _Validator:
         if value not in allowed:
             raise self.fail(where, f"{value!r} is not one of: {', '.join(allowed)}")
 
+    @staticmethod
+    def _entry(kind: str, i: int, raw: Any, key: str) -> str:
+        name = raw.get(key) if isinstance(raw, dict) else None
+        return f"{kind}[{i}] ({name})" if name else f"{kind}[{i}]"
+
     def library(self, raw: Any, i: int) -> Library:
-        where = f"libraries[{i}]"
+        where = self._entry("libraries", i, raw, "code")
         d = self.mapping(raw, where, required=("code", "name", "region", "level"),
                          optional=("county", "address", "contact", "barcode_ranges"))
-        where = f"libraries[{i}] ({d['code']})"
         if not _CODE.match(str(d["code"])):
             raise self.fail(where, "code must be 1–32 letters, digits, '-' or '_'")
         self.choice(d["level"], LEVELS, f"{where}.level")
@@ -223,13 +227,12 @@ class _Validator:
                        barcode_ranges=tuple(ranges))
 
     def source(self, raw: Any, i: int) -> Source:
-        where = f"sources[{i}]"
+        where = self._entry("sources", i, raw, "name")
         d = self.mapping(
             raw, where, required=("name", "library", "protocol", "address"),
             optional=("mode", "record_syntax", "format", "encoding", "database", "query",
                       "timeout", "batch_size", "holdings"),
         )
-        where = f"sources[{i}] ({d['name']})"
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
         self.choice(d["protocol"], PROTOCOLS, f"{where}.protocol")
