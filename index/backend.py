@@ -36,7 +36,9 @@ from dataclasses import field as _field
 from typing import Any, Literal, Protocol
 
 # Facet name -> index field.  `year_range` is derived from `year` by YEAR_RANGES.
-FACETS: tuple[str, ...] = ("library", "region", "clc_top", "year_range", "language", "material_type")
+FACETS: tuple[str, ...] = (
+    "library", "region", "clc_top", "year_range", "language", "material_type",
+)
 
 # (label, first year inclusive, last year inclusive); None = open end.
 YEAR_RANGES: tuple[tuple[str, int | None, int | None], ...] = (

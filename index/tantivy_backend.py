@@ -10,7 +10,8 @@ Matching rules (what a librarian would call "the search behaviour"):
 
 * every query word must match somewhere (title, other titles, authors, subjects, series,
   publisher, summary, and the pinyin of title and authors for Latin-letter words); a word
-  matches as itself or as all of its shorter dictionary parts;
+  matches as itself or, scored lower, as all of its shorter dictionary parts or all of
+  its Han character pairs in a title or name (for text jieba cut differently);
 * if that finds nothing and the query had several words, half of them (rounded up) must
   match instead, so one misspelt or absent word does not empty the page;
 * a title equal to the whole query (ignoring punctuation and script) gets a large bonus;
@@ -203,7 +204,11 @@ class TantivyBackend:
             writer.delete_documents_by_term("id", str(doc_id))
 
     def clear(self) -> None:
-        self._w().delete_all_documents()
+        # Rollback first: tantivy's delete_all_documents drops the committed segments but
+        # keeps documents added since the last commit.
+        writer = self._w()
+        writer.rollback()
+        writer.delete_all_documents()
 
     def commit(self) -> None:
         if self._writer is not None:

@@ -2,8 +2,11 @@
 
 `app` wires routes, error handling and security headers; `query` is the single path from
 request parameters to a search response (HTML and JSON both use it, so they cannot
-disagree); `records` builds the record page and the source status; `labels` holds the
-Chinese names shown for codes.  May import `tongjian.config`, `harvest.model`,
-`harvest.store`, `harvest.clc` and `index` (backend interface and documents); nothing
-outside the CLI imports `portal`, and the portal never talks to member servers itself.
+disagree); `records` reads merged entries and harvest status from the store (record page,
+`/api/records`, the status line, `/api/sources`); `views` adds links and labels for the
+templates; `labels` holds the Chinese names shown for codes.
+
+May import `tongjian.config`, `harvest` (model, store, clc) and `index` (backend interface
+and documents).  Nothing but the CLI imports `portal`, and the portal never talks to member
+servers itself: what it shows comes from the store and the index only.
 """

@@ -25,6 +25,7 @@ from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest
 from portal.labels import (
     FACET_TITLES,
     FIELD_TITLES,
+    LEVEL_RANK,
     SORT_TITLES,
     YEAR_RANGE_TITLES,
     facet_label,
@@ -86,13 +87,14 @@ def clean_q(raw: str) -> str:
     return text
 
 
-def _integer(raw: str | None, what: str, low: int, high: int | None, default: int) -> int:
+def _integer(raw: str | None, what: str, low: int, high: int | None, default: int,
+             advice: str) -> int:
     if raw is None or raw.strip() == "":
         return default
     text = raw.strip()
-    bound = f"{low} 到 {high} 之间" if high else f"不小于 {low} "
+    bound = f" {low} 到 {high} 之间" if high else f"不小于 {low} "
     if not _DIGITS.fullmatch(text) or int(text) < low or (high and int(text) > high):
-        raise QueryError(f"{what}“{_shown(text)}”无效：应为{bound}的整数。")
+        raise QueryError(f"{what}“{_shown(text)}”无效：应为{bound}的整数。{advice}")
     return int(text)
 
 
@@ -144,8 +146,10 @@ def parse_params(pairs: Iterable[tuple[str, str]]) -> SearchRequest:
     sort = scalars.get("sort", "").strip() or "relevance"
     if sort not in SORT_TITLES:
         raise QueryError(f"不支持的排序方式“{_shown(sort)}”。可用的排序：{_choices(SORT_TITLES)}。")
-    page = _integer(scalars.get("page"), "页码", 1, MAX_PAGE, 1)
-    page_size = min(_integer(scalars.get("page_size"), "每页条数", 1, None, DEFAULT_PAGE_SIZE),
+    page = _integer(scalars.get("page"), "页码", 1, MAX_PAGE, 1,
+                    "请使用结果列表下方的翻页链接；结果太多时，可用筛选条件缩小范围。")
+    page_size = min(_integer(scalars.get("page_size"), "每页条数", 1, None, DEFAULT_PAGE_SIZE,
+                             f"超过 {MAX_PAGE_SIZE} 时按 {MAX_PAGE_SIZE} 条计。"),
                     MAX_PAGE_SIZE)
     return SearchRequest(q=clean_q(scalars.get("q", "")), field=field,  # type: ignore[arg-type]
                          filters=filters, sort=sort, page=page,  # type: ignore[arg-type]
@@ -200,6 +204,8 @@ def describe(req: SearchRequest) -> dict[str, Any]:
 
 
 def _hit(hit: SearchHit, libraries: dict[str, Library]) -> dict[str, Any]:
+    """Names and regions come from the current config, not the index, so renaming a library
+    shows at once; libraries are listed province, city, county …, as on the record page."""
     doc = hit.doc
     holdings = []
     for h in doc.get("holdings") or []:
@@ -209,9 +215,23 @@ def _hit(hit: SearchHit, libraries: dict[str, Library]) -> dict[str, Any]:
                          "name": lib.name if lib else str(h.get("name") or code),
                          "region": lib.region if lib else str(h.get("region", "")),
                          "copies": h.get("copies", 1)})
+
+    def level(holding: dict[str, Any]) -> int:
+        lib = libraries.get(holding["library"])
+        return LEVEL_RANK.get(lib.level, 9) if lib else 10
+
+    holdings.sort(key=level)  # stable: the index's order within a level stays
     return {"id": hit.id, "title": doc.get("title", ""), "authors": list(doc.get("authors") or []),
             "year": doc.get("year"), "isbn": list(doc.get("isbn") or []),
             "publisher": doc.get("publisher", ""), "holdings": holdings}
+
+
+def _filterable(facet: str, value: str) -> bool:
+    """Offer only values `parse_params` accepts back, so no facet link leads to a 400."""
+    try:
+        return bool(value) and _clean_filter(facet, value) == value
+    except QueryError:
+        return False
 
 
 def run_search(backend: SearchBackend, req: SearchRequest,
@@ -220,7 +240,7 @@ def run_search(backend: SearchBackend, req: SearchRequest,
     result = backend.search(req)
     facets = {
         facet: [{"value": value, "label": facet_label(facet, value, libraries), "count": count}
-                for value, count in result.facets.get(facet, [])]
+                for value, count in result.facets.get(facet, []) if _filterable(facet, value)]
         for facet in FACETS
     }
     return {"query": describe(req), "total": result.total, "page": req.page,

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from harvest.clc import TOP_CLASSES
-from index.backend import FACETS, SearchRequest
+from index.backend import FACETS, YEAR_RANGES, SearchRequest
 from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
 from portal.query import (
     QueryError,
@@ -27,6 +27,7 @@ from tongjian.config import Config
 
 FACET_VISIBLE = 8  # values beyond this go behind a "更多" disclosure
 SUMMARY_LIBRARIES = 3  # library names spelled out in a hit's holdings line
+YEAR_RANGE_ORDER = {label: i for i, (label, _, _) in enumerate(YEAR_RANGES)}
 
 
 def record_url(cluster_id: str) -> str:
@@ -65,20 +66,28 @@ def _pager(req: SearchRequest, total: int) -> dict[str, Any]:
 
 
 def _facets(req: SearchRequest, data: dict[str, Any], config: Config) -> list[dict[str, Any]]:
+    """Drill-down facets: a facet with a value chosen shows just that value, removable.
+
+    Counts are computed over the current (filtered) results, so a count next to another
+    value of the *same* facet would not predict what clicking it gives (whether two values
+    of one facet combine by AND or OR is the engine's business); hiding them keeps every
+    number on the page true.  Several values per facet remain possible through the URL/API.
+    """
     out = []
     for facet in FACETS:
         active = req.filters.get(facet, [])
-        values = []
-        for item in data["facets"].get(facet, []):
-            on = item["value"] in active
-            values.append({**item, "active": on,
-                           "url": search_url(with_filter(req, facet, item["value"], not on))})
-        listed = {v["value"] for v in values}
-        for value in active:  # a selected value the engine did not return still shows
-            if value not in listed:
-                values.insert(0, {"value": value, "count": None, "active": True,
-                                  "label": facet_label(facet, value, config.libraries),
-                                  "url": search_url(with_filter(req, facet, value, False))})
+        items = data["facets"].get(facet, [])
+        if facet == "year_range":  # chronological, newest first, reads better than by count
+            items = sorted(items, key=lambda i: YEAR_RANGE_ORDER.get(i["value"], 99))
+        counts = {i["value"]: i["count"] for i in items}
+        if active:
+            values = [{"value": v, "label": facet_label(facet, v, config.libraries),
+                       "count": counts.get(v), "active": True,
+                       "url": search_url(with_filter(req, facet, v, False))} for v in active]
+        else:
+            values = [{**i, "active": False, "url": search_url(with_filter(req, facet, i["value"],
+                                                                          True))}
+                      for i in items]
         if values:
             out.append({"name": facet, "title": FACET_TITLES[facet],
                         "shown": values[:FACET_VISIBLE], "more": values[FACET_VISIBLE:]})

@@ -137,9 +137,8 @@ async def test_search_page_shows_hit_with_holdings_summary(client: TestClient) -
     assert '<html lang="zh-CN">' in body
     assert 'href="/record/c1"' in body
     assert "曹雪芹" in body and "人民文学出版社" in body and "1982" in body
-    # the province library first, then the others, all three named
-    assert "3 馆收藏：陕西省图书馆、" in body
-    assert "咸阳市图书馆" in body and "神木市图书馆" in body
+    # every holding library named, province, then city, then county
+    assert "3 馆收藏：陕西省图书馆、咸阳市图书馆、神木市图书馆" in body
     assert "共 <strong>1</strong> 条结果" in body
 
 
@@ -173,6 +172,9 @@ async def test_facet_links_are_url_encoded_and_removable(client: TestClient) -> 
     body = await (await client.get("/search", params={"q": "红楼梦", "library": "XYLIB"})).text()
     assert "收藏馆：咸阳市图书馆" in body
     assert 'href="/search?q=%E7%BA%A2%E6%A5%BC%E6%A2%A6" title="取消此筛选"' in body
+    # drill-down: with a library chosen, the other libraries are not offered in that facet
+    assert "library=SXPL" not in body
+    assert "library=XYLIB&amp;region=" in body  # other facets still narrow further
 
 
 async def test_sort_and_paging(client: TestClient) -> None:

@@ -28,10 +28,11 @@ def open_connector(source: Source):  # noqa: ANN201 - returns a HarvestConnector
     if source.protocol in ("z3950", "sru"):
         from connectors.z3950 import Z3950Connector
 
+        extra = {"harvest_query": source.query} if source.query else {}
         return Z3950Connector(
             name=source.name, address=source.address, syntax=source.record_syntax,
             timeout=source.timeout, batch_size=source.batch_size, protocol=source.protocol,
-            harvest_query=source.query or None,
+            **extra,
         )
     raise ConfigError(f"source {source.name}: protocol {source.protocol!r} has no harvester "
                       "yet (coming: oaipmh, symphony, koha)")

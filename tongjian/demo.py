@@ -20,16 +20,18 @@ from harvest.pipeline import harvest_source, rebuild_index
 from tongjian import commands
 from tongjian.commands import open_backend, open_connector, open_store, print_table
 from tongjian.config import Config, ConfigError
+from tongjian.zebra import RecordFile, ZebraServer
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
 
-# source name → (record files, Zebra flavour).  A file given as "shared:<path>" is read from
-# ../shared/data (or $TONGJIAN_SHARED_DATA) and its source is skipped when it is absent.
-DEMO_SOURCES: dict[str, tuple[tuple[str, ...], str]] = {
-    "sxpl-z3950": (("SXPL.cnmarc.utf8.iso",), "unimarc"),
-    "sxpl-retro": (("shared:derived/dp2_cnmarc_10recs.utf8.iso",), "unimarc"),
-    "xylib-z3950": (("XYLIB.cnmarc.gb18030.iso",), "unimarc"),
-    "smlib-z3950": (("SMLIB.marc21.utf8.mrc",), "marc21"),
+# source name → (Zebra flavour, record files with their charset).  A file named
+# "shared:<path>" is read from ../shared/data (or $TONGJIAN_SHARED_DATA); a source whose
+# data is absent is skipped.
+DEMO_SOURCES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "sxpl-z3950": ("unimarc", (("SXPL.cnmarc.utf8.iso", "utf-8"),)),
+    "sxpl-retro": ("unimarc", (("shared:derived/dp2_cnmarc_10recs.utf8.iso", "utf-8"),)),
+    "xylib-z3950": ("unimarc", (("XYLIB.cnmarc.gb18030.iso", "gb18030"),)),
+    "smlib-z3950": ("marc21", (("SMLIB.marc21.utf8.mrc", "utf-8"),)),
 }
 
 
@@ -38,13 +40,13 @@ def shared_data() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def _files(names: tuple[str, ...]) -> list[Path] | None:
+def _files(entries: tuple[tuple[str, str], ...]) -> list[RecordFile] | None:
     out = []
-    for name in names:
+    for name, encoding in entries:
         path = shared_data() / name[7:] if name.startswith("shared:") else DEMO_DATA / name
         if not path.is_file():
             return None
-        out.append(path)
+        out.append(RecordFile(path, encoding))
     return out
 
 
@@ -58,21 +60,20 @@ def _port(address: str, source: str) -> int:
 
 
 def run_demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
-    from tongjian.zebra import ZebraServer
-
     workdir = config.resolve("var/demo")
     harvested = []
     with ExitStack() as stack:
         for source in config.sources:
             if source.name not in DEMO_SOURCES:
                 continue
-            names, flavour = DEMO_SOURCES[source.name]
-            files = _files(names)
+            flavour, entries = DEMO_SOURCES[source.name]
+            files = _files(entries)
             if files is None:
-                print(f"demo: {source.name}: data not found ({', '.join(names)}), skipped",
+                names = ", ".join(name for name, _ in entries)
+                print(f"demo: {source.name}: data not found ({names}), skipped",
                       file=sys.stderr)
                 continue
-            server = ZebraServer(workdir / source.name, flavour=flavour, records=files,
+            server = ZebraServer(workdir / source.name, flavour, files,
                                  port=_port(source.address, source.name))
             stack.enter_context(server)
             print(f"demo: Zebra for {source.name} ({config.libraries[source.library].name}) "

@@ -21,7 +21,8 @@ What this sets up (checked against zebra 2.2.7 / YAZ 5.34 / ICU 72 on Debian):
   20 local classification (CNMARC 690 = CLC), 1016 any, 12 local number, with ICU word
   indexes: Chinese text is segmented by ICU's dictionary word breaker, so 中国 finds
   '94中国发展报告, and a multi-word query term (中国发展报告) is matched word by word.
-  Full-width Latin/digits are folded (NFKC) and case is ignored.
+  Full-width Latin/digits are folded (NFKC), traditional characters are folded to
+  simplified (ICU Traditional-Simplified, so 中國 finds 中国 and back), case is ignored.
 * Charsets: each record file has an encoding (``RecordFile``); Zebra converts a copy
   of the record to UTF-8 for indexing only.  UTF-8 and GB18030 CNMARC are both
   word-searchable in Chinese and both served byte-identical.  MARC-8 MARC21 is best
@@ -37,8 +38,17 @@ What does not work / is not attempted:
 
 * Zebra has no notion of CNMARC beyond what the .abs maps; 880 fields of MARC21 records
   are only in the "any" index (their role is only named inside $6).
-* Traditional and simplified Chinese are not folded into each other (中國 does not
-  find 中国); pinyin is searchable only where the record carries it ($A subfields).
+* Pinyin is searchable only where the record carries it ($A subfields); ISBNs match
+  as written in the record (7-5037-1744-0 is found, 7503717440 is not).
+* A term made only of punctuation (a lone quote) matches every record, because the
+  ICU chain removes punctuation and Zebra lets an empty term match; the connector
+  never sends such terms.
+* Bib-1 use attributes with no indexed data at all in the database answer with
+  diagnostic 114 rather than 0 hits (e.g. ISBN on yaz's marccol1, which has no 020$a).
+* Records whose ISO 2709 structure YAZ repairs while reading are served repaired:
+  5 of the 1000 Evergreen jazz_1k records end a field with a stray subfield delimiter,
+  which is dropped (995 come back byte-identical).  The untouched stored bytes are
+  available with record syntax XML and element set ``zebra::data``.
 * Phrase (complete field, @attr 6=3) searches only exist for the fields the .abs marks
   with ``:p`` (title, author, 606$a, 690$a).
 

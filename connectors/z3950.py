@@ -1,0 +1,325 @@
+"""Z39.50 and SRU connector on top of YAZ's ZOOM (``connectors.zoom``).
+
+Most Chinese library systems (Interlib, Huiwen, ALEPH, Horizon, Libsys …) still offer
+Z39.50 and sometimes SRU; YAZ speaks both through one API, so one connector covers both:
+``protocol="sru"`` only changes the transport (ZOOM sends the PQF query as SRU's
+``x-pquery`` extension, or CQL via ``search_cql``).
+
+Threading: every call blocks on the network (ZOOM runs synchronously).  Async callers
+run methods in a worker thread (``await asyncio.to_thread(conn.search, "中国")``), and a
+connector instance is used by one thread at a time; use one instance per concurrent
+session.
+
+Errors are typed for the harvester and portal:
+
+* ``Unreachable`` — connect failed, connection lost, timed out (ZOOM 10000/10004/10007):
+  retry later, show the source as down.
+* ``Diagnostic`` — the server answered "no": Bib-1 diagnostics keep their numeric
+  code (114 unsupported use attribute, 109 database unavailable, 238 record syntax
+  unavailable …); SRU/HTTP ones get ``"<diagset>/<code>"`` (``info:srw/diagnostic/1/16``).
+* ``ConnectorError`` — anything else ZOOM reports (init rejected, decode errors …).
+
+A bad record inside a present (a surrogate diagnostic, or nothing sent for a position)
+does not abort a fetch or harvest: the position is skipped and reported to
+``on_error(position, reason)`` so the caller can quarantine it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Literal, Self
+
+from connectors import zoom
+from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
+
+ALL_RECORDS_PQF = '@attr 1=_ALLRECORDS @attr 2=103 ""'
+"""Zebra's "every record" query; real ILS servers rarely allow it, so it is configurable."""
+
+USE_ATTRIBUTES: dict[str, int] = {"any": 1016, "title": 4, "author": 1003, "isbn": 7,
+                                  "subject": 21}
+"""Bib-1 use attributes for ``search(field=…)``."""
+
+Field = Literal["any", "title", "author", "isbn", "subject"]
+ErrorCallback = Callable[[int, str], None]
+
+# Our syntax names -> (ZOOM preferredRecordSyntax, ZOOM_record_get type).  MARCXML is
+# fetched with record_get("xml"), which passes XML through and converts ISO 2709 for
+# servers that ignore the XML request.
+_SYNTAXES: dict[str, tuple[str, str]] = {
+    "usmarc": ("usmarc", "raw"),
+    "marc21": ("usmarc", "raw"),
+    "unimarc": ("unimarc", "raw"),
+    "cnmarc": ("unimarc", "raw"),
+    "marcxml": ("xml", "xml"),
+    "xml": ("xml", "raw"),
+}
+_XML_SYNTAXES = {"marcxml", "xml"}
+_UNREACHABLE_CODES = {zoom.ERROR_CONNECT, zoom.ERROR_CONNECTION_LOST, zoom.ERROR_TIMEOUT}
+
+
+def pqf_quote(text: str) -> str:
+    """Quote user text as one PQF term that cannot be read as an operator.
+
+    YAZ's PQF lexer reads a double-quoted token up to the next unescaped quote and
+    then un-escapes ``\\x`` sequences; a token starting with ``@`` plus a digit is
+    taken as an attribute even inside quotes.  Escaping backslash, quote and ``@``
+    makes the term arrive at the server exactly as typed.
+    """
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("@", "\\@")
+    return f'"{escaped}"'
+
+
+def build_pqf(terms: str, field: str = "any") -> str:
+    """One use-attribute clause per whitespace-separated word, ANDed (Bath keyword style).
+
+    Only the use attribute is sent: structure/relation attributes are where servers
+    differ most (and answer with diagnostics 117-123), while "use + term" works on
+    every Z39.50 server we know.
+
+    Splitting on whitespace (including the ideographic space U+3000) gives keyword
+    semantics on every server; words are left whole for the server's own tokenizer,
+    so 中国发展报告 stays one term and the server decides how to segment it.
+    """
+    try:
+        use = USE_ATTRIBUTES[field]
+    except KeyError:
+        raise ValueError(f"field must be one of {sorted(USE_ATTRIBUTES)}, not {field!r}") \
+            from None
+    # A word with no letter or digit is dropped: servers either reject it or, like
+    # Zebra (whose tokenizer removes punctuation), let the empty term match everything.
+    words = [w for w in terms.split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        raise ValueError(f"nothing searchable in {terms!r}")
+    clauses = [f"@attr 1={use} {pqf_quote(w)}" for w in words]
+    query = clauses[0]
+    for clause in clauses[1:]:
+        query = f"@and {query} {clause}"
+    return query
+
+
+class Z3950Connector:
+    """One member system over Z39.50 (or SRU): search, fetch in batches, harvest.
+
+    ``address`` is "host:port/Database" or "tcp:host:port/Database"; for SRU also
+    "http://host:port/path".  ``user``/``password`` are passed to the server at Init
+    and never appear in messages, ``repr`` or logs.  The connection is opened lazily
+    on the first search and reopened after ``close()``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        syntax: str = "usmarc",
+        *,
+        timeout: float = 30.0,
+        batch_size: int = 50,
+        user: str | None = None,
+        password: str | None = None,
+        protocol: Literal["z3950", "sru"] = "z3950",
+        sru_method: Literal["get", "post", "soap"] = "get",
+        element_set: str | None = None,
+        harvest_query: str = ALL_RECORDS_PQF,
+    ) -> None:
+        if syntax not in _SYNTAXES:
+            raise ValueError(f"syntax must be one of {sorted(_SYNTAXES)}, not {syntax!r}")
+        if protocol == "sru" and syntax not in _XML_SYNTAXES:
+            raise ValueError("SRU delivers XML: use syntax 'marcxml' or 'xml'")
+        if protocol not in ("z3950", "sru"):
+            raise ValueError(f"protocol must be 'z3950' or 'sru', not {protocol!r}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.name = name
+        self.syntax = syntax
+        self.protocol = protocol
+        self.address = _normalise_address(address, protocol)
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.element_set = element_set
+        self.harvest_query = harvest_query
+        self._options = self._zoom_options(user, password, sru_method)
+        self._conn: zoom.Connection | None = None
+        self._rs: zoom.ResultSet | None = None
+
+    def __repr__(self) -> str:  # no credentials here, ever
+        return (f"Z3950Connector(name={self.name!r}, address={self.address!r}, "
+                f"protocol={self.protocol!r}, syntax={self.syntax!r})")
+
+    def _zoom_options(self, user: str | None, password: str | None,
+                      sru_method: str) -> dict[str, str]:
+        preferred, _ = _SYNTAXES[self.syntax]
+        options = {
+            "preferredRecordSyntax": preferred,
+            # ZOOM's timeout is whole seconds; round up so 0.5 does not mean "none".
+            "timeout": str(max(1, math.ceil(self.timeout))),
+            "presentChunk": str(self.batch_size),
+        }
+        if self.element_set:
+            options["elementSetName"] = self.element_set
+        if self.protocol == "sru":
+            options["sru"] = sru_method
+        if user:
+            options["user"] = user
+        if password:
+            options["password"] = password
+        return options
+
+    # -- lifetime ------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the result set and the connection; safe to call twice."""
+        rs, self._rs = self._rs, None
+        conn, self._conn = self._conn, None
+        if rs is not None:
+            rs.close()
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- errors --------------------------------------------------------------------
+    def _error(self, info: zoom.ErrorInfo) -> ConnectorError:
+        """Map a ZOOM error triple to the connector error hierarchy."""
+        if info.diagset in (zoom.ZOOM_DIAGSET, ""):
+            if info.code in _UNREACHABLE_CODES:
+                return Unreachable(self.name, f"{info.message} ({self.address})")
+            detail = f" ({info.addinfo})" if info.addinfo else ""
+            return ConnectorError(self.name, f"ZOOM error {info.code}: {info.message}{detail}")
+        code: int | str = info.code if info.diagset == "Bib-1" else f"{info.diagset}/{info.code}"
+        return Diagnostic(self.name, code, info.message, info.addinfo)
+
+    def _connection(self) -> zoom.Connection:
+        if self._conn is None:
+            conn = zoom.Connection(self._options)
+            try:
+                conn.connect(self.address)
+            except zoom.ZoomError as exc:
+                conn.close()
+                raise self._error(exc.info) from None
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    # -- search --------------------------------------------------------------------
+    def search_pqf(self, pqf: str) -> int:
+        """Run a PQF query (trusted text, e.g. from config); return the hit count."""
+        return self._search(pqf, cql=False)
+
+    def search_cql(self, cql: str) -> int:
+        """Run a CQL query (SRU's own language; Z39.50 servers need CQL support)."""
+        return self._search(cql, cql=True)
+
+    def search(self, terms: str, field: Field = "any") -> int:
+        """Search user text in one field; the text is quoted so it cannot inject PQF."""
+        return self._search(build_pqf(terms, field), cql=False)
+
+    @property
+    def hits(self) -> int:
+        """Hit count of the last search (0 before any search)."""
+        return len(self._rs) if self._rs is not None else 0
+
+    def _search(self, query: str, *, cql: bool) -> int:
+        conn = self._connection()
+        if self._rs is not None:
+            self._rs.close()
+            self._rs = None
+        try:
+            self._rs = conn.search_cql(query) if cql else conn.search_pqf(query)
+        except zoom.ZoomError as exc:
+            err = self._error(exc.info)
+            if isinstance(err, Unreachable):
+                self.close()  # the connection is dead; reconnect on the next call
+            raise err from None
+        return len(self._rs)
+
+    # -- retrieval -----------------------------------------------------------------
+    def fetch(self, start: int = 1, count: int | None = None,
+              on_error: ErrorCallback | None = None) -> list[RawRecord]:
+        """Records ``start``..``start+count-1`` (1-based) of the last search.
+
+        Fetched in presents of ``batch_size``; positions past the hit count are not
+        requested.  Bad records are skipped and reported to ``on_error``.
+        """
+        if self._rs is None:
+            raise ConnectorError(self.name, "fetch before search")
+        if start < 1:
+            raise ValueError("start is 1-based")
+        end = self.hits if count is None else min(self.hits, start + count - 1)
+        out: list[RawRecord] = []
+        pos = start
+        while pos <= end:
+            n = min(self.batch_size, end - pos + 1)
+            out.extend(self._present(pos, n, on_error))
+            pos += n
+        return out
+
+    def _present(self, start: int, count: int,
+                 on_error: ErrorCallback | None) -> list[RawRecord]:
+        assert self._rs is not None
+        _, render = _SYNTAXES[self.syntax]
+        try:
+            batch = self._rs.records(start - 1, count, render)
+        except zoom.ZoomError as exc:
+            err = self._error(exc.info)
+            if isinstance(err, Unreachable):
+                self.close()
+            raise err from None
+        self._rs.cache_reset()  # the data is copied out; don't let ZOOM keep it
+        out: list[RawRecord] = []
+        for rec in batch:
+            position = rec.offset + 1
+            if rec.data is None:
+                if on_error is not None:
+                    on_error(position, _describe(rec.error))
+                continue
+            out.append(RawRecord(self.name, position, rec.data, self._syntax_name(rec)))
+        return out
+
+    def _syntax_name(self, rec: zoom.RecordData) -> str:
+        """Report the syntax the server actually used, in our vocabulary."""
+        actual = rec.syntax.lower()
+        if actual in ("", "xml", "text-xml", "application-xml"):
+            return self.syntax if self.syntax in _XML_SYNTAXES else "xml"
+        if actual == "usmarc":
+            return "usmarc"
+        return actual
+
+    def harvest(self, on_error: ErrorCallback | None = None,
+                query: str | None = None) -> Iterator[RawRecord]:
+        """Search ``query`` (default: ``harvest_query``) and yield every record in order.
+
+        Positions are 1-based result-set positions, so a position that failed shows
+        up as a gap and in ``on_error``.  The result set is kept between batches.
+        """
+        hits = self.search_pqf(query or self.harvest_query)
+        for start in range(1, hits + 1, self.batch_size):
+            yield from self._present(start, min(self.batch_size, hits - start + 1), on_error)
+
+
+def _describe(error: zoom.ErrorInfo | None) -> str:
+    if error is None:
+        return "no record returned"
+    where = "" if error.diagset in (zoom.ZOOM_DIAGSET, "") else f"{error.diagset} "
+    detail = f" ({error.addinfo})" if error.addinfo else ""
+    return f"{where}diagnostic {error.code}: {error.message}{detail}"
+
+
+def _normalise_address(address: str, protocol: str) -> str:
+    """Accept the config's "host:port/db" forms; SRU needs an http(s) URL for ZOOM."""
+    address = address.strip()
+    if not address:
+        raise ValueError("empty address")
+    if protocol == "sru" and not address.startswith(("http://", "https://")):
+        bare = address.removeprefix("tcp:")
+        return f"http://{bare}"
+    return address
