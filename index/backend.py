@@ -58,7 +58,8 @@ Sort = Literal["relevance", "year_desc", "year_asc"]
 class SearchRequest:
     q: str = ""  # user's words; empty = browse everything
     field: SearchField = "any"
-    filters: dict[str, list[str]] = _field(default_factory=dict)  # facet name -> values (AND)
+    # facet name -> values: OR within one facet, AND across facets
+    filters: dict[str, list[str]] = _field(default_factory=dict)
     sort: Sort = "relevance"
     page: int = 1
     page_size: int = 20

@@ -1,0 +1,386 @@
+"""Z39.50/SRU connector against real servers: Zebra (tongjian.zebra) and yaz-ztest.
+
+Each server is started once per module on a free loopback port; all of them together
+start in well under a second.  Expected counts are computed from the input files
+where the rule is simple, so the tests check Zebra's answers against the data rather
+than against numbers copied from an earlier run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.z3950 import Z3950Connector, build_pqf, pqf_quote
+from tests.conftest import shared_data
+from tongjian.zebra import RecordFile, ZebraError, ZebraServer
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("zebraidx") and shutil.which("zebrasrv")),
+    reason="Zebra (idzebra-2.0) is not installed",
+)
+
+MARCCOL1 = "marc21_cjk/yaz/marccol1.u8.marc"
+DP2_UTF8 = "derived/dp2_cnmarc_10recs.utf8.iso"
+
+
+# -- ISO 2709 helpers, independent of the product code under test -----------------------
+def split_iso2709(data: bytes) -> list[bytes]:
+    return [chunk + b"\x1d" for chunk in data.split(b"\x1d") if chunk.strip()]
+
+
+def iso2709_fields(record: bytes) -> list[tuple[str, bytes]]:
+    base = int(record[12:17])
+    directory = record[24 : base - 1]
+    out = []
+    for k in range(0, len(directory), 12):
+        tag, length, start = directory[k : k + 3], directory[k + 3 : k + 7], directory[k + 7 : k + 12]
+        out.append((tag.decode(), record[base + int(start) : base + int(start) + int(length)]))
+    return out
+
+
+def transcode_iso2709(record: bytes, encoding: str) -> bytes:
+    """Re-encode a UTF-8 record's fields and recompute the leader and directory lengths."""
+    directory, body = b"", b""
+    for tag, data in iso2709_fields(record):
+        data = data.decode("utf-8").encode(encoding)
+        directory += f"{tag}{len(data):04d}{len(body):05d}".encode()
+        body += data
+    base = 24 + len(directory) + 1
+    leader = f"{base + len(body) + 1:05d}".encode() + record[5:12] + f"{base:05d}".encode() \
+        + record[17:24]
+    return leader + directory + b"\x1e" + body + b"\x1d"
+
+
+def count_records(records: list[bytes], tag: str, needle: str) -> int:
+    return sum(any(t == tag and needle.encode() in d for t, d in iso2709_fields(r))
+               for r in records)
+
+
+# -- servers ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def marccol1() -> list[bytes]:
+    return split_iso2709(shared_data(MARCCOL1).read_bytes())
+
+
+@pytest.fixture(scope="module")
+def dp2() -> list[bytes]:
+    return split_iso2709(shared_data(DP2_UTF8).read_bytes())
+
+
+@pytest.fixture(scope="module")
+def marc21_zebra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZebraServer]:
+    path = shared_data(MARCCOL1)
+    with ZebraServer(tmp_path_factory.mktemp("zebra-marc21"), "marc21", [path]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cnmarc_zebra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZebraServer]:
+    path = shared_data(DP2_UTF8)
+    with ZebraServer(tmp_path_factory.mktemp("zebra-cnmarc"), "unimarc", [path]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def dp2_gb18030(dp2: list[bytes], tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    return [transcode_iso2709(r, "gb18030") for r in dp2]
+
+
+@pytest.fixture(scope="module")
+def gb18030_zebra(dp2_gb18030: list[bytes],
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZebraServer]:
+    work = tmp_path_factory.mktemp("zebra-gb18030")
+    path = work / "dp2.gb18030.iso"
+    path.write_bytes(b"".join(dp2_gb18030))
+    files = [RecordFile(path, "gb18030")]
+    with ZebraServer(work / "server", "unimarc", files) as server:
+        yield server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ztest() -> Iterator[str]:
+    """yaz-ztest: YAZ's own test server, a second server implementation."""
+    exe = shutil.which("yaz-ztest")
+    if exe is None:
+        pytest.skip("yaz-ztest (package yaz) is not installed")
+    port = _free_port()
+    proc = subprocess.Popen([exe, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+# -- harvest: every record, byte for byte ------------------------------------------------
+def test_harvest_marc21_utf8_returns_input_bytes(marc21_zebra: ZebraServer,
+                                                 marccol1: list[bytes]) -> None:
+    assert marc21_zebra.indexed == {shared_data(MARCCOL1): 19}
+    with Z3950Connector("smlib", marc21_zebra.address, "usmarc", batch_size=5) as conn:
+        records = list(conn.harvest())
+    assert len(marccol1) == 19
+    assert [r.position for r in records] == list(range(1, 20))
+    assert [r.data for r in records] == marccol1
+    assert {r.syntax for r in records} == {"usmarc"}
+    assert {r.source for r in records} == {"smlib"}
+
+
+def test_harvest_cnmarc_utf8_in_unimarc_syntax(cnmarc_zebra: ZebraServer,
+                                               dp2: list[bytes]) -> None:
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "unimarc", batch_size=4) as conn:
+        records = list(conn.harvest())
+    assert [r.data for r in records] == dp2
+    assert {r.syntax for r in records} == {"unimarc"}  # the server said UNIMARC, not 238
+
+
+def test_harvest_cnmarc_gb18030_returns_input_bytes(gb18030_zebra: ZebraServer,
+                                                    dp2: list[bytes],
+                                                    dp2_gb18030: list[bytes]) -> None:
+    assert dp2_gb18030 != dp2  # really a different byte encoding
+    with Z3950Connector("xylib", gb18030_zebra.address, "unimarc") as conn:
+        records = list(conn.harvest())
+    assert [r.data for r in records] == dp2_gb18030
+
+
+def test_unimarc_server_also_serves_usmarc(cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "usmarc") as conn:
+        assert [r.data for r in conn.harvest()] == dp2
+
+
+def test_unavailable_syntax_is_reported_per_record_not_raised(marc21_zebra: ZebraServer) -> None:
+    """MARC21 profile has no UNIMARC mapping: 238 for each record, the harvest goes on."""
+    errors: list[tuple[int, str]] = []
+    with Z3950Connector("smlib", marc21_zebra.address, "unimarc", batch_size=8) as conn:
+        records = list(conn.harvest(on_error=lambda pos, why: errors.append((pos, why))))
+    assert records == []
+    assert [pos for pos, _ in errors] == list(range(1, 20))
+    assert all("238" in why for _, why in errors)
+
+
+# -- searching ----------------------------------------------------------------------------
+def test_title_search_marc21_matches_data(marc21_zebra: ZebraServer,
+                                          marccol1: list[bytes]) -> None:
+    expected = sum(b"chinese" in d.lower() for r in marccol1
+                   for t, d in iso2709_fields(r) if t == "245")
+    assert expected == 2
+    with Z3950Connector("smlib", marc21_zebra.address) as conn:
+        assert conn.search("Chinese", "title") == expected
+        assert conn.search("中国", "any") > 0  # 880 vernacular fields, ICU-segmented
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "tag", "needle"),
+    [
+        ("title", "中国", "200", "中国"),
+        ("author", "叶震", "701", "叶震"),
+        ("isbn", "7-5037-2623-7", "010", "7-5037-2623-7"),
+        ("subject", "经济发展", "606", "经济发展"),
+    ],
+)
+def test_cnmarc_field_search_matches_data(cnmarc_zebra: ZebraServer, dp2: list[bytes],
+                                          field: str, text: str, tag: str,
+                                          needle: str) -> None:
+    expected = count_records(dp2, tag, needle)
+    assert 0 < expected  # the case must be able to fail
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "unimarc") as conn:
+        assert conn.search(text, field) == expected  # type: ignore[arg-type]
+        records = conn.fetch()
+    assert all(any(t == tag and needle.encode() in d for t, d in iso2709_fields(r.data))
+               for r in records)
+
+
+def test_cnmarc_clc_and_traditional_chinese(cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "unimarc") as conn:
+        assert conn.search_pqf("@attr 1=20 F124") == count_records(dp2, "690", "F124") == 9
+        assert conn.search("中國", "title") == 10  # folded to 中国
+        assert conn.search("中国 发展报告", "title") == 10  # words ANDed
+        assert conn.search("中国 没有这个词", "title") == 0
+
+
+def test_gb18030_records_are_word_indexed(gb18030_zebra: ZebraServer) -> None:
+    with Z3950Connector("xylib", gb18030_zebra.address, "unimarc") as conn:
+        assert conn.search("发展", "title") == 10
+        assert conn.search("叶震", "author") == 1
+
+
+# -- PQF safety -----------------------------------------------------------------------------
+def test_pqf_quoting_escapes_quote_backslash_and_at() -> None:
+    assert pqf_quote('a"b') == r'"a\"b"'
+    assert pqf_quote("a\\b") == r'"a\\b"'
+    assert pqf_quote("@1=4") == r'"\@1=4"'
+    assert build_pqf("中国 history", "title") == '@and @attr 1=4 "中国" @attr 1=4 "history"'
+    assert build_pqf('x " y', "author") == '@and @attr 1=1003 "x" @attr 1=1003 "y"'
+    with pytest.raises(ValueError):
+        build_pqf(' " \\ ', "any")
+    with pytest.raises(ValueError):
+        build_pqf("x", "publisher")
+
+
+@pytest.mark.parametrize("text", ['Handa"', "Handa\\", '"Handa"', 'Handa\\"', "Handa\\n"])
+def test_quotes_and_backslashes_in_user_text(marc21_zebra: ZebraServer, text: str) -> None:
+    with Z3950Connector("smlib", marc21_zebra.address) as conn:
+        assert conn.search(text, "title") == conn.search("Handa", "title") == 1
+
+
+def test_user_text_cannot_inject_pqf_operators(marc21_zebra: ZebraServer) -> None:
+    text = 'zzznomatch" @or @attr 1=1016 "chinese'
+    with Z3950Connector("smlib", marc21_zebra.address) as conn:
+        # Pasted naively into PQF, the text becomes an OR that finds records...
+        assert conn.search_pqf(f'@attr 1=4 "{text}"') > 0
+        # ...quoted, it is just words that must all occur.
+        assert conn.search(text, "title") == 0
+
+
+# -- batches ----------------------------------------------------------------------------------
+def test_batch_fetch_returns_each_record_once(cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "unimarc", batch_size=3) as conn:
+        assert conn.search("中国", "title") == 10
+        everything = conn.fetch()
+        middle = conn.fetch(4, 5)
+    assert [r.position for r in everything] == list(range(1, 11))
+    assert sorted(r.data for r in everything) == sorted(dp2)
+    assert [r.position for r in middle] == [4, 5, 6, 7, 8]
+    # The server saw presents of at most 3 records: 1+3, 4+3, 7+3, 10+1, then 4+3, 7+2.
+    presents = re.findall(r"Present OK \S+\s+\d+ (\d+)\+(\d+)",
+                          cnmarc_zebra.log_path.read_text(encoding="utf-8", errors="replace"))
+    assert ("10", "1") in presents and ("7", "2") in presents
+    assert max(int(n) for _, n in presents) <= 3
+
+
+def test_fetch_before_search_is_an_error(cnmarc_zebra: ZebraServer) -> None:
+    with (Z3950Connector("sxpl", cnmarc_zebra.address) as conn,
+          pytest.raises(ConnectorError, match="before search")):
+        conn.fetch()
+
+
+# -- errors -------------------------------------------------------------------------------------
+def test_unsupported_use_attribute_raises_diagnostic(cnmarc_zebra: ZebraServer) -> None:
+    with Z3950Connector("sxpl", cnmarc_zebra.address) as conn:
+        with pytest.raises(Diagnostic) as info:
+            conn.search_pqf("@attr 1=9999 x")
+        assert info.value.code == 114
+        assert info.value.addinfo == "9999"
+        assert conn.search("中国", "title") == 10  # the session survives a diagnostic
+
+
+def test_unknown_database_raises_diagnostic_109(ztest: str) -> None:
+    with Z3950Connector("ztest", f"{ztest.rsplit('/', 1)[0]}/NoSuchDb") as conn:
+        with pytest.raises(Diagnostic) as info:
+            conn.search("anything")
+    assert info.value.code == 109
+    with Z3950Connector("ztest", f"{ztest}/Default") as conn:
+        assert conn.search_pqf("@attr 1=4 7") == 7  # yaz-ztest: a numeric term = hits
+
+
+def test_closed_port_is_unreachable_at_once() -> None:
+    port = _free_port()  # bound and released: nothing listens there now
+    started = time.monotonic()
+    with (Z3950Connector("down", f"127.0.0.1:{port}/Default", timeout=5,
+                         password="s3cret") as conn,
+          pytest.raises(Unreachable) as info):
+        conn.search("x")
+    assert time.monotonic() - started < 1
+    assert "s3cret" not in str(info.value) and "s3cret" not in repr(conn)
+
+
+def test_silent_server_times_out_after_the_timeout() -> None:
+    with socket.socket() as listener:  # accepts TCP, never answers the Init
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with (Z3950Connector("slow", f"127.0.0.1:{port}/Default", timeout=1) as conn,
+              pytest.raises(Unreachable, match="Timeout")):
+            conn.search("x")
+        elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 3
+
+
+# -- MARCXML and SRU --------------------------------------------------------------------------
+def _controlfield_001(xml: bytes) -> bytes:
+    match = re.search(rb'<controlfield tag="001">([^<]*)</controlfield>', xml)
+    assert match, xml[:200]
+    return match.group(1)
+
+
+def _ids(records: list[bytes]) -> list[bytes]:
+    return [d for r in records for t, d in iso2709_fields(r) if t == "001"]
+
+
+def test_marcxml_over_z3950(cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "marcxml") as conn:
+        records = list(conn.harvest())
+    assert {r.syntax for r in records} == {"marcxml"}
+    assert [_controlfield_001(r.data) + b"\x1e" for r in records] == _ids(dp2)
+    assert "'94中国发展报告".encode() in records[0].data
+
+
+@pytest.mark.parametrize("method", ["get", "post", "soap"])
+def test_sru_on_the_same_port(cnmarc_zebra: ZebraServer, dp2: list[bytes], method: str) -> None:
+    with Z3950Connector("sxpl-sru", cnmarc_zebra.address, "marcxml", protocol="sru",
+                        sru_method=method, batch_size=4) as conn:  # type: ignore[arg-type]
+        assert conn.address == cnmarc_zebra.sru_url
+        records: list[RawRecord] = list(conn.harvest())  # PQF via x-pquery
+        assert [r.position for r in records] == list(range(1, 11))
+        assert [_controlfield_001(r.data) + b"\x1e" for r in records] == _ids(dp2)
+        assert conn.search_cql("dc.title=中国") == 10
+        assert conn.search_cql('bath.isbn="7-5037-2623-7"') == 2
+        assert conn.search("叶震", "author") == 1
+        with pytest.raises(Diagnostic) as info:
+            conn.search_pqf("@attr 1=9999 x")
+    assert info.value.code == "info:srw/diagnostic/1/16"
+
+
+def test_sru_requires_an_xml_syntax() -> None:
+    with pytest.raises(ValueError, match="XML"):
+        Z3950Connector("s", "127.0.0.1:1/Default", "usmarc", protocol="sru")
+
+
+# -- the Zebra harness itself -----------------------------------------------------------------
+def test_zebra_stop_frees_the_port(tmp_path: Path) -> None:
+    path = shared_data(DP2_UTF8)
+    server = ZebraServer(tmp_path, "unimarc", [path]).start()
+    port = server.port
+    assert server.address == f"127.0.0.1:{port}/Default"
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    server.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_zebra_rejects_a_file_that_is_not_iso2709(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mrc"
+    junk.write_bytes(b"this is not a MARC record\n" * 10)
+    server = ZebraServer(tmp_path / "w", "marc21", [junk])
+    with pytest.raises(ZebraError, match="junk.mrc"):
+        server.start()
+    with pytest.raises(ZebraError, match="not started"):
+        _ = server.port  # nothing is left running
+
+
+def test_zebra_missing_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ZebraError, match="nope.mrc"):
+        ZebraServer(tmp_path, "marc21", [tmp_path / "nope.mrc"]).start()
