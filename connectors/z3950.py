@@ -27,6 +27,7 @@ does not abort a fetch or harvest: the position is skipped and reported to
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Literal, Self
@@ -87,9 +88,12 @@ def build_pqf(terms: str, field: str = "any") -> str:
     except KeyError:
         raise ValueError(f"field must be one of {sorted(USE_ATTRIBUTES)}, not {field!r}") \
             from None
-    # A word with no letter or digit is dropped: servers either reject it or, like
-    # Zebra (whose tokenizer removes punctuation), let the empty term match everything.
-    words = [w for w in terms.split() if any(ch.isalnum() for ch in w)]
+    # Punctuation around a word (quotes, 《》, a trailing full stop) is not part of it,
+    # and on servers whose tokenizer keeps removed punctuation as an empty position
+    # (Zebra with ICU) it would make the word unfindable.  A word with no letter or
+    # digit at all is dropped: servers reject it or, like Zebra, match everything.
+    words = [w for w in (_trim_punctuation(w) for w in terms.split())
+             if any(ch.isalnum() for ch in w)]
     if not words:
         raise ValueError(f"nothing searchable in {terms!r}")
     clauses = [f"@attr 1={use} {pqf_quote(w)}" for w in words]
@@ -97,6 +101,15 @@ def build_pqf(terms: str, field: str = "any") -> str:
     for clause in clauses[1:]:
         query = f"@and {query} {clause}"
     return query
+
+
+def _trim_punctuation(word: str) -> str:
+    start, end = 0, len(word)
+    while start < end and unicodedata.category(word[start]).startswith("P"):
+        start += 1
+    while end > start and unicodedata.category(word[end - 1]).startswith("P"):
+        end -= 1
+    return word[start:end]
 
 
 class Z3950Connector:
@@ -125,10 +138,10 @@ class Z3950Connector:
     ) -> None:
         if syntax not in _SYNTAXES:
             raise ValueError(f"syntax must be one of {sorted(_SYNTAXES)}, not {syntax!r}")
-        if protocol == "sru" and syntax not in _XML_SYNTAXES:
-            raise ValueError("SRU delivers XML: use syntax 'marcxml' or 'xml'")
         if protocol not in ("z3950", "sru"):
             raise ValueError(f"protocol must be 'z3950' or 'sru', not {protocol!r}")
+        if protocol == "sru" and syntax not in _XML_SYNTAXES:
+            raise ValueError("SRU delivers XML: use syntax 'marcxml' or 'xml'")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if timeout <= 0:
@@ -158,10 +171,15 @@ class Z3950Connector:
             "timeout": str(max(1, math.ceil(self.timeout))),
             "presentChunk": str(self.batch_size),
         }
-        if self.element_set:
-            options["elementSetName"] = self.element_set
         if self.protocol == "sru":
             options["sru"] = sru_method
+            # SRU names the record format by recordSchema; "marcxml" is the name SRU
+            # servers commonly register for MARC21slim.
+            schema = self.element_set or ("marcxml" if self.syntax == "marcxml" else None)
+            if schema:
+                options["schema"] = schema
+        elif self.element_set:
+            options["elementSetName"] = self.element_set
         if user:
             options["user"] = user
         if password:
@@ -287,11 +305,9 @@ class Z3950Connector:
 
     def _syntax_name(self, rec: zoom.RecordData) -> str:
         """Report the syntax the server actually used, in our vocabulary."""
-        actual = rec.syntax.lower()
+        actual = rec.syntax.lower()  # ZOOM says "USmarc", "Unimarc", "XML" …
         if actual in ("", "xml", "text-xml", "application-xml"):
             return self.syntax if self.syntax in _XML_SYNTAXES else "xml"
-        if actual == "usmarc":
-            return "usmarc"
         return actual
 
     def harvest(self, on_error: ErrorCallback | None = None,
@@ -299,7 +315,9 @@ class Z3950Connector:
         """Search ``query`` (default: ``harvest_query``) and yield every record in order.
 
         Positions are 1-based result-set positions, so a position that failed shows
-        up as a gap and in ``on_error``.  The result set is kept between batches.
+        up as a gap and in ``on_error``.  The harvest's result set replaces the last
+        search's and is kept between batches; ZOOM's record cache is emptied after
+        each batch, so memory stays flat however large the source.
         """
         hits = self.search_pqf(query or self.harvest_query)
         for start in range(1, hits + 1, self.batch_size):

@@ -24,9 +24,10 @@ message, additional info and diagnostic set; ``connectors.z3950`` decides what t
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -151,9 +152,10 @@ class RecordData:
     error: ErrorInfo | None = None
 
 
-def _error_triple(fn: object, handle: int) -> ErrorInfo | None:
+def _error_triple(fn: Callable[..., int], handle: int) -> ErrorInfo | None:
+    """Call ZOOM_connection_error_x / ZOOM_record_error; the strings belong to ZOOM."""
     msg, addinfo, diagset = _c_char_p(), _c_char_p(), _c_char_p()
-    code = fn(handle, ctypes.byref(msg), ctypes.byref(addinfo), ctypes.byref(diagset))  # type: ignore[operator]
+    code = fn(handle, ctypes.byref(msg), ctypes.byref(addinfo), ctypes.byref(diagset))
     if not code:
         return None
     return ErrorInfo(code, _text(msg.value), _text(addinfo.value), _text(diagset.value))
@@ -197,10 +199,8 @@ class Connection:
         self.close()
 
     def __del__(self) -> None:  # last resort; callers should close explicitly
-        try:
+        with contextlib.suppress(Exception):  # never raise from a finaliser
             self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
 
     @property
     def handle(self) -> int:
