@@ -118,7 +118,7 @@ def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
     store.set_clusters(assignment.items())
     store.commit()
     backend.clear()
-    progress = Progress("index") if show_progress else None
+    progress = Progress("index", unit="entries") if show_progress else None
     docs = 0
 
     def documents() -> Iterable[dict]:

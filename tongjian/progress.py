@@ -13,14 +13,15 @@ from typing import TextIO
 
 class Progress:
     def __init__(self, label: str, total: int | None = None, interval: float = 1.0,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, unit: str = "records") -> None:
         self.label = label
+        self.unit = unit
         self.total = total
         self.interval = interval
         self.stream = stream or sys.stderr
         self.count = 0
         self.started = time.monotonic()
-        self._last = 0.0
+        self._last = self.started  # first line after one interval, not at once
 
     def advance(self, n: int = 1) -> None:
         self.count += n
@@ -32,11 +33,11 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         elapsed = max((now or time.monotonic()) - self.started, 1e-9)
         rate = self.count / elapsed
-        text = f"{self.label}: {self.count:,} records, {rate:,.0f}/s"
+        text = f"{self.label}: {self.count:,} {self.unit}, {rate:,.0f}/s"
         if self.total:
             left = max(self.total - self.count, 0)
             eta = left / rate if rate > 0 else 0
-            text = (f"{self.label}: {self.count:,}/{self.total:,} records "
+            text = (f"{self.label}: {self.count:,}/{self.total:,} {self.unit} "
                     f"({100 * self.count / self.total:.0f}%), {rate:,.0f}/s, ETA {eta:,.0f}s")
         return text
 

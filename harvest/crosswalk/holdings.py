@@ -19,8 +19,7 @@ from tongjian.config import HoldingsMap
 DEFAULTS: dict[str, tuple[HoldingsMap, ...]] = {
     "marc21": (
         HoldingsMap(tag="852", location="b", call_number="h/i", barcode="p"),
-        HoldingsMap(tag="952", library="a", location="c", call_number="o", barcode="p",
-                    status="7"),
+        HoldingsMap(tag="952", library="a", location="c", call_number="o", barcode="p"),
         HoldingsMap(tag="999", library="m", location="l", call_number="a", barcode="i",
                     status="k"),
         HoldingsMap(tag="949", location="l", call_number="a", barcode="i"),

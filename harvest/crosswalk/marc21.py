@@ -68,7 +68,7 @@ def fill(marc: Marc, r: Record) -> None:
             add_unique(r.title_alt, roman)
             r.responsibility = tidy(v.get("c"))
         r.responsibility = r.responsibility or tidy(f.get("c"))
-        r.volume = " ".join(tidy(x) for x in f.all("n", "p") if tidy(x))
+        r.volume = " ".join(tidy(x) for x in (v or f).all("n", "p") if tidy(x))
     for f in marc.get("130", "240", "246", "730", "740"):
         add_unique(r.title_alt, f.get("a"))
         v = vern(f)

@@ -20,6 +20,11 @@ def _w(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+def _rows(text: str) -> tuple[tuple[str, ...], ...]:
+    """'王:wang:wang 李:li:li' → (('王', 'wang', 'wang'), ('李', 'li', 'li'))."""
+    return tuple(tuple(row.split(":")) for row in text.split())
+
+
 # --------------------------------------------------------------------------- publishers
 
 
@@ -178,8 +183,7 @@ CITIES: dict[str, tuple[str, str]] = {
 #: Surname, its pinyin syllables, and the reading a machine picks for it (pypinyin's
 #: default for a lone character) — a cataloguer who trusts the software writes the latter,
 #: which is how real records end up with 曾 → "ceng" or 单 → "dan".
-SURNAMES: tuple[tuple[str, str, str], ...] = tuple(
-    tuple(row.split(":")) for row in (  # type: ignore[misc]
+SURNAMES: tuple[tuple[str, ...], ...] = _rows(
         "王:wang:wang 李:li:li 张:zhang:zhang 刘:liu:liu 陈:chen:chen 杨:yang:yang "
         "赵:zhao:zhao 黄:huang:huang 周:zhou:zhou 吴:wu:wu 徐:xu:xu 孙:sun:sun 马:ma:ma "
         "朱:zhu:zhu 胡:hu:hu 郭:guo:guo 何:he:he 高:gao:gao 林:lin:lin 罗:luo:luo "
@@ -197,7 +201,6 @@ SURNAMES: tuple[tuple[str, str, str], ...] = tuple(
         "严:yan:yan 武:wu:wu 康:kang:kang 乔:qiao:qiao 党:dang:dang 单:shan:dan "
         "柳:liu:liu 寇:kou:kou 呼:hu:hu 拓:tuo:tuo 欧阳:ouyang:ouyang 司马:sima:sima "
         "上官:shangguan:shangguan 诸葛:zhuge:zhuge"
-    ).split()
 )
 
 #: Characters common in given names, chosen to have one usual reading.
@@ -207,17 +210,26 @@ GIVEN_CHARS: tuple[str, ...] = tuple(
     "卫民利生宏兵彬毅鑫璐颖蕾倩玲薇晶慧智鸿飞翔健凤琴霖松柏耀"
 )
 
-#: Foreign names as Chinese catalogues transliterate them: nationality → (forenames,
-#: surnames).  Written with the middle dot; some libraries type "・" or "." instead.
+#: Foreign names as Chinese catalogues transliterate them, each with the original
+#: ("约翰=John"): nationality → (forenames, surnames).  A MARC 21 library enters the
+#: author under the original form, a CNMARC one under the transliteration with (美).
 FOREIGN_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "美": (_w("约翰 詹姆斯 玛丽 伊丽莎白 威廉 乔治 托马斯 安娜 艾米丽 丹尼尔 迈克尔 萨拉"),
-           _w("史密斯 布朗 米勒 戴维斯 威尔逊 摩尔 泰勒 安德森 克拉克 霍尔 格林 贝克")),
-    "英": (_w("查尔斯 爱德华 亨利 凯瑟琳 露西 彼得 理查德 简 艾伦 哈里"),
-           _w("伍德 沃克 罗伯茨 埃文斯 休斯 爱德华兹 柯林斯 斯图尔特 莫里斯 贝尔")),
-    "日": (_w("健一 和子 直美 太郎 美穗 裕子 浩二 由纪 信介 惠子"),
-           _w("山田 铃木 佐藤 田中 渡边 高桥 中村 小林 伊藤 松本")),
-    "法": (_w("让 皮埃尔 玛丽 米歇尔 克洛德 安娜 路易 苏菲"),
-           _w("勒布朗 杜邦 贝尔纳 马丁 莫罗 勒菲弗 卢梭 加尼耶")),
+    "美": (_w("约翰=John 詹姆斯=James 玛丽=Mary 伊丽莎白=Elizabeth 威廉=William 乔治=George "
+             "托马斯=Thomas 安娜=Anna 艾米丽=Emily 丹尼尔=Daniel 迈克尔=Michael 萨拉=Sarah"),
+           _w("史密斯=Smith 布朗=Brown 米勒=Miller 戴维斯=Davis 威尔逊=Wilson 摩尔=Moore "
+             "泰勒=Taylor 安德森=Anderson 克拉克=Clark 霍尔=Hall 格林=Green 贝克=Baker")),
+    "英": (_w("查尔斯=Charles 爱德华=Edward 亨利=Henry 凯瑟琳=Catherine 露西=Lucy 彼得=Peter "
+             "理查德=Richard 简=Jane 艾伦=Alan 哈里=Harry"),
+           _w("伍德=Wood 沃克=Walker 罗伯茨=Roberts 埃文斯=Evans 休斯=Hughes 爱德华兹=Edwards "
+             "柯林斯=Collins 斯图尔特=Stewart 莫里斯=Morris 贝尔=Bell")),
+    "日": (_w("健一=Ken'ichi 和子=Kazuko 直美=Naomi 太郎=Tarō 美穗=Miho 裕子=Yūko 浩二=Kōji "
+             "由纪=Yuki 信介=Shinsuke 惠子=Keiko"),
+           _w("山田=Yamada 铃木=Suzuki 佐藤=Satō 田中=Tanaka 渡边=Watanabe 高桥=Takahashi "
+             "中村=Nakamura 小林=Kobayashi 伊藤=Itō 松本=Matsumoto")),
+    "法": (_w("让=Jean 皮埃尔=Pierre 玛丽=Marie 米歇尔=Michel 克洛德=Claude 安娜=Anne 路易=Louis "
+             "苏菲=Sophie"),
+           _w("勒布朗=Leblanc 杜邦=Dupont 贝尔纳=Bernard 马丁=Martin 莫罗=Moreau "
+             "勒菲弗=Lefebvre 卢梭=Rousseau 加尼耶=Garnier")),
 }
 FOREIGN_CLC: dict[str, str] = {"美": "I712.45", "英": "I561.45", "日": "I313.45", "法": "I565.45"}
 FOREIGN_COUNTRY: dict[str, str] = {"美": "美国", "英": "英国", "日": "日本", "法": "法国"}
@@ -250,7 +262,8 @@ def T(clc: str, subject: str, disciplines: str = "", issues: str = "", place: st
 
 TOPICS: tuple[Topic, ...] = (
     # A 马克思主义、列宁主义、毛泽东思想、邓小平理论
-    T("A81", "马克思主义", "马克思主义基本原理 马克思主义哲学", "马克思主义中国化 唯物史观 马克思主义经典著作"),
+    T("A81", "马克思主义", "马克思主义基本原理 马克思主义哲学",
+      "马克思主义中国化 唯物史观 马克思主义经典著作"),
     T("A84", "毛泽东思想", "毛泽东思想", "毛泽东哲学思想 毛泽东思想形成史"),
     # B 哲学、宗教
     T("B2", "哲学", "中国哲学 中国哲学史", "中国古代哲学 中国传统哲学", place="中国"),
@@ -273,7 +286,8 @@ TOPICS: tuple[Topic, ...] = (
     # D 政治、法律
     T("D6", "政治", "中国政府与政治", "基层治理 政府职能转变", place="中国"),
     T("D26", "中国共产党", "", "党的建设 基层党建 党风廉政建设"),
-    T("D63", "行政管理", "行政管理学 公共管理学 公共政策学", "公共服务 电子政务 应急管理", place="中国"),
+    T("D63", "行政管理", "行政管理学 公共管理学 公共政策学", "公共服务 电子政务 应急管理",
+      place="中国"),
     T("D90", "法学", "法理学 法学", "法治建设 依法治国"),
     T("D921", "宪法", "宪法学", "宪法实施"),
     T("D923", "民法", "民法学 合同法", "民法典 物权法 合同法实务", place="中国"),
@@ -342,7 +356,8 @@ TOPICS: tuple[Topic, ...] = (
     T("J41", "摄影艺术", "摄影", "数码摄影 摄影构图", register="pop"),
     T("J50", "设计", "设计艺术 平面设计 工艺美术", ""),
     # K 历史、地理
-    T("K20", "中国历史", "中国通史 中国古代史 中国近代史 中国现代史", "中华文明 中国历史", weight=1.5),
+    T("K20", "中国历史", "中国通史 中国古代史 中国近代史 中国现代史", "中华文明 中国历史",
+      weight=1.5),
     T("K232", "中国历史", "", "秦汉史 秦代历史 汉代社会", place="秦汉时代"),
     T("K242", "中国历史", "", "唐代历史 隋唐史 唐代长安", place="唐代"),
     T("K248", "中国历史", "", "明代历史 明史", place="明代"),
@@ -457,6 +472,15 @@ POPULAR_PATTERNS: tuple[tuple[str, float], ...] = (
     ("{t}", 2), ("{t}实用技术", 3), ("{t}百问百答", 1.5), ("{t}入门", 2), ("图说{t}", 1.5),
     ("{t}技术手册", 1), ("{t}知识读本", 1), ("{t}指南", 1), ("{t}一本通", 1),
 )
+#: Textbook series by the years they were current (五年规划 names date a book).
+TEXTBOOK_SERIES: tuple[tuple[int, int, str], ...] = (
+    (1990, 2000, "高等学校教材"),
+    (2001, 2010, "21世纪高等学校规划教材"),
+    (2006, 2011, "普通高等教育“十一五”国家级规划教材"),
+    (2011, 2016, "普通高等教育“十二五”规划教材"),
+    (2016, 2021, "普通高等教育“十三五”规划教材"),
+    (2021, 2024, "普通高等教育“十四五”规划教材"),
+)
 #: 200 $e other title information for scholarly titles.
 SUBTITLES: tuple[str, ...] = (
     "以陕西为例", "理论、方法与实践", "基于陕西的实证分析", "历史与现实", "比较视野",
@@ -483,9 +507,15 @@ class LocalTopic(NamedTuple):
     patterns: tuple[str, ...]  # {p} = place
 
 
+#: Volumes (志) of the multi-volume 陕西省志, each catalogued as its own record.
+PROVINCE_GAZETTEER_VOLUMES: tuple[str, ...] = _w(
+    "农业志 教育志 文物志 人物志 水利志 交通志 民俗志 方言志 地理志 人口志 煤炭志 林业志")
+
 LOCAL_TOPICS: tuple[LocalTopic, ...] = (
-    LocalTopic("K294.1", "地方史", _w("{p}历史 {p}史话 {p}通史 {p}历史文化研究 {p}简史 {p}古代史稿")),
-    LocalTopic("G127.41", "地方文化", _w("{p}文化概论 {p}地域文化研究 {p}文化遗产 {p}历史文化丛谈")),
+    LocalTopic("K294.1", "地方史",
+               _w("{p}历史 {p}史话 {p}通史 {p}历史文化研究 {p}简史 {p}古代史稿")),
+    LocalTopic("G127.41", "地方文化",
+               _w("{p}文化概论 {p}地域文化研究 {p}文化遗产 {p}历史文化丛谈")),
     LocalTopic("K892.441", "风俗习惯", _w("{p}民俗 {p}民俗志 {p}民间习俗 {p}岁时节令")),
     LocalTopic("H172", "西北方言", _w("{p}方言研究 {p}方言词典 {p}方言志")),
     LocalTopic("K872.41", "文物", _w("{p}文物精华 {p}考古发现与研究 {p}出土文物 {p}古代碑刻")),
@@ -506,14 +536,17 @@ NOVEL_NOUNS: tuple[str, ...] = _w(
     "家园 原野 峡谷 渡口 车站 小镇 胡同 城墙 山梁 塬上 北方 远方 星空 候鸟 槐花 烟火 铁路 矿山"
 )
 NOVEL_ADJ: tuple[str, ...] = _w(
-    "遥远的 最后的 寂静的 燃烧的 沉默的 温暖的 远去的 流动的 蓝色的 白色的 永远的 消失的 我们的 我的"
+    "遥远的 最后的 寂静的 燃烧的 沉默的 温暖的 远去的 流动的 "
+    "蓝色的 白色的 永远的 消失的 我们的 我的"
 )
 NOVEL_PATTERNS: tuple[tuple[str, float], ...] = (
     ("{n}", 2), ("{a}{n}", 4), ("{n}{m}", 2), ("{n}往事", 1), ("{n}深处", 1), ("{n}纪事", 1),
     ("{n}人家", 0.7), ("走过{n}", 0.7), ("{n}上的{m}", 1), ("{n}与{m}", 1), ("西京{n}", 0.3),
 )
-CHILD_ANIMALS: tuple[str, ...] = _w("熊 狐狸 兔子 狼 猫 小狗 老鼠 企鹅 大象 蚂蚁 蜗牛 刺猬 松鼠 海豚 青蛙")
-CHILD_THINGS: tuple[str, ...] = _w("秘密 花园 城堡 礼物 梦 星星 雨伞 房子 种子 森林 口袋 月亮 魔法书 气球")
+CHILD_ANIMALS: tuple[str, ...] = _w(
+    "熊 狐狸 兔子 狼 猫 小狗 老鼠 企鹅 大象 蚂蚁 蜗牛 刺猬 松鼠 海豚 青蛙")
+CHILD_THINGS: tuple[str, ...] = _w(
+    "秘密 花园 城堡 礼物 梦 星星 雨伞 房子 种子 森林 口袋 月亮 魔法书 气球")
 CHILD_PATTERNS: tuple[tuple[str, float], ...] = (
     ("小{x}的{y}", 4), ("{x}和{z}", 2), ("会飞的{y}", 1), ("{y}里的{x}", 2), ("蓝色{x}", 0.5),
     ("{x}先生的{y}", 1), ("寻找{y}的{x}", 1),
@@ -545,13 +578,14 @@ class Canon(NamedTuple):
     variants: tuple[str, ...]  # title forms of editions ({t} = title)
     areas: str  # publisher areas
     weight: float = 1.0
+    first: int = 0  # first published; no edition predates it
 
 
 def C(title: str, author: str, dynasty: str, role: str, clc: str, subject: str,
       y: str = "中国", z: str = "", editors: str = "译注 校注 注释 评注", variants: str = "{t}",
-      areas: str = "classic", weight: float = 1.0) -> Canon:
+      areas: str = "classic", weight: float = 1.0, first: int = 0) -> Canon:
     return Canon(title, author, dynasty, role, clc, subject, y, z, _w(editors), _w(variants),
-                 areas, weight)
+                 areas, weight, first)
 
 
 CLASSICS: tuple[Canon, ...] = (
@@ -592,37 +626,36 @@ CLASSICS: tuple[Canon, ...] = (
       editors="点校", areas="local", weight=0.4),
 )
 
+def M(title: str, author: str, clc: str, subject: str, z: str, first: int,
+      areas: str = "I2 novel", weight: float = 1.0) -> Canon:
+    """A modern work: one author (著), no editorial roles, never printed before `first`."""
+    return C(title, author, "", "著", clc, subject, z=z, editors="", areas=areas,
+             weight=weight, first=first)
+
+
 #: Modern canon: real novels and essays by real authors, reprinted by several presses.
 MODERN: tuple[Canon, ...] = (
-    C("骆驼祥子", "老舍", "", "著", "I246.5", "长篇小说", z="现代", editors="", weight=2,
-      areas="I2 novel"),
-    C("边城", "沈从文", "", "著", "I246.4", "中篇小说", z="现代", editors="", areas="I2 novel"),
-    C("家", "巴金", "", "著", "I246.5", "长篇小说", z="现代", editors="", areas="I2 novel"),
-    C("子夜", "茅盾", "", "著", "I246.5", "长篇小说", z="现代", editors="", areas="I2 novel"),
-    C("茶馆", "老舍", "", "著", "I234", "话剧", z="当代", editors="", areas="I2"),
-    C("雷雨", "曹禺", "", "著", "I234", "话剧", z="现代", editors="", areas="I2"),
-    C("城南旧事", "林海音", "", "著", "I247.8", "小说集", z="当代", editors="",
-      areas="I2 children"),
-    C("朝花夕拾", "鲁迅", "", "著", "I210.4", "散文集", z="现代", editors="",
-      areas="I2 children", weight=1.5),
-    C("许三观卖血记", "余华", "", "著", "I247.57", "长篇小说", z="当代", editors="",
-      areas="novel"),
-    C("长恨歌", "王安忆", "", "著", "I247.57", "长篇小说", z="当代", editors="", areas="novel"),
-    C("尘埃落定", "阿来", "", "著", "I247.57", "长篇小说", z="当代", editors="", areas="novel"),
-    C("废都", "贾平凹", "", "著", "I247.57", "长篇小说", z="当代", editors="",
-      areas="novel local"),
-    C("浮躁", "贾平凹", "", "著", "I247.57", "长篇小说", z="当代", editors="",
-      areas="novel local"),
-    C("蛙", "莫言", "", "著", "I247.57", "长篇小说", z="当代", editors="", areas="novel"),
-    C("红高粱家族", "莫言", "", "著", "I247.57", "长篇小说", z="当代", editors="", areas="novel"),
-    C("繁花", "金宇澄", "", "著", "I247.57", "长篇小说", z="当代", editors="", areas="novel"),
-    C("额尔古纳河右岸", "迟子建", "", "著", "I247.57", "长篇小说", z="当代", editors="",
-      areas="novel"),
-    C("文化苦旅", "余秋雨", "", "著", "I267", "散文集", z="当代", editors="", areas="I2"),
-    C("我与地坛", "史铁生", "", "著", "I267", "散文集", z="当代", editors="", areas="I2"),
-    C("草房子", "曹文轩", "", "著", "I287.45", "儿童小说", z="当代", editors="",
-      areas="children", weight=1.5),
-    C("皮皮鲁传", "郑渊洁", "", "著", "I287.7", "童话", z="当代", editors="", areas="children"),
+    M("骆驼祥子", "老舍", "I246.5", "长篇小说", "现代", 1939, weight=2),
+    M("边城", "沈从文", "I246.4", "中篇小说", "现代", 1934),
+    M("家", "巴金", "I246.5", "长篇小说", "现代", 1933),
+    M("子夜", "茅盾", "I246.5", "长篇小说", "现代", 1933),
+    M("茶馆", "老舍", "I234", "话剧", "当代", 1958, areas="I2"),
+    M("雷雨", "曹禺", "I234", "话剧", "现代", 1936, areas="I2"),
+    M("城南旧事", "林海音", "I247.8", "小说集", "当代", 1980, areas="I2 children"),
+    M("朝花夕拾", "鲁迅", "I210.4", "散文集", "现代", 1928, areas="I2 children", weight=1.5),
+    M("许三观卖血记", "余华", "I247.57", "长篇小说", "当代", 1998, areas="novel"),
+    M("长恨歌", "王安忆", "I247.57", "长篇小说", "当代", 1996, areas="novel"),
+    M("尘埃落定", "阿来", "I247.57", "长篇小说", "当代", 1998, areas="novel"),
+    M("废都", "贾平凹", "I247.57", "长篇小说", "当代", 1993, areas="novel local"),
+    M("浮躁", "贾平凹", "I247.57", "长篇小说", "当代", 1987, areas="novel local"),
+    M("蛙", "莫言", "I247.57", "长篇小说", "当代", 2009, areas="novel"),
+    M("红高粱家族", "莫言", "I247.57", "长篇小说", "当代", 1987, areas="novel"),
+    M("繁花", "金宇澄", "I247.57", "长篇小说", "当代", 2013, areas="novel"),
+    M("额尔古纳河右岸", "迟子建", "I247.57", "长篇小说", "当代", 2005, areas="novel"),
+    M("文化苦旅", "余秋雨", "I267", "散文集", "当代", 1992, areas="I2"),
+    M("我与地坛", "史铁生", "I267", "散文集", "当代", 1991, areas="I2"),
+    M("草房子", "曹文轩", "I287.45", "儿童小说", "当代", 1997, areas="children", weight=1.5),
+    M("皮皮鲁传", "郑渊洁", "I287.7", "童话", "当代", 1990, areas="children"),
 )
 
 # ------------------------------------------------------------------------- famous books
@@ -631,7 +664,8 @@ MODERN: tuple[Canon, ...] = (
 class Famous(NamedTuple):
     """A book every demo build must contain, held by several libraries.
 
-    `persons` is [(name, role, prefix)]; `volumes` lists (200$h, 200$i) per separately
+    `persons` is [(name, role, prefix)] — prefix is the dynasty for Chinese names, the
+    dates for western ones ("Austen, Jane"); `volumes` lists (200$h, 200$i) per separately
     issued volume — each gets its own record and ISBN.  `isbn_no` is the publication
     number under the publisher's prefix, so the ISBN is stable across seeds.
     """
@@ -654,6 +688,8 @@ class Famous(NamedTuple):
     summary: str = ""
     volumes_in_record: int = 1
     lang: str = "chi"
+    lcc: str = ""  # English books: LC class for MARC 21 050
+    lcsh: tuple[str, ...] = ()  # English books: LC subject headings, "Topic--Place--Form"
 
 
 def _s(*subfields: str) -> tuple[tuple[str, str], ...]:
@@ -733,9 +769,11 @@ FAMOUS: tuple[Famous, ...] = (
     Famous("中国统计年鉴", (), ("国家统计局", "编"), "中国统计出版社", 2020, "", "C832",
            (_s("a统计资料", "y中国", "z2019", "j年鉴"),), "398.00", 924, 29, 9230,
            volumes=(("2020", ""),)),
-    Famous("Pride and prejudice", (("Austen, Jane", "著", ""),), ("", ""), "Penguin Books",
-           2003, "", "I561.44", (_s("a长篇小说", "y英国", "z近代"),), "8.99", 480, 20, 143951,
-           lang="eng", series="Penguin classics"),
+    Famous("Pride and prejudice", (("Austen, Jane", "著", "1775-1817"),), ("", ""),
+           "Penguin Books", 2003, "", "I561.44", (_s("a长篇小说", "y英国", "z近代"),), "8.99",
+           480, 20, 143951, lang="eng", series="Penguin classics", lcc="PR4034.P7",
+           lcsh=("Courtship--Fiction", "Social classes--England--Fiction",
+                 "Young women--England--Fiction")),
 )
 
 #: Alternative forms one library writes for a famous author (钱钟书 vs 钱锺书).
@@ -767,6 +805,12 @@ EN_PUBLISHERS: tuple[EnPublisher, ...] = (
     EnPublisher("Wiley", "Hoboken, NJ", ("978-1-119",), "tech"),
     EnPublisher("外语教学与研究出版社", "北京", ("978-7-5600", "978-7-5135"), "fiction"),
 )
+
+
+#: English imprints of Chinese presses that publish English-language books.
+EN_IMPRINTS: dict[str, str] = {
+    "外语教学与研究出版社": "Foreign Language Teaching and Research Press",
+}
 
 
 class EnClassic(NamedTuple):
@@ -848,8 +892,10 @@ EN_FIELDS: tuple[tuple[str, str, str, str, str], ...] = (
     ("Computer Networks", "TK5105.5", "TP393", "Computer networks", "计算机网络"),
     ("Operating Systems", "QA76.76.O63", "TP316", "Operating systems (Computers)", "操作系统"),
     ("Database Systems", "QA76.9.D3", "TP311.13", "Database management", "数据库系统"),
-    ("Distributed Systems", "QA76.9.D5", "TP338.8", "Electronic data processing--Distributed processing", "分布式处理系统"),
-    ("Natural Language Processing", "QA76.9.N38", "TP391.1", "Natural language processing (Computer science)", "自然语言处理"),
+    ("Distributed Systems", "QA76.9.D5", "TP338.8",
+     "Electronic data processing--Distributed processing", "分布式处理系统"),
+    ("Natural Language Processing", "QA76.9.N38", "TP391.1",
+     "Natural language processing (Computer science)", "自然语言处理"),
     ("Software Engineering", "QA76.758", "TP311.5", "Software engineering", "软件工程"),
     ("Data Science", "QA76.9.D343", "TP274", "Data mining", "数据处理"),
     ("Information Retrieval", "ZA3075", "G354", "Information retrieval", "情报检索"),
@@ -888,11 +934,13 @@ EN_SURNAMES: tuple[str, ...] = _w(
 # --------------------------------------------------------------------- library holdings
 
 #: Shelving locations by what the book is, per holdings style.  Each row is (location,
-#: weight); a provincial library also keeps one copy of Chinese books in its 保存本库.
+#: weight); a provincial library splits 社科 / 科技 reading rooms ("soc" for CLC A–K and
+#: literature, "sci" for N–X) and keeps one copy of Chinese books in its 保存本库.
 LOCATIONS: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
     "provincial": {
-        "general": (("中文图书借阅室", 5), ("中文社科图书借阅室", 2), ("中文科技图书借阅室", 2),
-                    ("书库", 2)),
+        "general": (("中文图书借阅室", 5), ("书库", 2)),
+        "soc": (("中文社科图书借阅室", 5), ("中文图书借阅室", 2), ("书库", 2)),
+        "sci": (("中文科技图书借阅室", 5), ("中文图书借阅室", 1), ("书库", 2)),
         "local": (("地方文献阅览室", 6), ("书库", 1)),
         "children": (("少儿借阅室", 1),),
         "english": (("外文图书借阅室", 1),),
