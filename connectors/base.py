@@ -9,8 +9,8 @@ show the admin).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,23 @@ class RawRecord:
     data: bytes  # ISO 2709, MARCXML or other XML, as received
     syntax: str  # usmarc | unimarc | marcxml | oai_dc | …
     record_id: str = ""  # the server's identifier, when it gives one apart from the data
+    deleted: bool = False  # a deletion notice: `record_id` names the record, `data` is empty
+    datestamp: str = ""  # when the source last changed it, in the source's own format
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A point in a harvest stream where everything before it has been delivered.
+
+    The harvester stores `state` in the same transaction as the records before it, so a
+    harvest killed at any moment resumes from the last checkpoint and every record ends up
+    stored exactly once.  `state` must be JSON-serializable and is handed back verbatim to
+    `harvest(state=…)`.  The last checkpoint of a complete harvest has `final=True`; its
+    state is where the next incremental harvest starts (e.g. an OAI-PMH `from` datestamp).
+    """
+
+    state: dict[str, Any] = field(default_factory=dict)
+    final: bool = False
 
 
 class ConnectorError(Exception):
@@ -48,17 +65,30 @@ class Diagnostic(ConnectorError):
         self.addinfo = addinfo
 
 
+ErrorCallback = Callable[[int, str], None]
+
+
 class HarvestConnector(Protocol):
-    """What the harvester needs from a source in mode `harvest`."""
+    """What the harvester needs from a source in mode `harvest`.
+
+    `incremental` says whether `harvest(state=<final checkpoint state>)` returns only what
+    changed since (OAI-PMH `from`, a modified-since query …) including deletion notices.
+    When it is False the harvester treats every run as a full harvest and deletes what the
+    source no longer returns — but only after a complete run.
+    """
 
     name: str
+    incremental: bool
 
-    def harvest(self, on_error: Callable[[int, str], None] | None = None
-                ) -> Iterator[RawRecord]:
-        """Yield every record the source offers, in a stable order.
+    def harvest(self, state: dict[str, Any] | None = None,
+                on_error: ErrorCallback | None = None) -> Iterator[RawRecord | Checkpoint]:
+        """Yield records (and deletion notices) interleaved with checkpoints.
 
-        A record the server cannot deliver (a surrogate diagnostic) is reported through
-        `on_error(position, reason)` and skipped: one bad record never ends a harvest."""
+        `state=None`: everything, from the start.  `state` from a non-final checkpoint:
+        continue the interrupted harvest after that point.  `state` from a final
+        checkpoint: what changed since (or everything, when not `incremental`).
+        A record the server cannot deliver is reported through `on_error(position,
+        reason)` and skipped: one bad record never ends a harvest."""
         ...
 
     def close(self) -> None: ...

@@ -8,7 +8,9 @@ the fix — not surface later as an odd harvest.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ FORMATS = ("auto", "marc21", "cnmarc")
 ENCODINGS = ("auto", "utf-8", "marc-8", "gb18030")
 BACKENDS = ("tantivy", "meilisearch")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_ENV = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 
 
 class ConfigError(Exception):
@@ -59,6 +62,25 @@ class HoldingsMap:
 
 
 @dataclass(frozen=True)
+class Auth:
+    """Where a source's credentials come from: names of environment variables, never the
+    secrets themselves (config.yaml is committed and shown to admins).  `client_id` is an
+    application id (Symphony's x-sirs-clientID), not a secret, so it may be written here."""
+
+    user_env: str = ""
+    password_env: str = ""
+    client_id: str = ""
+    client_id_env: str = ""
+    client_secret_env: str = ""
+
+    def resolve(self, field_name: str, environ: Mapping[str, str] | None = None) -> str:
+        """The value of `<field_name>_env`'s variable ('' when unset or not configured)."""
+        env = os.environ if environ is None else environ
+        name = getattr(self, f"{field_name}_env", "")
+        return env.get(name, "") if name else ""
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     library: str
@@ -73,6 +95,20 @@ class Source:
     timeout: float = 10.0
     batch_size: int = 50
     holdings: tuple[HoldingsMap, ...] = ()
+    metadata_prefix: str = ""  # OAI-PMH: oai_dc, marc21, marcxml …
+    set: str = ""  # OAI-PMH set spec
+    schedule: int = 0  # minutes between incremental harvests under `tongjian serve`; 0 = never
+    auth: Auth = Auth()
+    # A shared system (the provincial Symphony union catalog) holds items of many members:
+    # the system's own library codes → library codes in this file.
+    members: tuple[tuple[str, str], ...] = ()
+
+    def member_library(self, remote_code: str) -> str:
+        """The consortium library for an item's library code in the source ('' if unknown)."""
+        for remote, local in self.members:
+            if remote == remote_code:
+                return local
+        return ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +186,12 @@ def parse(data: Any, path: Path) -> Config:
                 f"{path}: sources[{i}] ({src.name}): library {src.library!r} is not defined — "
                 f"use one of: {known}, or add it under `libraries:`"
             )
+        for remote, local in src.members:
+            if local not in libraries:
+                raise ConfigError(
+                    f"{path}: sources[{i}] ({src.name}).members: {remote!r} maps to library "
+                    f"{local!r}, which is not defined — add it under `libraries:`"
+                )
         if any(s.name == src.name for s in sources):
             raise ConfigError(f"{path}: sources[{i}]: name {src.name!r} is used twice")
         sources.append(src)
@@ -231,7 +273,8 @@ class _Validator:
         d = self.mapping(
             raw, where, required=("name", "library", "protocol", "address"),
             optional=("mode", "record_syntax", "format", "encoding", "database", "query",
-                      "timeout", "batch_size", "holdings"),
+                      "timeout", "batch_size", "holdings", "metadata_prefix", "set",
+                      "schedule", "auth", "members"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
@@ -246,6 +289,14 @@ class _Validator:
         batch = d.get("batch_size", 50)
         if not isinstance(batch, int) or not 0 < batch <= 1000:
             raise self.fail(where, f"batch_size must be an integer 1–1000, not {batch!r}")
+        schedule = d.get("schedule", 0)
+        if not isinstance(schedule, int) or schedule < 0:
+            raise self.fail(where, f"schedule must be whole minutes (0 = only by hand), not "
+                            f"{schedule!r}")
+        auth = self.auth(d.get("auth", {}), f"{where}.auth")
+        members_raw = self.mapping(d.get("members", {}), f"{where}.members",
+                                   optional=tuple(map(str, d.get("members", {}) or {})))
+        members = tuple((str(k), str(v)) for k, v in members_raw.items())
         holdings = tuple(self.holdings(h, f"{where}.holdings[{k}]")
                          for k, h in enumerate(self.sequence(d.get("holdings", []) or [],
                                                              f"{where}.holdings")))
@@ -255,8 +306,19 @@ class _Validator:
             record_syntax=d.get("record_syntax", "usmarc"), format=d.get("format", "auto"),
             encoding=str(d.get("encoding", "auto")).lower(), database=str(d.get("database", "")),
             query=str(d.get("query", "")), timeout=float(timeout), batch_size=batch,
-            holdings=holdings,
+            holdings=holdings, metadata_prefix=str(d.get("metadata_prefix", "")),
+            set=str(d.get("set", "")), schedule=schedule, auth=auth, members=members,
         )
+
+    def auth(self, raw: Any, where: str) -> Auth:
+        d = self.mapping(raw, where, optional=("user_env", "password_env", "client_id",
+                                               "client_id_env", "client_secret_env"))
+        for key, value in d.items():
+            if key.endswith("_env") and not _ENV.match(str(value)):
+                raise self.fail(where, f"{key} names an environment variable (like "
+                                f"TONGJIAN_KOHA_SECRET), not {value!r} — secrets never go in "
+                                "this file")
+        return Auth(**{k: str(v) for k, v in d.items()})
 
     def holdings(self, raw: Any, where: str) -> HoldingsMap:
         d = self.mapping(raw, where, required=("tag",),
