@@ -61,6 +61,9 @@ class Record:
     material_type: str = ""  # book, serial, map, score, sound, video, electronic, manuscript, …
     series: list[str] = field(default_factory=list)
     summary: str = ""
+    places: list[str] = field(default_factory=list)  # geographic coverage: dc:coverage, 607
+    online_url: str = ""  # the digitized object (viewer, PDF); http(s) only
+    cover_url: str = ""  # a cover or first-page image; http(s) only
     holdings: list[Holding] = field(default_factory=list)
 
     @property

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from connectors.base import ConnectorError, HarvestConnector, RawRecord
-from harvest.crosswalk import to_record
+from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_clusters
-from harvest.readers import read_one
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from index.documents import cluster_document
@@ -50,11 +49,8 @@ def ingest(source: Source, raws: Iterable[RawRecord], store: RecordStore,
     for raw in raws:
         if progress:
             progress.advance()
-        fallback_id = raw.record_id or f"#{raw.position}"
         try:
-            marc = read_one(raw.data, raw.syntax, source.encoding, source.format)
-            record = to_record(marc, source.name, source.library, fallback_id,
-                               source.format, source.holdings)
+            record = from_raw(raw, source)
         except RecordError as e:
             store.quarantine(source.name, raw.position, str(e), raw.data, raw.record_id)
             stats.quarantined += 1

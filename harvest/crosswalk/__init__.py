@@ -7,13 +7,33 @@ source's holdings maps (or the flavour's defaults in `holdings.DEFAULTS`).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
+from connectors.base import RawRecord
 from harvest.crosswalk import cnmarc, marc21
 from harvest.crosswalk.holdings import extract_holdings
 from harvest.marc import Marc
 from harvest.model import Record
-from tongjian.config import HoldingsMap
+from harvest.readers import read_one
+from tongjian.config import HoldingsMap, Source
+
+# Record syntaxes that are not MARC → the crosswalk module with `to_record(raw, source)`.
+NON_MARC = {
+    "oai_dc": "harvest.crosswalk.dublin_core",
+    "symphony": "harvest.crosswalk.symphony",
+    "koha": "harvest.crosswalk.koha",
+}
+
+
+def from_raw(raw: RawRecord, source: Source) -> Record:
+    """A raw record as a connector delivered it → Record; RecordError when unreadable."""
+    module = NON_MARC.get(raw.syntax)
+    if module:
+        return importlib.import_module(module).to_record(raw, source)
+    marc = read_one(raw.data, raw.syntax, source.encoding, source.format)
+    return to_record(marc, source.name, source.library, raw.record_id or f"#{raw.position}",
+                     source.format, source.holdings)
 
 
 def to_record(marc: Marc, source: str, library: str, record_id: str = "",
