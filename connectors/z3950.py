@@ -30,10 +30,10 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from connectors import zoom
-from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
 
 ALL_RECORDS_PQF = '@attr 1=_ALLRECORDS @attr 2=103 ""'
 """Zebra's "every record" query; real ILS servers rarely allow it, so it is configurable."""
@@ -310,18 +310,33 @@ class Z3950Connector:
             return self.syntax if self.syntax in _XML_SYNTAXES else "xml"
         return actual
 
-    def harvest(self, on_error: ErrorCallback | None = None,
-                query: str | None = None) -> Iterator[RawRecord]:
-        """Search ``query`` (default: ``harvest_query``) and yield every record in order.
+    # Z39.50 has no "changed since": every harvest reads the whole result set and the
+    # harvester deletes what is gone, after a complete run.
+    incremental = False
+
+    def harvest(self, state: dict[str, Any] | None = None,
+                on_error: ErrorCallback | None = None,
+                query: str | None = None) -> Iterator[RawRecord | Checkpoint]:
+        """Search ``query`` (default: ``harvest_query``) and yield every record in order,
+        with a checkpoint after each batch.
 
         Positions are 1-based result-set positions, so a position that failed shows
         up as a gap and in ``on_error``.  The harvest's result set replaces the last
         search's and is kept between batches; ZOOM's record cache is emptied after
-        each batch, so memory stays flat however large the source.
+        each batch, so memory stays flat however large the source.  A state from an
+        unfinished harvest ({"position": n}) continues after record n of a fresh search:
+        right for servers whose result order is stable (Zebra, most ILS exports), and the
+        harvester's key-based upserts make a shifted order harmless anyway.
         """
+        done = 0
+        if state and not state.get("complete"):
+            done = int(state.get("position", 0))
         hits = self.search_pqf(query or self.harvest_query)
-        for start in range(1, hits + 1, self.batch_size):
-            yield from self._present(start, min(self.batch_size, hits - start + 1), on_error)
+        for start in range(done + 1, hits + 1, self.batch_size):
+            count = min(self.batch_size, hits - start + 1)
+            yield from self._present(start, count, on_error)
+            yield Checkpoint({"position": start + count - 1, "hits": hits})
+        yield Checkpoint({"position": hits, "hits": hits, "complete": True}, final=True)
 
 
 def _describe(error: zoom.ErrorInfo | None) -> str:

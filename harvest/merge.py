@@ -12,15 +12,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from harvest.model import Record
-
 
 def _cluster_id(anchor: str) -> str:
     return hashlib.sha1(anchor.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
 
 
-def assign_clusters(records: Iterable[Record]) -> dict[str, str]:
-    """record key → cluster id for every record given."""
+def assign_clusters(records: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
+    """(record key, ISBN-13s) pairs → {record key: cluster id} for every record given."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -37,11 +35,11 @@ def assign_clusters(records: Iterable[Record]) -> dict[str, str]:
             parent[max(ra, rb)] = min(ra, rb)
 
     keys: list[str] = []
-    for r in records:
-        node = "r:" + r.key
+    for key, isbns in records:
+        node = "r:" + key
         parent.setdefault(node, node)
-        keys.append(r.key)
-        for isbn in r.isbn:
+        keys.append(key)
+        for isbn in isbns:
             inode = "i:" + isbn
             parent.setdefault(inode, inode)
             union(node, inode)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connectors.base import ConnectorError, HarvestConnector, RawRecord
+from connectors.base import Checkpoint, ConnectorError, HarvestConnector, RawRecord
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_clusters
@@ -31,6 +31,11 @@ class HarvestStats:
     quarantined: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    mode: str = "full"  # full | incremental | resumed
+    complete: bool = False
+    # What the index must hear about: records written, and clusters that lost a record.
+    touched: set[str] = field(default_factory=set)
+    emptied: set[str] = field(default_factory=set)
 
     @property
     def seen(self) -> int:
@@ -41,76 +46,154 @@ class HarvestStats:
                 "deleted": self.deleted, "quarantined": self.quarantined}
 
 
-def ingest(source: Source, raws: Iterable[RawRecord], store: RecordStore,
-           stats: HarvestStats, progress: Progress | None = None,
-           seen: set[str] | None = None) -> None:
-    """Decode, crosswalk and store each raw record; quarantine what cannot be read."""
-    seen = seen if seen is not None else set()
-    for raw in raws:
-        if progress:
-            progress.advance()
+class _Run:
+    """One harvest run of one source: applies a connector's stream to the store."""
+
+    def __init__(self, source: Source, store: RecordStore, stats: HarvestStats, run: int,
+                 full: bool, progress: Progress | None) -> None:
+        self.source, self.store, self.stats = source, store, stats
+        self.run, self.full, self.progress = run, full, progress
+        self.seen: set[str] = set()
+
+    def on_error(self, position: int, reason: str) -> None:
+        self.store.quarantine(self.source.name, position,
+                              f"server could not deliver record: {reason}", b"")
+        self.stats.quarantined += 1
+
+    def apply(self, item: RawRecord | Checkpoint) -> None:
+        if isinstance(item, Checkpoint):
+            self.store.save_checkpoint(self.source.name, item.state, item.final, self.run,
+                                       self.full)
+            self.store.commit()  # records and checkpoint land together, or not at all
+            self.stats.complete = item.final
+            return
+        if self.progress:
+            self.progress.advance()
+        if item.deleted:
+            self.delete(f"{self.source.name}:{item.record_id}")
+        else:
+            self.ingest(item)
+
+    def delete(self, key: str) -> None:
+        cluster = self.store.delete(key)
+        if cluster is not None:
+            self.stats.deleted += 1
+            self.stats.emptied.add(cluster)
+
+    def ingest(self, raw: RawRecord) -> None:
         try:
-            record = from_raw(raw, source)
+            record = from_raw(raw, self.source)
         except RecordError as e:
-            store.quarantine(source.name, raw.position, str(e), raw.data, raw.record_id)
-            stats.quarantined += 1
-            continue
-        if record.key in seen:
-            store.quarantine(source.name, raw.position,
-                             f"duplicate record id {record.source_id!r} in this source — the "
-                             "first record with this id was kept; fix 001 in the source",
-                             raw.data, record.source_id)
-            stats.quarantined += 1
-            continue
-        seen.add(record.key)
-        outcome = store.put(record, raw.data, raw.syntax)
-        setattr(stats, outcome, getattr(stats, outcome) + 1)
-        if stats.seen % 500 == 0:
-            store.commit()
+            self.store.quarantine(self.source.name, raw.position, str(e), raw.data,
+                                  raw.record_id)
+            self.stats.quarantined += 1
+            return
+        if record.key in self.seen:
+            self.store.quarantine(
+                self.source.name, raw.position,
+                f"duplicate record id {record.source_id!r} in this source — the first record "
+                "with this id was kept; fix the record id (001) in the source",
+                raw.data, record.source_id)
+            self.stats.quarantined += 1
+            return
+        self.seen.add(record.key)
+        outcome = self.store.put(record, raw.data, raw.syntax, self.run)
+        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+        if outcome != "unchanged":
+            self.stats.touched.add(record.key)
+
+    def sweep(self) -> None:
+        """After a complete full run: what the source no longer has is deleted."""
+        for key in self.store.unseen(self.source.name, self.run):
+            self.delete(key)
+        self.store.commit()
+
+
+def ingest(source: Source, raws: Iterable[RawRecord], store: RecordStore,
+           stats: HarvestStats) -> None:
+    """Store a batch of raw records outside any harvest run (files, tests)."""
+    run = _Run(source, store, stats, run=0, full=False, progress=None)
+    for raw in raws:
+        run.apply(raw)
     store.commit()
 
 
 def harvest_source(source: Source, connector: HarvestConnector, store: RecordStore,
-                   show_progress: bool = True) -> HarvestStats:
-    """Full harvest of one source.  Records the source no longer returns are deleted,
-    but only after a complete run — a harvest cut short must never delete anything."""
+                   full: bool = False, show_progress: bool = True) -> HarvestStats:
+    """Harvest one source: resume an interrupted run, else fetch what changed since the
+    last complete run (or everything, for sources that cannot say what changed).
+
+    Records are committed together with the connector's checkpoints, so a harvest killed
+    at any moment resumes where it stopped and stores every record exactly once.  Records
+    the source no longer returns are deleted only after a complete full run — a harvest
+    cut short never deletes anything.
+    """
     stats = HarvestStats(source.name)
     started = time.monotonic()
-    run = store.start_harvest(source.name)
-    store.clear_quarantine(source.name)
-    progress = Progress(source.name) if show_progress else None
-    seen: set[str] = set()
-
-    def on_error(position: int, reason: str) -> None:
-        store.quarantine(source.name, position, f"server could not deliver record: {reason}",
-                         b"")
-        stats.quarantined += 1
-
+    saved = None if full else store.checkpoint(source.name)
+    state: dict | None = None
+    if saved is not None and not saved.final:
+        stats.mode, state, run_id, is_full = "resumed", saved.state, saved.run, saved.full
+    else:
+        run_id = store.start_harvest(source.name)
+        if saved is not None and connector.incremental:
+            stats.mode, state, is_full = "incremental", saved.state, False
+        else:
+            stats.mode, is_full = "full", True
+            store.clear_quarantine(source.name)
+    progress = Progress(f"{source.name} ({stats.mode})") if show_progress else None
+    run = _Run(source, store, stats, run_id, is_full, progress)
     error: str | None = None
     try:
-        ingest(source, connector.harvest(on_error=on_error), store, stats, progress, seen)
+        for item in connector.harvest(state=state, on_error=run.on_error):
+            run.apply(item)
     except ConnectorError as e:
         error = str(e)
         stats.errors.append(error)
-        store.commit()
     finally:
-        connector.close()
-    if error is None:
-        for key in store.keys(source.name) - seen:
-            store.delete(key)
-            stats.deleted += 1
         store.commit()
+        connector.close()
+    if stats.complete and is_full:
+        run.sweep()
     if progress:
         progress.done()
     stats.seconds = time.monotonic() - started
-    store.finish_harvest(run, stats.as_counts(), error)
+    store.finish_harvest(run_id, stats.as_counts(), error)
     return stats
+
+
+def update_index(store: RecordStore, backend: SearchBackend, config: Config,
+                 touched: Iterable[str] = (), emptied: Iterable[str] = ()) -> int:
+    """Re-merge and re-index only the entries a harvest changed.
+
+    The merge runs over every record's ISBNs (cheap: no record is decoded); index entries
+    are rewritten only for clusters whose membership or content changed.  Returns the
+    number of index entries rewritten or removed.
+    """
+    old = store.cluster_map()
+    new = assign_clusters(store.merge_keys())
+    changed = {k for k in new if new[k] != old.get(k)} | set(touched)
+    affected = set(emptied) | {new[k] for k in changed if k in new}
+    affected |= {old[k] for k in changed if old.get(k)}
+    affected.discard("")
+    store.set_clusters((k, new[k]) for k in changed if k in new)
+    store.commit()
+    backend.delete(affected)
+    backend.add(doc for c in sorted(affected)
+                if (doc := _document(store, c, config)) is not None)
+    backend.commit()
+    return len(affected)
+
+
+def _document(store: RecordStore, cluster_id: str, config: Config) -> dict | None:
+    records = store.cluster(cluster_id)
+    return cluster_document(cluster_id, records, config.libraries) if records else None
 
 
 def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
                   show_progress: bool = True) -> int:
     """Re-merge every record and rebuild the index from the store alone."""
-    assignment = assign_clusters(store.records())
+    assignment = assign_clusters(store.merge_keys())
     store.set_clusters(assignment.items())
     store.commit()
     backend.clear()

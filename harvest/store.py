@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS records (
     source_id   TEXT NOT NULL,
     library     TEXT NOT NULL,
     cluster     TEXT,                  -- merged entry this record belongs to
+    isbn        TEXT NOT NULL DEFAULT '', -- ISBN-13s, space-separated: the merge step's input
+    seen_run    INTEGER,               -- last harvest run that delivered this record
     data        TEXT NOT NULL,         -- the canonical Record as JSON
     digest      TEXT NOT NULL,         -- of data, to tell updated from unchanged
     raw         BLOB NOT NULL,
@@ -44,6 +46,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
     at          REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS quarantine_source ON quarantine(source);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    source      TEXT PRIMARY KEY,
+    state       TEXT NOT NULL,         -- the connector's own JSON state
+    final       INTEGER NOT NULL,      -- 1: the run completed; state = "changed since"
+    run         INTEGER NOT NULL,      -- the harvest run this checkpoint belongs to
+    full        INTEGER NOT NULL,      -- 1: the run reads everything (sweep deletions after)
+    updated_at  REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS harvests (
     id          INTEGER PRIMARY KEY,
     source      TEXT NOT NULL,
@@ -57,6 +67,14 @@ CREATE TABLE IF NOT EXISTS harvests (
     error       TEXT
 );
 """
+
+
+@dataclass
+class SavedCheckpoint:
+    state: dict[str, object]
+    final: bool
+    run: int
+    full: bool
 
 
 @dataclass
@@ -92,31 +110,65 @@ class RecordStore:
 
     # -- writing -----------------------------------------------------------------------
 
-    def put(self, record: Record, raw: bytes, raw_format: str) -> str:
+    def put(self, record: Record, raw: bytes, raw_format: str, run: int | None = None) -> str:
         """Insert or update; returns 'new', 'updated' or 'unchanged'."""
         data = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
         digest = hashlib.sha1(data.encode("utf-8"), usedforsecurity=False).hexdigest()
+        isbn = " ".join(record.isbn)
         now = time.time()
         row = self.db.execute("SELECT digest FROM records WHERE key = ?", (record.key,)).fetchone()
         if row is None:
             self.db.execute(
-                "INSERT INTO records (key, source, source_id, library, data, digest, raw, "
-                "raw_format, first_seen, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO records (key, source, source_id, library, data, digest, isbn, "
+                "seen_run, raw, raw_format, first_seen, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.key, record.source, record.source_id, record.library, data, digest,
-                 raw, raw_format, now, now),
+                 isbn, run, raw, raw_format, now, now),
             )
             return "new"
         if row[0] == digest:
+            self.db.execute("UPDATE records SET seen_run = ? WHERE key = ?", (run, record.key))
             return "unchanged"
         self.db.execute(
-            "UPDATE records SET data = ?, digest = ?, raw = ?, raw_format = ?, library = ?, "
-            "updated_at = ? WHERE key = ?",
-            (data, digest, raw, raw_format, record.library, now, record.key),
+            "UPDATE records SET data = ?, digest = ?, isbn = ?, seen_run = ?, raw = ?, "
+            "raw_format = ?, library = ?, updated_at = ? WHERE key = ?",
+            (data, digest, isbn, run, raw, raw_format, record.library, now, record.key),
         )
         return "updated"
 
-    def delete(self, key: str) -> bool:
-        return self.db.execute("DELETE FROM records WHERE key = ?", (key,)).rowcount > 0
+    def delete(self, key: str) -> str | None:
+        """Remove a record; returns the cluster it was in (its index entry must change),
+        or None when there was no such record."""
+        row = self.db.execute("DELETE FROM records WHERE key = ? RETURNING cluster",
+                              (key,)).fetchone()
+        return None if row is None else (row[0] or "")
+
+    def unseen(self, source: str, run: int) -> list[str]:
+        """Records of `source` that harvest run `run` did not deliver."""
+        return [k for (k,) in self.db.execute(
+            "SELECT key FROM records WHERE source = ? AND (seen_run IS NULL OR seen_run != ?)",
+            (source, run))]
+
+    def save_checkpoint(self, source: str, state: dict[str, object], final: bool, run: int,
+                        full: bool) -> None:
+        """Kept in the same transaction as the records before it: commit after this."""
+        self.db.execute(
+            "INSERT INTO checkpoints (source, state, final, run, full, updated_at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT(source) DO UPDATE SET state = excluded.state, "
+            "final = excluded.final, run = excluded.run, full = excluded.full, "
+            "updated_at = excluded.updated_at",
+            (source, json.dumps(state), int(final), run, int(full), time.time()),
+        )
+
+    def checkpoint(self, source: str) -> SavedCheckpoint | None:
+        row = self.db.execute("SELECT state, final, run, full FROM checkpoints WHERE source = ?",
+                              (source,)).fetchone()
+        if row is None:
+            return None
+        return SavedCheckpoint(json.loads(row[0]), bool(row[1]), row[2], bool(row[3]))
+
+    def forget_checkpoint(self, source: str) -> None:
+        self.db.execute("DELETE FROM checkpoints WHERE source = ?", (source,))
 
     def quarantine(self, source: str, position: int, reason: str, raw: bytes,
                    record_id: str = "", offset: int | None = None) -> None:
@@ -129,6 +181,14 @@ class RecordStore:
     def clear_quarantine(self, source: str) -> None:
         """A full re-harvest re-judges every record, so old entries would be duplicates."""
         self.db.execute("DELETE FROM quarantine WHERE source = ?", (source,))
+
+    def merge_keys(self) -> Iterator[tuple[str, list[str]]]:
+        """(record key, ISBN-13s) for every record: all the merge step reads."""
+        for key, isbn in self.db.execute("SELECT key, isbn FROM records"):
+            yield key, isbn.split()
+
+    def cluster_map(self) -> dict[str, str | None]:
+        return dict(self.db.execute("SELECT key, cluster FROM records"))
 
     def set_clusters(self, assignment: Iterable[tuple[str, str]]) -> None:
         """Store (record key, cluster id) pairs computed by the merge step."""

@@ -33,6 +33,11 @@ DP2_UTF8 = "derived/dp2_cnmarc_10recs.utf8.iso"
 
 
 # -- ISO 2709 helpers, independent of the product code under test -----------------------
+
+def _records(stream) -> list[RawRecord]:
+    """The records of a harvest stream, without its checkpoints."""
+    return [x for x in stream if isinstance(x, RawRecord)]
+
 def split_iso2709(data: bytes) -> list[bytes]:
     return [chunk + b"\x1d" for chunk in data.split(b"\x1d") if chunk.strip()]
 
@@ -141,7 +146,7 @@ def test_harvest_marc21_utf8_returns_input_bytes(marc21_zebra: ZebraServer,
                                                  marccol1: list[bytes]) -> None:
     assert marc21_zebra.indexed == {shared_data(MARCCOL1): 19}
     with Z3950Connector("smlib", marc21_zebra.address, "usmarc", batch_size=5) as conn:
-        records = list(conn.harvest())
+        records = _records(conn.harvest())
     assert len(marccol1) == 19
     assert [r.position for r in records] == list(range(1, 20))
     assert [r.data for r in records] == marccol1
@@ -149,10 +154,25 @@ def test_harvest_marc21_utf8_returns_input_bytes(marc21_zebra: ZebraServer,
     assert {r.source for r in records} == {"smlib"}
 
 
+def test_harvest_checkpoints_and_resume(marc21_zebra: ZebraServer,
+                                        marccol1: list[bytes]) -> None:
+    from connectors.base import Checkpoint
+
+    with Z3950Connector("smlib", marc21_zebra.address, "usmarc", batch_size=5) as conn:
+        stream = list(conn.harvest())
+        marks = [x for x in stream if isinstance(x, Checkpoint)]
+        assert [m.state["position"] for m in marks] == [5, 10, 15, 19, 19]
+        assert [m.final for m in marks] == [False] * 4 + [True]
+        # resume after the second batch: only records 11-19 come again
+        resumed = _records(conn.harvest(state=marks[1].state))
+    assert [r.position for r in resumed] == list(range(11, 20))
+    assert [r.data for r in resumed] == marccol1[10:]
+
+
 def test_harvest_cnmarc_utf8_in_unimarc_syntax(cnmarc_zebra: ZebraServer,
                                                dp2: list[bytes]) -> None:
     with Z3950Connector("sxpl", cnmarc_zebra.address, "unimarc", batch_size=4) as conn:
-        records = list(conn.harvest())
+        records = _records(conn.harvest())
     assert [r.data for r in records] == dp2
     assert {r.syntax for r in records} == {"unimarc"}  # the server said UNIMARC, not 238
 
@@ -162,26 +182,26 @@ def test_harvest_cnmarc_gb18030_returns_input_bytes(gb18030_zebra: ZebraServer,
                                                     dp2_gb18030: list[bytes]) -> None:
     assert dp2_gb18030 != dp2  # really a different byte encoding
     with Z3950Connector("xylib", gb18030_zebra.address, "unimarc") as conn:
-        records = list(conn.harvest())
+        records = _records(conn.harvest())
     assert [r.data for r in records] == dp2_gb18030
 
 
 def test_gb18030_records_become_utf8_marcxml(gb18030_zebra: ZebraServer) -> None:
     with Z3950Connector("xylib", gb18030_zebra.address, "marcxml") as conn:
-        records = list(conn.harvest())
+        records = _records(conn.harvest())
     assert len(records) == 10
     assert all("中国发展".encode() in r.data for r in records)  # UTF-8, not GB18030
 
 
 def test_unimarc_server_also_serves_usmarc(cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
     with Z3950Connector("sxpl", cnmarc_zebra.address, "usmarc") as conn:
-        assert [r.data for r in conn.harvest()] == dp2
+        assert [r.data for r in _records(conn.harvest())] == dp2
 
 
 def test_marc21_server_refuses_unimarc(marc21_zebra: ZebraServer) -> None:
     with (Z3950Connector("smlib", marc21_zebra.address, "unimarc") as conn,
           pytest.raises(Diagnostic) as info):
-        list(conn.harvest())
+        _records(conn.harvest())
     assert info.value.code == 239  # record syntax not supported
 
 
@@ -190,7 +210,7 @@ def test_bad_records_are_reported_and_the_harvest_goes_on(marc21_zebra: ZebraSer
     errors: list[tuple[int, str]] = []
     with Z3950Connector("smlib", marc21_zebra.address, "usmarc", batch_size=8,
                         element_set="nosuch") as conn:
-        records = list(conn.harvest(on_error=lambda pos, why: errors.append((pos, why))))
+        records = _records(conn.harvest(on_error=lambda pos, why: errors.append((pos, why))))
     assert records == []
     assert [pos for pos, _ in errors] == list(range(1, 20))
     assert all("diagnostic 25" in why for _, why in errors)
@@ -363,7 +383,7 @@ def _ids(records: list[bytes]) -> list[bytes]:
 
 def test_marcxml_over_z3950(cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
     with Z3950Connector("sxpl", cnmarc_zebra.address, "marcxml") as conn:
-        records = list(conn.harvest())
+        records = _records(conn.harvest())
     assert {r.syntax for r in records} == {"marcxml"}
     assert [_controlfield_001(r.data) for r in records] == _ids(dp2)
     assert "中国发展报告".encode() in records[0].data
@@ -375,7 +395,7 @@ def test_sru_on_the_same_port(cnmarc_zebra: ZebraServer, dp2: list[bytes], metho
     with Z3950Connector("sxpl-sru", cnmarc_zebra.address, "marcxml", protocol="sru",
                         sru_method=method, batch_size=4) as conn:  # type: ignore[arg-type]
         assert conn.address == cnmarc_zebra.sru_url
-        records: list[RawRecord] = list(conn.harvest())  # PQF via x-pquery
+        records: list[RawRecord] = _records(conn.harvest())  # PQF via x-pquery
         assert [r.position for r in records] == list(range(1, 11))
         assert [_controlfield_001(r.data) for r in records] == _ids(dp2)
         assert conn.search_cql("dc.title=中国") == 10

@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("harvest", help="harvest sources into the store, then re-index")
     p.add_argument("sources", nargs="*", help="source names (default: every harvest source)")
-    p.add_argument("--no-index", action="store_true", help="do not rebuild the index after")
+    p.add_argument("--no-index", action="store_true", help="do not update the index after")
+    p.add_argument("--full", action="store_true",
+                   help="harvest everything again instead of what changed since last time")
 
     p = sub.add_parser("index", help="rebuild the index from the record store alone")
     p.add_argument("--rebuild", action="store_true", required=True)
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return commands.serve(config, host=args.host, port=args.port)
         if args.command == "harvest":
-            return commands.harvest(config, args.sources, reindex=not args.no_index)
+            return commands.harvest(config, args.sources, reindex=not args.no_index,
+                                    full=args.full)
         if args.command == "index":
             return commands.rebuild(config)
     except ConfigError as e:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from harvest.pipeline import HarvestStats, harvest_source, rebuild_index
+from connectors.base import ConnectorError
+from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from tongjian.config import Config, ConfigError, Source
@@ -39,33 +40,59 @@ def open_connector(source: Source):  # noqa: ANN201 - returns a HarvestConnector
 
 
 def print_table(stats: Sequence[HarvestStats]) -> None:
-    head = f"{'source':<16} {'new':>7} {'updated':>8} {'unchanged':>9} {'deleted':>8} " \
-           f"{'quarant.':>8} {'errors':>6} {'time':>7}"
+    head = (f"{'source':<16} {'mode':<11} {'new':>7} {'updated':>8} {'deleted':>8} "
+            f"{'quarant.':>8} {'errors':>6} {'time':>7}")
     print(head)
     print("-" * len(head))
     for s in stats:
-        print(f"{s.source:<16} {s.new:>7} {s.updated:>8} {s.unchanged:>9} {s.deleted:>8} "
+        mode = s.mode if s.complete or s.errors else f"{s.mode}…"
+        print(f"{s.source:<16} {mode:<11} {s.new:>7} {s.updated:>8} {s.deleted:>8} "
               f"{s.quarantined:>8} {len(s.errors):>6} {s.seconds:>6.1f}s")
     for s in stats:
         for e in s.errors:
             print(f"error: {e}", file=sys.stderr)
+        if s.quarantined:
+            print(f"note: {s.source}: {s.quarantined} records quarantined with their reasons "
+                  "(see the admin pages or the quarantine table)", file=sys.stderr)
 
 
-def harvest(config: Config, names: Sequence[str], reindex: bool = True) -> int:
+def harvest_one(source: Source, store: RecordStore, full: bool = False,
+                show_progress: bool = True) -> HarvestStats:
+    """One source, never raising: a source that cannot even be opened is a failed run."""
+    try:
+        connector = open_connector(source)
+    except (ConfigError, ConnectorError, ValueError) as e:
+        stats = HarvestStats(source.name, errors=[f"{source.name}: {e}"])
+        run = store.start_harvest(source.name)
+        store.finish_harvest(run, stats.as_counts(), stats.errors[0])
+        return stats
+    return harvest_source(source, connector, store, full=full, show_progress=show_progress)
+
+
+def refresh_index(store: RecordStore, config: Config, stats: Sequence[HarvestStats]) -> str:
+    """Bring the index up to date after harvests: only what changed, or a full build when
+    the index is new."""
+    backend = open_backend(config)
+    try:
+        if backend.count() == 0:
+            return f"index built: {rebuild_index(store, backend, config)} entries"
+        touched = set().union(*(s.touched for s in stats)) if stats else set()
+        emptied = set().union(*(s.emptied for s in stats)) if stats else set()
+        n = update_index(store, backend, config, touched, emptied)
+        return f"index updated: {n} entries rewritten, {backend.count()} in all"
+    finally:
+        backend.close()
+
+
+def harvest(config: Config, names: Sequence[str], reindex: bool = True,
+            full: bool = False) -> int:
     sources = [config.source(n) for n in names] if names else [
         s for s in config.sources if s.mode == "harvest"]
-    stats: list[HarvestStats] = []
     with open_store(config) as store:
-        for source in sources:
-            stats.append(harvest_source(source, open_connector(source), store))
+        stats = [harvest_one(source, store, full=full) for source in sources]
         print_table(stats)
         if reindex:
-            backend = open_backend(config)
-            try:
-                n = rebuild_index(store, backend, config)
-            finally:
-                backend.close()
-            print(f"index: {n} entries")
+            print(refresh_index(store, config, stats))
     return 1 if any(s.errors for s in stats) else 0
 
 

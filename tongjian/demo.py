@@ -16,9 +16,9 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from harvest.pipeline import harvest_source, rebuild_index
+from harvest.pipeline import rebuild_index
 from tongjian import commands
-from tongjian.commands import open_backend, open_connector, open_store, print_table
+from tongjian.commands import harvest_one, open_backend, open_store, print_table
 from tongjian.config import Config, ConfigError
 from tongjian.zebra import RecordFile, ZebraServer
 
@@ -83,7 +83,7 @@ def run_demo(config: Config, port: int | None = None, serve_portal: bool = True)
             print("demo: no demo data found — nothing to serve", file=sys.stderr)
             return 1
         with open_store(config) as store:
-            stats = [harvest_source(s, open_connector(s), store) for s in harvested]
+            stats = [harvest_one(s, store, full=True) for s in harvested]
             print_table(stats)
             backend = open_backend(config)
             try:
