@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from functools import partial
 
 from connectors.base import ConnectorError
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
@@ -107,7 +108,10 @@ def rebuild(config: Config) -> int:
     return 0
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None) -> int:
+def serve(config: Config, host: str | None = None, port: int | None = None,
+          schedule: bool = True) -> int:
+    """The portal; with `schedule`, every source with `schedule: N` is harvested every N
+    minutes in the background and the index follows."""
     from aiohttp import web
 
     from portal.app import create_app
@@ -116,6 +120,8 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> i
     backend = open_backend(config)
     try:
         app = create_app(config, store, backend)
+        if schedule:
+            app.cleanup_ctx.append(partial(_scheduled_harvests, config, store, backend))
         host = host or config.portal.host
         port = port or config.portal.port
         print(f"portal: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
@@ -124,6 +130,29 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> i
         backend.close()
         store.close()
     return 0
+
+
+async def _scheduled_harvests(config: Config, store: RecordStore, backend: SearchBackend,
+                              app: object) -> AsyncIterator[None]:
+    import asyncio
+
+    from harvest.scheduler import Scheduler
+    from portal.app import WORKER
+
+    async def reindex(stats: list[HarvestStats]) -> None:
+        touched = set().union(*(s.touched for s in stats))
+        emptied = set().union(*(s.emptied for s in stats))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(app[WORKER], update_index, store, backend,  # type: ignore[index]
+                                   config, touched, emptied)
+
+    def harvester(source: Source, own_store: RecordStore) -> HarvestStats:
+        return harvest_one(source, own_store, show_progress=False)
+
+    scheduler = Scheduler(config, harvester, reindex)
+    scheduler.start()
+    yield
+    await scheduler.stop()
 
 
 def demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:

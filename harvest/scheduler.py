@@ -1,0 +1,107 @@
+"""Keep sources current while the portal runs: each source on its own schedule.
+
+Every source with `schedule: N` (minutes) gets its own asyncio task, so a slow or failing
+member never delays the others.  A failure is recorded in the store's harvest history (the
+portal shows the source as failing) and retried with exponential backoff — soon at first,
+then less and less often, never more rarely than the schedule allows — instead of hammering
+a small county server that is down.  Harvests run in worker threads with their own SQLite
+connection; the index is only touched through the `reindex` callback, which the portal runs
+on the one thread that owns the index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from harvest.pipeline import HarvestStats
+from harvest.store import RecordStore
+from tongjian.config import Config, Source
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = 60.0  # seconds after the first failure
+MAX_RETRY = 6 * 3600.0
+
+Harvester = Callable[[Source, RecordStore], HarvestStats]
+Reindex = Callable[[list[HarvestStats]], Awaitable[None]]
+
+
+def backoff(failures: int, schedule_seconds: float) -> float:
+    """Delay before the next attempt after `failures` consecutive failures."""
+    if failures <= 0:
+        return schedule_seconds
+    return min(FIRST_RETRY * 2 ** (failures - 1), max(schedule_seconds, MAX_RETRY))
+
+
+@dataclass
+class SourceState:
+    source: str
+    failures: int = 0
+    next_run: float = 0.0
+    last_error: str = ""
+    runs: int = 0
+    history: list[tuple[float, str]] = field(default_factory=list)  # (when, error or "ok")
+
+
+class Scheduler:
+    def __init__(self, config: Config, harvester: Harvester, reindex: Reindex,
+                 workers: int = 2) -> None:
+        self.config = config
+        self.harvester = harvester
+        self.reindex = reindex
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest")
+        self.states = {s.name: SourceState(s.name) for s in config.sources
+                       if s.mode == "harvest" and s.schedule > 0}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        for source in self.config.sources:
+            if source.name in self.states:
+                self._tasks.append(asyncio.create_task(self._loop(source),
+                                                       name=f"harvest:{source.name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _loop(self, source: Source) -> None:
+        state = self.states[source.name]
+        period = source.schedule * 60.0
+        while True:
+            await self.run_once(source)
+            delay = backoff(state.failures, period)
+            state.next_run = time.time() + delay
+            await asyncio.sleep(delay)
+
+    async def run_once(self, source: Source) -> HarvestStats:
+        state = self.states.setdefault(source.name, SourceState(source.name))
+        loop = asyncio.get_running_loop()
+        try:
+            stats = await loop.run_in_executor(self.pool, self._harvest, source)
+        except Exception as e:  # noqa: BLE001 - a bug in one source must not stop the rest
+            log.exception("harvest of %s crashed", source.name)
+            stats = HarvestStats(source.name, errors=[f"{source.name}: {e}"])
+        state.runs += 1
+        if stats.errors:
+            state.failures += 1
+            state.last_error = stats.errors[0]
+            log.warning("harvest of %s failed (%d in a row): %s", source.name,
+                        state.failures, state.last_error)
+        else:
+            state.failures = 0
+            state.last_error = ""
+        state.history = ([(time.time(), state.last_error or "ok")] + state.history)[:20]
+        if stats.touched or stats.emptied:
+            await self.reindex([stats])
+        return stats
+
+    def _harvest(self, source: Source) -> HarvestStats:
+        with RecordStore(self.config.resolve(self.config.store_path)) as store:
+            return self.harvester(source, store)
