@@ -41,27 +41,14 @@ class RawField:
         as ESC, or a space) is stray data, not a delimiter — seen in real MARC-8 records
         (yaz's marc12): it is dropped and the text runs on, as YAZ itself reads it.
         """
-        body = self.data[2:]
+        pieces = self.data[2:].split(b"\x1f")
         out: list[tuple[str, bytes]] = []
-        code: str | None = None
-        buf = bytearray()
-        i = 0
-        while i < len(body):
-            b = body[i]
-            if b == SUBFIELD_DELIMITER:
-                nxt = body[i + 1] if i + 1 < len(body) else None
-                if nxt is not None and 0x21 <= nxt <= 0x7E:
-                    if code is not None:
-                        out.append((code, bytes(buf)))
-                    code, buf = chr(nxt), bytearray()
-                    i += 2
-                    continue
-                i += 1  # stray delimiter: drop it
-                continue
-            buf.append(b)
-            i += 1
-        if code is not None:
-            out.append((code, bytes(buf)))
+        for piece in pieces[1:]:
+            if piece and 0x21 <= piece[0] <= 0x7E:
+                out.append((chr(piece[0]), piece[1:]))
+            elif out:  # stray delimiter: the text runs on
+                code, value = out[-1]
+                out[-1] = (code, value + piece)
         return out
 
 

@@ -35,19 +35,29 @@ def read(data: bytes, encoding: str = "auto", flavour: str = "auto") -> Iterator
         return
     n = 0
     for offset, chunk in iso2709.split_records(data):
-        for sub_offset, part in _resync(chunk, encoding, flavour):
-            n += 1
+        n += 1
+        try:
+            yield Parsed(n, offset, chunk, decode_iso2709(chunk, encoding, flavour))
+            continue
+        except RecordError as e:
+            parts = _resync(chunk)
+            if len(parts) == 1:
+                yield Parsed(n, offset, chunk, error=str(e))
+                continue
+        for k, (sub_offset, part) in enumerate(parts):
             try:
-                yield Parsed(n, offset + sub_offset, part, decode_iso2709(part, encoding, flavour))
+                marc = decode_iso2709(part, encoding, flavour)
+                yield Parsed(n + k, offset + sub_offset, part, marc)
             except RecordError as e:
-                yield Parsed(n, offset + sub_offset, part, error=str(e))
+                yield Parsed(n + k, offset + sub_offset, part, error=str(e))
+        n += len(parts) - 1
 
 
 # A leader: 5-digit length, status, type, level, …, indicator/subfield counts, base address.
 _LEADER = re.compile(rb"\d{5}[a-z ][a-z ][a-z ][a-z ]?.[0-9 ][0-9 ]\d{5}")
 
 
-def _resync(chunk: bytes, encoding: str, flavour: str) -> list[tuple[int, bytes]]:
+def _resync(chunk: bytes) -> list[tuple[int, bytes]]:
     """A truncated record runs into the next one (no terminator between them).  When a
     chunk fails to parse and a complete record starts inside it, split it there, so only
     the damaged record is quarantined and its neighbour goes through."""
