@@ -46,7 +46,8 @@ MAX_REQUEST_LINE = 65_536
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "default-src 'self'; img-src 'self' data: http: https:; object-src 'none'; "
+        "base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     ),
     # What a reader searches for is their business: never send it to other sites.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import groupby
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
@@ -161,12 +161,22 @@ def description(record: dict[str, Any]) -> list[dict[str, Any]]:
         ("ISSN", _plain(record["issn"])),
         ("中图分类号", _plain(clc)),
         ("主题", [_link(s, "subject") for s in record["subjects"] if s]),
+        ("地区", [_link(p, "subject") for p in record.get("places", []) if p]),
         ("丛编", _plain(record["series"])),
         ("语种", _plain([LANGUAGES.get(language, language)])),
         ("文献类型", _plain([MATERIAL_TYPES.get(material, material)])),
         ("摘要", _plain([record["summary"]])),
     ]
     return [{"label": label, "parts": parts} for label, parts in rows if parts]
+
+
+def web_url(url: str | None) -> str:
+    """Only http(s) links from remote records reach a page: a `javascript:` or `data:` URL
+    in a harvested record must never become clickable."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
@@ -190,4 +200,6 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
         "library_count": len(codes),
         "contacts": contacts,
         "sources": sources,
+        "cover_url": web_url(data["record"].get("cover_url")),
+        "online_url": web_url(data["record"].get("online_url")),
     }

@@ -278,6 +278,29 @@ async def test_api_sources(client: TestClient) -> None:
 # -- record page -------------------------------------------------------------------------
 
 
+async def test_record_page_shows_digital_object_with_safe_links_only(
+        client: TestClient, world: World) -> None:
+    records = [
+        Record(source="sxpl-z3950", source_id="oai:dfwx:9", library="SXPL",
+               title="礼泉县志", year=1999, material_type="book", places=["礼泉县"],
+               cover_url="http://127.0.0.1:9/objects/9.jpg",
+               online_url="http://127.0.0.1:9/objects/9.pdf"),
+        # the same entry's other record carries script URLs: they must never become links
+        Record(source="xylib-z3950", source_id="oai:evil:1", library="XYLIB",
+               title="礼泉县志", year=1999, material_type="book",
+               cover_url="javascript:alert(1)", online_url="data:text/html,<b>x</b>"),
+    ]
+    for r in records:
+        world.store.put(r, raw=b"", raw_format="test")
+    world.store.set_clusters([(r.key, "c4") for r in records])
+    world.store.commit()
+    body = await (await client.get("/record/c4")).text()
+    assert 'src="http://127.0.0.1:9/objects/9.jpg"' in body
+    assert 'href="http://127.0.0.1:9/objects/9.pdf"' in body and "在线阅读" in body
+    assert "礼泉县" in body
+    assert "javascript:" not in body and "data:text" not in body
+
+
 async def test_record_page_lists_every_holding(client: TestClient) -> None:
     resp = await client.get("/record/c1")
     body = await resp.text()
@@ -402,3 +425,13 @@ def test_zero_width_characters_are_dropped_not_refused() -> None:
     assert parse_params([("q", "红楼\u200b梦")]).q == "红楼梦"
     with pytest.raises(QueryError):
         parse_params([("q", "\u200b!")])
+
+
+def test_web_url_lets_only_http_links_through() -> None:
+    from portal.views import web_url
+
+    assert web_url(" https://example.org/a.pdf ") == "https://example.org/a.pdf"
+    assert web_url("http://127.0.0.1:9/objects/9.jpg") == "http://127.0.0.1:9/objects/9.jpg"
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x",
+                "//evil.example/x", "file:///etc/passwd", "http:///nohost", "", None):
+        assert web_url(bad) == "", bad
