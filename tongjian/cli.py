@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--format", default="auto", choices=["auto", "marc21", "cnmarc"])
     p.add_argument("--library", default="", help="library code to put on the records")
 
+    p = sub.add_parser("source", help="tools for connector admins")
+    source_sub = p.add_subparsers(dest="action", required=True)
+    sp = source_sub.add_parser("probe", help="report what a member system offers and print "
+                               "a config.yaml block")
+    sp.add_argument("address", help="host:port/Database for Z39.50, a URL for SRU/OAI-PMH")
+    sp.add_argument("--protocol", choices=["z3950", "sru", "oaipmh", "symphony", "koha"])
+    sp.add_argument("--timeout", type=float, default=5.0)
+
     p = sub.add_parser("config", help="configuration tools")
     p.add_argument("action", choices=["check"])
 
@@ -55,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             from harvest.normalize_cli import normalize_files
 
             return normalize_files(args.files, args.encoding, args.format, args.library)
+        if args.command == "source" and args.action == "probe":
+            from tongjian.probe import probe
+
+            report = probe(args.address, args.protocol, args.timeout)
+            print(report.render())
+            return 0 if report.ok else 1
         config = load(args.config)
         if args.command == "config":
             print(f"{config.path}: OK — {len(config.libraries)} libraries, "
