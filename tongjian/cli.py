@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--protocol", choices=["z3950", "sru", "oaipmh", "symphony", "koha"])
     sp.add_argument("--timeout", type=float, default=5.0)
 
+    sp = source_sub.add_parser("test", help="fetch a few records of a configured source "
+                               "through the real pipeline and show them raw and normalized")
+    sp.add_argument("name")
+    sp.add_argument("--count", type=int, default=5)
+
     p = sub.add_parser("config", help="configuration tools")
     p.add_argument("action", choices=["check"])
 
@@ -70,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             print(report.render())
             return 0 if report.ok else 1
         config = load(args.config)
+        if args.command == "source" and args.action == "test":
+            from tongjian.commands import open_connector
+            from tongjian.source_test import render, sample
+
+            source = config.source(args.name)
+            samples = sample(source, open_connector(source), args.count)
+            print(render(source, samples))
+            return 0 if samples and all(s.record for s in samples) else 1
         if args.command == "config":
             print(f"{config.path}: OK — {len(config.libraries)} libraries, "
                   f"{len(config.sources)} sources")

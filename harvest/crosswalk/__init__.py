@@ -12,11 +12,14 @@ from collections.abc import Sequence
 
 from connectors.base import RawRecord
 from harvest.crosswalk import cnmarc, marc21
+from harvest.crosswalk.holdings import DEFAULTS as DEFAULT_HOLDINGS
 from harvest.crosswalk.holdings import extract_holdings
 from harvest.marc import Marc
 from harvest.model import Record
 from harvest.readers import read_one
 from tongjian.config import HoldingsMap, Source
+
+__all__ = ["DEFAULT_HOLDINGS", "from_raw", "to_record"]
 
 # Record syntaxes that are not MARC → the crosswalk module with `to_record(raw, source)`.
 NON_MARC = {

@@ -14,6 +14,12 @@ from harvest.model import Author, Record
 
 AUTHOR_TAGS = ("100", "110", "111", "700", "710", "711")
 SUBJECT_TAGS = ("600", "610", "611", "630", "650", "651")
+# Every tag `fill` reads — `tongjian source test` flags the others as not mapped.
+MAPPED_TAGS = frozenset({
+    "020", "022", "041", "084", "093", "130", "240", "245", "246", "250", "260", "264", "440",
+    "490", "520", "730", "740", "830", "880", *AUTHOR_TAGS, *SUBJECT_TAGS,
+    "050", "082", "300", "500", "504", "066",  # read by people, not needed for search
+})
 # Relator codes commonly found in $4 → role words shown in the portal.
 RELATORS = {"aut": "著", "edt": "编", "trl": "译", "ill": "绘", "cmp": "作曲", "ctb": "合著"}
 
