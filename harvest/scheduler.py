@@ -45,6 +45,8 @@ class SourceState:
     next_run: float = 0.0
     last_error: str = ""
     runs: int = 0
+    paused: bool = False
+    running: bool = False
     history: list[tuple[float, str]] = field(default_factory=list)  # (when, error or "ok")
 
 
@@ -58,6 +60,7 @@ class Scheduler:
         self.states = {s.name: SourceState(s.name) for s in config.sources
                        if s.mode == "harvest" and s.schedule > 0}
         self._tasks: list[asyncio.Task[None]] = []
+        self._wake: dict[str, asyncio.Event] = {}
 
     def start(self) -> None:
         for source in self.config.sources:
@@ -71,23 +74,57 @@ class Scheduler:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
+    def pause(self, name: str) -> None:
+        """Stop scheduled harvests of a source (a harvest already running finishes)."""
+        self._state(name).paused = True
+
+    def resume(self, name: str) -> None:
+        self._state(name).paused = False
+        self.trigger(name)
+
+    def trigger(self, name: str) -> None:
+        """Harvest a source now instead of at its next scheduled time."""
+        self._state(name)
+        wake = self._wake.get(name)
+        if wake is not None:
+            wake.set()
+        else:  # a source without a schedule: run it once, in the background
+            source = self.config.source(name)
+            self._tasks.append(asyncio.create_task(self.run_once(source),
+                                                   name=f"harvest-now:{name}"))
+
+    def _state(self, name: str) -> SourceState:
+        self.config.source(name)  # raises ConfigError for an unknown name
+        return self.states.setdefault(name, SourceState(name))
+
     async def _loop(self, source: Source) -> None:
         state = self.states[source.name]
+        wake = self._wake.setdefault(source.name, asyncio.Event())
         period = source.schedule * 60.0
         while True:
-            await self.run_once(source)
+            if not state.paused:
+                await self.run_once(source)
             delay = backoff(state.failures, period)
             state.next_run = time.time() + delay
-            await asyncio.sleep(delay)
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
 
     async def run_once(self, source: Source) -> HarvestStats:
         state = self.states.setdefault(source.name, SourceState(source.name))
+        if state.running:  # a manual trigger while the scheduled run is under way
+            return HarvestStats(source.name)
+        state.running = True
         loop = asyncio.get_running_loop()
         try:
             stats = await loop.run_in_executor(self.pool, self._harvest, source)
         except Exception as e:  # noqa: BLE001 - a bug in one source must not stop the rest
             log.exception("harvest of %s crashed", source.name)
             stats = HarvestStats(source.name, errors=[f"{source.name}: {e}"])
+        finally:
+            state.running = False
         state.runs += 1
         if stats.errors:
             state.failures += 1

@@ -96,9 +96,21 @@ class RecordStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # The portal reads and scheduled harvests write through separate connections.
         self.db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self._wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+
+    def _wal(self) -> None:
+        """Switch to WAL (persistent in the file).  The switch takes an exclusive lock and
+        SQLite does not wait for it, so two processes opening a new store at once retry."""
+        for attempt in range(50):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self.db.close()

@@ -54,6 +54,9 @@ async def test_failing_source_is_reported_and_others_are_harvested(tmp_path: Pat
         up, down = config.source("up"), config.source("down")
         results = await asyncio.gather(scheduler.run_once(down), scheduler.run_once(up),
                                        scheduler.run_once(down))
+        # the third call came while `down` was still running: it did not start a second run
+        assert results[2].seen == 0 and not results[2].errors
+        await scheduler.run_once(down)
         await scheduler.stop()
     assert results[1].new == 10 and reindexed == ["up"]
     assert scheduler.states["down"].failures == 2
@@ -62,3 +65,30 @@ async def test_failing_source_is_reported_and_others_are_harvested(tmp_path: Pat
     with RecordStore(tmp_path / "s.db") as store:
         runs = store.last_harvests()
     assert runs["down"]["error"] and not runs["up"]["error"]
+
+
+async def test_pause_resume_and_trigger(tmp_path: Path):
+    data = shared_data("derived/dp2_cnmarc_10recs.utf8.iso")
+    with ZebraServer(tmp_path / "z", "unimarc", [data]) as zebra:
+        config = parse({
+            "libraries": [{"code": "L", "name": "测试馆", "region": "西安市", "level": "city"}],
+            "sources": [{"name": "up", "library": "L", "protocol": "z3950",
+                         "address": zebra.address, "record_syntax": "unimarc",
+                         "schedule": 600}],
+            "store": {"path": str(tmp_path / "s.db")},
+        }, tmp_path / "c.yaml")
+        done = asyncio.Event()
+
+        async def reindex(stats):
+            done.set()
+
+        scheduler = Scheduler(config, lambda src, st: harvest_one(src, st, show_progress=False),
+                              reindex)
+        scheduler.pause("up")
+        scheduler.start()
+        await asyncio.sleep(0.3)
+        assert scheduler.states["up"].runs == 0  # paused: the first scheduled run is skipped
+        scheduler.resume("up")  # resuming wakes the loop at once
+        await asyncio.wait_for(done.wait(), timeout=10)
+        assert scheduler.states["up"].runs == 1
+        await scheduler.stop()
