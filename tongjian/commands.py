@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import AsyncIterator, Sequence
 from functools import partial
@@ -26,6 +27,14 @@ def open_backend(config: Config) -> SearchBackend:
                       "available yet — use tantivy")
 
 
+# protocol → "module:Class" of its harvest connector; each has `from_source(source)`.
+CONNECTORS = {
+    "oaipmh": "connectors.oaipmh:OAIPMHConnector",
+    "symphony": "connectors.symphony:SymphonyConnector",
+    "koha": "connectors.koha:KohaConnector",
+}
+
+
 def open_connector(source: Source):  # noqa: ANN201 - returns a HarvestConnector
     if source.protocol in ("z3950", "sru"):
         from connectors.z3950 import Z3950Connector
@@ -36,8 +45,8 @@ def open_connector(source: Source):  # noqa: ANN201 - returns a HarvestConnector
             timeout=source.timeout, batch_size=source.batch_size, protocol=source.protocol,
             **extra,
         )
-    raise ConfigError(f"source {source.name}: protocol {source.protocol!r} has no harvester "
-                      "yet (coming: oaipmh, symphony, koha)")
+    module, _, cls = CONNECTORS[source.protocol].partition(":")
+    return getattr(importlib.import_module(module), cls).from_source(source)
 
 
 def print_table(stats: Sequence[HarvestStats]) -> None:

@@ -91,7 +91,7 @@ class Source:
     format: str = "auto"
     encoding: str = "auto"
     database: str = ""
-    query: str = ""  # PQF for a full harvest; default: every record
+    query: str = ""  # full-harvest query: PQF (Z39.50), ILSWS q (Symphony); default: all
     timeout: float = 10.0
     batch_size: int = 50
     holdings: tuple[HoldingsMap, ...] = ()

@@ -1,0 +1,119 @@
+"""Symphony Web Services bib JSON (as `connectors.symphony` harvests it) → Record.
+
+The bibliographic part is MARC: ILSWS sends it as structured JSON in ``fields.bib``
+(``{leader, fields: [{tag, inds, subfields: [{code, data}]}]}``, control fields as one
+subfield with code ``_``), which becomes a `harvest.marc.Marc` and goes through the same
+CNMARC/MARC 21 crosswalk as every other source.  Holdings do not come from the MARC but
+from Symphony's own call and item records (``callList[].itemList[]``): one Holding per
+item, its Symphony library mapped to a consortium library through the source's
+``members``.  An item of a library missing from ``members`` is kept under the source's
+own library with the Symphony code in ``note``, so an unmapped county shows up in the
+catalogue (and in the admin's eyes) instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base import RawRecord
+from harvest import crosswalk
+from harvest.marc import Field, Marc, RecordError
+from harvest.model import Holding, Record
+from tongjian.config import Source
+
+CONTROL_CODE = "_"  # ILSWS puts a control field's data in one subfield with this code
+
+
+def to_record(raw: RawRecord, source: Source) -> Record:
+    """RecordError (the quarantine reason) when the JSON or its MARC is unusable."""
+    try:
+        bib = json.loads(raw.data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RecordError(f"not valid JSON from Symphony: {e}") from None
+    if not isinstance(bib, Mapping):
+        raise RecordError("Symphony bib is not a JSON object")
+    fields = bib.get("fields")
+    if not isinstance(fields, Mapping):
+        raise RecordError("Symphony bib has no 'fields' (was it fetched with includeFields?)")
+    key = str(bib.get("key") or bib.get("@key") or raw.record_id)
+    marc = decode_marc(fields.get("bib"))
+    record = crosswalk.to_record(marc, source.name, source.library, key, source.format,
+                                 source.holdings)
+    # The catalogue key, not 001: it is what the connector's deletion notices name, and
+    # 001 in a union catalogue is often the contributing library's own number.
+    record.source_id = key or record.source_id
+    if "callList" in fields:
+        record.holdings = holdings(fields.get("callList"), source)
+    return record
+
+
+def decode_marc(data: Any) -> Marc:
+    """``fields.bib`` → Marc.  Accepts the shapes clients have seen: a ``{leader,
+    fields}`` object, and control fields given as ``data`` instead of a ``_`` subfield."""
+    if data is None:
+        raise RecordError("Symphony bib has no MARC (fields.bib missing: add 'bib' to "
+                          "includeFields)")
+    if not isinstance(data, Mapping) or not isinstance(data.get("fields"), list):
+        raise RecordError(f"Symphony MARC is not a {{leader, fields}} object "
+                          f"(got {type(data).__name__})")
+    leader = str(data.get("leader") or "")
+    out: list[Field] = []
+    for n, f in enumerate(data["fields"]):
+        if not isinstance(f, Mapping) or not isinstance(f.get("tag"), str):
+            raise RecordError(f"Symphony MARC field #{n + 1} has no tag")
+        tag = f["tag"]
+        subs = f.get("subfields") or []
+        if not isinstance(subs, list) or not all(isinstance(s, Mapping) for s in subs):
+            raise RecordError(f"Symphony MARC field {tag}: subfields are not a list of objects")
+        pairs = [(str(s.get("code") or ""), str(s.get("data") or "")) for s in subs]
+        if tag < "010" and tag.isdigit():
+            value = f.get("data")
+            if value is None:
+                value = "".join(d for c, d in pairs if c in (CONTROL_CODE, ""))
+            out.append(Field(tag, value=str(value)))
+            continue
+        inds = str(f.get("inds") or "").ljust(2)
+        out.append(Field(tag, inds[0], inds[1], pairs))
+    if not out:
+        raise RecordError("Symphony MARC has no fields")
+    return Marc(leader=leader.ljust(24)[:24], fields=out, encoding="utf-8")
+
+
+def _key(link: Any) -> str:
+    if isinstance(link, Mapping):
+        return str(link.get("key") or link.get("@key") or "")
+    return ""
+
+
+def _fields(resource: Any) -> Mapping[str, Any]:
+    if isinstance(resource, Mapping) and isinstance(resource.get("fields"), Mapping):
+        return resource["fields"]
+    return {}
+
+
+def holdings(call_list: Any, source: Source) -> list[Holding]:
+    """One Holding per item that is not shadowed (hidden from the public in Symphony)."""
+    out: list[Holding] = []
+    for call in call_list if isinstance(call_list, list) else []:
+        cf = _fields(call)
+        if cf.get("shadowed") is True:
+            continue
+        number = str(cf.get("callNumber") or cf.get("dispCallNumber") or "").strip()
+        for item in cf.get("itemList") or []:
+            f = _fields(item)
+            if f.get("shadowed") is True:
+                continue
+            remote = _key(f.get("library")) or _key(cf.get("library"))
+            member = source.member_library(remote) if remote else ""
+            home = f.get("homeLocation")
+            out.append(Holding(
+                library=member or source.library,
+                location=str(_fields(home).get("description") or _key(home)),
+                call_number=number,
+                barcode=str(f.get("barcode") or ""),
+                status=_key(f.get("currentLocation")),
+                note="" if member else remote,
+            ))
+    return out
