@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from harvest import iso2709, marc8
 
@@ -207,7 +208,7 @@ def marcxml_records(data: bytes) -> Iterator[ET.Element]:
     UNIMARC/CNMARC slim, marcxchange, or records wrapped in an SRU or OAI-PMH response."""
     try:
         root = SafeET.fromstring(data)
-    except (ET.ParseError, SafeET.DefusedXmlException) as e:
+    except (ET.ParseError, DefusedXmlException) as e:
         raise RecordError(f"not well-formed XML: {e}") from None
     for el in root.iter():
         if _local(el.tag) == "record" and any(_local(c.tag) == "leader" for c in el):

@@ -108,3 +108,13 @@ def test_real_broken_files(shared):
     parsed = list(read((shared / "marc21_general/ruby-marc/utf8_with_bad_bytes.marc")
                        .read_bytes()))
     assert parsed[0].marc is None and "invalid UTF-8" in parsed[0].error
+
+
+def test_malformed_and_hostile_xml_are_quarantined_not_crashes():
+    broken = b"<collection><record><leader>00000nam</leader><datafield tag='245'>"
+    parsed = list(read(broken))
+    assert parsed[0].marc is None and "not well-formed XML" in parsed[0].error
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><record><leader>x</leader></record>')
+    parsed = list(read(bomb))
+    assert parsed[0].marc is None and parsed[0].error
