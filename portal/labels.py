@@ -53,7 +53,8 @@ MATERIAL_TYPES: dict[str, str] = {
     "book": "图书", "serial": "连续出版物", "map": "地图", "score": "乐谱",
     "sound": "录音资料", "video": "视频资料", "electronic": "电子资源",
     "manuscript": "手稿", "visual": "图像资料", "kit": "成套资料", "mixed": "混合资料",
-    "article": "文章", "other": "其他",
+    "article": "文章", "image": "图像资料", "dataset": "数据集", "object": "实物",
+    "other": "其他",
 }
 
 
