@@ -1,33 +1,40 @@
 """`tongjian demo`: a small consortium of real member systems on this machine.
 
-Starts one real Zebra Z39.50/SRU server per demo source in config.yaml (on the loopback
-port its address names), loads it with that library's records, harvests every one through
-the Z39.50 connector exactly as a production harvest would, indexes, and serves the portal.
+Starts every demo member system of config.yaml on the loopback port its address names —
+real Zebra Z39.50/SRU servers loaded with each library's records, the Symphony union
+catalog and a Koha library (simulators of the vendors' APIs, from `peers/`), and a
+local-documents OAI-PMH repository (pyoai's server) — harvests every one through its
+connector exactly as a production harvest would, indexes, and serves the portal.
 Everything started here is stopped on Ctrl-C.
 
 The records come from the seeded generator (committed under tongjian/demo_data/) plus the
-10 real CNMARC records of ../shared/data when that folder is present.
+10 real CNMARC records of ../shared/data when that folder is present.  The simulators'
+credentials are made up at start and handed to the connectors through the environment
+variables config.yaml names, exactly as a production secret would be.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sys
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
+from typing import Any
 
 from harvest.pipeline import rebuild_index
 from tongjian import commands
 from tongjian.commands import harvest_one, open_backend, open_store, print_table
-from tongjian.config import Config, ConfigError
+from tongjian.config import Config, ConfigError, Source
 from tongjian.zebra import RecordFile, ZebraServer
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
 
-# source name → (Zebra flavour, record files with their charset).  A file named
-# "shared:<path>" is read from ../shared/data (or $TONGJIAN_SHARED_DATA); a source whose
-# data is absent is skipped.
-DEMO_SOURCES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+# Zebra sources: source name → (Zebra flavour, record files with their charset).  A file
+# named "shared:<path>" is read from ../shared/data (or $TONGJIAN_SHARED_DATA); a source
+# whose data is absent is skipped.
+ZEBRA_SOURCES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "sxpl-z3950": ("unimarc", (("SXPL.cnmarc.utf8.iso", "utf-8"),)),
     "sxpl-retro": ("unimarc", (("shared:derived/dp2_cnmarc_10recs.utf8.iso", "utf-8"),)),
     "xylib-z3950": ("unimarc", (("XYLIB.cnmarc.gb18030.iso", "gb18030"),)),
@@ -50,40 +57,94 @@ def _files(entries: tuple[tuple[str, str], ...]) -> list[RecordFile] | None:
     return out
 
 
+def _iso_records(name: str) -> list[bytes]:
+    data = (DEMO_DATA / name).read_bytes()
+    return [chunk + b"\x1d" for chunk in data.split(b"\x1d") if chunk.strip()]
+
+
 def _port(address: str, source: str) -> int:
-    host_port = address.split("/", 1)[0].removeprefix("tcp:")
+    host_port = address.removeprefix("http://").split("/", 1)[0].removeprefix("tcp:")
     host, _, port = host_port.rpartition(":")
     if host not in ("127.0.0.1", "localhost") or not port.isdigit():
-        raise ConfigError(f"demo source {source}: address {address!r} must be "
-                          "127.0.0.1:PORT/Database — the demo only starts servers on loopback")
+        raise ConfigError(f"demo source {source}: address {address!r} must be on "
+                          "127.0.0.1 with a port — the demo only starts servers on loopback")
     return int(port)
+
+
+def _secret(source: Source, field: str) -> str:
+    """Make up a credential for a simulator and publish it where the connector looks."""
+    name = getattr(source.auth, f"{field}_env")
+    value = os.environ.get(name) or secrets.token_urlsafe(12)
+    os.environ[name] = value
+    return value
+
+
+def _zebra(source: Source, workdir: Path) -> AbstractContextManager[Any] | None:
+    flavour, entries = ZEBRA_SOURCES[source.name]
+    files = _files(entries)
+    if files is None:
+        return None
+    return ZebraServer(workdir / source.name, flavour, files,  # type: ignore[arg-type]
+                       port=_port(source.address, source.name))
+
+
+def _symphony(source: Source, workdir: Path) -> AbstractContextManager[Any]:
+    from peers.symphony import SymphonySimulator
+
+    user, password = _secret(source, "user"), _secret(source, "password")
+    return SymphonySimulator(_iso_records("PROV.cnmarc.utf8.iso"),
+                             port=_port(source.address, source.name),
+                             client_id=source.auth.client_id or "TONGJIAN",
+                             users={user: password},
+                             webapp=source.address.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _koha(source: Source, workdir: Path) -> AbstractContextManager[Any]:
+    from peers.koha import KohaSimulator
+
+    client_id, secret = _secret(source, "client_id"), _secret(source, "client_secret")
+    return KohaSimulator(_iso_records("BJLIB.marc21.utf8.mrc"),
+                         port=_port(source.address, source.name), clients={client_id: secret},
+                         libraries={"BJLIB": "宝鸡市图书馆"})
+
+
+def _oai(source: Source, workdir: Path) -> AbstractContextManager[Any]:
+    from peers.oai_repository import OAIRepository, local_documents
+
+    return OAIRepository(local_documents(seed=1, n=60), port=_port(source.address, source.name),
+                         page_size=10)
+
+
+PEERS: dict[str, Callable[[Source, Path], AbstractContextManager[Any] | None]] = {
+    **{name: _zebra for name in ZEBRA_SOURCES},
+    "union-symphony": _symphony,
+    "bjlib-koha": _koha,
+    "sxpl-dfwx": _oai,
+}
 
 
 def run_demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
     workdir = config.resolve("var/demo")
-    harvested = []
+    started: list[Source] = []
     with ExitStack() as stack:
         for source in config.sources:
-            if source.name not in DEMO_SOURCES:
+            make = PEERS.get(source.name)
+            if make is None:
                 continue
-            flavour, entries = DEMO_SOURCES[source.name]
-            files = _files(entries)
-            if files is None:
-                names = ", ".join(name for name, _ in entries)
-                print(f"demo: {source.name}: data not found ({names}), skipped",
-                      file=sys.stderr)
+            server = make(source, workdir)
+            if server is None:
+                print(f"demo: {source.name}: its data is not here, skipped", file=sys.stderr)
                 continue
-            server = ZebraServer(workdir / source.name, flavour, files,
-                                 port=_port(source.address, source.name))
             stack.enter_context(server)
-            print(f"demo: Zebra for {source.name} ({config.libraries[source.library].name}) "
-                  f"on {server.address}", file=sys.stderr)
-            harvested.append(source)
-        if not harvested:
-            print("demo: no demo data found — nothing to serve", file=sys.stderr)
+            print(f"demo: {source.name} ({config.libraries[source.library].name}, "
+                  f"{source.protocol}) at {source.address}", file=sys.stderr)
+            started.append(source)
+        if not started:
+            print("demo: no demo member system in config.yaml — nothing to serve",
+                  file=sys.stderr)
             return 1
         with open_store(config) as store:
-            stats = [harvest_one(s, store, full=True) for s in harvested]
+            stats = [harvest_one(s, store, full=True) for s in started]
             print_table(stats)
             backend = open_backend(config)
             try:

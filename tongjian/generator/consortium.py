@@ -1490,6 +1490,15 @@ DEMO_LIBRARIES: tuple[LibrarySpec, ...] = (
     LibrarySpec("SMLIB", "神木市图书馆", "marc21", "utf-8", "SM", 0.16,
                 home=("神木", "榆林", "陕北")),
 )
+# Members the demo serves through the vendor-API simulators: the provincial Symphony union
+# catalog (PROV; its items belong to county members) and a Koha library (MARC 21, 952
+# items).  Generated with DEMO_LIBRARIES so all share one universe of editions (same ISBNs),
+# but written separately, so the three Zebra members' files stay byte-identical.
+DEMO_API_LIBRARIES: tuple[LibrarySpec, ...] = (
+    LibrarySpec("PROV", "陕西省图书馆（联合目录）", "cnmarc", "utf-8", "61", 0.5,
+                home=("陕西", "西安", "关中")),
+    LibrarySpec("BJLIB", "宝鸡市图书馆", "marc21", "utf-8", "BJ", 0.25, home=("宝鸡", "关中")),
+)
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
 
 _README = """\
@@ -1510,11 +1519,15 @@ which is the same as
 
     python -m tongjian.generator --out tongjian/demo_data --seed {seed} --editions {editions}
 
-The three libraries hold overlapping subsets of one universe of editions: famous books
-(红楼梦, 平凡的世界, 白鹿原, 中国发展报告, 围城, 活着, 三体 …) are in every file, popular
-titles in two or three, the long tail in one.  The same edition is catalogued independently
-by each library (same ISBN and title; different pinyin convention `$A`/`$9`, price notation,
-ISBN-10 vs ISBN-13, call numbers and items), so an ISBN-based merge can join them.
+PROV (the provincial Symphony union catalog; the demo's Symphony simulator gives its
+bibs items in county member libraries) and BJLIB (served by the Koha simulator) are
+generated from the same universe. The libraries hold overlapping subsets of one universe
+of editions: famous books
+(红楼梦, 平凡的世界, 白鹿原, 中国发展报告, 围城, 活着, 三体 …) are in every file,
+popular titles in two or three, the long tail in one. The same edition is catalogued
+independently by each library (same ISBN and title; different pinyin convention
+`$A`/`$9`, price notation, ISBN-10 vs ISBN-13, call numbers and items), so an ISBN-based
+merge can join them.
 
 Deliberate data problems, as in real exports: ~1 % of ISBNs carry a wrong check digit,
 ~8 % of records have no ISBN (pre-1987 books, some with 091 统一书号; internal local
@@ -1528,9 +1541,13 @@ def write_demo_data(out_dir: str | Path = DEMO_DIR) -> dict[str, Path]:
     counts: dict[str, int] = {}
     paths = write_consortium(out_dir, DEMO_SEED, DEMO_LIBRARIES, DEMO_EDITIONS,
                              progress=lambda code, n: counts.__setitem__(code, n))
+    for spec in DEMO_API_LIBRARIES:
+        paths[spec.code], counts[spec.code] = write_library(
+            out_dir, DEMO_SEED, DEMO_LIBRARIES + DEMO_API_LIBRARIES, spec.code, DEMO_EDITIONS)
     rows = "\n".join(f"| `{s.filename}` | {s.code} {s.name} | "
                      f"{'CNMARC' if s.flavour == 'cnmarc' else 'MARC 21 + 880'} "
-                     f"{s.encoding.upper()} | {counts[s.code]} |" for s in DEMO_LIBRARIES)
+                     f"{s.encoding.upper()} | {counts[s.code]} |"
+                     for s in DEMO_LIBRARIES + DEMO_API_LIBRARIES)
     (Path(out_dir) / "README.md").write_text(
         _README.format(seed=DEMO_SEED, editions=DEMO_EDITIONS, rows=rows), encoding="utf-8")
     return paths
