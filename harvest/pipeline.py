@@ -64,6 +64,9 @@ class _Run:
         if isinstance(item, Checkpoint):
             self.store.save_checkpoint(self.source.name, item.state, item.final, self.run,
                                        self.full)
+            total = item.state.get("hits") or item.state.get("total")
+            if self.progress and isinstance(total, int) and self.stats.mode != "resumed":
+                self.progress.total = total  # now the progress line can show an ETA
             self.store.commit()  # records and checkpoint land together, or not at all
             self.stats.complete = item.final
             return
