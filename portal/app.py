@@ -253,6 +253,16 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
     app.router.add_get("/api/search", api_search)
     app.router.add_get("/api/records/{id}", api_record)
     app.router.add_get("/api/sources", api_sources)
+    # Live search (issue 5): its routes, engine and cleanup.  Imported here because
+    # portal.live imports this module's app keys and helpers.
+    from portal.live import setup_live
+
+    setup_live(app)
+    from portal.admin import setup_admin  # (issue 7) these import this module too
+    from portal.metrics import setup_metrics
+
+    setup_admin(app)
+    setup_metrics(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -58,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("name")
     sp.add_argument("--count", type=int, default=5)
 
+    p = sub.add_parser("quality", help="compute the data-quality report (审校) of every "
+                       "library now, e.g. monthly from cron; prints the counts")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+    p = sub.add_parser("admin", help="admin login tools")
+    p.add_argument("action", choices=["hash-password"],
+                   help="ask for a password and print the TONGJIAN_ADMIN_PASSWORD_HASH line")
+
     p = sub.add_parser("config", help="configuration tools")
     p.add_argument("action", choices=["check"])
 
@@ -68,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             from harvest.normalize_cli import normalize_files
 
             return normalize_files(args.files, args.encoding, args.format, args.library)
+        if args.command == "admin":
+            from portal.auth import main as hash_password_prompt
+
+            hash_password_prompt()
+            return 0
         if args.command == "source" and args.action == "probe":
             from tongjian.probe import probe
 
@@ -83,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             samples = sample(source, open_connector(source), args.count)
             print(render(source, samples))
             return 0 if samples and all(s.record for s in samples) else 1
+        if args.command == "quality":
+            from tongjian.commands import quality
+
+            return quality(config, as_json=args.json)
         if args.command == "config":
             print(f"{config.path}: OK — {len(config.libraries)} libraries, "
                   f"{len(config.sources)} sources")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import AsyncIterator, Sequence
-from functools import partial
+
+from aiohttp import web
 
 from connectors.base import ConnectorError
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
@@ -106,6 +107,25 @@ def harvest(config: Config, names: Sequence[str], reindex: bool = True,
     return 1 if any(s.errors for s in stats) else 0
 
 
+def quality(config: Config, as_json: bool = False) -> int:
+    """The monthly data-quality run (审校) from the command line or cron."""
+    import json
+
+    from harvest.quality_report import compute
+
+    with open_store(config) as store:
+        snapshots = compute(store.db)
+    if as_json:
+        print(json.dumps({lib: {"month": s.month, "records": s.records, "counts": s.counts}
+                          for lib, s in snapshots.items()}, ensure_ascii=False, indent=1))
+        return 0
+    for lib, snap in sorted(snapshots.items()):
+        name = config.libraries[lib].name if lib in config.libraries else lib
+        problems = ", ".join(f"{k} {v}" for k, v in sorted(snap.counts.items()) if v) or "none"
+        print(f"{name} ({lib}), {snap.month}: {snap.records} records — {problems}")
+    return 0
+
+
 def rebuild(config: Config) -> int:
     with open_store(config) as store:
         backend = open_backend(config)
@@ -121,8 +141,6 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
           schedule: bool = True) -> int:
     """The portal; with `schedule`, every source with `schedule: N` is harvested every N
     minutes in the background and the index follows."""
-    from aiohttp import web
-
     from portal.app import create_app
 
     store = open_store(config)
@@ -130,7 +148,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     try:
         app = create_app(config, store, backend)
         if schedule:
-            app.cleanup_ctx.append(partial(_scheduled_harvests, config, store, backend))
+            _schedule_harvests(app, config, store, backend)
         host = host or config.portal.host
         port = port or config.portal.port
         print(f"portal: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
@@ -141,27 +159,35 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     return 0
 
 
-async def _scheduled_harvests(config: Config, store: RecordStore, backend: SearchBackend,
-                              app: object) -> AsyncIterator[None]:
+def _schedule_harvests(app: web.Application, config: Config, store: RecordStore,
+                       backend: SearchBackend) -> None:
+    """Harvest sources on their schedules while the portal runs; the admin pages reach the
+    scheduler through the app, and index updates run on the portal's index thread."""
     import asyncio
 
     from harvest.scheduler import Scheduler
+    from portal.admin import SCHEDULER
     from portal.app import WORKER
 
     async def reindex(stats: list[HarvestStats]) -> None:
         touched = set().union(*(s.touched for s in stats))
         emptied = set().union(*(s.emptied for s in stats))
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(app[WORKER], update_index, store, backend,  # type: ignore[index]
-                                   config, touched, emptied)
+        await loop.run_in_executor(app[WORKER], update_index, store, backend, config,
+                                   touched, emptied)
 
     def harvester(source: Source, own_store: RecordStore) -> HarvestStats:
         return harvest_one(source, own_store, show_progress=False)
 
     scheduler = Scheduler(config, harvester, reindex)
-    scheduler.start()
-    yield
-    await scheduler.stop()
+    app[SCHEDULER] = scheduler
+
+    async def running(_: web.Application) -> AsyncIterator[None]:
+        scheduler.start()
+        yield
+        await scheduler.stop()
+
+    app.cleanup_ctx.append(running)
 
 
 def demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:

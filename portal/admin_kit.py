@@ -1,0 +1,268 @@
+"""The gate in front of /admin and /api/admin: login, logout, sessions, CSRF, rendering.
+
+One middleware guards every path under those prefixes, so a page added later is shut by
+default instead of by remembering a decorator.  A browser proves itself with a session
+cookie, and every state-changing request from it must also carry that session's CSRF token
+and come from this site (Origin/Referer); a script proves itself with the bearer token,
+which a foreign page cannot make a browser send, so it needs neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from aiohttp import web
+
+from portal.app import Handler, json_response, render
+from portal.auth import (
+    LOGIN_COOKIE,
+    METRICS_TOKEN_ENV,
+    PASSWORD_ENV,
+    SESSION_COOKIE,
+    TOKEN_ENV,
+    AuthSettings,
+    Session,
+    Sessions,
+    Throttle,
+    bearer,
+    client_address,
+    same_origin,
+    same_secret,
+    set_cookie,
+    verify,
+)
+
+log = logging.getLogger("tongjian.admin")
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+NO_FORM = {"q": "", "field": "any"}  # the header search box stays empty on admin pages
+
+
+@dataclass
+class AdminState:
+    settings: AuthSettings
+    sessions: Sessions = field(default_factory=Sessions)
+    throttle: Throttle = field(default_factory=Throttle)
+
+
+@dataclass
+class Principal:
+    """Who is asking: a browser session, or a script with the token (session None)."""
+
+    via: str  # "session" | "token"
+    session: Session | None = None
+    session_id: str = ""
+
+
+ADMIN = web.AppKey("admin", AdminState)
+# aiohttp ≥ 3.13 wants typed request keys; older releases (the project allows ≥ 3.9) take
+# a plain string.
+PRINCIPAL: Any = (web.RequestKey("admin_principal", Principal) if hasattr(web, "RequestKey")
+                  else "tongjian_admin_principal")
+
+
+def is_admin_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in ("/admin", "/api/admin"))
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+async def admin_render(request: web.Request, template: str, status: int = 200,
+                       **context: Any) -> web.Response:
+    """`render` plus what every admin page needs: the CSRF token and pending notices."""
+    principal: Principal | None = request.get(PRINCIPAL)
+    session = principal.session if principal else None
+    flash = list(session.flash) if session else []
+    if session:
+        session.flash.clear()
+    return await render(request, template, status=status, form=NO_FORM,
+                        csrf=session.csrf if session else "", flash=flash,
+                        principal=principal, **context)
+
+
+async def denied(request: web.Request, status: int, message: str,
+                 headers: dict[str, str] | None = None) -> web.Response:
+    if _is_api(request):
+        response = json_response({"error": message}, status=status)
+    else:
+        response = await admin_render(request, "admin_message.html", status=status,
+                                      heading="无法访问" if status != 429 else "请稍后再试",
+                                      message=message)
+    response.headers.update(headers or {})
+    return response
+
+
+def redirect(location: str) -> web.Response:
+    """303 after a POST, so reloading the page does not repeat the action."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def flash(request: web.Request, message: str) -> None:
+    principal: Principal | None = request.get(PRINCIPAL)
+    if principal and principal.session:
+        principal.session.flash.append(message)
+
+
+# -- the guard ---------------------------------------------------------------------------
+
+
+@web.middleware
+async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_admin_path(request.path):
+        return await handler(request)
+    response = await _guarded(request, handler)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[ADMIN]
+    if not state.settings.enabled:
+        if request.path == "/admin" and request.method in SAFE_METHODS:
+            return await disabled_page(request)
+        return await denied(request, 403, "管理功能未启用。")
+    if request.path == "/admin/login":
+        return await handler(request)  # checks its own form: there is no session yet
+    address = client_address(request)
+    token = bearer(request)
+    if token is not None:
+        wait = state.throttle.wait(address)
+        if wait:
+            return await denied(request, 429, _wait_message(wait),
+                                {"Retry-After": str(int(wait) + 1)})
+        if not same_secret(token, state.settings.token):
+            state.throttle.failed(address)
+            log.warning("admin: wrong token from %s for %s", address, request.path)
+            return await denied(request, 401, "令牌无效。", _challenge())
+        request[PRINCIPAL] = Principal("token")
+        return await handler(request)
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    session = state.sessions.get(session_id) if session_id else None
+    if session is None:
+        return await _anonymous(request)
+    if request.method not in SAFE_METHODS:
+        form = await request.post()
+        sent = str(form.get("csrf") or request.headers.get("X-CSRF-Token", ""))
+        if not same_origin(request) or not same_secret(sent, session.csrf):
+            log.warning("admin: refused %s %s from %s (CSRF token or origin)",
+                        request.method, request.path, address)
+            return await denied(request, 403, "表单已失效或来自其他网站，操作未执行。"
+                                              "请回到管理页面刷新后重试。")
+    request[PRINCIPAL] = Principal("session", session, session_id)
+    return await handler(request)
+
+
+async def _anonymous(request: web.Request) -> web.StreamResponse:
+    if _is_api(request):
+        return await denied(request, 401, "需要管理员令牌：请求头 Authorization: Bearer …",
+                            _challenge())
+    if request.method in SAFE_METHODS:
+        return redirect("/admin/login?" + urlencode({"next": request.path_qs}))
+    return await denied(request, 403, "请先登录。")
+
+
+def _challenge() -> dict[str, str]:
+    return {"WWW-Authenticate": 'Bearer realm="tongjian-admin"'}
+
+
+def _wait_message(seconds: float) -> str:
+    return f"失败次数过多，请 {int(seconds // 60) + 1} 分钟后再试。"
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+async def disabled_page(request: web.Request) -> web.Response:
+    settings = request.app[ADMIN].settings
+    return await admin_render(request, "admin_disabled.html", problems=settings.problems,
+                              password_env=PASSWORD_ENV, token_env=TOKEN_ENV,
+                              metrics_env=METRICS_TOKEN_ENV)
+
+
+def _safe_next(target: str) -> str:
+    """Only back into the admin pages of this site — never an open redirect."""
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or "\\" in target or target.startswith("//")
+            or not is_admin_path(parts.path) or parts.path == "/admin/login"):
+        return "/admin"
+    return target
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    state = request.app[ADMIN]
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if session_id and state.sessions.get(session_id):
+        return redirect(_safe_next(request.query.get("next", "/admin")))
+    return await _login_form(request, 200, "")
+
+
+async def _login_form(request: web.Request, status: int, error: str,
+                      headers: dict[str, str] | None = None) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    next_url = _safe_next(request.query.get("next", "/admin"))
+    settings = request.app[ADMIN].settings
+    response = await admin_render(request, "admin_login.html", status=status, error=error,
+                                  login_csrf=token, next_url=next_url,
+                                  password_login=bool(settings.password_hash))
+    response.headers.update(headers or {})
+    set_cookie(response, request, LOGIN_COOKIE, token, max_age=3600, path="/admin/login")
+    return response
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    state = request.app[ADMIN]
+    address = client_address(request)
+    wait = state.throttle.wait(address)
+    if wait:
+        return await _login_form(request, 429, _wait_message(wait),
+                                 {"Retry-After": str(int(wait) + 1)})
+    form = await request.post()
+    sent = str(form.get("csrf", ""))
+    if not same_origin(request) or not same_secret(sent, request.cookies.get(LOGIN_COOKIE, "")):
+        log.warning("admin: login form from %s refused (CSRF token or origin)", address)
+        return await _login_form(request, 403, "登录表单已过期或来自其他网站，请重新输入。")
+    if not state.settings.password_hash:
+        return await _login_form(request, 403, "本站未设置管理口令，只能用令牌访问。")
+    password = str(form.get("password", ""))[:1024]
+    loop = asyncio.get_running_loop()
+    ok = await loop.run_in_executor(None, verify, password, state.settings.password_hash)
+    if not ok:
+        state.throttle.failed(address)
+        log.warning("admin: failed login from %s", address)
+        return await _login_form(request, 401, "口令不正确。", _challenge())
+    state.throttle.succeeded(address)
+    session_id, _ = state.sessions.create()  # always a new id: no session fixation
+    log.info("admin: login from %s", address)
+    response = redirect(_safe_next(str(form.get("next", "/admin"))))
+    set_cookie(response, request, SESSION_COOKIE, session_id)
+    response.del_cookie(LOGIN_COOKIE, path="/admin/login")
+    return response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    principal: Principal | None = request.get(PRINCIPAL)
+    if principal and principal.session_id:
+        request.app[ADMIN].sessions.drop(principal.session_id)
+        log.info("admin: logout from %s", client_address(request))
+    response = redirect("/admin/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def setup_gate(app: web.Application, settings: AuthSettings | None = None) -> AdminState:
+    state = AdminState(settings or AuthSettings.from_env())
+    for problem in state.settings.problems:
+        log.warning("admin: %s", problem)
+    app[ADMIN] = state
+    app.middlewares.append(admin_guard)
+    app.router.add_get("/admin/login", login_page)
+    app.router.add_post("/admin/login", login_submit)
+    app.router.add_post("/admin/logout", logout)
+    return state

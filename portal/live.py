@@ -1,0 +1,618 @@
+"""Live search in the portal: sessions over broadcasts, merged into the index's hits.
+
+Flow.  The search page shows index results at once and needs no JavaScript.  With it,
+``live.js`` POSTs the same query to ``/api/live-searches``; the session starts a broadcast
+to every ``mode: live`` source (``connectors.broadcast``), runs the index query of the page
+being shown (the one query path, ``portal.query``) and answers with its id.  From then on
+every batch of live records goes through one merge step and every change becomes an event,
+so a page following ``…/events`` (server-sent events) and an API client polling
+``GET …/{id}`` see the same merged hits and per-library status lines.
+
+Merge.  ``matcher`` decides which live records are one book and which index entry they
+are: for now records sharing an ISBN-13 (``harvest.merge.assign_clusters``, the harvest's
+own rule), to be swapped for ``harvest.matching`` when it lands.  It sees the top
+``MATCH_WINDOW`` index entries of the query, not just the page shown, so a live copy of a
+book listed on page 3 joins that entry (counted as ``elsewhere``) instead of appearing
+here a second time.  A live record matching a hit on the page adds its library's
+holdings to that hit (marked ``live``); the rest become live-only hits after the index's.
+
+Limits.  Sessions expire ``ttl`` seconds after last use (their broadcast is cancelled);
+at most ``max_running`` broadcasts run at once (503), ``max_per_client`` per client address
+(429), and ``max_sessions`` are kept.  Starting needs a JSON body, which a cross-site form
+cannot send, so another site cannot make readers' browsers fan out searches to county
+servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from connectors.broadcast import (
+    LIVE_FIELDS,
+    Broadcaster,
+    BroadcastEvent,
+    LiveSearch,
+    State,
+    TargetStatus,
+)
+from harvest.crosswalk import from_raw
+from harvest.merge import assign_clusters
+from harvest.model import Record
+from index.backend import SearchBackend, SearchRequest
+from index.documents import cluster_document
+from portal.app import BACKEND, CONFIG, TEMPLATES, WORKER, json_response
+from portal.labels import FIELD_TITLES, LEVEL_RANK
+from portal.query import QueryError, describe, parse_params, run_search
+from portal.views import holdings_summary, record_url
+from tongjian.config import Config, Library
+
+log = logging.getLogger(__name__)
+
+MATCH_WINDOW = 200  # index entries a live record may join (the page shown and beyond)
+KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep an idle stream open
+SWEEP_EVERY = 30.0
+POST_KEYS = ("q", "field", "sort", "page", "page_size")
+
+# -- merge ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """An index hit as the matcher sees it: ``rank`` 0 is the best hit of the query;
+    ``doc`` is its summary (title, authors, year, publisher …) for matchers that need
+    more than ISBNs."""
+
+    id: str
+    isbn: tuple[str, ...]
+    rank: int
+    doc: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class Match:
+    """Live records that are one book; ``hit_id`` is its index entry, None if the index
+    has no such book (then ``key`` names the live-only hit)."""
+
+    hit_id: str | None
+    key: str
+    records: list[Record] = field(default_factory=list)
+
+
+Matcher = Callable[[Sequence[IndexEntry], Sequence[Record]], list[Match]]
+
+
+def match_by_isbn(entries: Sequence[IndexEntry], records: Sequence[Record]) -> list[Match]:
+    """Shared ISBN-13 makes one book (the harvest's first-cut rule, same union-find).
+
+    Matches come in order of their first record's arrival, so live-only hits keep their
+    place as more records come in.
+    """
+    pairs = [(f"e{e.rank}", list(e.isbn)) for e in entries]
+    pairs += [(f"r{k}", list(r.isbn)) for k, r in enumerate(records)]
+    cluster = assign_clusters(pairs)
+    best: dict[str, IndexEntry] = {}
+    for e in entries:
+        c = cluster[f"e{e.rank}"]
+        if c not in best or e.rank < best[c].rank:
+            best[c] = e
+    groups: dict[str, Match] = {}
+    for k, record in enumerate(records):
+        c = cluster[f"r{k}"]
+        if c not in groups:
+            entry = best.get(c)
+            groups[c] = Match(entry.id if entry else None, f"live-{c}")
+        groups[c].records.append(record)
+    return list(groups.values())
+
+
+# -- status lines -----------------------------------------------------------------------
+
+ERROR_TEXT = {
+    "unreachable": "无法连接",
+    "timeout": "超时",
+    "busy": "繁忙，超时",
+    "diagnostic": "服务器拒绝了这次检索",
+    "protocol": "应答无法识别",
+    "unsupported": "不支持实时检索",
+    "query": "检索式无法发送",
+    "internal": "出错",
+}
+
+
+def status_text(s: TargetStatus) -> str:
+    """The reader's words for a target's state: "12 条", "超时", "暂停检索" …"""
+    if s.state == State.DONE:
+        shown = f"（显示 {s.records} 条）" if s.hits and s.records < s.hits else ""
+        return f"{s.hits or 0} 条{shown}"
+    if s.state == State.FETCHING:
+        return f"{s.hits or 0} 条，正在获取…"
+    if s.state in (State.FAILED, State.TIMEOUT):
+        return ERROR_TEXT.get(s.error, "超时" if s.state == State.TIMEOUT else "出错")
+    if s.state == State.SKIPPED:
+        wait = f"，约 {max(1, round(s.retry_in or 0))} 秒后重试" if s.retry_in else ""
+        return f"连续失败，暂停检索{wait}"
+    return {State.QUEUED: "排队中…", State.CONNECTING: "连接中…", State.SEARCHING: "检索中…",
+            State.CANCELLED: "已取消"}.get(s.state, str(s.state))
+
+
+# -- one session ------------------------------------------------------------------------
+
+
+def _level(libraries: dict[str, Library], code: str) -> int:
+    lib = libraries.get(code)
+    return LEVEL_RANK.get(lib.level, 9) if lib else 10
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class LiveSession:
+    """One reader's live search: the index page, the broadcast, the merged view, the log.
+
+    The log holds portal events (``status``, ``hits``, ``done``) with ids 1, 2, …, so an
+    EventSource that reconnects with Last-Event-ID gets exactly what it missed.  Hits are
+    re-merged when records arrive, but only groups whose records changed are re-rendered,
+    and a ``hits`` event carries only what changed since the last one.
+    """
+
+    def __init__(self, session_id: str, req: SearchRequest, client: str, config: Config,
+                 names: dict[str, str], matcher: Matcher, ttl: float) -> None:
+        self.id = session_id
+        self.req = req
+        self.client = client
+        self.config = config
+        self.names = names
+        self.matcher = matcher
+        self.ttl = ttl
+        self.last_seen = time.monotonic()
+        self.search: LiveSearch | None = None
+        self.index: dict[str, Any] | None = None  # run_search's answer for the page
+        self.entries: list[IndexEntry] = []
+        self.hits: list[dict[str, Any]] = []
+        self.counts = {"records": 0, "live_hits": 0, "merged": 0, "elsewhere": 0}
+        self.events: list[tuple[int, str, str]] = []
+        self.changed = asyncio.Event()
+        self.closed = False
+        self._sent: dict[str, str] = {}
+        self._rendered: dict[tuple[str, tuple[int, ...]], tuple[dict[str, Any], str]] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- lifetime --------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.search is not None and not self.search.done
+
+    @property
+    def finished(self) -> bool:
+        return self.closed or (self.search is not None and self.search.done and self.index
+                               is not None)
+
+    def touch(self) -> None:
+        self.last_seen = time.monotonic()
+
+    def expired(self, now: float) -> bool:
+        return now - self.last_seen > self.ttl
+
+    def attach(self, search: LiveSearch) -> None:
+        self.search = search
+        self._unsubscribe = search.subscribe(self._on_event)
+
+    def set_index(self, data: dict[str, Any], entries: list[IndexEntry]) -> None:
+        self.index = data
+        self.entries = entries
+        self._sent = {h["id"]: self._cached(h["id"], [], partial(self._index_hit, h, []))[1]
+                      for h in data["hits"]}
+        self._refresh()
+        if self.search is not None and self.search.done:
+            self._settle()
+
+    def close(self) -> None:
+        """Cancel the broadcast and end every stream on this session."""
+        if self.search is not None:
+            self.search.cancel()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.closed = True
+        self._wake()
+
+    # -- events ----------------------------------------------------------------------
+    def _wake(self) -> None:
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
+
+    def _emit(self, name: str, data: dict[str, Any]) -> None:
+        self.events.append((len(self.events) + 1, name, _dumps(data)))
+        self._wake()
+
+    def _on_event(self, event: BroadcastEvent) -> None:
+        if event.kind == "status" and event.status is not None:
+            self._emit("status", self.status_json(event.status))
+        elif event.kind == "records":
+            self._refresh()
+        elif event.kind == "done" and self.index is not None:
+            self._settle()
+        # "done" before the index part is ready is sent by set_index
+
+    def _settle(self) -> None:
+        """The last event; nothing will be re-merged, so the render cache can go."""
+        self._rendered.clear()
+        self._emit("done", self._summary())
+
+    # -- JSON ------------------------------------------------------------------------
+    def status_json(self, s: TargetStatus) -> dict[str, Any]:
+        return {"source": s.source, "library": s.library,
+                "name": self.names.get(s.source, s.source), "state": str(s.state),
+                "text": status_text(s), "hits": s.hits, "records": s.records,
+                "rejected": s.rejected, "error": s.error, "reason": s.reason,
+                "elapsed_ms": round(s.elapsed * 1000), "retry_in": s.retry_in}
+
+    def _summary(self) -> dict[str, Any]:
+        return {"done": bool(self.search and self.search.done), "live": dict(self.counts),
+                "sources": [self.status_json(s) for s in self.search.statuses]
+                if self.search else []}
+
+    def snapshot(self) -> dict[str, Any]:
+        base = f"/api/live-searches/{self.id}"
+        return {
+            "id": self.id,
+            "query": describe(self.req),
+            "done": self.finished,
+            "expires_in": max(0, round(self.ttl - (time.monotonic() - self.last_seen))),
+            "links": {"self": base, "events": f"{base}/events"},
+            "sources": [self.status_json(s) for s in self.search.statuses]
+            if self.search else [],
+            "index_total": self.index["total"] if self.index else None,
+            "live": dict(self.counts),
+            "hits": self.hits,
+        }
+
+    # -- merge -----------------------------------------------------------------------
+    def _holdings(self, hit_id: str, records: list[Record]) -> list[dict[str, Any]]:
+        doc = cluster_document(hit_id, records, self.config.libraries)["summary_doc"]
+        return [{**h, "live": True} for h in doc["holdings"]]
+
+    def _sorted(self, holdings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        libraries = self.config.libraries
+        return sorted(holdings, key=lambda h: _level(libraries, h["library"]))
+
+    def _index_hit(self, hit: dict[str, Any], records: list[Record]) -> dict[str, Any]:
+        holdings = [{**h, "live": False} for h in hit["holdings"]]
+        present = {h["library"] for h in holdings}
+        if records:
+            holdings += [h for h in self._holdings(hit["id"], records)
+                         if h["library"] not in present]
+        holdings = self._sorted(holdings)
+        return {**hit, "holdings": holdings, "origin": "index", "url": record_url(hit["id"]),
+                "summary": holdings_summary(holdings),
+                "live_sources": sorted({r.source for r in records})}
+
+    def _live_hit(self, match: Match) -> dict[str, Any]:
+        summary = cluster_document(match.key, match.records, self.config.libraries)["summary_doc"]
+        holdings = self._sorted([{**h, "live": True} for h in summary["holdings"]])
+        return {**summary, "holdings": holdings, "origin": "live", "url": None,
+                "summary": holdings_summary(holdings),
+                "live_sources": sorted({r.source for r in match.records})}
+
+    def _cached(self, key: str, records: list[Record],
+                render: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
+        """A hit and its JSON, rendered once per distinct set of records: a refresh then
+        costs a merge and dictionary look-ups, not re-rendering a thousand hits."""
+        cache_key = (key, tuple(id(r) for r in records))
+        found = self._rendered.get(cache_key)
+        if found is None:
+            hit = render()
+            found = self._rendered[cache_key] = (hit, _dumps(hit))
+        return found
+
+    def _refresh(self) -> None:
+        """Re-merge every live record so far and publish what changed."""
+        if self.index is None or self.search is None:
+            return  # records wait for the index part; set_index calls again
+        records = self.search.records
+        matches = self.matcher(self.entries, records)
+        joined = {m.hit_id: m.records for m in matches if m.hit_id is not None}
+        rendered = [self._cached(h["id"], joined.get(h["id"], []),
+                                 partial(self._index_hit, h, joined.get(h["id"], [])))
+                    for h in self.index["hits"]]
+        shown_ids = {h["id"] for h in self.index["hits"]}
+        live_only = [self._cached(m.key, m.records, partial(self._live_hit, m))
+                     for m in matches if m.hit_id is None]
+        self.hits = [hit for hit, _ in rendered + live_only]
+        self.counts = {
+            "records": len(records),
+            "live_hits": len(live_only),
+            "merged": sum(1 for m in matches if m.hit_id in shown_ids),
+            "elsewhere": sum(1 for m in matches if m.hit_id and m.hit_id not in shown_ids),
+        }
+        current = {hit["id"]: text for hit, text in rendered + live_only}
+        changed = [hit for hit, text in rendered + live_only
+                   if self._sent.get(hit["id"]) != text]
+        removed = [hit_id for hit_id in self._sent if hit_id not in current]
+        self._sent = current
+        if changed or removed:
+            self._emit("hits", {"changed": changed, "removed": removed,
+                                "live": dict(self.counts)})
+
+
+# -- the registry -----------------------------------------------------------------------
+
+
+class LiveError(Exception):
+    """A request the registry refuses; ``status`` and a message for the reader."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class LiveSessions:
+    """Every live session of one portal, with expiry and the limits that protect both the
+    portal and the member servers."""
+
+    def __init__(self, broadcaster: Broadcaster, backend: SearchBackend, worker: Any,
+                 config: Config, *, ttl: float = 300.0, max_running: int = 16,
+                 max_per_client: int = 4, max_sessions: int = 64,
+                 matcher: Matcher = match_by_isbn) -> None:
+        self.broadcaster = broadcaster
+        self.backend = backend
+        self.worker = worker
+        self.config = config
+        self.ttl = ttl
+        self.max_running = max_running
+        self.max_per_client = max_per_client
+        self.max_sessions = max_sessions
+        self.matcher = matcher
+        self.sessions: dict[str, LiveSession] = {}
+        self.names = self._names(broadcaster)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def _names(self, broadcaster: Broadcaster) -> dict[str, str]:
+        """Status lines name the library; a library with two live sources adds the source."""
+        libraries = self.config.libraries
+        sources = [t.source for t in broadcaster.targets]
+        per_library: dict[str, int] = {}
+        for s in sources:
+            per_library[s.library] = per_library.get(s.library, 0) + 1
+        names = {}
+        for s in sources:
+            lib = libraries.get(s.library)
+            name = lib.name if lib else s.library
+            names[s.name] = f"{name}（{s.name}）" if per_library[s.library] > 1 else name
+        return names
+
+    # -- sessions --------------------------------------------------------------------
+    def get(self, session_id: str) -> LiveSession | None:
+        session = self.sessions.get(session_id)
+        if session is None or session.expired(time.monotonic()):
+            return None
+        session.touch()
+        return session
+
+    def sweep(self) -> None:
+        now = time.monotonic()
+        for session_id, session in list(self.sessions.items()):
+            if session.expired(now):
+                del self.sessions[session_id]
+                session.close()
+
+    def _make_room(self) -> None:
+        if len(self.sessions) < self.max_sessions:
+            return
+        idle = sorted((s for s in self.sessions.values() if not s.running),
+                      key=lambda s: s.last_seen)
+        for session in idle[: len(self.sessions) - self.max_sessions + 1]:
+            del self.sessions[session.id]
+            session.close()
+
+    async def create(self, req: SearchRequest, client: str) -> LiveSession:
+        self.sweep()
+        running = [s for s in self.sessions.values() if s.running]
+        if sum(1 for s in running if s.client == client) >= self.max_per_client:
+            raise LiveError(429, f"同时进行的实时检索最多 {self.max_per_client} 个，"
+                                 "请等前面的检索完成后再试。")
+        if len(running) >= self.max_running:
+            raise LiveError(503, "实时检索正忙，请稍后再试；上方联合目录的结果不受影响。")
+        self._make_room()
+        if len(self.sessions) >= self.max_sessions:
+            raise LiveError(503, "实时检索正忙，请稍后再试；上方联合目录的结果不受影响。")
+        session = LiveSession(secrets.token_urlsafe(12), req, client, self.config, self.names,
+                              self.matcher, self.ttl)
+        # The broadcast starts before the index query: member servers are the slow part.
+        session.attach(self.broadcaster.start(req.q, req.field))
+        self.sessions[session.id] = session
+        try:
+            loop = asyncio.get_running_loop()
+            data, entries = await loop.run_in_executor(
+                self.worker, partial(index_part, self.backend, req, self.config.libraries))
+        except BaseException:
+            self.sessions.pop(session.id, None)
+            session.close()
+            raise
+        session.set_index(data, entries)
+        return session
+
+    # -- lifetime --------------------------------------------------------------------
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            self.sweep()
+
+    async def on_startup(self, _app: web.Application) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def on_shutdown(self, _app: web.Application) -> None:
+        """Before handlers are cancelled: end every stream and broadcast."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for session in list(self.sessions.values()):
+            session.close()
+        self.sessions.clear()
+
+    async def on_cleanup(self, _app: web.Application) -> None:
+        await self.broadcaster.aclose()
+
+
+def index_part(backend: SearchBackend, req: SearchRequest,
+               libraries: dict[str, Library]) -> tuple[dict[str, Any], list[IndexEntry]]:
+    """Blocking: the page's index answer, and the wider window live records may join."""
+    data = run_search(backend, req, libraries)
+    window = backend.search(SearchRequest(q=req.q, field=req.field, page=1,
+                                          page_size=MATCH_WINDOW))
+    entries = [IndexEntry(h.id, tuple(h.doc.get("isbn") or ()), rank, h.doc)
+               for rank, h in enumerate(window.hits)]
+    return data, entries
+
+
+# -- HTTP -------------------------------------------------------------------------------
+
+LIVE: web.AppKey[LiveSessions] = web.AppKey("live", LiveSessions)
+_NOT_FOUND = "没有这个实时检索，或它已过期（{ttl} 秒未使用即失效）。请重新检索。"
+
+
+def _error(status: int, message: str) -> web.Response:
+    return json_response({"error": message}, status=status)
+
+
+def _request(body: Any) -> SearchRequest:
+    """The POST body through the one query path, plus what live search cannot do."""
+    if not isinstance(body, dict):
+        raise QueryError('请求体应为 JSON 对象，例如 {"q": "红楼梦", "field": "any"}。')
+    unknown = [k for k in body if k not in POST_KEYS]
+    if unknown:
+        raise QueryError(f"不认识的参数“{str(unknown[0])[:30]}”。可用参数："
+                         f"{'、'.join(POST_KEYS)}；实时检索不支持筛选条件。")
+    pairs = []
+    for key, value in body.items():
+        if value is None:
+            continue
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise QueryError(f"参数 {key} 应为文字或整数。")
+        pairs.append((key, str(value)))
+    req = parse_params(pairs)
+    if not req.q:
+        raise QueryError("实时检索需要检索词：请输入题名、著者、ISBN 等。")
+    if req.field not in LIVE_FIELDS:
+        raise QueryError(f"实时检索不支持按{FIELD_TITLES.get(req.field, req.field)}检索；"
+                         f"可用：{'、'.join(FIELD_TITLES[f] for f in LIVE_FIELDS)}。")
+    return req
+
+
+async def create_search(request: web.Request) -> web.Response:
+    if request.content_type != "application/json":
+        return _error(415, '请以 JSON 提交（Content-Type: application/json），例如 '
+                           '{"q": "红楼梦", "field": "any"}。')
+    try:
+        body = await request.json()
+    except ValueError:
+        return _error(400, "请求体不是有效的 JSON。")
+    try:
+        req = _request(body)
+    except QueryError as exc:
+        return _error(400, exc.message)
+    registry = request.app[LIVE]
+    try:
+        session = await registry.create(req, request.remote or "")
+    except LiveError as exc:
+        response = _error(exc.status, exc.message)
+        response.headers["Retry-After"] = "5"
+        return response
+    response = json_response(session.snapshot(), status=201)
+    response.headers["Location"] = f"/api/live-searches/{session.id}"
+    return response
+
+
+def _session(request: web.Request) -> LiveSession | None:
+    return request.app[LIVE].get(request.match_info["id"])
+
+
+async def get_search(request: web.Request) -> web.Response:
+    session = _session(request)
+    if session is None:
+        return _error(404, _NOT_FOUND.format(ttl=round(request.app[LIVE].ttl)))
+    return json_response(session.snapshot())
+
+
+async def delete_search(request: web.Request) -> web.Response:
+    registry = request.app[LIVE]
+    session = registry.sessions.pop(request.match_info["id"], None)
+    if session is None:
+        return _error(404, _NOT_FOUND.format(ttl=round(registry.ttl)))
+    session.close()
+    return web.Response(status=204)
+
+
+def _last_event_id(request: web.Request) -> int:
+    raw = request.headers.get("Last-Event-ID", "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+
+async def search_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the session's log from Last-Event-ID on, ending after ``done``."""
+    session = _session(request)
+    if session is None:
+        return _error(404, _NOT_FOUND.format(ttl=round(request.app[LIVE].ttl)))
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",  # nginx: pass events on as they come
+    })
+    await response.prepare(request)
+    position = min(_last_event_id(request), len(session.events))
+    try:
+        await response.write(b"retry: 2000\n\n")
+        while True:
+            changed = session.changed
+            while position < len(session.events):
+                event_id, name, data = session.events[position]
+                position += 1
+                await response.write(f"id: {event_id}\nevent: {name}\ndata: {data}\n\n"
+                                     .encode())
+            if session.closed or (session.finished and session.events
+                                  and session.events[-1][1] == "done"):
+                break
+            try:
+                await asyncio.wait_for(changed.wait(), KEEPALIVE)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+            session.touch()
+    except ConnectionResetError:  # the reader left; the session stays for its ttl
+        return response
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
+    return response
+
+
+def setup_live(app: web.Application, broadcaster: Broadcaster | None = None,
+               **limits: Any) -> LiveSessions:
+    """Register live search on an app made by ``portal.app.create_app``: routes, the
+    engine over the config's ``mode: live`` sources, template globals, cleanup."""
+    config = app[CONFIG]
+    if broadcaster is None:
+        broadcaster = Broadcaster([s for s in config.sources if s.mode == "live"], from_raw)
+    registry = LiveSessions(broadcaster, app[BACKEND], app[WORKER], config, **limits)
+    app[LIVE] = registry
+    app[TEMPLATES].globals.update(live_search=bool(broadcaster.targets),
+                                  live_fields=LIVE_FIELDS)
+    app.router.add_post("/api/live-searches", create_search)
+    app.router.add_get("/api/live-searches/{id}", get_search)
+    app.router.add_delete("/api/live-searches/{id}", delete_search)
+    app.router.add_get("/api/live-searches/{id}/events", search_events)
+    app.on_startup.append(registry.on_startup)
+    app.on_shutdown.append(registry.on_shutdown)
+    app.on_cleanup.append(registry.on_cleanup)
+    return registry

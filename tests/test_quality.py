@@ -1,0 +1,246 @@
+"""The monthly data-quality report: each kind of problem counted right, CSV and JSON agreeing.
+
+A store seeded with records whose faults are known, each record stating the kinds it must
+be counted under, so the expected numbers are read off the seed rather than written down
+twice; plus the encoding detector against genuine text that looks like mojibake.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from harvest import quality_report as qr
+from harvest.model import Author, Holding, Record
+from harvest.quality import KIND_CODES, encoding_damage
+from harvest.store import RecordStore
+from portal.admin_quality import QUALITY
+from tests.test_admin import (
+    TOKEN,
+    Clients,
+    MakeClient,
+    World,
+    logged_in,
+    make_world,
+    use_credentials,
+)
+
+
+def isbn13(first12: str) -> str:
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+A, B, C = isbn13("978702000220"), isbn13("978710801825"), isbn13("978753213411")
+HELD = [Holding("SXPL", "借阅区", "I247/1", "B1")]
+
+# (record, the kinds it must be reported under)
+SEED: list[tuple[Record, set[str]]] = [
+    (Record("s", "clean", "SXPL", title="红楼梦", authors=[Author("曹雪芹")], year=1982,
+            isbn=[A], clc=["I242.4"], material_type="book", holdings=HELD), set()),
+    (Record("s", "noisbn", "SXPL", title="无号新书", year=2005, clc=["I247"],
+            material_type="book", holdings=HELD), {"no_isbn"}),
+    (Record("s", "old", "SXPL", title="一九六〇年的书", year=1960, clc=["I247"],
+            material_type="book", holdings=HELD), set()),  # before ISBNs existed in China
+    (Record("s", "serial", "SXPL", title="期刊", year=2010, clc=["G2"],
+            material_type="serial", holdings=HELD), set()),
+    (Record("s", "badisbn", "SXPL", title="错号", year=2001, isbn_invalid=["7-02-000220-7"],
+            clc=["I247"], holdings=HELD), {"isbn_invalid"}),
+    (Record("s", "noclc", "SXPL", title="无分类", isbn=[B], holdings=HELD), {"no_clc"}),
+    (Record("s", "fffd", "SXPL", title="平凡的\ufffd\ufffd界", isbn=[C], clc=["I247"],
+            holdings=HELD), {"encoding"}),
+    (Record("s", "gbk", "SXPL", title="鲁迅全集", summary="鲁迅全集".encode().decode("gbk"),
+            isbn=[isbn13("978702000221")], clc=["I210"], holdings=HELD), {"encoding"}),
+    (Record("s", "latin", "SXPL", title="Nana", responsibility="Ã‰mile Zola",
+            isbn=[isbn13("978702000222")], clc=["I565"], holdings=HELD), {"encoding"}),
+    (Record("s", "kunjinkao", "SXPL", title="锟斤拷锟斤拷", isbn=[isbn13("978702000223")],
+            clc=["I247"], holdings=HELD), {"encoding"}),
+    (Record("s", "dup1", "SXPL", title="红楼梦", isbn=[A], clc=["I242.4"], holdings=HELD),
+     {"duplicate_isbn"}),  # same ISBN as "clean", same library
+    (Record("s", "vol2", "SXPL", title="红楼梦", volume="下册", isbn=[A], clc=["I242.4"],
+            holdings=HELD), set()),  # a set's other volume is not a duplicate
+    (Record("x", "other-lib", "XYLIB", title="红楼梦", isbn=[A], clc=["I242.4"],
+            holdings=[Holding("XYLIB", "", "I242.4/3", "X1")]), set()),  # another library
+    (Record("union", "u1", "SXPL", title="红楼梦", isbn=[A], clc=["I242.4"],
+            holdings=HELD), set()),  # the same library's other system: merging's business
+    (Record("s", "t1", "SXPL", title="地方志：续编", authors=[Author("张 三")], year=2001,
+            clc=["K29"], holdings=HELD), {"no_isbn"}),
+    (Record("s", "t2", "SXPL", title="地方志 续编", authors=[Author("张三")], year=2001,
+            clc=["K29"], holdings=HELD), {"no_isbn", "duplicate_title"}),
+    (Record("s", "t3", "SXPL", title="地方志续编", authors=[Author("张三")], year=2002,
+            clc=["K29"], holdings=HELD), {"no_isbn"}),  # another year: another edition
+    (Record("s", "nocall", "SXPL", title="无索书号", isbn=[isbn13("978702000224")],
+            clc=["I247"], holdings=[Holding("SXPL", "", "I247/2", "B2"),
+                                    Holding("SXPL", "书库", "", "B3")]), {"no_call_number"}),
+]
+# A shared record: the missing call number is the holding library's, not the record's.
+SHARED = Record("s", "shared", "SXPL", title="共享", isbn=[isbn13("978702000225")],
+                clc=["I247"], holdings=[Holding("SXPL", "", "I247/9", "B9"),
+                                        Holding("XYLIB", "", "", "X9")])
+
+
+def seed(store: RecordStore) -> None:
+    store.delete("sxpl-z3950:1")  # the admin tests' one record: only SEED here
+    for record, _ in SEED:
+        store.put(record, b"", "test")
+    store.put(SHARED, b"", "test")
+    store.set_clusters([(r.key, "c-" + r.source_id) for r, _ in [*SEED, (SHARED, set())]])
+    store.commit()
+
+
+def expected(library: str) -> dict[str, int]:
+    counts = Counter(k for r, kinds in SEED if r.library == library for k in kinds)
+    if library == "XYLIB":
+        counts["no_call_number"] += 1
+    return {k: counts[k] for k in KIND_CODES}
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[World]:
+    world = make_world(tmp_path)
+    seed(world.store)
+    yield world
+    world.backend.close()
+    world.store.close()
+
+
+@pytest.fixture
+async def make_client(seeded: World, monkeypatch: pytest.MonkeyPatch
+                      ) -> AsyncIterator[MakeClient]:
+    use_credentials(monkeypatch)
+    clients = Clients(seeded)
+    yield clients.make
+    await clients.close()
+
+
+# -- detection ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("平凡的\ufffd世界", "replacement"),
+    ("锟斤拷锟斤拷", "kunjinkao"),
+    ("中国发展报告".encode().decode("gbk", "ignore"), "utf8_as_gbk"),
+    ("北京：中华书局，2012。".encode().decode("gbk", "ignore"), "utf8_as_gbk"),
+    ("Ã©tude", "utf8_as_latin1"),
+    ("It’s".encode().decode("cp1252"), "utf8_as_latin1"),
+    ("红楼梦".encode().decode("latin-1"), "utf8_as_latin1"),
+])
+def test_encoding_damage_is_found(text: str, code: str) -> None:
+    damage = encoding_damage(text)
+    assert damage is not None and damage.code == code
+
+
+@pytest.mark.parametrize("text", [
+    "沙家浜", "涓涓细流", "银杏", "鍙", "Café", "Größe", "naïve", "Dvořák", "Ça ira",
+    "北京：中华书局，2012。", "《红楼梦》研究", "ISBN 978-7-02-000220-7",
+])
+def test_genuine_text_is_not_damage(text: str) -> None:
+    assert encoding_damage(text) is None
+
+
+# -- counting ----------------------------------------------------------------------------
+
+
+def test_each_kind_is_counted(seeded: World) -> None:
+    snaps = qr.compute(seeded.store.db)
+    assert snaps["SXPL"].counts == expected("SXPL")
+    assert snaps["XYLIB"].counts == expected("XYLIB")
+    assert snaps["SXPL"].records == len([r for r, _ in SEED if r.library == "SXPL"]) + 1
+    assert snaps["XYLIB"].records == 1 and snaps["XYLIB"].holdings == 2
+    found = {(p.key, p.kind) for _, p in qr.problems(seeded.store.db, "SXPL", limit=1000)}
+    assert found == {(r.key, k) for r, kinds in SEED if r.library == "SXPL" for k in kinds}
+    details = {p.key: p.detail for _, p in qr.problems(seeded.store.db, "SXPL", limit=1000)}
+    assert "s:clean" in details["s:dup1"] and "s:t1" in details["s:t2"]
+    assert "提要" in details["s:gbk"] and "GBK" in details["s:gbk"]
+    assert "2 条馆藏中 1 条无索书号（B3）" in details["s:nocall"]
+    assert "7-02-000220-7" in details["s:badisbn"]
+
+
+def test_trend_month_over_month(seeded: World) -> None:
+    db = seeded.store.db
+    now = time.time()
+    qr.compute(db, now=now - 31 * 86400)  # last month, with "noclc" still unclassified
+    fixed, _ = SEED[5]
+    seeded.store.put(Record(**{**fixed.to_dict(), "clc": ["I247"],
+                               "authors": [], "holdings": []}), b"", "test")
+    seeded.store.commit()
+    qr.compute(db, now=now)
+    qr.compute(db, now=now)  # a second run in a month replaces that month's snapshot
+    history = qr.history(db, "SXPL")
+    assert [h.month for h in history] == [qr.month_of(now), qr.month_of(now - 31 * 86400)]
+    trend = qr.trend(history)
+    assert trend[0]["change"]["no_clc"] == -1 and trend[0]["change"]["encoding"] == 0
+    assert trend[1]["change"]["no_clc"] is None  # nothing before the first month
+
+
+# -- pages, CSV, JSON --------------------------------------------------------------------
+
+
+async def test_csv_and_json_agree(seeded: World, make_client: MakeClient) -> None:
+    qr.compute(seeded.store.db)
+    client = await make_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    resp = await client.get("/api/admin/quality", params={"library": "SXPL"}, headers=auth)
+    data = await resp.json()
+    assert resp.status == 200 and data["snapshot"]["counts"] == expected("SXPL")
+    assert data["examples"]["duplicate_isbn"] == [{
+        "key": "s:dup1", "cluster": "c-dup1", "title": "红楼梦",
+        "detail": f"ISBN {A} 与 s:clean《红楼梦》相同", "url": "/record/c-dup1"}]
+    resp = await client.get("/admin/quality/SXPL/problems.csv", headers=auth)
+    raw = await resp.read()
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == list(qr.CSV_HEADER)
+    per_kind = Counter(row[1] for row in rows[1:])
+    assert {k: per_kind[k] for k in KIND_CODES} == data["snapshot"]["counts"]
+    assert all(row[6].startswith("http://") and "/record/c-" in row[6] for row in rows[1:])
+    resp = await client.get("/api/admin/quality", params={"library": "NOPE"}, headers=auth)
+    assert resp.status == 404
+
+
+async def test_report_pages(seeded: World, make_client: MakeClient) -> None:
+    client = await make_client()
+    await logged_in(client)
+    body = await (await client.get("/admin/quality")).text()  # no snapshot: a run starts
+    job = client.server.app[QUALITY]
+    assert job.task is not None
+    await job.task
+    assert not job.error
+    body = await (await client.get("/admin/quality")).text()
+    assert "陕西省图书馆" in body and 'href="/admin/quality/SXPL"' in body
+    body = await (await client.get("/admin/quality/SXPL")).text()
+    assert "编码损坏" in body and 'href="/record/c-fffd"' in body
+    assert "UTF-8 被当作 GBK 读出" in body
+    assert "目前只有一个月的结果" in body
+    body = await (await client.get("/admin/quality/SXPL?kind=no_isbn")).text()
+    assert body.count('href="/record/c-') == expected("SXPL")["no_isbn"]
+    assert (await client.get("/admin/quality/SXPL?kind=bogus")).status == 404
+    assert (await client.get("/admin/quality/NOPE")).status == 404
+
+
+def test_csv_cells_cannot_become_formulas() -> None:
+    from harvest.quality import Problem
+
+    chunk = qr.csv_chunk([Problem("L", "no_clc", "s:1", "", "=HYPERLINK(\"x\")", "")],
+                         "http://h", header=False)
+    assert b"'=HYPERLINK" in chunk
+
+
+def test_a_stopped_scan_saves_nothing(seeded: World) -> None:
+    import threading
+
+    from harvest.quality import ScanStopped
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(ScanStopped):
+        qr.compute(seeded.store.db, stop=stop)
+    assert qr.latest(seeded.store.db) == {}
+    assert qr.compute(seeded.store.db)["SXPL"].counts == expected("SXPL")  # usable after
