@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import math
 import queue
@@ -53,8 +52,6 @@ from tongjian.config import Source
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DEADLINE = 5.0  # seconds a reader waits for a live source, unless the source says
-DEFAULT_MAX_CONCURRENT = 2  # connections we open to one source at a time
 DEFAULT_MAX_RECORDS = 20  # records fetched per source: a first page, not a harvest
 MAX_THREADS = 256  # hard cap on worker threads, whatever the configuration adds up to
 LIVE_FIELDS: tuple[str, ...] = tuple(USE_ATTRIBUTES)  # what a live search can search by
@@ -143,23 +140,15 @@ def open_live_connector(source: Source, timeout: float) -> LiveConnector:
     raise NotSearchable(source.name, f"protocol {source.protocol!r} cannot be searched live")
 
 
-def _default(name: str) -> Any:
-    return next(f.default for f in dataclasses.fields(Source) if f.name == name)
-
-
-def deadline_for(source: Source, default: float = DEFAULT_DEADLINE) -> float:
-    """The source's own ``deadline`` when config has one; until then an explicitly set
-    ``timeout`` (anything but the harvest default) is the deadline; else ``default``."""
-    explicit = getattr(source, "deadline", None)
-    if explicit:
-        return float(explicit)
-    if source.timeout != _default("timeout"):
-        return float(source.timeout)
-    return default
+def deadline_for(source: Source) -> float:
+    """Seconds a live search waits for this source (config `deadline`, default 5)."""
+    return float(source.deadline)
 
 
 def max_concurrent_for(source: Source) -> int:
-    return max(1, int(getattr(source, "max_concurrent", 0) or DEFAULT_MAX_CONCURRENT))
+    """Searches sent to this server at once (config `max_concurrent`): county servers are
+    small, so politeness is per source, not global."""
+    return max(1, int(source.max_concurrent))
 
 
 # -- circuit breaker -------------------------------------------------------------------
@@ -453,7 +442,6 @@ class Broadcaster:
         sources: Iterable[Source],
         normalize: Normalizer,
         *,
-        default_deadline: float = DEFAULT_DEADLINE,
         max_records: int = DEFAULT_MAX_RECORDS,
         breaker_threshold: int = 3,
         cooldown: float = 30.0,
@@ -461,7 +449,7 @@ class Broadcaster:
         connector_factory: ConnectorFactory = open_live_connector,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.targets = [LiveTarget(s, deadline_for(s, default_deadline), max_concurrent_for(s))
+        self.targets = [LiveTarget(s, deadline_for(s), max_concurrent_for(s))
                         for s in sources]
         names = [t.source.name for t in self.targets]
         if len(set(names)) != len(names):

@@ -20,7 +20,6 @@ import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ from connectors.broadcast import (
 from connectors.z3950 import Z3950Connector
 from harvest.crosswalk import from_raw
 from harvest.model import Record
-from tongjian.config import Source
+from tongjian.config import Source, parse
 from tongjian.zebra import RecordFile, ZebraServer
 
 pytestmark = pytest.mark.skipif(
@@ -49,14 +48,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"
-
-
-@dataclass(frozen=True)
-class LiveSource(Source):
-    """A Source with the per-source fields live search asks config for (see the report)."""
-
-    deadline: float = 0.0
-    max_concurrent: int = 0
 
 
 # -- peers -------------------------------------------------------------------------------
@@ -239,8 +230,7 @@ def source(name: str, address: str, library: str = "XYLIB", **kw: object) -> Sou
     defaults: dict[str, object] = {"protocol": "z3950", "record_syntax": "unimarc",
                                    "format": "cnmarc", "encoding": "gb18030"}
     defaults.update(kw)
-    cls = LiveSource if {"deadline", "max_concurrent"} & set(kw) else Source
-    return cls(name=name, library=library, address=address, **defaults)  # type: ignore[arg-type]
+    return Source(name=name, library=library, address=address, **defaults)  # type: ignore[arg-type]
 
 
 def xy(server: ZebraServer, name: str = "xylib") -> Source:
@@ -596,15 +586,16 @@ def test_worker_pool_reuses_threads_for_sequential_jobs() -> None:
 
 
 def test_deadline_and_politeness_come_from_the_source() -> None:
-    plain = Source(name="a", library="L", protocol="z3950", address="h:1/D")
-    assert deadline_for(plain) == 5.0  # not the harvest's 10 s default
-    assert deadline_for(Source(name="a", library="L", protocol="z3950", address="h:1/D",
-                               timeout=2.5)) == 2.5
-    assert deadline_for(LiveSource(name="a", library="L", protocol="z3950", address="h:1/D",
-                                   deadline=8)) == 8
-    assert max_concurrent_for(plain) == 2
-    assert max_concurrent_for(LiveSource(name="a", library="L", protocol="z3950",
-                                         address="h:1/D", max_concurrent=1)) == 1
+    plain = parse({"libraries": [{"code": "L", "name": "馆", "region": "r", "level": "county"}],
+                   "sources": [{"name": "a", "library": "L", "protocol": "z3950",
+                                "address": "h:1/D", "mode": "live"},
+                               {"name": "b", "library": "L", "protocol": "z3950",
+                                "address": "h:1/D", "mode": "live", "deadline": 8,
+                                "max_concurrent": 1}]}, Path("c.yaml"))
+    assert deadline_for(plain.source("a")) == 5.0  # not the harvest's 10 s timeout
+    assert deadline_for(plain.source("b")) == 8
+    assert max_concurrent_for(plain.source("a")) == 2
+    assert max_concurrent_for(plain.source("b")) == 1
 
 
 async def test_no_fd_or_thread_leak_after_1000_searches(xylib: ZebraServer,

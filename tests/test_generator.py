@@ -14,7 +14,7 @@ import pytest
 
 from harvest.iso2709 import RawMarc, parse, split_records
 from tongjian.generator import (
-    DEMO_API_LIBRARIES,
+    DEMO_EXTRA_LIBRARIES,
     DEMO_LIBRARIES,
     LibrarySpec,
     generate_consortium,
@@ -26,7 +26,7 @@ from tongjian.generator import (
 from tongjian.generator.consortium import DEMO_DIR, DEMO_EDITIONS, DEMO_SEED
 
 ENCODING = {"SXPL": "utf-8", "XYLIB": "gb18030", "SMLIB": "utf-8", "PROV": "utf-8",
-            "BJLIB": "utf-8"}
+            "BJLIB": "utf-8", "CWLIB": "gb18030"}
 MARC21 = {"SMLIB", "BJLIB"}
 FAMOUS = ["红楼梦", "平凡的世界", "白鹿原", "中国发展报告", "围城", "活着", "三体"]
 CLC_CLASSES = set("ABCDEFGHIJKNOPQRSTUVXZ")
@@ -127,7 +127,7 @@ def test_single_pass_parallel_and_per_library_agree(tmp_path: Path) -> None:
 
 def test_committed_demo_data_is_what_the_generator_writes(
         demo: dict[str, list[tuple[bytes, RawMarc]]]) -> None:
-    for spec in DEMO_LIBRARIES + DEMO_API_LIBRARIES:
+    for spec in DEMO_LIBRARIES + DEMO_EXTRA_LIBRARIES:
         committed = DEMO_DIR / spec.filename
         assert committed.exists(), f"run: python -m tongjian.generator --demo --out {DEMO_DIR}"
         assert committed.read_bytes() == b"".join(chunk for chunk, _ in demo[spec.code])
@@ -227,7 +227,7 @@ def test_utf8_files_parse_and_say_so(demo: dict[str, list[tuple[bytes, RawMarc]]
 def test_record_ids_and_barcodes_are_unique_per_library(
         demo: dict[str, list[tuple[bytes, RawMarc]]]) -> None:
     barcode_tag = {"SXPL": ("906", "a"), "XYLIB": ("906", "a"), "SMLIB": ("952", "p"),
-                   "PROV": ("906", "a"), "BJLIB": ("952", "p")}
+                   "PROV": ("906", "a"), "BJLIB": ("952", "p"), "CWLIB": ("906", "a")}
     for code, recs in demo.items():
         ids = [rec.get("001")[0].data for _, rec in recs]
         assert len(set(ids)) == len(ids)

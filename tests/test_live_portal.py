@@ -4,7 +4,7 @@ A real consortium in miniature: 陕西省图书馆 is harvested into the store a
 index; 咸阳市图书馆 can only be searched live (a real Zebra over the GB18030 demo export);
 神木市图书馆's live server hangs and 扶风县图书馆's refuses connections.  Both provincial
 and city libraries hold 红楼梦 (ISBN 9787020022076), so the index hit must come back once,
-with both libraries' holdings.  Live deadlines are 1 s (config ``timeout: 1``).
+with both libraries' holdings.  Live deadlines are 1 s (config ``deadline: 1``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("live-portal")
     files = [RecordFile(DEMO / "XYLIB.cnmarc.gb18030.iso", "gb18030")]
     with ZebraServer(tmp / "xylib", "unimarc", files) as xylib, hanging_server() as hang:
-        live = {"protocol": "z3950", "mode": "live", "timeout": 1, "record_syntax": "unimarc",
+        live = {"protocol": "z3950", "mode": "live", "deadline": 1, "record_syntax": "unimarc",
                 "format": "cnmarc"}
         raw = {
             "libraries": _libraries(),

@@ -94,6 +94,8 @@ class Source:
     query: str = ""  # full-harvest query: PQF (Z39.50), ILSWS q (Symphony); default: all
     timeout: float = 10.0
     batch_size: int = 50
+    deadline: float = 5.0  # live search: seconds before a source's answer is given up
+    max_concurrent: int = 2  # live search: parallel searches one server is sent at most
     holdings: tuple[HoldingsMap, ...] = ()
     metadata_prefix: str = ""  # OAI-PMH: oai_dc, marc21, marcxml …
     set: str = ""  # OAI-PMH set spec
@@ -274,7 +276,7 @@ class _Validator:
             raw, where, required=("name", "library", "protocol", "address"),
             optional=("mode", "record_syntax", "format", "encoding", "database", "query",
                       "timeout", "batch_size", "holdings", "metadata_prefix", "set",
-                      "schedule", "auth", "members"),
+                      "schedule", "auth", "members", "deadline", "max_concurrent"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
@@ -289,6 +291,13 @@ class _Validator:
         batch = d.get("batch_size", 50)
         if not isinstance(batch, int) or not 0 < batch <= 1000:
             raise self.fail(where, f"batch_size must be an integer 1–1000, not {batch!r}")
+        deadline = d.get("deadline", 5.0)
+        if not isinstance(deadline, int | float) or not 0 < deadline <= 60:
+            raise self.fail(where, f"deadline must be 0–60 seconds, not {deadline!r}")
+        max_concurrent = d.get("max_concurrent", 2)
+        if not isinstance(max_concurrent, int) or not 1 <= max_concurrent <= 16:
+            raise self.fail(where, "max_concurrent must be an integer 1–16 (searches sent to "
+                            f"this server at once), not {max_concurrent!r}")
         schedule = d.get("schedule", 0)
         if not isinstance(schedule, int) or schedule < 0:
             raise self.fail(where, f"schedule must be whole minutes (0 = only by hand), not "
@@ -308,6 +317,7 @@ class _Validator:
             query=str(d.get("query", "")), timeout=float(timeout), batch_size=batch,
             holdings=holdings, metadata_prefix=str(d.get("metadata_prefix", "")),
             set=str(d.get("set", "")), schedule=schedule, auth=auth, members=members,
+            deadline=float(deadline), max_concurrent=max_concurrent,
         )
 
     def auth(self, raw: Any, where: str) -> Auth:

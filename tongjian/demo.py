@@ -4,7 +4,8 @@ Starts every demo member system of config.yaml on the loopback port its address 
 real Zebra Z39.50/SRU servers loaded with each library's records, the Symphony union
 catalog and a Koha library (simulators of the vendors' APIs, from `peers/`), and a
 local-documents OAI-PMH repository (pyoai's server) — harvests every one through its
-connector exactly as a production harvest would, indexes, and serves the portal.
+connector exactly as a production harvest would (sources in mode `live` are left to be
+searched at query time), indexes, and serves the portal.
 Everything started here is stopped on Ctrl-C.
 
 The records come from the seeded generator (committed under tongjian/demo_data/) plus the
@@ -39,6 +40,7 @@ ZEBRA_SOURCES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "sxpl-retro": ("unimarc", (("shared:derived/dp2_cnmarc_10recs.utf8.iso", "utf-8"),)),
     "xylib-z3950": ("unimarc", (("XYLIB.cnmarc.gb18030.iso", "gb18030"),)),
     "smlib-z3950": ("marc21", (("SMLIB.marc21.utf8.mrc", "utf-8"),)),
+    "cwlib-live": ("unimarc", (("CWLIB.cnmarc.gb18030.iso", "gb18030"),)),
 }
 
 
@@ -144,7 +146,7 @@ def run_demo(config: Config, port: int | None = None, serve_portal: bool = True)
                   file=sys.stderr)
             return 1
         with open_store(config) as store:
-            stats = [harvest_one(s, store, full=True) for s in started]
+            stats = [harvest_one(s, store, full=True) for s in started if s.mode == "harvest"]
             print_table(stats)
             backend = open_backend(config)
             try:

@@ -8,7 +8,7 @@ the vocabulary tables, and `python -m tongjian.generator --help` for the command
 """
 
 from tongjian.generator.consortium import (
-    DEMO_API_LIBRARIES,
+    DEMO_EXTRA_LIBRARIES,
     DEMO_EDITIONS,
     DEMO_LIBRARIES,
     DEMO_SEED,
@@ -27,7 +27,7 @@ from tongjian.generator.consortium import (
 )
 
 __all__ = [
-    "DEMO_API_LIBRARIES",
+    "DEMO_EXTRA_LIBRARIES",
     "DEMO_EDITIONS",
     "DEMO_LIBRARIES",
     "DEMO_SEED",

@@ -1490,14 +1490,16 @@ DEMO_LIBRARIES: tuple[LibrarySpec, ...] = (
     LibrarySpec("SMLIB", "神木市图书馆", "marc21", "utf-8", "SM", 0.16,
                 home=("神木", "榆林", "陕北")),
 )
-# Members the demo serves through the vendor-API simulators: the provincial Symphony union
-# catalog (PROV; its items belong to county members) and a Koha library (MARC 21, 952
-# items).  Generated with DEMO_LIBRARIES so all share one universe of editions (same ISBNs),
-# but written separately, so the three Zebra members' files stay byte-identical.
-DEMO_API_LIBRARIES: tuple[LibrarySpec, ...] = (
+# More demo members: the provincial Symphony union catalog (PROV; its items belong to county
+# members), a Koha library (MARC 21, 952 items), both served by the vendor-API simulators,
+# and a county library that can only be searched live over Z39.50 (CWLIB).  Generated with
+# DEMO_LIBRARIES so all share one universe of editions (same ISBNs), but written
+# separately, so the three harvested Zebra members' files stay byte-identical.
+DEMO_EXTRA_LIBRARIES: tuple[LibrarySpec, ...] = (
     LibrarySpec("PROV", "陕西省图书馆（联合目录）", "cnmarc", "utf-8", "61", 0.5,
                 home=("陕西", "西安", "关中")),
     LibrarySpec("BJLIB", "宝鸡市图书馆", "marc21", "utf-8", "BJ", 0.25, home=("宝鸡", "关中")),
+    LibrarySpec("CWLIB", "长武县图书馆", "cnmarc", "gb18030", "CW", 0.12, home=("长武", "咸阳")),
 )
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
 
@@ -1541,13 +1543,13 @@ def write_demo_data(out_dir: str | Path = DEMO_DIR) -> dict[str, Path]:
     counts: dict[str, int] = {}
     paths = write_consortium(out_dir, DEMO_SEED, DEMO_LIBRARIES, DEMO_EDITIONS,
                              progress=lambda code, n: counts.__setitem__(code, n))
-    for spec in DEMO_API_LIBRARIES:
+    for spec in DEMO_EXTRA_LIBRARIES:
         paths[spec.code], counts[spec.code] = write_library(
-            out_dir, DEMO_SEED, DEMO_LIBRARIES + DEMO_API_LIBRARIES, spec.code, DEMO_EDITIONS)
+            out_dir, DEMO_SEED, DEMO_LIBRARIES + DEMO_EXTRA_LIBRARIES, spec.code, DEMO_EDITIONS)
     rows = "\n".join(f"| `{s.filename}` | {s.code} {s.name} | "
                      f"{'CNMARC' if s.flavour == 'cnmarc' else 'MARC 21 + 880'} "
                      f"{s.encoding.upper()} | {counts[s.code]} |"
-                     for s in DEMO_LIBRARIES + DEMO_API_LIBRARIES)
+                     for s in DEMO_LIBRARIES + DEMO_EXTRA_LIBRARIES)
     (Path(out_dir) / "README.md").write_text(
         _README.format(seed=DEMO_SEED, editions=DEMO_EDITIONS, rows=rows), encoding="utf-8")
     return paths
