@@ -8,8 +8,8 @@ the vocabulary tables, and `python -m tongjian.generator --help` for the command
 """
 
 from tongjian.generator.consortium import (
-    DEMO_EXTRA_LIBRARIES,
     DEMO_EDITIONS,
+    DEMO_EXTRA_LIBRARIES,
     DEMO_LIBRARIES,
     DEMO_SEED,
     Edition,
