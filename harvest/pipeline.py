@@ -174,7 +174,7 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
     number of index entries rewritten or removed.
     """
     old = store.cluster_map()
-    new = assign_clusters(store.merge_keys())
+    new = assign_clusters(store.match_records(), *store.links())
     changed = {k for k in new if new[k] != old.get(k)} | set(touched)
     affected = set(emptied) | {new[k] for k in changed if k in new}
     affected |= {old[k] for k in changed if old.get(k)}
@@ -196,7 +196,7 @@ def _document(store: RecordStore, cluster_id: str, config: Config) -> dict | Non
 def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
                   show_progress: bool = True) -> int:
     """Re-merge every record and rebuild the index from the store alone."""
-    assignment = assign_clusters(store.merge_keys())
+    assignment = assign_clusters(store.match_records(), *store.links())
     store.set_clusters(assignment.items())
     store.commit()
     backend.clear()

@@ -15,7 +15,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harvest.matching import MatchRecord
 from harvest.model import Record
+
+
+def work_key(m: MatchRecord) -> str:
+    """Same title proper, first author and volume = the same work (other editions of it);
+    without an author a title alone (诗经, 年鉴) names too many works to link."""
+    return f"{m.title}|{m.author}|{m.volume}" if m.title and m.author else ""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -24,7 +31,9 @@ CREATE TABLE IF NOT EXISTS records (
     source_id   TEXT NOT NULL,
     library     TEXT NOT NULL,
     cluster     TEXT,                  -- merged entry this record belongs to
-    isbn        TEXT NOT NULL DEFAULT '', -- ISBN-13s, space-separated: the merge step's input
+    isbn        TEXT NOT NULL DEFAULT '', -- ISBN-13s, space-separated
+    match       TEXT,                  -- the merge step's input: harvest.matching.MatchRecord
+    work        TEXT NOT NULL DEFAULT '', -- title|first author|volume: finds other editions
     seen_run    INTEGER,               -- last harvest run that delivered this record
     data        TEXT NOT NULL,         -- the canonical Record as JSON
     digest      TEXT NOT NULL,         -- of data, to tell updated from unchanged
@@ -35,6 +44,18 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_cluster ON records(cluster);
 CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE INDEX IF NOT EXISTS records_work ON records(work) WHERE work != '';
+-- Librarians' decisions about the merge: 'split' keeps two records apart, 'merge' joins
+-- them.  Keyed by record keys (stable across re-harvests), so decisions outlive harvests.
+CREATE TABLE IF NOT EXISTS match_links (
+    key_a       TEXT NOT NULL,
+    key_b       TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('split', 'merge')),
+    librarian   TEXT NOT NULL DEFAULT '',
+    reason      TEXT NOT NULL DEFAULT '',
+    at          REAL NOT NULL,
+    PRIMARY KEY (key_a, key_b)
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY,
     source      TEXT NOT NULL,
@@ -66,6 +87,7 @@ CREATE TABLE IF NOT EXISTS harvests (
     quarantined INTEGER NOT NULL DEFAULT 0,
     error       TEXT
 );
+CREATE INDEX IF NOT EXISTS harvests_source ON harvests(source, id);
 """
 
 
@@ -127,25 +149,28 @@ class RecordStore:
         """Insert or update; returns 'new', 'updated' or 'unchanged'."""
         data = json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True)
         digest = hashlib.sha1(data.encode("utf-8"), usedforsecurity=False).hexdigest()
-        isbn = " ".join(record.isbn)
         now = time.time()
         row = self.db.execute("SELECT digest FROM records WHERE key = ?", (record.key,)).fetchone()
+        if row is not None and row[0] == digest:
+            self.db.execute("UPDATE records SET seen_run = ? WHERE key = ?", (run, record.key))
+            return "unchanged"
+        isbn = " ".join(record.isbn)
+        match = MatchRecord.from_record(record)
+        work = work_key(match)
         if row is None:
             self.db.execute(
                 "INSERT INTO records (key, source, source_id, library, data, digest, isbn, "
-                "seen_run, raw, raw_format, first_seen, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "match, work, seen_run, raw, raw_format, first_seen, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.key, record.source, record.source_id, record.library, data, digest,
-                 isbn, run, raw, raw_format, now, now),
+                 isbn, match.to_json(), work, run, raw, raw_format, now, now),
             )
             return "new"
-        if row[0] == digest:
-            self.db.execute("UPDATE records SET seen_run = ? WHERE key = ?", (run, record.key))
-            return "unchanged"
         self.db.execute(
-            "UPDATE records SET data = ?, digest = ?, isbn = ?, seen_run = ?, raw = ?, "
-            "raw_format = ?, library = ?, updated_at = ? WHERE key = ?",
-            (data, digest, isbn, run, raw, raw_format, record.library, now, record.key),
+            "UPDATE records SET data = ?, digest = ?, isbn = ?, match = ?, work = ?, "
+            "seen_run = ?, raw = ?, raw_format = ?, library = ?, updated_at = ? WHERE key = ?",
+            (data, digest, isbn, match.to_json(), work, run, raw, raw_format, record.library,
+             now, record.key),
         )
         return "updated"
 
@@ -195,10 +220,64 @@ class RecordStore:
         """A full re-harvest re-judges every record, so old entries would be duplicates."""
         self.db.execute("DELETE FROM quarantine WHERE source = ?", (source,))
 
+    def match_records(self) -> Iterator[MatchRecord]:
+        """Every record as the merge step sees it, without decoding full records — except
+        where the stored form is missing or from older matching rules: rebuilt then."""
+        stale: list[tuple[str, str, str]] = []
+        for key, match in self.db.execute("SELECT key, match FROM records"):
+            try:
+                yield MatchRecord.from_json(match)
+            except (TypeError, ValueError):
+                row = self.db.execute("SELECT data FROM records WHERE key = ?",
+                                      (key,)).fetchone()
+                fresh = MatchRecord.from_record(Record.from_dict(json.loads(row[0])))
+                stale.append((fresh.to_json(), work_key(fresh), key))
+                yield fresh
+        if stale:
+            self.db.executemany("UPDATE records SET match = ?, work = ? WHERE key = ?", stale)
+            self.db.commit()
+
     def merge_keys(self) -> Iterator[tuple[str, list[str]]]:
-        """(record key, ISBN-13s) for every record: all the merge step reads."""
+        """(record key, ISBN-13s): the ISBN-only view of the merge input."""
         for key, isbn in self.db.execute("SELECT key, isbn FROM records"):
             yield key, isbn.split()
+
+    def match_of(self, key: str) -> MatchRecord | None:
+        row = self.db.execute("SELECT data FROM records WHERE key = ?", (key,)).fetchone()
+        return MatchRecord.from_record(Record.from_dict(json.loads(row[0]))) if row else None
+
+    def other_editions(self, cluster_id: str, limit: int = 20) -> list[str]:
+        """Clusters of the same work (title, first author, volume) — other editions."""
+        rows = self.db.execute(
+            "SELECT DISTINCT r2.cluster FROM records r1 JOIN records r2 ON r2.work = r1.work "
+            "WHERE r1.cluster = ? AND r1.work != '' AND r2.cluster != ? "
+            "ORDER BY r2.cluster LIMIT ?", (cluster_id, cluster_id, limit))
+        return [c for (c,) in rows if c]
+
+    def links(self) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
+        """Librarians' (splits, merges) as record-key pairs, for the merge step."""
+        split: set[frozenset[str]] = set()
+        merge: set[frozenset[str]] = set()
+        for a, b, kind in self.db.execute("SELECT key_a, key_b, kind FROM match_links"):
+            (split if kind == "split" else merge).add(frozenset((a, b)))
+        return split, merge
+
+    def add_link(self, key_a: str, key_b: str, kind: str, librarian: str = "",
+                 reason: str = "") -> None:
+        a, b = sorted((key_a, key_b))
+        self.db.execute(
+            "INSERT INTO match_links (key_a, key_b, kind, librarian, reason, at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT(key_a, key_b) DO UPDATE SET kind = excluded.kind, "
+            "librarian = excluded.librarian, reason = excluded.reason, at = excluded.at",
+            (a, b, kind, librarian, reason, time.time()))
+        self.db.commit()
+
+    def remove_link(self, key_a: str, key_b: str) -> bool:
+        a, b = sorted((key_a, key_b))
+        gone = self.db.execute("DELETE FROM match_links WHERE key_a = ? AND key_b = ?",
+                               (a, b)).rowcount > 0
+        self.db.commit()
+        return gone
 
     def cluster_map(self) -> dict[str, str | None]:
         return dict(self.db.execute("SELECT key, cluster FROM records"))

@@ -9,7 +9,8 @@ Routes (all behind `admin_kit`'s gate):
     GET  /admin                          sources dashboard
     POST /admin/sources/{name}/{action}  action = harvest | pause | resume
     GET  /api/admin/sources              the dashboard as JSON
-plus login/logout (`admin_kit`), quarantine (`admin_quarantine`), quality (`admin_quality`).
+plus login/logout (`admin_kit`), quarantine (`admin_quarantine`), quality (`admin_quality`),
+merge corrections (`admin_merge`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from aiohttp import web
 
 from harvest.scheduler import Scheduler, SourceState
 from harvest.store import RecordStore
-from portal import admin_quality, admin_quarantine
+from portal import admin_merge, admin_quality, admin_quarantine
 from portal.admin_kit import (
     ADMIN,
     PRINCIPAL,
@@ -157,4 +158,5 @@ def setup_admin(app: web.Application, settings: AuthSettings | None = None) -> A
     app.router.add_get("/api/admin/sources", api_sources)
     admin_quarantine.add_routes(app)
     admin_quality.add_routes(app)
+    admin_merge.add_routes(app)
     return state

@@ -190,7 +190,8 @@ def _safe_next(target: str) -> str:
     """Only back into the admin pages of this site — never an open redirect."""
     parts = urlsplit(target)
     if (parts.scheme or parts.netloc or "\\" in target or target.startswith("//")
-            or not is_admin_path(parts.path) or parts.path == "/admin/login"):
+            or not (is_admin_path(parts.path) or parts.path.startswith("/ill"))
+            or parts.path == "/admin/login"):
         return "/admin"
     return target
 

@@ -263,6 +263,11 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
 
     setup_admin(app)
     setup_metrics(app)
+    from portal.availability import setup_availability  # (issue 4) these import this module too
+    from portal.ill import setup_ill
+
+    setup_availability(app)
+    setup_ill(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

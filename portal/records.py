@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from harvest.matching import MatchRecord, cluster_detailed, evidence
 from harvest.model import Record
 from harvest.store import RecordStore
 from index.documents import best_record
@@ -77,7 +78,31 @@ def record_data(cluster_id: str, store: RecordStore, config: Config) -> dict[str
         "holdings": holdings_rows(records, config.libraries),
         "sources": [{"source": r.source, "source_id": r.source_id, "library": r.library}
                     for r in records],
+        "merge": merge_evidence(records),
+        "other_editions": other_editions(store, cluster_id),
     }
+
+
+def merge_evidence(records: list[Record]) -> list[dict[str, Any]]:
+    """Why these records are one entry: the links the matcher made, each with its reasons —
+    the same code that decided, so a librarian reads exactly what the merge used."""
+    if len(records) < 2:
+        return []
+    matches = {r.key: MatchRecord.from_record(r) for r in records}
+    result = cluster_detailed(list(matches.values()))
+    return [{"a": a, "b": b, "rule": rule, "evidence": evidence(matches[a], matches[b])}
+            for a, b, rule in result.edges if a in matches and b in matches]
+
+
+def other_editions(store: RecordStore, cluster_id: str) -> list[dict[str, Any]]:
+    out = []
+    for other in store.other_editions(cluster_id):
+        records = store.cluster(other)
+        if records:
+            r = max(records, key=lambda x: (x.year or 0, x.key))
+            out.append({"id": other, "title": r.title, "edition": r.edition, "year": r.year,
+                        "publisher": r.publisher, "libraries": len({x.library for x in records})})
+    return out
 
 
 def _run(run: dict[str, object] | None) -> dict[str, Any] | None:

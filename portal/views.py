@@ -200,6 +200,9 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
         "library_count": len(codes),
         "contacts": contacts,
         "sources": sources,
+        "merge": data.get("merge", []),
+        "other_editions": data.get("other_editions", []),
+        "source_names": {f"{s['source']}:{s['source_id']}": s["library_name"] for s in sources},
         "cover_url": web_url(data["record"].get("cover_url")),
         "online_url": web_url(data["record"].get("online_url")),
     }

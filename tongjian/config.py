@@ -96,6 +96,7 @@ class Source:
     batch_size: int = 50
     deadline: float = 5.0  # live search: seconds before a source's answer is given up
     max_concurrent: int = 2  # live search: parallel searches one server is sent at most
+    availability_timeout: float = 0.0  # live item status: seconds per check; 0 = 3 s
     holdings: tuple[HoldingsMap, ...] = ()
     metadata_prefix: str = ""  # OAI-PMH: oai_dc, marc21, marcxml …
     set: str = ""  # OAI-PMH set spec
@@ -276,7 +277,8 @@ class _Validator:
             raw, where, required=("name", "library", "protocol", "address"),
             optional=("mode", "record_syntax", "format", "encoding", "database", "query",
                       "timeout", "batch_size", "holdings", "metadata_prefix", "set",
-                      "schedule", "auth", "members", "deadline", "max_concurrent"),
+                      "schedule", "auth", "members", "deadline", "max_concurrent",
+                      "availability_timeout"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
@@ -298,6 +300,10 @@ class _Validator:
         if not isinstance(max_concurrent, int) or not 1 <= max_concurrent <= 16:
             raise self.fail(where, "max_concurrent must be an integer 1–16 (searches sent to "
                             f"this server at once), not {max_concurrent!r}")
+        availability_timeout = d.get("availability_timeout", 0.0)
+        if not isinstance(availability_timeout, int | float) or not 0 <= availability_timeout <= 30:
+            raise self.fail(where, "availability_timeout must be 0–30 seconds (0 = the 3 s "
+                            f"default), not {availability_timeout!r}")
         schedule = d.get("schedule", 0)
         if not isinstance(schedule, int) or schedule < 0:
             raise self.fail(where, f"schedule must be whole minutes (0 = only by hand), not "
@@ -318,6 +324,7 @@ class _Validator:
             holdings=holdings, metadata_prefix=str(d.get("metadata_prefix", "")),
             set=str(d.get("set", "")), schedule=schedule, auth=auth, members=members,
             deadline=float(deadline), max_concurrent=max_concurrent,
+            availability_timeout=float(availability_timeout),
         )
 
     def auth(self, raw: Any, where: str) -> Auth:

@@ -108,12 +108,14 @@ def holdings(call_list: Any, source: Source) -> list[Holding]:
             remote = _key(f.get("library")) or _key(cf.get("library"))
             member = source.member_library(remote) if remote else ""
             home = f.get("homeLocation")
+            current = _key(f.get("currentLocation"))
             out.append(Holding(
                 library=member or source.library,
                 location=str(_fields(home).get("description") or _key(home)),
                 call_number=number,
                 barcode=str(f.get("barcode") or ""),
-                status=_key(f.get("currentLocation")),
+                # Symphony says "on the shelf" by the current location being the home one.
+                status="ON-SHELF" if current and current == _key(home) else current,
                 note="" if member else remote,
             ))
     return out

@@ -1,0 +1,778 @@
+"""Live availability: each holding's current status asked of its own system, on demand.
+
+The index knows what a library's system said at the last harvest; a reader standing up to
+go to the library wants to know what it says now.  So the record page (and the ILL view)
+asks the member systems directly:
+
+* Symphony — ``item_status`` per barcode (current location, due date);
+* Koha — ``items_status`` per biblio (item flags, due date from the checkout);
+* Z39.50 — the record by its local number (Bib-1 use 12) in the OPAC record syntax, whose
+  holdings carry circulation data (availableNow, availabilityDate, itemId).  A server
+  without OPAC records (Zebra answers Bib-1 239) honestly "does not offer live status";
+* anything else (OAI-PMH, SRU) offers none.
+
+Rules, and why:
+
+* Sources are asked concurrently, each with its own timeout (3 s by default; ``timeouts``
+  or a source's ``availability_timeout`` override it), so the answer comes after the
+  slowest source's timeout at worst — never the sum — and a dead county server costs the
+  reader at most that.  A source that fails shows its last known (harvested) status,
+  mapped through `harvest.status.common_status`, with the reason (超时, 连接失败, 查询出错,
+  不提供实时状态) and the time that status dates from.
+* Every blocking call runs in a bounded thread pool, and a source holds at most
+  ``per_source`` threads at a time (the slot is freed when the *thread* ends, not when we
+  stop waiting), so a hanging server cannot eat the pool or pile up connections.  The
+  threads end on their own: connectors are opened with the availability timeout as their
+  socket/ZOOM timeout, and workers check the deadline before each request.
+* Answers are cached per (source, barcode) for Symphony and per (source, biblio) for Koha
+  and Z39.50 for ``ttl`` seconds (60): a page reload or a second reader does not hit the
+  county server again.  A source that timed out or refused the connection is not asked
+  again for ``failure_ttl`` (15 s), and one without live status for ``not_offered_ttl``.
+* HTTP connectors (a Symphony session, a Koha token) are kept in a small idle pool per
+  source for reuse; Z39.50 connections are opened per check, since an idle Z39.50 session
+  is closed by most servers and a dead one would be mistaken for a dead server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from connectors import zoom
+from connectors.base import ConnectorError, Diagnostic, Unreachable
+from connectors.z3950 import pqf_quote
+from harvest.model import Holding, Record
+from harvest.status import (
+    AVAILABLE,
+    LIBRARY_USE_ONLY,
+    ON_LOAN,
+    UNAVAILABLE,
+    UNKNOWN,
+    Status,
+    best,
+    common_status,
+    due_date,
+    label,
+    location_use_only,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 3.0
+DEFAULT_TTL = 60.0
+FAILURE_TTL = 15.0
+NOT_OFFERED_TTL = 600.0
+PER_SOURCE = 2
+MAX_THREADS = 16
+CACHE_SIZE = 20_000
+POOL_IDLE = 120.0  # seconds an idle HTTP connector (session, token) is kept for reuse
+LIVE_PROTOCOLS = ("symphony", "koha", "z3950")
+
+# reason code → what the reader sees next to the last known status
+REASONS: dict[str, str] = {
+    "timeout": "超时",
+    "unreachable": "连接失败",
+    "error": "查询出错",
+    "not_offered": "不提供实时状态",
+    "not_found": "源系统中未找到",
+    "no_barcode": "无条码，无法实时查询",
+    "skipped": "未实时查询",
+}
+# Failures that describe the server, not one record: remembered for the whole source.
+_SOURCE_FAILURES = {"timeout": "failure", "unreachable": "failure", "not_offered": "not_offered"}
+# Bib-1 diagnostics meaning "no such record syntax here": the server has no OPAC records.
+_NO_SYNTAX = {238, 239}
+# Our encodings → YAZ charset names for rendering OPAC holdings text as UTF-8.
+_YAZ_CHARSETS = {"gb18030": "gb18030", "marc-8": "marc8"}
+
+OpenConnector = Callable[[Any], Any]
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveItem:
+    """One copy as its system reports it now."""
+
+    status: Status
+    raw: str = ""
+    barcode: str = ""
+    call_number: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class HoldingStatus:
+    """The status to show for one harvested Holding (``record`` key, ``index`` in its
+    holdings).  ``live`` False means ``status`` is the harvested one, from ``as_of``, and
+    ``reason`` says why no live answer was had."""
+
+    record: str
+    index: int
+    source: str
+    library: str
+    barcode: str
+    call_number: str
+    location: str
+    status: str
+    due_date: str
+    raw_status: str
+    harvested_status: str
+    as_of: float | None
+    live: bool
+    reason_code: str = ""
+    reason: str = ""
+    copies: int = 1
+    available_copies: int = 0
+
+    @property
+    def label(self) -> str:
+        return label(self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "label": self.label}
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a source said about one unit (a barcode or a biblio), or why it said nothing."""
+
+    at: float
+    items: tuple[LiveItem, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Unit:
+    kind: str  # "item" (Symphony barcode) | "bib" (Koha biblio, Z39.50 local number)
+    key: str
+
+    def cache_key(self, source: str) -> tuple[str, str, str]:
+        return (source, self.kind, self.key)
+
+
+class _NotOffered(Exception):
+    """The source has no live status to give (no OPAC syntax, protocol without it)."""
+
+
+class _Cache:
+    """A small TTL cache, safe across the event loop and the worker threads."""
+
+    def __init__(self, size: int, clock: Callable[[], float]) -> None:
+        self.size, self.clock = size, clock
+        self._data: OrderedDict[tuple[str, str, str], tuple[float, _Answer]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> _Answer | None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= self.clock():
+                del self._data[key]
+                return None
+            return entry[1]
+
+    def put(self, key: tuple[str, str, str], answer: _Answer, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._data[key] = (self.clock() + ttl, answer)
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def drop(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+
+# -- status readers ---------------------------------------------------------------------------
+
+
+def symphony_status(item: Any) -> Status:
+    """A Symphony ItemStatus: at home = on the shelf (reading-room shelves: library use
+    only); elsewhere = what the current location's key, or failing that its description,
+    says."""
+    current = str(item.current_location or "")
+    if current and current == item.home_location:
+        if location_use_only(item.current_description):
+            return Status(LIBRARY_USE_ONLY)
+        return Status(AVAILABLE)
+    status = common_status(current)
+    if status.code == UNKNOWN and item.current_description:
+        status = common_status(item.current_description)
+    if status.code == ON_LOAN:
+        return Status(ON_LOAN, due_date(str(item.due_date or "")))
+    return status
+
+
+def koha_status(item: Any) -> Status:
+    """A Koha ItemStatus: its summary in the common vocabulary, with the exact due date."""
+    status = common_status(item.status)
+    if status.code == ON_LOAN:
+        return Status(ON_LOAN, due_date(item.due_date) or status.due_date)
+    return status
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _fields(element: Element) -> dict[str, str]:
+    """Direct children as name → text (or the ``value`` attribute of flags)."""
+    out: dict[str, str] = {}
+    for child in element:
+        name = _local(child.tag)
+        value = child.get("value")
+        out[name] = (value if value is not None else (child.text or "")).strip()
+    return out
+
+
+def opac_status(circ: Mapping[str, str]) -> Status:
+    """One OPAC circulation entry (Z39.50 OPAC record syntax) → Status.
+
+    ``availableNow`` decides; the free-text ``restrictions``/``publicNote`` refine it
+    (阅览 → library use only; 在途 → in transit); ``availabilityDate`` of a copy not
+    available now is its due date.  Without availableNow, only the words count."""
+    words = " ".join(v for k in ("restrictions", "publicNote", "temporaryLocation")
+                     if (v := circ.get(k, "")))
+    told = common_status(words) if words else Status(UNKNOWN)
+    now = circ.get("availableNow", "")
+    if now in ("1", "true", "y"):
+        return Status(LIBRARY_USE_ONLY) if told.code == LIBRARY_USE_ONLY else Status(AVAILABLE)
+    if now in ("0", "false", "n"):
+        due = due_date(circ.get("availabilityDate", "")) or told.due_date
+        if told.code not in (UNKNOWN, AVAILABLE, LIBRARY_USE_ONLY, ON_LOAN):
+            return told
+        if due or told.code == ON_LOAN:
+            return Status(ON_LOAN, due)
+        return Status(UNAVAILABLE)
+    return told
+
+
+def _parse_xml(data: bytes) -> Element:
+    try:
+        return SafeET.fromstring(data)
+    except (ParseError, DefusedXmlException):
+        # holdings text in the server's charset when YAZ was not told to convert it
+        return SafeET.fromstring(data.decode("gb18030", "replace").encode("utf-8"))
+
+
+def parse_opac(data: bytes) -> tuple[LiveItem, ...]:
+    """The holdings of an OPAC record as YAZ renders it (ZOOM_record_get "opac"):
+    ``<opacRecord><holdings><holding>… <circulations><circulation>…``."""
+    root = _parse_xml(data)
+    items: list[LiveItem] = []
+    for holding in (e for e in root.iter() if _local(e.tag) == "holding"):
+        h = _fields(holding)
+        location = h.get("localLocation") or h.get("shelvingLocation") or ""
+        call_number = h.get("callNumber", "")
+        circs = [c for c in holding.iter() if _local(c.tag) == "circulation"]
+        if not circs:
+            items.append(LiveItem(common_status(h.get("publicNote", "")), "",
+                                  call_number=call_number, location=location))
+        for circ in circs:
+            c = _fields(circ)
+            raw = "; ".join(f"{k}={c[k]}" for k in ("availableNow", "availabilityDate",
+                                                     "restrictions", "onHold") if c.get(k))
+            items.append(LiveItem(opac_status(c), raw, c.get("itemId", ""), call_number,
+                                  location))
+    return tuple(items)
+
+
+def _fold(code: str) -> str:
+    return "".join(code.split()).casefold()
+
+
+def match_items(holdings: Sequence[Holding], items: Sequence[LiveItem]
+                ) -> list[tuple[LiveItem, ...] | None]:
+    """Pair a record's harvested holdings with the copies its system reports now: by
+    barcode; then a holding without barcode (a summary: call number, copies) takes the
+    unclaimed copies of its call number, or all of them when it is the only such holding;
+    finally, when the system reports no barcodes at all, one lone unmatched holding takes
+    the unclaimed copies.
+    None = no live copy for that holding."""
+    out: list[tuple[LiveItem, ...] | None] = [None] * len(holdings)
+    by_barcode: dict[str, LiveItem] = {}
+    for item in items:
+        if item.barcode:
+            by_barcode.setdefault(_fold(item.barcode), item)
+    claimed: set[int] = set()
+    for i, h in enumerate(holdings):
+        found = by_barcode.get(_fold(h.barcode)) if h.barcode else None
+        if found is not None:
+            out[i] = (found,)
+            claimed.add(id(found))
+    rest = [it for it in items if id(it) not in claimed]
+    loose = [i for i, h in enumerate(holdings) if out[i] is None and not h.barcode]
+    for i in loose:
+        mine = tuple(it for it in rest if it.call_number
+                     and _fold(it.call_number) == _fold(holdings[i].call_number))
+        if not mine and len(loose) == 1:
+            mine = tuple(rest)
+        if mine:
+            out[i] = mine
+            claimed.update(id(it) for it in mine)
+    rest = [it for it in items if id(it) not in claimed]
+    unmatched = [i for i in range(len(holdings)) if out[i] is None]
+    if len(unmatched) == 1 and rest and not any(it.barcode for it in items):
+        out[unmatched[0]] = tuple(rest)
+    return out
+
+
+# -- the service ------------------------------------------------------------------------------
+
+
+class AvailabilityService:
+    """Live status for the holdings of records, one short-lived answer per source.
+
+    ``open_connector(source)`` builds a connector from a config Source (default:
+    `tongjian.commands.open_connector`); it is called with the source's timeout replaced
+    by the availability timeout, so every socket read gives up in time.  ``timeouts``
+    maps source names to their own timeout (seconds).  ``clock`` is monotonic (deadlines,
+    cache); ``wall`` stamps answers (the "as of" a reader sees).
+    """
+
+    def __init__(self, config: Any, open_connector: OpenConnector | None = None, *,
+                 timeout: float = DEFAULT_TIMEOUT, ttl: float = DEFAULT_TTL,
+                 failure_ttl: float = FAILURE_TTL, not_offered_ttl: float = NOT_OFFERED_TTL,
+                 per_source: int = PER_SOURCE, max_threads: int = MAX_THREADS,
+                 timeouts: Mapping[str, float] | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
+        if timeout <= 0 or per_source < 1 or max_threads < 1:
+            raise ValueError("timeout, per_source and max_threads must be positive")
+        self.config = config
+        self._open = open_connector or _default_open
+        self.timeout, self.ttl = timeout, ttl
+        self.failure_ttl, self.not_offered_ttl = failure_ttl, not_offered_ttl
+        self.per_source = per_source
+        self.timeouts = dict(timeouts or {})
+        self._clock, self._wall = clock, wall
+        self._cache = _Cache(CACHE_SIZE, clock)
+        self._executor = ThreadPoolExecutor(max_workers=max_threads,
+                                            thread_name_prefix="availability")
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._idle: dict[str, list[tuple[Any, float]]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- configuration -------------------------------------------------------------------
+    def now(self) -> float:
+        """Wall-clock time as the service stamps answers (the "as of" of live ones)."""
+        return self._wall()
+
+    def source(self, name: str) -> Any | None:
+        return next((s for s in self.config.sources if s.name == name), None)
+
+    def timeout_for(self, source: Any) -> float:
+        own = self.timeouts.get(source.name) or getattr(source, "availability_timeout", 0)
+        return float(own) if own and own > 0 else self.timeout
+
+    def live_capable(self, source: Any | None) -> bool:
+        return source is not None and source.protocol in LIVE_PROTOCOLS
+
+    # -- the check -----------------------------------------------------------------------
+    async def check(self, records: Sequence[Record], *, as_of: Mapping[str, float] | None = None,
+                    live: bool = True) -> list[HoldingStatus]:
+        """One HoldingStatus per holding of `records`, in their order.  ``as_of`` maps
+        record keys to when their harvested status was seen (shown for fallbacks);
+        ``live=False`` skips the sources entirely (harvested statuses, labelled so)."""
+        as_of = as_of or {}
+        live = live and not self._closed
+        answers: dict[tuple[str, str, str], _Answer] = {}
+        failures: dict[str, _Answer] = {}
+        plan: dict[str, dict[_Unit, None]] = {}  # an ordered set of units per source
+        if live:
+            for record in records:
+                source = self.source(record.source)
+                if not self.live_capable(source) or record.source in failures:
+                    continue
+                failed = self._cache.get((record.source, "source", "*"))
+                if failed is not None:
+                    failures[record.source] = failed
+                    continue
+                for unit in self._units(source, record):
+                    key = unit.cache_key(source.name)
+                    cached = self._cache.get(key)
+                    if cached is not None:
+                        answers[key] = cached
+                    else:
+                        plan.setdefault(source.name, {})[unit] = None
+            outcomes = await asyncio.gather(*(
+                self._ask(self.source(name), list(units)) for name, units in plan.items()))
+            for got, failed in outcomes:
+                answers.update(got)
+                failures.update(failed)
+        out: list[HoldingStatus] = []
+        for record in records:
+            out.extend(self._statuses(record, answers, failures, as_of.get(record.key), live))
+        return out
+
+    def _units(self, source: Any, record: Record) -> list[_Unit]:
+        if source.protocol == "symphony":
+            return [_Unit("item", h.barcode.strip()) for h in record.holdings
+                    if h.barcode.strip()]
+        return [_Unit("bib", record.source_id)] if record.holdings else []
+
+    def _semaphore(self, name: str) -> asyncio.Semaphore:
+        sem = self._semaphores.get(name)
+        if sem is None:
+            sem = self._semaphores[name] = asyncio.Semaphore(self.per_source)
+        return sem
+
+    async def _ask(self, source: Any, units: list[_Unit]
+                   ) -> tuple[dict[tuple[str, str, str], _Answer], dict[str, _Answer]]:
+        """All of one source's units, split over its thread slots, within its timeout."""
+        timeout = self.timeout_for(source)
+        deadline = self._clock() + timeout
+        # Symphony is asked item by item: spread the items over the source's slots.
+        chunks = [units[i::self.per_source] for i in range(self.per_source)] \
+            if source.protocol == "symphony" else [units]
+        outcomes = await asyncio.gather(*(self._ask_chunk(source, c, deadline)
+                                          for c in chunks if c))
+        answers: dict[tuple[str, str, str], _Answer] = {}
+        reasons: list[str] = []
+        for got, reason in outcomes:
+            answers.update(got)
+            if reason:
+                reasons.append(reason)
+        failures: dict[str, _Answer] = {}
+        if reasons:
+            if not answers:
+                failure = _Answer(self._wall(), reason=reasons[0])
+                failures[source.name] = failure
+                self._remember_failure(source.name, failure)
+                log.info("availability: %s gave no live status (%s)", source.name, reasons[0])
+            else:  # part answered: the rest of this check only is marked
+                for unit in units:
+                    answers.setdefault(unit.cache_key(source.name),
+                                       _Answer(self._wall(), reason=reasons[0]))
+        return answers, failures
+
+    async def _ask_chunk(self, source: Any, units: list[_Unit], deadline: float
+                         ) -> tuple[dict[tuple[str, str, str], _Answer], str]:
+        """Run one worker thread over `units`; ('', answers) or the failure reason."""
+        results: dict[tuple[str, str, str], _Answer] = {}
+        sem = self._semaphore(source.name)
+        try:  # every slot busy (hung threads of earlier checks): give up at the deadline
+            await asyncio.wait_for(sem.acquire(), max(0.0, deadline - self._clock()))
+        except TimeoutError:
+            return results, "timeout"
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+        try:
+            future = self._executor.submit(self._work, source, units, deadline, results,
+                                           cancel)
+        except RuntimeError:  # shut down
+            sem.release()
+            return results, "error"
+        future.add_done_callback(lambda _f: _release_soon(loop, sem))
+        try:
+            reason = await asyncio.wait_for(asyncio.wrap_future(future),
+                                            max(0.0, deadline - self._clock()))
+        except TimeoutError:
+            cancel.set()
+            reason = "timeout"
+        return dict(results), reason or ""
+
+    def _remember_failure(self, source: str, failure: _Answer) -> None:
+        kind = _SOURCE_FAILURES.get(failure.reason)
+        if kind == "failure":
+            self._cache.put((source, "source", "*"), failure, self.failure_ttl)
+        elif kind == "not_offered":
+            self._cache.put((source, "source", "*"), failure, self.not_offered_ttl)
+
+    # -- worker threads ------------------------------------------------------------------
+    def _work(self, source: Any, units: list[_Unit], deadline: float,
+              results: dict[tuple[str, str, str], _Answer], cancel: threading.Event) -> str:
+        """Ask the source about each unit until done, cancelled or past the deadline;
+        returns a failure reason ('' when every unit got an answer)."""
+        if cancel.is_set() or self._clock() >= deadline:
+            return "timeout"
+        timeout = self.timeout_for(source)
+        started = self._clock()
+        try:
+            if source.protocol == "symphony":
+                self._symphony(source, units, deadline, results, cancel, timeout)
+            elif source.protocol == "koha":
+                self._koha(source, units, deadline, results, cancel, timeout)
+            elif source.protocol == "z3950":
+                self._z3950(source, units, deadline, results, cancel, timeout)
+            else:
+                raise _NotOffered(source.protocol)
+        except _NotOffered:
+            return "not_offered"
+        except Unreachable as e:
+            slow = self._clock() - started >= 0.9 * timeout
+            timed_out = slow or "timed out" in e.message or "within" in e.message
+            return "timeout" if timed_out else "unreachable"
+        except TimeoutError:
+            return "timeout"
+        except (ConnectorError, zoom.ZoomError, OSError, ValueError) as e:
+            log.warning("availability: %s: %s", source.name, e)
+            return "error"
+        except Exception:  # a bug must not take the page down: that source shows harvested
+            log.exception("availability: %s failed", source.name)
+            return "error"
+        done = sum(1 for u in units if u.cache_key(source.name) in results)
+        return "" if done == len(units) else "timeout"
+
+    def _store(self, source: Any, unit: _Unit, answer: _Answer,
+               results: dict[tuple[str, str, str], _Answer]) -> None:
+        key = unit.cache_key(source.name)
+        results[key] = answer
+        if answer.reason != "error":  # an error is about one request: ask again next time
+            self._cache.put(key, answer, self.ttl)
+
+    def _going(self, deadline: float, cancel: threading.Event) -> bool:
+        return not cancel.is_set() and self._clock() < deadline
+
+    def _symphony(self, source: Any, units: list[_Unit], deadline: float,
+                  results: dict[tuple[str, str, str], _Answer], cancel: threading.Event,
+                  timeout: float) -> None:
+        with self._connector(source, timeout) as conn:
+            for unit in units:
+                if not self._going(deadline, cancel):
+                    return
+                try:
+                    found = conn.item_status([unit.key]).get(unit.key)
+                except Diagnostic as e:  # this item's request failed; ask about the next
+                    log.warning("availability: %s: %s", source.name, e)
+                    self._store(source, unit, _Answer(self._wall(), reason="error"), results)
+                    continue
+                if found is None:
+                    answer = _Answer(self._wall(), reason="not_found")
+                else:
+                    raw = found.current_location + (f" {found.current_description}"
+                                                     if found.current_description else "")
+                    answer = _Answer(self._wall(), (LiveItem(
+                        symphony_status(found), raw.strip(), found.barcode,
+                        found.call_number, found.current_description),))
+                self._store(source, unit, answer, results)
+
+    def _koha(self, source: Any, units: list[_Unit], deadline: float,
+              results: dict[tuple[str, str, str], _Answer], cancel: threading.Event,
+              timeout: float) -> None:
+        with self._connector(source, timeout) as conn:
+            for unit in units:
+                if not self._going(deadline, cancel):
+                    return
+                try:
+                    items = conn.items_status(int(unit.key))
+                    answer = _Answer(self._wall(), tuple(
+                        LiveItem(koha_status(i), i.status, i.barcode, i.call_number,
+                                 i.location) for i in items))
+                except ValueError:  # not a biblio number: nothing to ask
+                    answer = _Answer(self._wall(), reason="not_found")
+                except Diagnostic as e:
+                    if e.code != 404:  # this biblio's request failed; ask about the next
+                        log.warning("availability: %s: %s", source.name, e)
+                    reason = "not_found" if e.code == 404 else "error"
+                    answer = _Answer(self._wall(), reason=reason)
+                self._store(source, unit, answer, results)
+
+    def _z3950(self, source: Any, units: list[_Unit], deadline: float,
+               results: dict[tuple[str, str, str], _Answer], cancel: threading.Event,
+               timeout: float) -> None:
+        charset = _YAZ_CHARSETS.get(str(getattr(source, "encoding", "")).lower())
+        render = f"opac; charset={charset},utf-8" if charset else "opac"
+        conn = zoom.Connection({"preferredRecordSyntax": "opac",
+                                "timeout": str(max(1, math.ceil(timeout)))})
+        try:
+            _zoom(conn.connect, source.address)
+            for unit in units:
+                if not self._going(deadline, cancel):
+                    return
+                rs = _zoom(conn.search_pqf, f"@attr 1=12 {pqf_quote(unit.key)}")
+                try:
+                    if len(rs) == 0:
+                        answer = _Answer(self._wall(), reason="not_found")
+                    else:
+                        rec = _zoom(rs.records, 0, 1, render)[0]
+                        if rec.data is None:
+                            raise _record_problem(rec.error)
+                        answer = _Answer(self._wall(), parse_opac(rec.data))
+                finally:
+                    rs.close()
+                self._store(source, unit, answer, results)
+        finally:
+            conn.close()
+
+    # -- connector pool ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _connector(self, source: Any, timeout: float) -> Any:
+        """An idle connector of this source, or a new one; back to the pool only after a
+        clean run (an error may have left it mid-session)."""
+        conn = None
+        stale = []
+        with self._lock:
+            idle = self._idle.setdefault(source.name, [])
+            while idle and conn is None:
+                candidate, since = idle.pop()
+                if self._clock() - since < POOL_IDLE:
+                    conn = candidate
+                else:
+                    stale.append(candidate)
+        for old in stale:
+            _close_quietly(old)
+        if conn is None:
+            conn = self._open(replace(source, timeout=timeout))
+        healthy = False
+        try:
+            yield conn
+            healthy = True
+        finally:
+            with self._lock:
+                pool = self._idle.setdefault(source.name, [])
+                keep = healthy and not self._closed and len(pool) < self.per_source
+                if keep:
+                    pool.append((conn, self._clock()))
+            if not keep:
+                _close_quietly(conn)
+
+    def forget(self, source: str | None = None) -> None:
+        """Drop cached answers (all, or one source's failure) — for admins and tests."""
+        if source is None:
+            self._cache = _Cache(CACHE_SIZE, self._clock)
+        else:
+            self._cache.drop((source, "source", "*"))
+
+    def close(self) -> None:
+        """Stop taking work; hung threads end at their own socket timeout.  Idle
+        connectors are closed in the background (a Symphony logout is a request)."""
+        self._closed = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            idle = [c for pool in self._idle.values() for c, _ in pool]
+            self._idle.clear()
+        if idle:
+            threading.Thread(target=lambda: [_close_quietly(c) for c in idle],
+                             name="availability-close", daemon=True).start()
+
+    # -- assembling ----------------------------------------------------------------------
+    def _statuses(self, record: Record, answers: Mapping[tuple[str, str, str], _Answer],
+                  failures: Mapping[str, _Answer], seen: float | None,
+                  live: bool) -> Iterable[HoldingStatus]:
+        source = self.source(record.source)
+
+        def fallback(i: int, h: Holding, reason: str) -> HoldingStatus:
+            status = common_status(h.status)
+            return HoldingStatus(
+                record=record.key, index=i, source=record.source, library=h.library or
+                record.library, barcode=h.barcode, call_number=h.call_number,
+                location=h.location, status=status.code, due_date=status.due_date,
+                raw_status=h.status, harvested_status=h.status, as_of=seen, live=False,
+                reason_code=reason, reason=REASONS[reason], copies=h.copies,
+                available_copies=h.copies if status.available else 0)
+
+        def current(i: int, h: Holding, items: tuple[LiveItem, ...], at: float
+                    ) -> HoldingStatus:
+            status = items[0].status if len(items) == 1 else best([it.status for it in items])
+            raw = "; ".join(dict.fromkeys(it.raw for it in items if it.raw))
+            return HoldingStatus(
+                record=record.key, index=i, source=record.source, library=h.library or
+                record.library, barcode=h.barcode, call_number=h.call_number or
+                items[0].call_number, location=h.location or items[0].location,
+                status=status.code, due_date=status.due_date, raw_status=raw[:300],
+                harvested_status=h.status, as_of=at, live=True, copies=h.copies,
+                available_copies=sum(1 for it in items if it.status.available))
+
+        if not live:
+            return [fallback(i, h, "skipped") for i, h in enumerate(record.holdings)]
+        if not self.live_capable(source):
+            return [fallback(i, h, "not_offered") for i, h in enumerate(record.holdings)]
+        failed = failures.get(record.source)
+        if failed is not None:
+            return [fallback(i, h, failed.reason) for i, h in enumerate(record.holdings)]
+        out = []
+        if source.protocol == "symphony":
+            for i, h in enumerate(record.holdings):
+                if not h.barcode.strip():
+                    out.append(fallback(i, h, "no_barcode"))
+                    continue
+                answer = answers.get((source.name, "item", h.barcode.strip()))
+                if answer is None or answer.reason or not answer.items:
+                    out.append(fallback(i, h, answer.reason if answer and answer.reason
+                                        else "timeout"))
+                else:
+                    out.append(current(i, h, answer.items, answer.at))
+            return out
+        answer = answers.get((source.name, "bib", record.source_id))
+        if answer is None or answer.reason:
+            reason = answer.reason if answer and answer.reason else "timeout"
+            return [fallback(i, h, reason) for i, h in enumerate(record.holdings)]
+        for i, (h, items) in enumerate(zip(record.holdings,
+                                           match_items(record.holdings, answer.items),
+                                           strict=True)):
+            out.append(current(i, h, items, answer.at) if items
+                       else fallback(i, h, "not_found"))
+        return out
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _default_open(source: Any) -> Any:
+    from tongjian.commands import open_connector  # the CLI module pulls in a lot: lazily
+
+    return open_connector(source)
+
+
+def _close_quietly(conn: Any) -> None:
+    try:
+        conn.close()
+    except Exception:  # closing a connector to a dead server must not raise anywhere
+        log.debug("availability: closing %r failed", conn, exc_info=True)
+
+
+def _release_soon(loop: asyncio.AbstractEventLoop, sem: asyncio.Semaphore) -> None:
+    """Free a source slot from the worker thread's side, when the thread is done."""
+    with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+        loop.call_soon_threadsafe(sem.release)
+
+
+def _zoom(fn: Callable[..., Any], *args: Any) -> Any:
+    """A ZOOM call with its errors in the terms `_work` sorts into reasons."""
+    try:
+        return fn(*args)
+    except zoom.ZoomError as e:
+        info = e.info
+        if info.diagset == "Bib-1" and info.code in _NO_SYNTAX:
+            raise _NotOffered(str(e)) from None
+        if info.diagset in (zoom.ZOOM_DIAGSET, ""):
+            if info.code == zoom.ERROR_TIMEOUT:
+                raise TimeoutError(str(e)) from None
+            if info.code in (zoom.ERROR_CONNECT, zoom.ERROR_CONNECTION_LOST):
+                raise Unreachable("z3950", info.message) from None
+        raise
+
+
+def _record_problem(error: zoom.ErrorInfo | None) -> Exception:
+    """A present that gave no OPAC record: a syntax refusal (or a record in another
+    syntax, which ZOOM cannot render as OPAC) means no live status on this server."""
+    if error is None or error.code in _NO_SYNTAX or error.diagset in (zoom.ZOOM_DIAGSET, ""):
+        return _NotOffered(str(error))
+    return ConnectorError("z3950", f"record error {error.code}: {error.message}")
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT", "DEFAULT_TTL", "REASONS", "AvailabilityService", "HoldingStatus",
+    "LiveItem", "match_items", "opac_status", "parse_opac",
+]
+
