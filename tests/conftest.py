@@ -20,3 +20,40 @@ def shared_data(relative: str = "") -> Path:
 @pytest.fixture
 def shared() -> Path:
     return shared_data()
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (connecting to it is refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ztest():
+    """yaz-ztest, YAZ's own test server (a second server implementation): "host:port"."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    exe = shutil.which("yaz-ztest")
+    if exe is None:
+        pytest.skip("yaz-ztest (package yaz) is not installed")
+    port = free_port()
+    proc = subprocess.Popen([exe, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)

@@ -14,7 +14,6 @@ import asyncio
 import re
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -247,30 +246,6 @@ def zebra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def ztest() -> Iterator[str]:
-    exe = shutil.which("yaz-ztest")
-    if exe is None:
-        pytest.skip("yaz-ztest (package yaz) is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([exe, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield f"127.0.0.1:{port}/Default"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-
-
 @pytest.fixture
 def hang() -> Iterator[HangServer]:
     server = HangServer()
@@ -480,7 +455,7 @@ async def test_zebra_offers_no_live_status_and_falls_back(zebra: Any) -> None:
 
 
 async def test_ztest_opac_record_gives_live_circulation(ztest: str) -> None:
-    config = make_config(ztest=ztest)
+    config = make_config(ztest=f"{ztest}/Default")
     # yaz-ztest's OPAC records carry one copy, itemId 1226176, available now
     record = Record(source="ztest", source_id="11224466", library="SXPL", title="ztest",
                     holdings=[Holding("SXPL", "书库", "MLCM 89/00602 (N)", "1226176", "借出")])

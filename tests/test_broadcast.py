@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -39,6 +38,7 @@ from connectors.broadcast import (
 from connectors.z3950 import Z3950Connector
 from harvest.crosswalk import from_raw
 from harvest.model import Record
+from tests.conftest import free_port
 from tongjian.config import Source, parse
 from tongjian.zebra import RecordFile, ZebraServer
 
@@ -71,36 +71,6 @@ def smlib(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZebraServer]:
     with ZebraServer(tmp_path_factory.mktemp("smlib"), "marc21",
                      [DEMO / "SMLIB.marc21.utf8.mrc"]) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def ztest() -> Iterator[str]:
-    """yaz-ztest, a second server implementation (a numeric term = that many hits)."""
-    exe = shutil.which("yaz-ztest")
-    if exe is None:
-        pytest.skip("yaz-ztest (package yaz) is not installed")
-    port = free_port()
-    proc = subprocess.Popen([exe, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-
-
-def free_port() -> int:
-    """A port that was free a moment ago: connecting to it is refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

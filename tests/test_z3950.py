@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
 from connectors.z3950 import Z3950Connector, build_pqf, pqf_quote
-from tests.conftest import shared_data
+from tests.conftest import free_port, shared_data
 from tongjian.zebra import RecordFile, ZebraError, ZebraServer
 
 pytestmark = pytest.mark.skipif(
@@ -110,35 +109,6 @@ def gb18030_zebra(dp2_gb18030: list[bytes],
     files = [RecordFile(path, "gb18030")]
     with ZebraServer(work / "server", "unimarc", files) as server:
         yield server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def ztest() -> Iterator[str]:
-    """yaz-ztest: YAZ's own test server, a second server implementation."""
-    exe = shutil.which("yaz-ztest")
-    if exe is None:
-        pytest.skip("yaz-ztest (package yaz) is not installed")
-    port = _free_port()
-    proc = subprocess.Popen([exe, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
 
 
 # -- harvest: every record, byte for byte ------------------------------------------------
@@ -347,7 +317,7 @@ def test_unknown_database_raises_diagnostic_109(ztest: str) -> None:
 
 
 def test_closed_port_is_unreachable_at_once() -> None:
-    port = _free_port()  # bound and released: nothing listens there now
+    port = free_port()  # bound and released: nothing listens there now
     started = time.monotonic()
     with (Z3950Connector("down", f"127.0.0.1:{port}/Default", timeout=5,
                          password="s3cret") as conn,
