@@ -237,11 +237,6 @@ class RecordStore:
             self.db.executemany("UPDATE records SET match = ?, work = ? WHERE key = ?", stale)
             self.db.commit()
 
-    def merge_keys(self) -> Iterator[tuple[str, list[str]]]:
-        """(record key, ISBN-13s): the ISBN-only view of the merge input."""
-        for key, isbn in self.db.execute("SELECT key, isbn FROM records"):
-            yield key, isbn.split()
-
     def match_of(self, key: str) -> MatchRecord | None:
         row = self.db.execute("SELECT data FROM records WHERE key = ?", (key,)).fetchone()
         return MatchRecord.from_record(Record.from_dict(json.loads(row[0]))) if row else None

@@ -9,10 +9,15 @@ all records, so the book is found however any one library catalogued it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from harvest.model import Record
 from index.text import normalize
+
+# Names, subjects, series and publishers repeat across a catalogue, and folding one
+# (NFKC + OpenCC) costs more than a lookup: a full rebuild folds each distinct value once.
+_fold = lru_cache(maxsize=100_000)(normalize)
 
 # Descriptive fields counted for completeness.  Housekeeping (source, format, encoding),
 # holdings and failed ISBNs say nothing about how well the book itself is described.
@@ -63,7 +68,7 @@ def _unique(values: Iterable[str], *, fold: bool = False) -> list[str]:
     out: list[str] = []
     for value in values:
         value = (value or "").strip()
-        key = normalize(value) if fold else value
+        key = _fold(value) if fold else value
         if value and key not in seen:
             seen.add(key)
             out.append(value)
@@ -114,8 +119,8 @@ def cluster_document(
     title_alt = _unique(
         [alt for r in ordered for alt in r.title_alt] + [r.title for r in ordered], fold=True
     )
-    title_norm = normalize(title)
-    title_alt = [t for t in title_alt if normalize(t) != title_norm]
+    title_norm = _fold(title)
+    title_alt = [t for t in title_alt if _fold(t) != title_norm]
     authors = _unique((a.name for r in ordered for a in r.authors), fold=True)
     holdings = _holdings(ordered, libraries)
     library_codes = [h["library"] for h in holdings]

@@ -25,11 +25,13 @@ another schema raises a ValueError that says so.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tantivy
 
@@ -55,10 +57,8 @@ _PINYIN_BOOSTS: dict[str, float] = {"title_pinyin": 2.0, "author_pinyin": 1.5}
 # in the document, weighted well under the word itself.
 _BIGRAM_BOOSTS: dict[str, float] = {"title_bigram": 1.5, "author_bigram": 1.0}
 _BOOSTS = {**_TEXT_BOOSTS, **_PINYIN_BOOSTS, **_BIGRAM_BOOSTS}
-_ANALYSERS = {
-    **dict.fromkeys(_PINYIN_BOOSTS, text.pinyin_tokens),
-    **dict.fromkeys(_BIGRAM_BOOSTS, text.bigrams),
-}
+_ANALYSERS = {"text": text.tokens, "pinyin": text.pinyin_tokens, "bigram": text.bigrams}
+_KINDS = {**dict.fromkeys(_PINYIN_BOOSTS, "pinyin"), **dict.fromkeys(_BIGRAM_BOOSTS, "bigram")}
 
 # request.field -> (text fields, pinyin fields, bigram fields)
 _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -100,10 +100,12 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value if v not in (None, "")]
 
 
-def _pre_tokenized(terms: list[str]) -> tantivy.PreTokenizedString:
-    return tantivy.PreTokenizedString(
-        " ".join(terms), [tantivy.Token(t, i, 0, 0) for i, t in enumerate(terms)]
-    )
+@lru_cache(maxsize=100_000)
+def _analysed(kind: str, value: str) -> str:
+    """A value's terms, space-joined.  Cached: authors, publishers, places, subjects and
+    series recur across thousands of documents, and jieba + OpenCC + pinyin cost far more
+    than a lookup."""
+    return " ".join(_ANALYSERS[kind](value))
 
 
 def _year(value: Any) -> int | None:
@@ -113,6 +115,67 @@ def _year(value: Any) -> int | None:
         return None
 
 
+class Analysed(NamedTuple):
+    """A document ready for the writer: its id, and its fields as tantivy JSON."""
+
+    id: str
+    json: str
+
+
+def analyse_document(doc: dict[str, Any]) -> Analysed:
+    """All the Python-side work of indexing one document (jieba, pinyin, pairs, keys).
+
+    A module function, not a method, so worker processes can run it without an index;
+    the writer then only parses JSON in Rust.  Analysed fields go in as their terms
+    joined by spaces, and the schema's "whitespace" tokenizer splits them back into the
+    very same terms (no term holds a space: `index.text` cuts on every non-word
+    character), which costs far less than building a `tantivy.Token` per term.
+    """
+    doc_id = str(doc["id"])
+    title = str(doc.get("title") or "")
+    authors = _as_list(doc.get("authors"))
+    title_alt = _as_list(doc.get("title_alt"))
+    series = _as_list(doc.get("series"))
+    values: dict[str, list[str]] = {
+        "title": [title],
+        "title_alt": title_alt,
+        "authors": authors,
+        "responsibility": _as_list(doc.get("responsibility")),
+        "subjects": _as_list(doc.get("subjects")),
+        "series": series,
+        "publisher": _as_list(doc.get("publisher")) + _as_list(doc.get("place")),
+        "summary": _as_list(doc.get("summary")),
+        "title_pinyin": [title, *_as_list(doc.get("title_pinyin"))],
+        "author_pinyin": authors,
+        "title_bigram": [title, *title_alt, *series],
+        "author_bigram": authors,
+    }
+    out: dict[str, Any] = {"id": doc_id}
+    for name, items in values.items():
+        kind = _KINDS.get(name, "text")
+        joined = [terms for item in items if (terms := _analysed(kind, item))]
+        if joined:
+            out[name] = joined
+    if key := text.title_key(title):
+        out["title_key"] = key
+    keyed = {
+        "isbn": [text.isbn_key(v) or text.code_key(v) for v in _as_list(doc.get("isbn"))],
+        "issn": [text.issn_key(v) or text.code_key(v) for v in _as_list(doc.get("issn"))],
+        "call_number": [text.code_key(v) for v in _as_list(doc.get("call_number"))],
+        "clc": [text.code_key(v) for v in _as_list(doc.get("clc"))],
+    }
+    for name in _FACET_FIELDS:
+        keyed[name] = list(dict.fromkeys(_as_list(doc.get(name))))
+    out.update((name, values) for name, values in keyed.items() if values)
+    year = _year(doc.get("year"))
+    if year is not None:
+        out["year"] = year
+    summary = doc.get("summary_doc") or {"id": doc_id, "title": title}
+    raw = json.dumps(summary, ensure_ascii=False).encode("utf-8")
+    out["summary_doc"] = base64.b64encode(raw).decode("ascii")  # bytes fields take base64
+    return Analysed(doc_id, json.dumps(out, ensure_ascii=False))
+
+
 class TantivyBackend:
     """SearchBackend on a tantivy index: on disk at `path`, or in memory when None.
 
@@ -120,8 +183,9 @@ class TantivyBackend:
     an index another process is building (tantivy allows one writer per index directory).
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP) -> None:
         self._schema = _schema()
+        self._writer_heap = writer_heap
         if path is None:
             self._index = tantivy.Index(self._schema)
         else:
@@ -141,62 +205,24 @@ class TantivyBackend:
 
     def _w(self) -> Any:
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=_WRITER_HEAP)
+            self._writer = self._index.writer(heap_size=self._writer_heap)
         return self._writer
 
     def add(self, docs: Iterable[dict[str, Any]]) -> int:
+        return self.add_analysed(analyse_document(doc) for doc in docs)
+
+    def add_analysed(self, docs: Iterable[Analysed], replace: bool = True) -> int:
+        """Add documents already put through `analyse_document` (in this process or in
+        worker processes, which is how a bulk rebuild uses both cores).  `replace=False`
+        skips the delete-by-id, for an index known to be empty (right after `clear`)."""
         writer = self._w()
         n = 0
-        for doc in docs:
-            doc_id = str(doc["id"])
-            writer.delete_documents_by_term("id", doc_id)
-            writer.add_document(self._document(doc_id, doc))
+        for analysed in docs:
+            if replace:
+                writer.delete_documents_by_term("id", analysed.id)
+            writer.add_json(analysed.json)
             n += 1
         return n
-
-    def _document(self, doc_id: str, doc: dict[str, Any]) -> tantivy.Document:
-        d = tantivy.Document()
-        d.add_text("id", doc_id)
-        title = str(doc.get("title") or "")
-        authors = _as_list(doc.get("authors"))
-        values: dict[str, list[str]] = {
-            "title": [title],
-            "title_alt": _as_list(doc.get("title_alt")),
-            "authors": authors,
-            "responsibility": _as_list(doc.get("responsibility")),
-            "subjects": _as_list(doc.get("subjects")),
-            "series": _as_list(doc.get("series")),
-            "publisher": _as_list(doc.get("publisher")) + _as_list(doc.get("place")),
-            "summary": _as_list(doc.get("summary")),
-            "title_pinyin": [title, *_as_list(doc.get("title_pinyin"))],
-            "author_pinyin": authors,
-            "title_bigram": [title, *_as_list(doc.get("title_alt")), *_as_list(doc.get("series"))],
-            "author_bigram": authors,
-        }
-        for name, items in values.items():
-            analyse = _ANALYSERS.get(name, text.tokens)
-            for item in items:
-                terms = analyse(item)
-                if terms:
-                    d.add_pre_tokenized_text(name, _pre_tokenized(terms))
-        if key := text.title_key(title):
-            d.add_text("title_key", key)
-        for value in _as_list(doc.get("isbn")):
-            d.add_text("isbn", text.isbn_key(value) or text.code_key(value))
-        for value in _as_list(doc.get("issn")):
-            d.add_text("issn", text.issn_key(value) or text.code_key(value))
-        for name in ("call_number", "clc"):
-            for value in _as_list(doc.get(name)):
-                d.add_text(name, text.code_key(value))
-        for name in _FACET_FIELDS:
-            for value in dict.fromkeys(_as_list(doc.get(name))):
-                d.add_text(name, value)
-        year = _year(doc.get("year"))
-        if year is not None:
-            d.add_integer("year", year)
-        summary = doc.get("summary_doc") or {"id": doc_id, "title": title}
-        d.add_bytes("summary_doc", json.dumps(summary, ensure_ascii=False).encode("utf-8"))
-        return d
 
     def delete(self, ids: Iterable[str]) -> None:
         writer = self._w()

@@ -8,7 +8,7 @@ from harvest.store import RecordStore
 
 
 def rec(source: str, sid: str, *isbn: str) -> Record:
-    return Record(source=source, source_id=sid, library=source.upper(), title=sid,
+    return Record(source=source, source_id=sid, library=source.upper(), title="平凡的世界",
                   isbn=list(isbn))
 
 
@@ -38,11 +38,11 @@ def test_store_groups_clusters_and_reports_updates(tmp_path):
     assert store.put(a, b"raw-a", "usmarc") == "new"
     assert store.put(b, b"raw-b", "usmarc") == "new"
     assert store.put(a, b"raw-a", "usmarc") == "unchanged"
-    a.title = "changed"
+    a.summary = "changed"
     assert store.put(a, b"raw-a2", "usmarc") == "updated"
-    store.set_clusters(assign_clusters(store.merge_keys()).items())
+    store.set_clusters(assign_clusters(store.match_records()).items())
     store.commit()
     groups = list(store.clusters())
     assert len(groups) == 1 and {r.key for r in groups[0][1]} == {"a:1", "b:9"}
     assert store.raw("a:1") == (b"raw-a2", "usmarc")
-    assert store.get("a:1").title == "changed"
+    assert store.get("a:1").summary == "changed"

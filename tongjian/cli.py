@@ -36,6 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true",
                    help="harvest everything again instead of what changed since last time")
 
+    p = sub.add_parser("import", help="load MARC export files of a configured source "
+                       "(a library that sends dumps), in parallel, then merge and index")
+    p.add_argument("source", help="source name in config.yaml the records belong to")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--processes", type=int, default=2, help="parsing processes (default 2)")
+    p.add_argument("--no-full", action="store_true",
+                   help="add and update only; keep records the files no longer hold")
+
     p = sub.add_parser("index", help="rebuild the index from the record store alone")
     p.add_argument("--rebuild", action="store_true", required=True)
 
@@ -113,6 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "harvest":
             return commands.harvest(config, args.sources, reindex=not args.no_index,
                                     full=args.full)
+        if args.command == "import":
+            from harvest.bulk import bulk_import
+
+            missing = [str(f) for f in args.files if not f.is_file()]
+            if missing:
+                print(f"import: no such file: {', '.join(missing)}", file=sys.stderr)
+                return 2
+            stats = bulk_import(config, config.source(args.source).name, args.files,
+                                processes=max(1, args.processes), full=not args.no_full)
+            print(stats.report())
+            return 0
         if args.command == "index":
             return commands.rebuild(config)
     except ConfigError as e:

@@ -1,0 +1,588 @@
+"""Bulk import of MARC files: a library's full export, or a whole consortium's, at speed.
+
+The normal path (`harvest.pipeline`) reads, decodes, crosswalks and stores one record at a
+time in one process — right for a harvest that waits on the network, far too slow for a
+million records from disk.  This path keeps every rule of the normal one and changes only
+where the work happens:
+
+* parse: each file is cut into chunks at record terminators (the same cuts
+  `iso2709.split_records` makes, so every record, its byte offset and its number come out
+  as they would from `readers.read` over the whole file); worker processes decode and
+  crosswalk them with `to_record` and hand back store rows (JSON, digest, ISBNs, raw bytes)
+  — the Python-heavy work runs on every core;
+* store: the main process classifies rows exactly as `RecordStore.put` does (new, updated,
+  unchanged), quarantines broken records with their raw bytes and reason, and the second
+  copy of a record id as `pipeline._Run.ingest` does, and writes with `executemany` in
+  large transactions (synchronous=OFF for the load: a crash mid-import means importing
+  again, never a corrupt store, because WAL keeps committed transactions whole);
+* merge: `assign_clusters` over every record of the store, as `rebuild_index` does;
+* index: worker processes read the store themselves (by cluster-id range), build each
+  cluster's document and run the text analysis (`analyse_document`); the main process only
+  feeds tantivy, whose own threads do the inverted index.
+
+`bulk_import` returns `BulkStats` with counts and per-stage seconds; progress lines go to
+stderr like every long command's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, fields
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TypeVar
+
+from harvest.crosswalk import to_record
+from harvest.matching import MatchRecord
+from harvest.merge import assign_clusters
+from harvest.model import Author, Holding, Record
+from harvest.readers import looks_like_xml, read
+from harvest.store import SCHEMA, RecordStore, work_key
+from tongjian.config import Config, HoldingsMap, Source
+from tongjian.progress import Progress
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CHUNK_BYTES = 2 << 20  # ~2,500 records: big enough to amortize a task, small to balance
+COMMIT_ROWS = 100_000  # rows per transaction: WAL growth stays bounded
+INDEX_TASK_RECORDS = 4_000  # records per index task (by cluster-id range)
+BULK_WRITER_HEAP = 1_000_000_000  # fewer, larger segments: less merging during the load
+DUPLICATE_REASON = (
+    "duplicate record id {sid!r} in this source — the first record with this id was kept; "
+    "fix the record id (001) in the source"
+)  # the words of pipeline._Run.ingest: the admin pages show both the same
+
+
+@dataclass
+class BulkStats:
+    source: str
+    files: int = 0
+    bytes: int = 0
+    records: int = 0  # records read (stored + quarantined)
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    index_entries: int = 0
+    index_mode: str = ""  # rebuild | update | none
+    stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    seconds: float = 0.0
+
+    @property
+    def stored(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+    def rate(self, stage: str | None = None) -> float:
+        """Records per second, end to end or of one stage."""
+        seconds = self.seconds if stage is None else self.stages.get(stage, 0.0)
+        return self.records / seconds if seconds else 0.0
+
+    def report(self) -> str:
+        lines = [
+            f"{self.source}: {self.records:,} records from {self.files} file(s) "
+            f"({self.bytes / 1e6:,.0f} MB): {self.new:,} new, {self.updated:,} updated, "
+            f"{self.unchanged:,} unchanged, {self.deleted:,} deleted, "
+            f"{self.quarantined:,} quarantined; index {self.index_mode}: "
+            f"{self.index_entries:,} entries",
+        ]
+        for stage, seconds in self.stages.items():
+            rate = self.records / seconds if seconds else 0.0
+            lines.append(f"  {stage:<14} {seconds:8.1f} s  {rate:>10,.0f} records/s")
+        lines.append(f"  {'total':<14} {self.seconds:8.1f} s  {self.rate():>10,.0f} records/s")
+        return "\n".join(lines)
+
+
+# -- worker side: parse + decode + crosswalk ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SourceSpec:
+    """What a worker needs of the source: picklable and small."""
+
+    name: str
+    library: str
+    encoding: str
+    flavour: str
+    holdings: tuple[HoldingsMap, ...]
+
+
+@dataclass(frozen=True)
+class _ParseTask:
+    spec: _SourceSpec
+    path: str
+    start: int
+    end: int
+
+
+# One item per record, in input order, relative to its chunk:
+#   ("ok", position, offset, source_id, data_json, digest, isbn, match_json, work, raw)
+#   ("noid", position, offset, record_dict, raw)  — no 001: the id is its number in the file,
+#                                                    which only the main process knows
+#   ("bad", position, offset, reason, raw)
+Item = tuple[Any, ...]
+
+_RECORD_FIELDS = tuple(f.name for f in fields(Record))
+_AUTHOR_FIELDS = tuple(f.name for f in fields(Author))
+_HOLDING_FIELDS = tuple(f.name for f in fields(Holding))
+
+def record_dict(record: Record) -> dict[str, Any]:
+    """`record.to_dict()` without `dataclasses.asdict`'s deep copy, which was a third of a
+    worker's time; the JSON is the same (the bulk == sequential test holds it to that)."""
+    out = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    out["authors"] = [{n: getattr(a, n) for n in _AUTHOR_FIELDS} for a in record.authors]
+    out["holdings"] = [{n: getattr(h, n) for n in _HOLDING_FIELDS} for h in record.holdings]
+    return out
+
+
+def record_json(record_dict: dict[str, Any]) -> tuple[str, str]:
+    """JSON and digest of a record, byte for byte as `RecordStore.put` writes them."""
+    data = json.dumps(record_dict, ensure_ascii=False, sort_keys=True)
+    return data, hashlib.sha1(data.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _parse_chunk(task: _ParseTask) -> list[Item]:
+    spec = task.spec
+    with open(task.path, "rb") as f:
+        f.seek(task.start)
+        data = f.read(task.end - task.start)
+    out: list[Item] = []
+    for p in read(data, spec.encoding, spec.flavour):
+        if p.marc is None:
+            out.append(("bad", p.position, p.offset, p.error, p.raw))
+            continue
+        record = to_record(p.marc, spec.name, spec.library, "", spec.flavour, spec.holdings)
+        if not record.source_id:
+            out.append(("noid", p.position, p.offset, record_dict(record), p.raw))
+            continue
+        data_json, digest = record_json(record_dict(record))
+        match = MatchRecord.from_record(record)  # the merge step's input, as `put` stores it
+        out.append(("ok", p.position, p.offset, record.source_id, data_json, digest,
+                    " ".join(record.isbn), match.to_json(), work_key(match), p.raw))
+    return out
+
+
+def chunk_file(spec: _SourceSpec, path: Path,
+               chunk_bytes: int = CHUNK_BYTES) -> tuple[bool, list[_ParseTask]]:
+    """(is XML, byte ranges) of a file.  ISO 2709 is cut right after a record terminator,
+    never where the next piece would look like XML to `readers.read`; an XML document is
+    one task (it has to be parsed whole)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        if looks_like_xml(head):
+            return True, [_ParseTask(spec, str(path), 0, size)]
+        tasks: list[_ParseTask] = []
+        start = 0
+        while start < size:
+            cut = start + chunk_bytes
+            while cut < size:
+                f.seek(cut)
+                window = f.read(65_536)
+                pos = window.find(b"\x1d")
+                if pos == -1:
+                    cut += len(window)
+                    continue
+                cut += pos + 1
+                f.seek(cut)
+                if not looks_like_xml(f.read(4096)):
+                    break
+            cut = min(cut, size)
+            tasks.append(_ParseTask(spec, str(path), start, cut))
+            start = cut
+    return False, tasks
+
+
+# -- worker side: cluster documents + text analysis -----------------------------------------
+
+_DB: sqlite3.Connection | None = None
+_LIBRARIES: dict[str, Any] = {}
+
+
+def _init_index_worker(store_path: str, libraries: dict[str, Any]) -> None:
+    global _DB, _LIBRARIES
+    _DB = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, check_same_thread=False)
+    _DB.execute("PRAGMA cache_size=-200000")
+    _LIBRARIES = libraries
+    from index import text
+
+    text.tokens("预热")  # load jieba's dictionary and OpenCC now, not in the first task
+    text.pinyin_tokens("预热")
+
+
+def _analyse_range(bounds: tuple[str | None, str | None]) -> tuple[int, list[Any]]:
+    """(records read, analysed documents) for the clusters with ids in [low, high)."""
+    from index.documents import cluster_document
+    from index.tantivy_backend import analyse_document
+
+    assert _DB is not None, "worker not initialised"
+    low, high = bounds
+    where, args = ["cluster IS NOT NULL"], []
+    if low is not None:
+        where.append("cluster >= ?")
+        args.append(low)
+    if high is not None:
+        where.append("cluster < ?")
+        args.append(high)
+    rows = _DB.execute(f"SELECT cluster, data FROM records WHERE {' AND '.join(where)} "
+                       "ORDER BY cluster, key", args)
+    out: list[Any] = []
+    n = 0
+    current: str | None = None
+    group: list[Record] = []
+    for cluster, data in rows:
+        n += 1
+        if cluster != current and group:
+            out.append(analyse_document(cluster_document(current or "", group, _LIBRARIES)))
+            group = []
+        current = cluster
+        group.append(Record.from_dict(json.loads(data)))
+    if group:
+        out.append(analyse_document(cluster_document(current or "", group, _LIBRARIES)))
+    return n, out
+
+
+def cluster_ranges(records: int, per_task: int = INDEX_TASK_RECORDS) -> list[tuple[str | None,
+                                                                                  str | None]]:
+    """Cluster-id ranges covering every string, about `per_task` records each when the ids
+    are hex digests (as `merge` makes them); any other ids still land in exactly one."""
+    n = max(1, min(4096, records // per_task))
+    bounds = [f"{(i << 64) // n:016x}" for i in range(1, n)]
+    lows: list[str | None] = [None, *bounds]
+    highs: list[str | None] = [*bounds, None]
+    return list(zip(lows, highs, strict=True))
+
+
+# -- main side ----------------------------------------------------------------------------
+
+
+def ordered_map(pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable[T],
+                window: int) -> Iterator[R]:
+    """`pool.map` in input order with at most `window` tasks in flight: results are
+    consumed as they come, so a slow consumer never has every chunk's rows in memory."""
+    pending: deque[Future[R]] = deque()
+    for task in tasks:
+        pending.append(pool.submit(fn, task))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+class _Loader:
+    """Applies the workers' items to the store in input order: the rules of
+    `RecordStore.put` and `pipeline._Run.ingest`, in batches."""
+
+    def __init__(self, store: RecordStore, source: Source, raw_format: str, run: int,
+                 stats: BulkStats) -> None:
+        self.store, self.source, self.run, self.stats = store, source, run, stats
+        self.raw_format = raw_format
+        self.existing: dict[str, str] = dict(store.db.execute(
+            "SELECT key, digest FROM records WHERE source = ?", (source.name,)))
+        self.seen: set[str] = set()
+        self.touched: set[str] = set()
+        self.emptied: set[str] = set()
+        self._inserts: list[tuple[Any, ...]] = []
+        self._updates: list[tuple[Any, ...]] = []
+        self._unchanged: list[tuple[Any, ...]] = []
+        self._quarantine: list[tuple[Any, ...]] = []
+        self._rows = 0
+
+    def apply(self, items: list[Item], base_position: int, base_offset: int | None) -> int:
+        """Returns the number of records (positions) the chunk held."""
+        name = self.source.name
+        now = time.time()
+        last = 0
+        for item in items:
+            kind, position, offset = item[0], item[1] + base_position, item[2]
+            last = item[1]
+            if offset is not None and base_offset is not None:
+                offset += base_offset
+            if kind == "bad":
+                self._quarantine.append((name, position, offset, "", item[3], item[4], now))
+                continue
+            if kind == "noid":
+                fields, raw = item[3], item[4]
+                source_id = fields["source_id"] = f"#{position}"
+                data, digest = record_json(fields)
+                isbn = " ".join(fields["isbn"])
+                match = MatchRecord.from_record(Record.from_dict(fields))
+                match_json, work = match.to_json(), work_key(match)
+            else:
+                source_id, data, digest, isbn, match_json, work, raw = item[3:10]
+            key = f"{name}:{source_id}"
+            if key in self.seen:
+                self._quarantine.append((name, position, offset, source_id,
+                                         DUPLICATE_REASON.format(sid=source_id), raw, now))
+                continue
+            self.seen.add(key)
+            old = self.existing.get(key)
+            if old is None:
+                self._inserts.append((key, name, source_id, self.source.library, data, digest,
+                                      isbn, match_json, work, self.run, raw, self.raw_format,
+                                      now, now))
+                self.stats.new += 1
+                self.touched.add(key)
+            elif old == digest:
+                self._unchanged.append((self.run, key))
+                self.stats.unchanged += 1
+            else:
+                self._updates.append((data, digest, isbn, match_json, work, self.run, raw,
+                                      self.raw_format, self.source.library, now, key))
+                self.stats.updated += 1
+                self.touched.add(key)
+        self.stats.quarantined += len(self._quarantine)
+        self.flush()
+        return last
+
+    def flush(self, commit: bool = False) -> None:
+        db = self.store.db
+        if self._inserts:
+            db.executemany(
+                "INSERT INTO records (key, source, source_id, library, data, digest, isbn, "
+                "match, work, seen_run, raw, raw_format, first_seen, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._inserts)
+        if self._updates:
+            db.executemany(
+                "UPDATE records SET data = ?, digest = ?, isbn = ?, match = ?, work = ?, "
+                "seen_run = ?, raw = ?, raw_format = ?, library = ?, updated_at = ? "
+                "WHERE key = ?", self._updates)
+        if self._unchanged:
+            db.executemany("UPDATE records SET seen_run = ? WHERE key = ?", self._unchanged)
+        if self._quarantine:
+            db.executemany(
+                "INSERT INTO quarantine (source, position, offset, record_id, reason, raw, at) "
+                "VALUES (?,?,?,?,?,?,?)", self._quarantine)
+        self._rows += len(self._inserts) + len(self._updates) + len(self._unchanged)
+        self._inserts, self._updates, self._unchanged, self._quarantine = [], [], [], []
+        if commit or self._rows >= COMMIT_ROWS:
+            self.store.commit()
+            self._rows = 0
+
+
+def _bulk_pragmas(db: sqlite3.Connection) -> None:
+    """For the load only: no fsync per commit, a 256 MB page cache, temp b-trees in memory,
+    and fewer WAL checkpoints (each copies pages back into the database)."""
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-256000")
+    db.execute("PRAGMA temp_store=MEMORY")
+    db.execute("PRAGMA wal_autocheckpoint=20000")
+
+
+def _normal_pragmas(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA wal_autocheckpoint=1000")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def raw_format(source: Source, is_xml: bool) -> str:
+    """What the raw column says the bytes are: the source's record syntax for ISO 2709."""
+    return "marcxml" if is_xml else (source.record_syntax or "usmarc")
+
+
+def bulk_import(config: Config, source_name: str, files: Sequence[str | Path],
+                **options: Any) -> BulkStats:
+    """Import MARC files (ISO 2709 or MARCXML) of one configured source, then merge and
+    index; see `import_sources` for the options."""
+    return import_sources(config, {source_name: files}, **options)
+
+
+def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], *,
+                   processes: int = 2, full: bool = True, reindex: str = "auto",
+                   chunk_bytes: int = CHUNK_BYTES, show_progress: bool = True,
+                   store: RecordStore | None = None) -> BulkStats:
+    """Import the files of several sources ({source name: files}), then merge and index
+    once — a consortium's first load, or a benchmark.
+
+    `full`: the files are each source's whole catalogue, as in a full harvest: its old
+    quarantine is cleared and records the files no longer hold are deleted.
+    `reindex`: "rebuild" (the whole index, in parallel), "update" (only the entries that
+    changed, as after a harvest), "none" (clusters assigned, index untouched), or "auto":
+    rebuild when the index is empty or over a quarter of the store changed, else update.
+    Each source's import is recorded as a harvest run, so the portal shows it.
+    """
+    sources = [config.source(name) for name in imports]
+    paths = {s.name: [Path(f) for f in imports[s.name]] for s in sources}
+    stats = BulkStats(", ".join(paths),
+                      files=sum(len(p) for p in paths.values()),
+                      bytes=sum(f.stat().st_size for p in paths.values() for f in p))
+    own_store = store is None
+    store = store or RecordStore(config.resolve(config.store_path))
+    started = time.monotonic()
+    ctx = get_context("spawn")  # no fork: the parent holds SQLite and tantivy threads
+    try:
+        fresh = store.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+        _bulk_pragmas(store.db)
+        if fresh:
+            # An empty store: build the secondary indexes once at the end instead of
+            # maintaining them row by row (same definitions: SCHEMA creates them again).
+            for (index,) in store.db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                    "tbl_name = 'records' AND sql IS NOT NULL").fetchall():
+                store.db.execute(f'DROP INDEX "{index}"')
+        progress = Progress("import") if show_progress else None
+        touched: set[str] = set()
+        emptied: set[str] = set()
+        t = time.monotonic()
+        with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+            for source in sources:
+                loader = _load_source(store, source, paths[source.name], full, pool,
+                                      2 * processes + 2, chunk_bytes, stats, progress)
+                touched |= loader.touched
+                emptied |= loader.emptied
+        if progress:
+            progress.done()
+        stats.stages["parse+store"] = time.monotonic() - t
+        mode = _index_mode(reindex, config, stats, store)
+        stats.index_mode = mode
+        t = time.monotonic()
+        if mode == "update":  # merges too: only the clusters that changed are rewritten
+            from harvest.pipeline import update_index
+            from tongjian.commands import open_backend
+
+            if fresh:
+                store.db.executescript(SCHEMA)
+            backend = open_backend(config)
+            try:
+                stats.index_entries = update_index(store, backend, config, touched, emptied)
+            finally:
+                backend.close()
+            stats.stages["merge+index"] = time.monotonic() - t
+        else:
+            clusters = _merge(store, fresh)
+            stats.stages["merge"] = time.monotonic() - t
+            if fresh:  # after the merge, which would otherwise update records_cluster
+                t = time.monotonic()
+                store.db.executescript(SCHEMA)
+                store.commit()
+                stats.stages["store indexes"] = time.monotonic() - t
+            if mode == "rebuild":
+                t = time.monotonic()
+                stats.index_entries = _rebuild_index(store, config, processes, ctx,
+                                                     len(clusters), show_progress)
+                stats.stages["index"] = time.monotonic() - t
+    finally:
+        _normal_pragmas(store.db)
+        if own_store:
+            store.close()
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+def _counts(stats: BulkStats) -> dict[str, int]:
+    return {"new": stats.new, "updated": stats.updated, "unchanged": stats.unchanged,
+            "deleted": stats.deleted, "quarantined": stats.quarantined}
+
+
+def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bool,
+                 pool: ProcessPoolExecutor, window: int, chunk_bytes: int,
+                 total: BulkStats, progress: Progress | None) -> _Loader:
+    """Parse (workers) and store (here) one source's files as one harvest run; then, for a
+    full import, delete what the source no longer has."""
+    run = store.start_harvest(source.name)
+    stats = BulkStats(source.name)
+    spec = _SourceSpec(source.name, source.library, source.encoding, source.format,
+                       tuple(source.holdings))
+    if full:
+        store.clear_quarantine(source.name)
+    loader = _Loader(store, source, raw_format(source, False), run, stats)
+    try:
+        for path in paths:
+            is_xml, tasks = chunk_file(spec, path, chunk_bytes)
+            loader.raw_format = raw_format(source, is_xml)
+            position = 0
+            for task, items in zip(tasks, ordered_map(pool, _parse_chunk, tasks, window),
+                                   strict=True):
+                position += loader.apply(items, position, None if is_xml else task.start)
+                if progress:
+                    progress.advance(len(items))
+            stats.records += position
+        if full:
+            for key in set(loader.existing) - loader.seen:
+                cluster = store.delete(key)
+                if cluster is not None:
+                    stats.deleted += 1
+                    loader.emptied.add(cluster)
+        loader.flush(commit=True)
+    except BaseException as e:
+        store.commit()
+        store.finish_harvest(run, _counts(stats), f"bulk import failed: {e!r}")
+        raise
+    store.finish_harvest(run, _counts(stats), None)
+    for name in ("records", "new", "updated", "unchanged", "deleted", "quarantined"):
+        setattr(total, name, getattr(total, name) + getattr(stats, name))
+    return loader
+
+
+def _merge(store: RecordStore, fresh: bool) -> dict[str, str]:
+    """Cluster every record of the store, as `rebuild_index` does (the matcher's input is
+    the `match` column the loader wrote; librarians' splits and merges apply); write only
+    the assignments that changed — in the order the records were stored, so SQLite walks
+    the table once instead of jumping about."""
+    old: dict[str, str | None] = {} if fresh else store.cluster_map()
+    assignment = assign_clusters(store.match_records(), *store.links())
+    store.db.executemany("UPDATE records SET cluster = ? WHERE key = ?",
+                         ((c, k) for k, c in assignment.items() if old.get(k) != c))
+    store.commit()
+    return assignment
+
+
+def _index_mode(reindex: str, config: Config, stats: BulkStats, store: RecordStore) -> str:
+    if reindex in ("rebuild", "update", "none"):
+        return reindex
+    if config.index.backend != "tantivy":
+        return "update"
+    from index.tantivy_backend import TantivyBackend
+
+    backend = TantivyBackend(config.resolve(config.index.path))
+    try:
+        empty = backend.count() == 0
+    finally:
+        backend.close()
+    total = store.db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    changed = stats.new + stats.updated + stats.deleted
+    return "rebuild" if empty or changed > total // 4 else "update"
+
+
+def _rebuild_index(store: RecordStore, config: Config, processes: int, ctx: Any,
+                   records: int, show_progress: bool) -> int:
+    """The whole index from the store: documents built and analysed in worker processes,
+    each reading its own cluster-id ranges; this process only feeds the writer."""
+    from index.tantivy_backend import TantivyBackend
+
+    store.commit()
+    backend = TantivyBackend(config.resolve(config.index.path), writer_heap=BULK_WRITER_HEAP)
+    progress = Progress("index", unit="entries") if show_progress else None
+    entries = 0
+    try:
+        backend.clear()
+        libraries = dict(config.libraries)
+        with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_index_worker,
+                                 initargs=(str(store.path), libraries)) as pool:
+            for _, docs in ordered_map(pool, _analyse_range, cluster_ranges(records),
+                                       window=2 * processes + 2):
+                entries += backend.add_analysed(docs, replace=False)
+                if progress:
+                    progress.advance(len(docs))
+        t = time.monotonic()
+        backend.commit()
+        if progress:
+            progress.done()
+            print(f"index: commit {time.monotonic() - t:.1f}s", file=sys.stderr, flush=True)
+    finally:
+        backend.close()
+    return entries
+
+
+def default_processes() -> int:
+    """Both cores of the reference machine; more only where there are more."""
+    return max(1, min(os.cpu_count() or 1, 8))
