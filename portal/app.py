@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -40,6 +41,7 @@ STORE = web.AppKey("store", RecordStore)
 BACKEND = web.AppKey("backend", SearchBackend)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 WORKER = web.AppKey("worker", ThreadPoolExecutor)
+SEARCHERS = web.AppKey("searchers", ThreadPoolExecutor)
 
 STATIC = Path(__file__).parent / "static"
 MAX_REQUEST_LINE = 65_536
@@ -69,6 +71,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def blocking(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(request.app[WORKER], partial(fn, *args))
+
+
+async def searching(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
+    """Index searches run on a pool of their own, one thread per core: tantivy searches
+    release the GIL and read a snapshot, so they need neither the store's thread nor
+    each other — only writes to the store and index stay on the single worker."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(request.app[SEARCHERS], partial(fn, *args))
 
 
 def is_api(request: web.Request) -> bool:
@@ -157,7 +167,7 @@ async def search_page(request: web.Request) -> web.Response:
     except QueryError as exc:
         return await render(request, "search.html", status=400, error=exc.message,
                             form=_form(request, None), home=False, result=None)
-    data = await blocking(request, run_search, app[BACKEND], req, config.libraries)
+    data = await searching(request, run_search, app[BACKEND], req, config.libraries)
     home = None
     if not req.q and not req.filters and req.page == 1:
         home = {
@@ -201,7 +211,7 @@ async def api_search(request: web.Request) -> web.Response:
     except QueryError as exc:
         return json_response({"error": exc.message}, status=400)
     return json_response(
-        await blocking(request, run_search, app[BACKEND], req, app[CONFIG].libraries))
+        await searching(request, run_search, app[BACKEND], req, app[CONFIG].libraries))
 
 
 async def api_record(request: web.Request) -> web.Response:
@@ -244,6 +254,8 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
     app[BACKEND] = backend
     app[TEMPLATES] = templates()
     app[WORKER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-store")
+    app[SEARCHERS] = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
+                                        thread_name_prefix="portal-search")
     app.on_response_prepare.append(security_headers)
     app.on_cleanup.append(_shutdown_worker)
     app.router.add_get("/", search_page)
@@ -274,3 +286,4 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
 
 async def _shutdown_worker(app: web.Application) -> None:
     app[WORKER].shutdown(wait=True)
+    app[SEARCHERS].shutdown(wait=True)
