@@ -205,9 +205,6 @@ class RecordStore:
             return None
         return SavedCheckpoint(json.loads(row[0]), bool(row[1]), row[2], bool(row[3]))
 
-    def forget_checkpoint(self, source: str) -> None:
-        self.db.execute("DELETE FROM checkpoints WHERE source = ?", (source,))
-
     def quarantine(self, source: str, position: int, reason: str, raw: bytes,
                    record_id: str = "", offset: int | None = None) -> None:
         self.db.execute(
@@ -236,10 +233,6 @@ class RecordStore:
         if stale:
             self.db.executemany("UPDATE records SET match = ?, work = ? WHERE key = ?", stale)
             self.db.commit()
-
-    def match_of(self, key: str) -> MatchRecord | None:
-        row = self.db.execute("SELECT data FROM records WHERE key = ?", (key,)).fetchone()
-        return MatchRecord.from_record(Record.from_dict(json.loads(row[0]))) if row else None
 
     def other_editions(self, cluster_id: str, limit: int = 20) -> list[str]:
         """Clusters of the same work (title, first author, volume) — other editions."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from pathlib import Path
@@ -142,10 +141,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command!r}")
     return 2
-
-
-def dump(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False)
 
 
 if __name__ == "__main__":
