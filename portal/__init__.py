@@ -1,12 +1,14 @@
-"""Portal: the public web interface — search page, record page and their JSON twins.
+"""Portal: the public web interface and its JSON twins, plus the librarians' and admins' pages.
 
 `app` wires routes, error handling and security headers; `query` is the single path from
 request parameters to a search response (HTML and JSON both use it, so they cannot
-disagree); `records` reads merged entries and harvest status from the store (record page,
-`/api/records`, the status line, `/api/sources`); `views` adds links and labels for the
-templates; `labels` holds the Chinese names shown for codes.
+disagree); `records` reads merged entries and harvest status from the store; `views` and
+`labels` prepare what templates show.  Around that: `live` (broadcast search of live
+sources, streamed to the page), `availability` (item status checked at the source),
+`ill` (the interlibrary-loan holdings matrix), `admin*` and `auth` (login, sessions, CSRF;
+sources, quarantine, data quality, merge corrections) and `metrics` (Prometheus).
 
-May import `tongjian.config`, `harvest` (model, store, clc) and `index` (backend interface
-and documents).  Nothing but the CLI imports `portal`, and the portal never talks to member
-servers itself: what it shows comes from the store and the index only.
+May import `tongjian.config`, `harvest`, `index` and, for the live features, `connectors`
+(through `connectors.broadcast` and `connectors.availability`).  Nothing but the CLI
+imports `portal`.
 """
