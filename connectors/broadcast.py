@@ -513,6 +513,10 @@ class Broadcaster:
         for s in searches:
             s.cancel()
         await asyncio.gather(*(s._task for s in searches if s._task), return_exceptions=True)
+        for s in searches:  # a task cancelled before it ever ran never reached its `finally`
+            if not s.done:
+                s._finish()
+            self._searches.discard(s)
         await self.idle(grace)
         self.pool.shutdown()
         end = time.monotonic() + 0.5

@@ -270,8 +270,9 @@ async def test_shutdown_ends_streams_and_threads(world: World) -> None:
     await client.get(created["links"]["events"])  # a reader is following the search
     started = time.monotonic()
     await client.close()  # while the hanging source is still being waited for
-    # The open stream did not hold the shutdown; the hung thread ended by ZOOM's timeout.
-    assert time.monotonic() - started < 2.5
+    # The open stream did not hold the shutdown; the hung thread ended by ZOOM's timeout
+    # (a timed-out call can take up to ~3 × the 1 s deadline; an unbounded one never ends).
+    assert time.monotonic() - started < 4.0
     assert engine.pool.threads == 0 and engine.running == 0
     assert client.app[LIVE].sessions == {}
 
