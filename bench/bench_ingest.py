@@ -286,23 +286,8 @@ def _docs_range(bounds: tuple[str | None, str | None]) -> list[str]:
     from harvest import bulk
     from index.documents import cluster_document
 
-    assert bulk._DB is not None
-    low, high = bounds
-    where, args = ["cluster IS NOT NULL"], []
-    if low is not None:
-        where.append("cluster >= ?")
-        args.append(low)
-    if high is not None:
-        where.append("cluster < ?")
-        args.append(high)
-    from harvest.model import Record
-
-    groups: dict[str, list[Record]] = {}
-    for cluster, row in bulk._DB.execute(f"SELECT cluster, data FROM records WHERE "
-                                         f"{' AND '.join(where)} ORDER BY cluster, key", args):
-        groups.setdefault(cluster, []).append(Record.from_dict(json.loads(row)))
     return [json.dumps(cluster_document(c, rs, bulk._LIBRARIES), ensure_ascii=False)
-            for c, rs in groups.items()]
+            for c, rs in bulk.clusters_in_range(bounds)]
 
 
 def phase_docs(work: Path, processes: int) -> dict[str, Any]:

@@ -219,11 +219,9 @@ def _init_index_worker(store_path: str, libraries: dict[str, Any]) -> None:
     text.pinyin_tokens("预热")
 
 
-def _analyse_range(bounds: tuple[str | None, str | None]) -> tuple[int, list[Any]]:
-    """(records read, analysed documents) for the clusters with ids in [low, high)."""
-    from index.documents import cluster_document
-    from index.tantivy_backend import analyse_document
-
+def clusters_in_range(bounds: tuple[str | None, str | None]
+                      ) -> Iterator[tuple[str, list[Record]]]:
+    """(cluster id, records) for the clusters with ids in [low, high), in a worker."""
     assert _DB is not None, "worker not initialised"
     low, high = bounds
     where, args = ["cluster IS NOT NULL"], []
@@ -235,19 +233,28 @@ def _analyse_range(bounds: tuple[str | None, str | None]) -> tuple[int, list[Any
         args.append(high)
     rows = _DB.execute(f"SELECT cluster, data FROM records WHERE {' AND '.join(where)} "
                        "ORDER BY cluster, key", args)
-    out: list[Any] = []
-    n = 0
     current: str | None = None
     group: list[Record] = []
     for cluster, data in rows:
-        n += 1
         if cluster != current and group:
-            out.append(analyse_document(cluster_document(current or "", group, _LIBRARIES)))
+            yield current or "", group
             group = []
         current = cluster
         group.append(Record.from_dict(json.loads(data)))
     if group:
-        out.append(analyse_document(cluster_document(current or "", group, _LIBRARIES)))
+        yield current or "", group
+
+
+def _analyse_range(bounds: tuple[str | None, str | None]) -> tuple[int, list[Any]]:
+    """(records read, analysed documents) for the clusters with ids in [low, high)."""
+    from index.documents import cluster_document
+    from index.tantivy_backend import analyse_document
+
+    n = 0
+    out: list[Any] = []
+    for cluster, group in clusters_in_range(bounds):
+        n += len(group)
+        out.append(analyse_document(cluster_document(cluster, group, _LIBRARIES)))
     return n, out
 
 
