@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -58,6 +57,7 @@ from peers.koha import KohaSimulator, demo_records
 from peers.symphony import SymphonySimulator
 from portal.app import create_app
 from portal.availability import AVAILABILITY
+from tests.conftest import HangServer
 from tongjian.commands import open_connector
 from tongjian.config import Config, parse
 
@@ -176,34 +176,6 @@ def test_holdings_pair_with_live_copies() -> None:
 
 def _split(path: Path, n: int) -> list[bytes]:
     return [c + b"\x1d" for c in path.read_bytes().split(b"\x1d") if c.strip()][:n]
-
-
-class HangServer:
-    """Accepts TCP connections and never says a word — a server that hangs."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            self._held.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self._held:
-            conn.close()
 
 
 @pytest.fixture

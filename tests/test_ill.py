@@ -12,8 +12,6 @@ import asyncio
 import csv
 import io
 import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from portal import ill
 from portal.app import create_app
 from portal.availability import AVAILABILITY
 from portal.ill import csv_lines, decode_upload, parse_query, safe_cell
+from tests.conftest import HangServer
 from tongjian.config import Config, parse
 
 KOHA_ID, KOHA_SECRET = "tongjian-ill", "ill-secret-value"
@@ -63,28 +62,6 @@ COLUMN_ORDER = ["SXPL", "XALIB", "HYLIB", "XYLIB", "LQLIB", "SMLIB", "YLLIB"]
 
 def test_isbn_fixtures_are_valid() -> None:
     assert valid13(HONGLOU13) and valid10(HONGLOU10) and valid13(SLOW13)
-
-
-class HangServer:
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self._held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self._held.append(self.sock.accept()[0])
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self._held:
-            conn.close()
 
 
 @dataclass
