@@ -3,6 +3,7 @@ every record is stored exactly once; a source's deletions reach the store and th
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -45,7 +46,7 @@ def _checkpoint_position(db: Path) -> int:
             row = conn.execute("SELECT state FROM checkpoints WHERE source='jazz'").fetchone()
     except sqlite3.Error:
         return 0
-    return int(yaml.safe_load(row[0])["position"]) if row else 0
+    return int(json.loads(row[0])["position"]) if row else 0
 
 
 def test_killed_harvest_resumes_and_stores_every_record_once(tmp_path):

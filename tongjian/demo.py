@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
+from harvest.iso2709 import split_records
 from harvest.pipeline import rebuild_index
 from tongjian import commands
 from tongjian.commands import harvest_one, open_backend, open_store, print_table
@@ -60,8 +61,7 @@ def _files(entries: tuple[tuple[str, str], ...]) -> list[RecordFile] | None:
 
 
 def _iso_records(name: str) -> list[bytes]:
-    data = (DEMO_DATA / name).read_bytes()
-    return [chunk + b"\x1d" for chunk in data.split(b"\x1d") if chunk.strip()]
+    return [chunk for _, chunk in split_records((DEMO_DATA / name).read_bytes())]
 
 
 def _port(address: str, source: str) -> int:
