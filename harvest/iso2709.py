@@ -9,12 +9,14 @@ with structure — leader, directory, fields, subfields — as *bytes*, and leav
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 RECORD_TERMINATOR = 0x1D
 FIELD_TERMINATOR = 0x1E
 SUBFIELD_DELIMITER = 0x1F
+_FIELD_END = bytes([FIELD_TERMINATOR])
 
 
 class MarcStructureError(ValueError):
@@ -87,6 +89,18 @@ def split_records(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def parse(chunk: bytes) -> RawMarc:
     """Parse one record's structure; raise MarcStructureError naming what is wrong."""
+    leader, fields = parse_fields(chunk)
+    return RawMarc(leader=leader, fields=[RawField(tag, data) for tag, data in fields])
+
+
+# One directory entry: tag (letters or digits), field length, start position.
+_ENTRY = re.compile(r"([0-9A-Za-z]{3})([0-9]{4})([0-9]{5})")
+_ENTRIES = re.compile(r"(?:[0-9A-Za-z]{3}[0-9]{9})*")
+
+
+def parse_fields(chunk: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """`parse` as plain (leader, [(tag, data)]): the same checks and messages, without an
+    object per field — the bulk import calls this for every record."""
     if len(chunk) < 25:
         raise MarcStructureError(f"truncated record: {len(chunk)} bytes, shorter than a leader")
     leader = chunk[:24]
@@ -110,30 +124,29 @@ def parse(chunk: bytes) -> RawMarc:
         raise MarcStructureError(
             f"bad directory: {len(directory)} bytes is not a whole number of 12-byte entries"
         )
+    entries, bad_entry = _directory(directory)
     body = chunk[base:]
-    out = RawMarc(leader=leader)
+    fields: list[tuple[str, bytes]] = []
     data_end = 0
-    for k in range(0, len(directory), 12):
-        entry = directory[k : k + 12]
-        tag_b, len_b, start_b = entry[:3], entry[3:7], entry[7:12]
-        if not (len_b.isdigit() and start_b.isdigit()) or not tag_b.isalnum():
-            raise MarcStructureError(f"bad directory: entry {k // 12 + 1} is {entry!r}")
-        flen, fstart = int(len_b), int(start_b)
-        if fstart + flen > len(body):
+    for tag, len_txt, start_txt in entries:
+        flen, fstart = int(len_txt), int(start_txt)
+        end = fstart + flen
+        if end > len(body):
             raise MarcStructureError(
-                f"bad directory: field {tag_b.decode()} at {fstart}+{flen} runs past the "
+                f"bad directory: field {tag} at {fstart}+{flen} runs past the "
                 f"end of the record ({len(body)} data bytes)"
             )
-        data_end = max(data_end, fstart + flen)
-        raw = body[fstart : fstart + flen]
-        if raw.endswith(bytes([FIELD_TERMINATOR])):
+        data_end = max(data_end, end)
+        raw = body[fstart:end]
+        if raw[-1:] == _FIELD_END:
             raw = raw[:-1]
         elif FIELD_TERMINATOR in raw:
             raise MarcStructureError(
-                f"bad directory: field {tag_b.decode()} length {flen} does not end at a "
-                "field terminator"
+                f"bad directory: field {tag} length {flen} does not end at a field terminator"
             )
-        out.fields.append(RawField(tag_b.decode("ascii"), raw))
+        fields.append((tag, raw))
+    if bad_entry:
+        raise MarcStructureError(bad_entry)
     # Exports that transcode often leave a stale length in the leader; that alone is
     # harmless when the directory accounts for every byte.  When neither agrees, part of
     # the record is missing (or another record's bytes follow it).
@@ -142,7 +155,21 @@ def parse(chunk: bytes) -> RawMarc:
             f"truncated record: leader says {declared} bytes, directory covers "
             f"{base + data_end + 1}, but {len(chunk)} bytes are present"
         )
-    return out
+    return leader, fields
+
+
+
+def _directory(directory: bytes) -> tuple[list[tuple[str, str, str]], str]:
+    """(tag, length, start) of each entry, split by one regex, and '' — or, when an entry is
+    malformed, the entries before it and the complaint about it.  The caller checks those
+    entries first, so the first problem in the record is the one reported."""
+    text = directory.decode("latin-1")
+    entries = _ENTRY.findall(text)
+    if len(entries) * 12 == len(text):  # n matches of 12 characters: every entry is good
+        return entries, ""
+    good = _ENTRIES.match(text).end()
+    k = good // 12
+    return entries[:k], f"bad directory: entry {k + 1} is {directory[good : good + 12]!r}"
 
 
 def write(leader: str, fields: list[tuple[str, str, list[tuple[str, str]] | str]],

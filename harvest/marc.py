@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import defusedxml.ElementTree as SafeET
@@ -88,17 +88,20 @@ def _first_bad_utf8(data: bytes) -> int | None:
     return None
 
 
-def detect_encoding(raw: iso2709.RawMarc, chunk: bytes, flavour: str) -> str:
+RawFields = list[tuple[str, bytes]]  # (tag, data) as `iso2709.parse_fields` splits them
+
+
+def detect_encoding(leader: bytes, fields: RawFields, chunk: bytes, flavour: str) -> str:
     """Pick the charset from the bytes: ESC means MARC-8, valid UTF-8 means UTF-8,
     valid GB18030 in a CNMARC record means GB18030; anything else is refused."""
     if b"\x1b" in chunk:
         return "marc-8"
     if chunk.isascii():  # no evidence either way: believe the leader
-        return "marc-8" if flavour == "marc21" and raw.leader[9:10] != b"a" else "utf-8"
+        return "marc-8" if flavour == "marc21" and leader[9:10] != b"a" else "utf-8"
     bad = _first_bad_utf8(chunk)
     if bad is None:
         return "utf-8"
-    if flavour == "marc21" and raw.leader[9:10] != b"a":
+    if flavour == "marc21" and leader[9:10] != b"a":
         return "marc-8"  # MARC-8 without escapes: ANSEL diacritics in 0xE0-0xFE
     try:
         chunk.decode("gb18030")
@@ -107,7 +110,7 @@ def detect_encoding(raw: iso2709.RawMarc, chunk: bytes, flavour: str) -> str:
     else:
         if flavour == "cnmarc":
             return "gb18030"
-    field_tag = _field_at(raw, chunk, bad)
+    field_tag = _field_at(fields, chunk, bad)
     raise RecordError(
         f"invalid UTF-8 at byte {bad}{field_tag}: the record claims UTF-8 (leader/09 'a') "
         "but is not; if this source exports GBK set `encoding: gb18030` for it"
@@ -117,23 +120,23 @@ def detect_encoding(raw: iso2709.RawMarc, chunk: bytes, flavour: str) -> str:
     )
 
 
-def _field_at(raw: iso2709.RawMarc, chunk: bytes, offset: int) -> str:
-    for f in raw.fields:
-        pos = chunk.find(f.data)
-        if pos != -1 and pos <= offset < pos + len(f.data):
-            return f" (field {f.tag})"
+def _field_at(fields: RawFields, chunk: bytes, offset: int) -> str:
+    for tag, data in fields:
+        pos = chunk.find(data)
+        if pos != -1 and pos <= offset < pos + len(data):
+            return f" (field {tag})"
     return ""
 
 
-def _check_declared(chunk: bytes, raw: iso2709.RawMarc, encoding: str) -> None:
+def _check_declared(chunk: bytes, fields: RawFields, encoding: str) -> None:
     """A configured encoding is a promise; a record that breaks it is quarantined, named."""
     if encoding == "utf-8":
         bad = _first_bad_utf8(chunk)
         if bad is not None:
             raise RecordError(
-                f"invalid UTF-8 at byte {bad}{_field_at(raw, chunk, bad)} although the source "
-                "is configured `encoding: utf-8`; set `encoding: auto` (or gb18030) if this "
-                "library exports GBK"
+                f"invalid UTF-8 at byte {bad}{_field_at(fields, chunk, bad)} although the "
+                "source is configured `encoding: utf-8`; set `encoding: auto` (or gb18030) if "
+                "this library exports GBK"
             )
     elif encoding == "gb18030":
         if not chunk.isascii() and _first_bad_utf8(chunk) is None:
@@ -173,27 +176,93 @@ def _clean(text: str) -> str:
 def decode_iso2709(chunk: bytes, encoding: str = "auto", flavour: str = "auto") -> Marc:
     """Bytes of one ISO 2709 record → `Marc`, or RecordError with the reason."""
     try:
-        raw = iso2709.parse(chunk)
+        leader, raw_fields = iso2709.parse_fields(chunk)
     except iso2709.MarcStructureError as e:
         raise RecordError(str(e)) from None
-    tags = {f.tag for f in raw.fields}
-    shape = flavour if flavour in ("marc21", "cnmarc") else (
-        "marc21" if "245" in tags else "cnmarc" if "200" in tags else "marc21")
+    shape = flavour if flavour in ("marc21", "cnmarc") else _shape(raw_fields)
     if encoding in ("auto", ""):
-        encoding = detect_encoding(raw, chunk, shape)
+        encoding = detect_encoding(leader, raw_fields, chunk, shape)
     else:
-        _check_declared(chunk, raw, encoding)
-    dec = _decoder(encoding)
+        _check_declared(chunk, raw_fields, encoding)
+    return Marc(leader=leader.decode("latin-1"), fields=_decode_fields(raw_fields, encoding),
+                encoding=encoding)
+
+
+def _shape(raw_fields: RawFields) -> str:
+    tags = {tag for tag, _ in raw_fields}
+    return "marc21" if "245" in tags else "cnmarc" if "200" in tags else "marc21"
+
+
+def _decode_fields(raw_fields: RawFields, encoding: str) -> list[Field]:
+    """UTF-8 and GB18030 fields are decoded whole (see `_text_fields`); MARC-8 has to go
+    subfield by subfield, since an escape sequence's effect ends with the subfield."""
+    if encoding != "marc-8":
+        try:
+            return _text_fields(raw_fields, "utf-8" if encoding == "utf-8" else "gb18030")
+        except UnicodeDecodeError:
+            pass  # a field cut inside a character: the subfield-by-subfield path decides
+    return _subfield_by_subfield(raw_fields, _decoder(encoding))
+
+
+def _text_fields(raw_fields: RawFields, codec: str) -> list[Field]:
+    """Decode each field once and split the text on the delimiter.  The same as decoding each
+    subfield: bytes 0x1D-0x1F never occur inside a UTF-8 or GB18030 character, so a
+    delimiter is a character boundary, and ASCII subfield codes decode to themselves."""
+    plain = _plain(raw_fields)
     fields: list[Field] = []
-    for f in raw.fields:
+    for tag, data in raw_fields:
+        if tag < "010" and tag.isdigit():
+            fields.append(Field(tag, value=_clean(data.decode(codec))))
+            continue
+        ind = data[:2].decode("latin-1").ljust(2)
+        first = data.find(b"\x1f", 2)
+        if first == -1:
+            subs = []
+        else:
+            pieces = data[first + 1 :].decode(codec).split("\x1f")
+            subs = [(p[0], p[1:]) for p in pieces if p] if plain else _subfields(pieces)
+        fields.append(Field(tag, ind[0], ind[1], subs))
+    return fields
+
+
+# Control bytes other than the delimiter, and a delimiter not followed by a subfield code
+# (nor by another delimiter or a field's end: those make empty pieces, which are dropped).
+_CONTROL_BYTES = bytes(range(0x1E)) + b"\x7f"
+_STRAY = re.compile(rb"\x1f[^!-~\x1e\x1f]")
+
+
+def _plain(raw_fields: RawFields) -> bool:
+    """True when no subfield needs `_clean` or the stray-delimiter rule — checked once for
+    the record's bytes.  The fields are joined with 0x1E, which no field data can hold."""
+    joined = b"\x1e".join(data for _, data in raw_fields)
+    return (len(joined.translate(None, _CONTROL_BYTES)) == len(joined)
+            and _STRAY.search(joined) is None)
+
+
+def _subfields(pieces: list[str]) -> list[tuple[str, str]]:
+    """`iso2709.RawField.subfields` on a field's text split at its delimiters (the piece
+    before the first one left out), each value cleaned."""
+    out: list[tuple[str, str]] = []
+    for piece in pieces:
+        if piece and "!" <= piece[0] <= "~":
+            out.append((piece[0], piece[1:]))
+        elif out:  # stray delimiter: the text runs on
+            code, value = out[-1]
+            out[-1] = (code, value + piece)
+    return [(code, _clean(value)) for code, value in out]
+
+
+def _subfield_by_subfield(raw_fields: RawFields, dec: Callable[[bytes], str]) -> list[Field]:
+    fields: list[Field] = []
+    for tag, data in raw_fields:
+        f = iso2709.RawField(tag, data)
         if f.is_control:
-            fields.append(Field(f.tag, value=dec(f.data)))
+            fields.append(Field(tag, value=dec(data)))
             continue
         ind = f.indicators.decode("latin-1").ljust(2)
         subs = [(code, dec(value)) for code, value in f.subfields()]
-        fields.append(Field(f.tag, ind[0], ind[1], subs))
-    leader = raw.leader.decode("latin-1")
-    return Marc(leader=leader, fields=fields, encoding=encoding)
+        fields.append(Field(tag, ind[0], ind[1], subs))
+    return fields
 
 
 # -- MARCXML ----------------------------------------------------------------------------
