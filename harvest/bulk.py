@@ -26,6 +26,7 @@ stderr like every long command's.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -100,6 +101,21 @@ class BulkStats:
             lines.append(f"  {stage:<14} {seconds:8.1f} s  {rate:>10,.0f} records/s")
         lines.append(f"  {'total':<14} {self.seconds:8.1f} s  {self.rate():>10,.0f} records/s")
         return "\n".join(lines)
+
+
+# Cyclic garbage collection every 100,000 net allocations instead of every 700.  A bulk
+# load allocates millions of short-lived dicts, lists and dataclasses, none of them in
+# cycles (reference counting frees them); with the default, collections over the large
+# live structures (the matcher's records, a chunk's rows) took up to half of a worker's
+# time.  Memory stays bounded: cycles are still collected, just less often.
+GC_THRESHOLD = (100_000, 50, 100)
+
+
+def _batch_gc() -> tuple[int, int, int]:
+    """Switch this process to batch-load collection; returns the thresholds to restore."""
+    old = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    return old
 
 
 # -- worker side: parse + decode + crosswalk ------------------------------------------------
@@ -213,6 +229,7 @@ def _init_index_worker(store_path: str, libraries: dict[str, Any]) -> None:
     _DB = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, check_same_thread=False)
     _DB.execute("PRAGMA cache_size=-200000")
     _LIBRARIES = libraries
+    _batch_gc()
     from index import text
 
     text.tokens("预热")  # load jieba's dictionary and OpenCC now, not in the first task
@@ -426,6 +443,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
     store = store or RecordStore(config.resolve(config.store_path))
     started = time.monotonic()
     ctx = get_context("spawn")  # no fork: the parent holds SQLite and tantivy threads
+    gc_thresholds = _batch_gc()
     try:
         fresh = store.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
         _bulk_pragmas(store.db)
@@ -440,7 +458,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
         touched: set[str] = set()
         emptied: set[str] = set()
         t = time.monotonic()
-        with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_batch_gc) as pool:
             for source in sources:
                 loader = _load_source(store, source, paths[source.name], full, pool,
                                       2 * processes + 2, chunk_bytes, stats, progress)
@@ -478,6 +496,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
                                                      len(clusters), show_progress)
                 stats.stages["index"] = time.monotonic() - t
     finally:
+        gc.set_threshold(*gc_thresholds)
         _normal_pragmas(store.db)
         if own_store:
             store.close()

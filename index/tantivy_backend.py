@@ -28,6 +28,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -70,10 +72,16 @@ _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
+# A facet with exactly one value per document (`cluster_document` gives each entry one
+# material type, possibly none): its buckets plus the missing bucket add up to the number
+# of matches.  _MISSING can be no real value: facet values are words or codes.
+_TOTAL_FACET = "material_type"
+_MISSING = "\x00none"
 _MAX_WINDOW = 10_000  # deepest hit reachable by paging (offset + page_size)
 _MAX_PAGE_SIZE = 500
 _MAX_QUERY_WORDS = 32  # a pasted paragraph is cut here rather than becoming 1,000 clauses
 _WRITER_HEAP = 256_000_000
+_FACET_CACHE = 4096  # queries whose counts and facets are kept (a few KB each)
 
 
 def _schema() -> tantivy.Schema:
@@ -181,11 +189,21 @@ class TantivyBackend:
 
     The writer is created on the first change, not on open, so a portal process can search
     an index another process is building (tantivy allows one writer per index directory).
+
+    Counts and facets are cached per query, as Elasticsearch's shard request cache does
+    for aggregations: paging through a result, re-sorting it or coming back to a popular
+    query costs only the ranking pass, while counting and faceting a broad query (中国
+    matches a third of a million entries) is most of a search's time.  The cache belongs
+    to one index generation: the reader reloads only here — after this process commits,
+    or when a search sees that another process committed (tantivy rewrites meta.json on
+    every commit) — and each reload empties the cache, so a count is never stale.
     """
 
-    def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP) -> None:
+    def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP,
+                 facet_cache: int = _FACET_CACHE) -> None:
         self._schema = _schema()
         self._writer_heap = writer_heap
+        self._meta: Path | None = None
         if path is None:
             self._index = tantivy.Index(self._schema)
         else:
@@ -198,8 +216,15 @@ class TantivyBackend:
                     f"the search index at {path} was built with a different schema or "
                     f"tantivy version ({exc}); delete the directory and rebuild the index"
                 ) from exc
+            self._meta = path / "meta.json"
         self._writer: Any = None
-        self._index.reload()
+        self._index.config_reader(reload_policy="Manual")
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._cache: OrderedDict[Any, tuple[int, int, dict[str, Any]]] = OrderedDict()
+        self._cache_size = facet_cache
+        self._generation = 0
+        self._reload()
 
     # -- writing ---------------------------------------------------------------------
 
@@ -239,7 +264,7 @@ class TantivyBackend:
     def commit(self) -> None:
         if self._writer is not None:
             self._writer.commit()
-        self._index.reload()
+        self._reload()
 
     def close(self) -> None:
         """Release the writer (and its lock).  Uncommitted changes are discarded."""
@@ -249,41 +274,96 @@ class TantivyBackend:
             writer.wait_merging_threads()
 
     def count(self) -> int:
-        return int(self._index.searcher().num_docs)
+        return int(self._searcher()[0].num_docs)
+
+    # -- reader generations ----------------------------------------------------------
+
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        if self._meta is None:
+            return None
+        try:
+            st = self._meta.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _reload(self) -> None:
+        with self._lock:
+            # Stamp first: the reload then reads a meta.json at least as new as the stamp,
+            # so a commit racing with it costs one more reload, never a stale searcher.
+            self._stamp = self._meta_stamp()
+            self._index.reload()
+            self._generation += 1
+            self._cache.clear()
+
+    def _searcher(self) -> tuple[Any, int]:
+        """The current searcher and its generation, reloaded first if another process has
+        committed."""
+        if self._meta is not None and self._meta_stamp() != self._stamp:
+            self._reload()
+        with self._lock:
+            return self._index.searcher(), self._generation
+
+    def _cached(self, key: Any) -> tuple[int, int, dict[str, Any]] | None:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _remember(self, key: Any, generation: int,
+                  value: tuple[int, int, dict[str, Any]]) -> None:
+        with self._lock:
+            if self._cache_size <= 0 or generation != self._generation:
+                return  # a reload happened meanwhile: the value belongs to the old index
+            self._cache[key] = value
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     # -- searching -------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
-        searcher = self._index.searcher()
+        searcher, generation = self._searcher()
         filters = self._filters(request.filters)
         page_size = max(1, min(int(request.page_size), _MAX_PAGE_SIZE))
         offset = (max(1, int(request.page)) - 1) * page_size
 
-        result: Any = _Counted(0)
-        full = tantivy.Query.empty_query()
-        # The strict query, then the relaxed one if the strict one found nothing.
-        for query in self._queries(request, searcher):
+        # The strict query, then the relaxed one if the strict one found nothing.  The
+        # facet pass counts the matches too, so the ranking pass needs no count and can
+        # skip documents that cannot reach the page (block-max WAND).
+        what = (request.q, request.field,
+                tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in
+                             (request.filters or {}).items() if v)))
+        cached = self._cached(what)  # (which query found it, total, facets)
+        total, facets, full = 0, _no_facets(), tantivy.Query.empty_query()
+        n = -1
+        for n, query in enumerate(self._queries(request, searcher)):
             full = self._with_filters(query, filters)
-            result = self._top(searcher, full, request.sort, offset, page_size)
-            if result.count:
+            if cached is not None:
+                if n < cached[0]:
+                    continue
+                _, total, facets = cached
                 break
-        hits = [self._hit(searcher, key, addr, request.sort) for key, addr in result.hits]
-        facets = self._facets(searcher, full) if result.count else {n: [] for n in FACETS}
-        return SearchResult(total=int(result.count), hits=hits, facets=facets)
-
-    def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int, limit: int) -> Any:
-        if offset + limit > _MAX_WINDOW:
+            total, facets = self._facets(searcher, full)
+            if total:
+                break
+        if cached is None:
+            self._remember(what, generation, (n if total else -1, total, facets))
+        hits: list[SearchHit] = []
+        if total and offset + page_size <= _MAX_WINDOW:
             # Past the window only the total is reported: a top-k heap of offset + limit
             # entries is what deep paging would cost.
-            offset, limit = 0, 0
+            hits = [self._hit(searcher, key, addr, request.sort)
+                    for key, addr in self._top(searcher, full, request.sort, offset, page_size)]
+        return SearchResult(total=total, hits=hits, facets=facets)
+
+    def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int,
+             limit: int) -> list[tuple[Any, Any]]:
         kwargs: dict[str, Any] = {}
         if sort in ("year_desc", "year_asc"):
             kwargs["order_by_field"] = "year"
             kwargs["order"] = tantivy.Order.Desc if sort == "year_desc" else tantivy.Order.Asc
-        if limit == 0:
-            res = searcher.search(query, 1, count=True, **kwargs)
-            return _Counted(res.count)
-        return searcher.search(query, limit, count=True, offset=offset, **kwargs)
+        return searcher.search(query, limit, count=False, offset=offset, **kwargs).hits
 
     def _hit(self, searcher: Any, key: Any, addr: Any, sort: str) -> SearchHit:
         stored = searcher.doc(addr)
@@ -293,32 +373,32 @@ class TantivyBackend:
         score = float(key) if sort == "relevance" and key is not None else 0.0
         return SearchHit(id=str(doc_id), score=score, doc=summary)
 
-    def _facets(self, searcher: Any, query: tantivy.Query) -> dict[str, list[tuple[str, int]]]:
-        aggs: dict[str, Any] = {
-            name: {"terms": {"field": name, "size": _FACET_SIZE}} for name in _FACET_FIELDS
-        }
-        ranges = []
-        for label, first, last in YEAR_RANGES:
-            r: dict[str, Any] = {"key": label}
-            if first is not None:
-                r["from"] = first
-            if last is not None:
-                r["to"] = last + 1  # tantivy ranges exclude `to`
-            ranges.append(r)
-        aggs["year_range"] = {"range": {"field": "year", "ranges": ranges}}
-        raw = searcher.aggregate(query, aggs)
+    def _facets(self, searcher: Any,
+                query: tantivy.Query) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+        """(number of matches, facet counts) in one aggregation pass.
+
+        The number of matches is the sum of the `_TOTAL_FACET` buckets: that facet holds
+        exactly one value per document, the "missing" bucket counting those without one.
+        """
+        raw = searcher.aggregate(query, _AGGREGATIONS)
+        counted = raw.get(_TOTAL_FACET, {})
+        total = int(counted.get("sum_other_doc_count", 0)) + sum(
+            int(b["doc_count"]) for b in counted.get("buckets", []))
+        if not total:
+            return 0, _no_facets()
         facets: dict[str, list[tuple[str, int]]] = {}
         order = {label: i for i, (label, _, _) in enumerate(YEAR_RANGES)}
         for name in FACETS:
             buckets = raw.get(name, {}).get("buckets", [])
-            pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets if b["doc_count"]]
+            pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets
+                     if b["doc_count"] and b["key"] != _MISSING]
             if name == "year_range":  # tantivy adds its own gap buckets; keep ours
                 pairs = [p for p in pairs if p[0] in order]
                 pairs.sort(key=lambda p: (-p[1], order[p[0]]))
             else:
                 pairs.sort(key=lambda p: (-p[1], p[0]))
             facets[name] = pairs
-        return facets
+        return total, facets
 
     # -- query building --------------------------------------------------------------
 
@@ -468,9 +548,26 @@ class TantivyBackend:
         return tantivy.Query.boolean_query(clauses)
 
 
-class _Counted:
-    """A search result with a total and no hits (a page past the paging window)."""
+def _no_facets() -> dict[str, list[tuple[str, int]]]:
+    return {name: [] for name in FACETS}
 
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.hits: list[Any] = []
+
+def _aggregations() -> dict[str, Any]:
+    """One terms aggregation per facet field and the year ranges, as tantivy takes them."""
+    aggs: dict[str, Any] = {
+        name: {"terms": {"field": name, "size": _FACET_SIZE}} for name in _FACET_FIELDS
+    }
+    aggs[_TOTAL_FACET]["terms"]["missing"] = _MISSING
+    ranges = []
+    for label, first, last in YEAR_RANGES:
+        r: dict[str, Any] = {"key": label}
+        if first is not None:
+            r["from"] = first
+        if last is not None:
+            r["to"] = last + 1  # tantivy ranges exclude `to`
+        ranges.append(r)
+    aggs["year_range"] = {"range": {"field": "year", "ranges": ranges}}
+    return aggs
+
+
+_AGGREGATIONS = _aggregations()

@@ -122,15 +122,24 @@ def normalize(text: str) -> str:
     return _converter().convert(text)
 
 
-@lru_cache(maxsize=200_000)
-def _cut_search(run: str) -> tuple[str, ...]:
-    # Cached: publishers, subjects, series and author names repeat across a catalogue.
-    return tuple(_jieba_module().cut_for_search(run, HMM=False))
-
-
 @lru_cache(maxsize=50_000)
 def _cut_precise(run: str) -> tuple[str, ...]:
     return tuple(_jieba_module().cut(run, HMM=False))
+
+
+def _search_words(precise: tuple[str, ...]) -> list[str]:
+    """jieba's search mode (`cut_for_search`) from a precise cut already made: each word
+    preceded by the dictionary words of two and three characters inside it — what jieba
+    itself does after cutting, so one cut serves the index terms and the pinyin."""
+    freq = _jieba_module().dt.FREQ
+    out: list[str] = []
+    for w in precise:
+        if len(w) > 2:
+            out.extend(g for i in range(len(w) - 1) if freq.get(g := w[i : i + 2]))
+        if len(w) > 3:
+            out.extend(g for i in range(len(w) - 2) if freq.get(g := w[i : i + 3]))
+        out.append(w)
+    return out
 
 
 def _runs(normalized: str) -> Iterable[tuple[bool, str]]:
@@ -140,6 +149,23 @@ def _runs(normalized: str) -> Iterable[tuple[bool, str]]:
         yield (True, han) if han else (False, m.group(2))
 
 
+Segment = tuple[bool, str, tuple[str, ...]]  # (is Han, run, jieba's precise words)
+
+
+@lru_cache(maxsize=200_000)
+def segments(text: str) -> tuple[Segment, ...]:
+    """`text` normalized, cut into runs, each Han run cut by jieba once.
+
+    Everything the index derives from a value (terms, pinyin, pairs) starts here, so a
+    title analysed three ways is normalized and cut once.  Cached: names, publishers,
+    subjects and series recur across a catalogue.
+    """
+    return tuple(
+        (True, run, _cut_precise(run)) if is_han else (False, run, (run,))
+        for is_han, run in _runs(normalize(text))
+    )
+
+
 def tokens(text: str) -> list[str]:
     """Index terms of `text`: jieba search-mode words for Han runs, whole other words.
 
@@ -147,9 +173,9 @@ def tokens(text: str) -> list[str]:
     word and by the dictionary words inside it (中国发展报告 → 中国/发展/报告).
     """
     out: list[str] = []
-    for is_han, run in _runs(normalize(text)):
+    for is_han, run, words in segments(text):
         if is_han:
-            out.extend(_cut_search(run))
+            out.extend(_search_words(words))
         else:
             out.append(run)
     return out
@@ -185,8 +211,8 @@ def query_words(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """
     words: list[tuple[str, tuple[str, ...]]] = []
     seen: set[str] = set()
-    for is_han, run in _runs(normalize(text)):
-        for word in _cut_precise(run) if is_han else (run,):
+    for is_han, _, precise in segments(text):
+        for word in precise:
             if word in seen:
                 continue
             seen.add(word)
@@ -201,7 +227,7 @@ def bigrams(text: str) -> list[str]:
     Pairs never cross a non-Han character, so punctuation and Latin words still separate.
     """
     out: list[str] = []
-    for is_han, run in _runs(normalize(text)):
+    for is_han, run, _ in segments(text):
         if is_han:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
     return out
@@ -224,12 +250,12 @@ def pinyin_tokens(text: str) -> list[str]:
     """
     out: list[str] = []
     whole: list[str] = []
-    for is_han, run in _runs(normalize(text)):
+    for is_han, run, precise in segments(text):
         if not is_han:
             out.append(run)
             whole.append(run)
             continue
-        for word in _cut_precise(run):
+        for word in precise:
             syllables = _word_pinyin(word)
             out.extend(syllables)
             if len(syllables) > 1:

@@ -337,3 +337,35 @@ def test_reopen_from_disk_keeps_documents(tmp_path: Path):
     again.commit()
     assert again.count() == len(CLUSTERS) + 1
     again.close()
+
+
+def test_counts_follow_a_commit_in_another_process(tmp_path: Path):
+    """The portal's backend caches counts and facets per query; a harvest committing from
+    another process (here: another backend on the same directory) must show at once."""
+    path = tmp_path / "idx"
+    writer = build(TantivyBackend(path))
+    portal = TantivyBackend(path)
+    before = portal.search(SearchRequest(q="红楼梦"))
+    assert before.total >= 1
+    assert portal.search(SearchRequest(q="红楼梦")).total == before.total  # from the cache
+    doc = cluster_document("c-hlm-new", [rec("bjl", "h9", "BJL", title="红楼梦新证",
+                                             year=2020, language="chi")], LIBS)
+    writer.add([doc])
+    writer.commit()
+    after = portal.search(SearchRequest(q="红楼梦", page_size=100))
+    assert after.total == before.total + 1
+    assert "c-hlm-new" in [h.id for h in after.hits]
+    assert dict(after.facets["year_range"]).get("2020-") == (
+        dict(before.facets["year_range"]).get("2020-", 0) + 1)
+    writer.close()
+
+
+def test_cached_counts_serve_every_page_and_sort(index):
+    first = index.search(SearchRequest(q="红楼梦", page_size=1))
+    second = index.search(SearchRequest(q="红楼梦", page_size=1, page=2))
+    by_year = index.search(SearchRequest(q="红楼梦", page_size=100, sort="year_desc"))
+    assert first.total == second.total == by_year.total >= 2
+    assert first.facets == second.facets == by_year.facets
+    assert first.hits[0].id != second.hits[0].id
+    years = [h.doc.get("year") or 0 for h in by_year.hits]
+    assert years == sorted(years, reverse=True)
