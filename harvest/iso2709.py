@@ -17,6 +17,7 @@ RECORD_TERMINATOR = 0x1D
 FIELD_TERMINATOR = 0x1E
 SUBFIELD_DELIMITER = 0x1F
 _FIELD_END = bytes([FIELD_TERMINATOR])
+_RECORD_END = bytes([RECORD_TERMINATOR])
 
 
 class MarcStructureError(ValueError):
@@ -73,17 +74,17 @@ def split_records(data: bytes) -> Iterator[tuple[int, bytes]]:
     start = 0
     n = len(data)
     while start < n:
-        end = data.find(bytes([RECORD_TERMINATOR]), start)
+        end = data.find(_RECORD_END, start)
         if end == -1:
             chunk = data[start:]
             if chunk.strip(b"\r\n\x00 \x1a"):
                 yield start, chunk
             return
-        chunk = data[start : end + 1]
         # Tolerate line breaks between records (some exports add them).
-        lead = len(chunk) - len(chunk.lstrip(b"\r\n"))
-        if chunk[lead:] and chunk[lead:] != bytes([RECORD_TERMINATOR]):
-            yield start + lead, chunk[lead:]
+        while data[start] in b"\r\n":  # stops at the terminator at the latest
+            start += 1
+        if start < end:  # not a bare terminator
+            yield start, data[start : end + 1]
         start = end + 1
 
 

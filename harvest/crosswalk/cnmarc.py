@@ -8,7 +8,15 @@ written; UNIMARC numeric relator codes are turned into the same words.
 
 from __future__ import annotations
 
-from harvest.crosswalk.common import add_clc, add_isbns, add_unique, material_type, tidy, year
+from harvest.crosswalk.common import (
+    add_clc,
+    add_isbns,
+    add_unique,
+    material_type,
+    tidied,
+    tidy,
+    year,
+)
 from harvest.marc import Field, Marc
 from harvest.model import Author, Record
 
@@ -48,12 +56,12 @@ def _author(f: Field) -> Author | None:
 
 def fill(marc: Marc, r: Record) -> None:
     for f in marc.get("200")[:1]:
-        titles = [tidy(t) for t in f.all("a") if tidy(t)]
+        titles = tidied(f.all("a"))
         r.title = "；".join(titles) if titles else ""
         r.title_pinyin = tidy(f.get("A") or f.get("9"))
         add_unique(r.title_alt, *f.all("d", "e"))
         r.volume = " ".join(p for p in (tidy(f.get("h")), tidy(f.get("i"))) if p)
-        r.responsibility = "；".join(tidy(x) for x in f.all("f", "g") if tidy(x))
+        r.responsibility = "；".join(tidied(f.all("f", "g")))
     for f in marc.get("500", "510", "512", "513", "514", "515", "516", "517", "540"):
         add_unique(r.title_alt, f.get("a"))
     for f in marc.get("205")[:1]:
@@ -74,7 +82,7 @@ def fill(marc: Marc, r: Record) -> None:
         if a and all(a.name != b.name for b in r.authors):
             r.authors.append(a)
     for f in marc.get(*SUBJECT_TAGS):
-        heading = "--".join(tidy(v) for c, v in f.subfields if c in "axyzj" and tidy(v))
+        heading = "--".join(tidied(v for c, v in f.subfields if c in "axyzj"))
         add_unique(r.subjects, heading)
     r.language = tidy(marc.first("101", "a"))[:3]
     r.material_type = material_type(marc.leader, unimarc=True)

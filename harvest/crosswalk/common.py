@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from harvest import clc, isbn
 from harvest.model import Record
 
-# ISBD punctuation left at the end of a subfield: " /", " :", " ;", ",", "." and Chinese forms.
-_TRAILING = re.compile(r"[\s/:;,=.，：；／＝]+$")
-_LEADING = re.compile(r"^[\s/:;,=.，：；]+")
+# ISBD punctuation left at the end of a subfield: " /", " :", " ;", ",", "." and Chinese
+# forms; at the start, the same less the full-width slash and equals sign.  Runs of it and
+# of whitespace are stripped (str.strip's whitespace, the same set as the regex \s).
+_TRAILING = "/:;,=.，：；／＝"
+_LEADING = "/:;,=.，：；"
 _YEAR = re.compile(r"(1[5-9]\d\d|20\d\d)")
 
 
 def tidy(text: str) -> str:
     """Strip ISBD punctuation and brackets a cataloguer adds around transcribed text."""
-    text = _LEADING.sub("", _TRAILING.sub("", text.strip()))
+    text = text.strip()
+    if not text or (text[0] not in _LEADING and text[0] != "[" and text[-1] not in _TRAILING):
+        return text  # most values: nothing to strip
+    while (stripped := text.rstrip(_TRAILING).rstrip()) != text:
+        text = stripped
+    while (stripped := text.lstrip(_LEADING).lstrip()) != text:
+        text = stripped
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1].strip()
     return text
+
+
+def tidied(values: Iterable[str]) -> list[str]:
+    """Each value tidied, the empty ones left out (one `tidy` per value)."""
+    return [t for t in map(tidy, values) if t]
 
 
 def year(*candidates: str) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harvest.crosswalk.common import tidy
+from harvest.crosswalk.common import tidied, tidy
 from harvest.marc import Field, Marc
 from harvest.model import Holding
 from tongjian.config import HoldingsMap
@@ -34,8 +34,9 @@ DEFAULTS: dict[str, tuple[HoldingsMap, ...]] = {
 def _spec(f: Field, spec: str) -> str:
     if not spec:
         return ""
-    parts = [tidy(f.get(code)) for code in spec.split("/")]
-    return "/".join(p for p in parts if p)
+    if "/" not in spec:  # one subfield code, the usual case
+        return tidy(f.get(spec))
+    return "/".join(tidied(f.get(code) for code in spec.split("/")))
 
 
 def extract_holdings(marc: Marc, flavour: str, library: str,

@@ -8,7 +8,15 @@ romanized pinyin in 245/100/260 and the characters only in an 880 linked by $6
 
 from __future__ import annotations
 
-from harvest.crosswalk.common import add_clc, add_isbns, add_unique, material_type, tidy, year
+from harvest.crosswalk.common import (
+    add_clc,
+    add_isbns,
+    add_unique,
+    material_type,
+    tidied,
+    tidy,
+    year,
+)
 from harvest.marc import Field, Marc
 from harvest.model import Author, Record
 
@@ -52,7 +60,8 @@ def _title(f: Field) -> str:
 def _author(f: Field) -> Author:
     name = tidy(" ".join(f.all("a", "b", "c", "d")) if f.tag.endswith("11") else
                 " ".join(f.all("a", "b")) if f.tag[1] == "1" else f.get("a"))
-    role = tidy(f.get("e")) or RELATORS.get(tidy(f.get("4")), tidy(f.get("4")))
+    relator = tidy(f.get("4"))
+    role = tidy(f.get("e")) or RELATORS.get(relator, relator)
     return Author(name=name, role=role)
 
 
@@ -74,7 +83,7 @@ def fill(marc: Marc, r: Record) -> None:
             add_unique(r.title_alt, roman)
             r.responsibility = tidy(v.get("c"))
         r.responsibility = r.responsibility or tidy(f.get("c"))
-        r.volume = " ".join(tidy(x) for x in (v or f).all("n", "p") if tidy(x))
+        r.volume = " ".join(tidied((v or f).all("n", "p")))
     for f in marc.get("130", "240", "246", "730", "740"):
         add_unique(r.title_alt, f.get("a"))
         v = vern(f)
@@ -113,7 +122,7 @@ def fill(marc: Marc, r: Record) -> None:
     for f in marc.get(*SUBJECT_TAGS):
         v = vern(f)
         src = v if v is not None else f
-        heading = "--".join(tidy(x) for c, x in src.subfields if c in "abcdvxyz" and tidy(x))
+        heading = "--".join(tidied(x for c, x in src.subfields if c in "abcdvxyz"))
         add_unique(r.subjects, heading)
     r.language = f008[35:38].strip() if len(f008) >= 38 else ""
     if not r.language or r.language in ("|||", "und"):
