@@ -160,9 +160,13 @@ def record_dict(record: Record) -> dict[str, Any]:
     return out
 
 
+# `json.dumps` with options builds a new encoder per call; one serves every record.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def record_json(record_dict: dict[str, Any]) -> tuple[str, str]:
     """JSON and digest of a record, byte for byte as `RecordStore.put` writes them."""
-    data = json.dumps(record_dict, ensure_ascii=False, sort_keys=True)
+    data = _JSON.encode(record_dict)
     return data, hashlib.sha1(data.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 

@@ -127,31 +127,32 @@ def parse_fields(chunk: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
         )
     entries, bad_entry = _directory(directory)
     body = chunk[base:]
+    size = len(body)
     fields: list[tuple[str, bytes]] = []
     data_end = 0
     for tag, len_txt, start_txt in entries:
         flen, fstart = int(len_txt), int(start_txt)
         end = fstart + flen
-        if end > len(body):
+        if end > size:
             raise MarcStructureError(
                 f"bad directory: field {tag} at {fstart}+{flen} runs past the "
-                f"end of the record ({len(body)} data bytes)"
+                f"end of the record ({size} data bytes)"
             )
-        data_end = max(data_end, end)
-        raw = body[fstart:end]
-        if raw[-1:] == _FIELD_END:
-            raw = raw[:-1]
-        elif FIELD_TERMINATOR in raw:
+        if end > data_end:
+            data_end = end
+        if flen and body[end - 1] == FIELD_TERMINATOR:
+            end -= 1  # the data without its terminator
+        elif body.find(_FIELD_END, fstart, end) != -1:
             raise MarcStructureError(
                 f"bad directory: field {tag} length {flen} does not end at a field terminator"
             )
-        fields.append((tag, raw))
+        fields.append((tag, body[fstart:end]))
     if bad_entry:
         raise MarcStructureError(bad_entry)
     # Exports that transcode often leave a stale length in the leader; that alone is
     # harmless when the directory accounts for every byte.  When neither agrees, part of
     # the record is missing (or another record's bytes follow it).
-    if declared != len(chunk) and data_end + 1 != len(body):
+    if declared != len(chunk) and data_end + 1 != size:
         raise MarcStructureError(
             f"truncated record: leader says {declared} bytes, directory covers "
             f"{base + data_end + 1}, but {len(chunk)} bytes are present"
