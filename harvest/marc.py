@@ -64,7 +64,10 @@ class Marc:
         each was a tenth of its time.  `fields` is not changed once the Marc is built."""
         index: dict[str, list[Field]] = {}
         for f in self.fields:
-            index.setdefault(f.tag, []).append(f)
+            if f.tag in index:
+                index[f.tag].append(f)
+            else:
+                index[f.tag] = [f]
         return index
 
     def control(self, tag: str) -> str:

@@ -80,11 +80,13 @@ MATERIAL_BY_LEADER6 = {
 }
 MARC21_OVERRIDES = {"t": "manuscript", "m": "electronic"}
 UNIMARC_OVERRIDES = {"l": "electronic", "m": "kit", "b": "manuscript"}
+_MARC21_MATERIAL = {**MATERIAL_BY_LEADER6, **MARC21_OVERRIDES}
+_UNIMARC_MATERIAL = {**MATERIAL_BY_LEADER6, **UNIMARC_OVERRIDES}
 
 
 def material_type(leader: str, unimarc: bool) -> str:
     type6, level7 = leader[6:7], leader[7:8]
-    table = {**MATERIAL_BY_LEADER6, **(UNIMARC_OVERRIDES if unimarc else MARC21_OVERRIDES)}
+    table = _UNIMARC_MATERIAL if unimarc else _MARC21_MATERIAL
     kind = table.get(type6, "book" if not type6.strip() else "other")
     if kind == "book" and level7 == "s":
         return "serial"
