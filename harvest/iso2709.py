@@ -160,7 +160,6 @@ def parse_fields(chunk: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
     return leader, fields
 
 
-
 def _directory(directory: bytes) -> tuple[list[tuple[str, str, str]], str]:
     """(tag, length, start) of each entry, split by one regex, and '' — or, when an entry is
     malformed, the entries before it and the complaint about it.  The caller checks those
