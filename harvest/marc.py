@@ -182,7 +182,19 @@ def _decoder(encoding: str):  # noqa: ANN202 - a small closure
                 raise RecordError(str(e)) from None
         return dec
     codec = "utf-8" if encoding == "utf-8" else "gb18030"
-    return lambda b: _clean(b.decode(codec))
+
+    def text(b: bytes) -> str:
+        try:
+            return _clean(b.decode(codec))
+        except UnicodeDecodeError as e:
+            # The record as a whole decodes, so the directory cuts a field inside a
+            # character: its lengths were counted in characters, not bytes.
+            raise RecordError(
+                f"a field starts or ends inside a {encoding} character (byte {e.start} of "
+                f"{b[:40]!r}): the directory's field lengths do not count bytes; fix the "
+                "export (lengths must be in bytes) and harvest again"
+            ) from None
+    return text
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")

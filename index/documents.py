@@ -56,6 +56,8 @@ def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
     """
     if not records:
         raise ValueError("a cluster needs at least one record")
+    if len(records) == 1:  # most entries: one library's record, nothing to weigh
+        return records[0]
     return min(
         records,
         key=lambda r: (-completeness(r), not _is_province(r, libraries), r.key),

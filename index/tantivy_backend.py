@@ -116,6 +116,10 @@ def _analysed(kind: str, value: str) -> str:
     return " ".join(_ANALYSERS[kind](value))
 
 
+# One encoder for every document: `json.dumps` with options builds a new one per call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _year(value: Any) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -179,9 +183,9 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     if year is not None:
         out["year"] = year
     summary = doc.get("summary_doc") or {"id": doc_id, "title": title}
-    raw = json.dumps(summary, ensure_ascii=False).encode("utf-8")
+    raw = _to_json(summary).encode("utf-8")
     out["summary_doc"] = base64.b64encode(raw).decode("ascii")  # bytes fields take base64
-    return Analysed(doc_id, json.dumps(out, ensure_ascii=False))
+    return Analysed(doc_id, _to_json(out))
 
 
 class TantivyBackend:

@@ -118,3 +118,16 @@ def test_malformed_and_hostile_xml_are_quarantined_not_crashes():
             b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><record><leader>x</leader></record>')
     parsed = list(read(bomb))
     assert parsed[0].marc is None and parsed[0].error
+
+
+def test_field_cut_inside_a_character_is_quarantined_with_the_reason():
+    """Directory lengths counted in characters cut a field inside a UTF-8 character even
+    though the record as a whole is valid UTF-8: a RecordError (quarantine), not a crash."""
+    good = iso2709.write(" " * 24, [("001", "", "x1"), ("005", "", "中文"),
+                                    ("200", "1 ", [("a", "书名")])])
+    cut = good.replace(b"005000700003", b"005000200003")  # 005 ends after 2 of 3 bytes
+    assert cut != good and cut.decode("utf-8")
+    with pytest.raises(ValueError, match="inside a utf-8 character"):
+        decode_iso2709(cut)
+    [parsed] = list(read(cut, "auto", "cnmarc"))
+    assert parsed.marc is None and "directory" in parsed.error
