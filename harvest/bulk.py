@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from harvest.crosswalk import to_record
 from harvest.matching import MatchRecord
-from harvest.merge import assign_clusters
+from harvest.merge import assign_store_clusters
 from harvest.model import Author, Holding, Record
 from harvest.readers import looks_like_xml, read
 from harvest.store import SCHEMA, RecordStore, work_key
@@ -555,13 +555,11 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
 
 def _merge(store: RecordStore, fresh: bool) -> dict[str, str]:
     """Cluster every record of the store, as `rebuild_index` does (the matcher's input is
-    the `match` column the loader wrote; librarians' splits and merges apply); write only
-    the assignments that changed — in the order the records were stored, so SQLite walks
-    the table once instead of jumping about."""
+    the `match` column the loader wrote; librarians' splits and merges apply), in two
+    processes for a big store; write only the assignments that changed."""
     old: dict[str, str | None] = {} if fresh else store.cluster_map()
-    assignment = assign_clusters(store.match_records(), *store.links())
-    store.db.executemany("UPDATE records SET cluster = ? WHERE key = ?",
-                         ((c, k) for k, c in assignment.items() if old.get(k) != c))
+    assignment = assign_store_clusters(store)
+    store.set_clusters((k, c) for k, c in assignment.items() if old.get(k) != c)
     store.commit()
     return assignment
 

@@ -32,8 +32,12 @@ record and a rule set that is easy to explain to a librarian:
 * **Scale**: candidate pairs come only from blocks — ISBN stem, exact title key (also
   with the part appended), title prefix/suffix with the first author — and a big block
   is split into author+year and year+publisher sub-blocks; records with identical
-  normalized fields are judged once.  Blocks are processed in key order, so the result
-  does not depend on input order.
+  normalized fields are judged once.  Within a block, pairs are found through ISBN,
+  year and volume indexes (`_group_pairs`): only pairs that the cheap vetoes let
+  through are judged.  Blocks are processed in a fixed order (records in key order), so
+  the result does not depend on input order; and since blocks that share no record
+  never affect each other, the components of the block graph can be clustered in
+  several processes (`Clustering`) with the very same result.
 
 Distances are on characters (Python str), never bytes: one Han character is one edit.
 Levenshtein is a small bounded implementation here (no package needed: rapidfuzz and
@@ -44,12 +48,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import html
 import json
 import os
 import re
 import sys
 import unicodedata
+from array import array
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +66,8 @@ __all__ = [
     "MATCH_VERSION",
     "MatchRecord",
     "ClusterResult",
+    "Clustering",
+    "ShardResult",
     "cluster",
     "cluster_detailed",
     "evidence",
@@ -1347,34 +1355,145 @@ def _part_in_title_pairs(recs: Sequence[MatchRecord], group: Sequence[int],
                     yield (x, y) if x < y else (y, x)
 
 
-def cluster_detailed(records: Iterable[MatchRecord],
-                     cannot_link: Collection[frozenset[str]] = frozenset(),
-                     must_link: Collection[frozenset[str]] = frozenset(),
-                     year_slack: int | None = None) -> ClusterResult:
-    """Cluster records; see `cluster`.  Also returns the union edges with their rule."""
-    slack = YEAR_SLACK if year_slack is None else year_slack
-    recs = sorted(records, key=lambda r: r.key)
-    index = {r.key: i for i, r in enumerate(recs)}
-    cannot: dict[int, set[int]] = {}
-    for pair in cannot_link:
-        ks = sorted(pair)
-        if len(ks) == 2 and ks[0] in index and ks[1] in index:
-            i, j = index[ks[0]], index[ks[1]]
-            cannot.setdefault(i, set()).add(j)
-            cannot.setdefault(j, set()).add(i)
-    set_stems = _set_stems(recs)
-    uf = _Clusters(recs, cannot, slack, set_stems)
-    edges: list[tuple[str, str, str]] = []
-    ambiguous = 0
+@dataclass
+class ShardResult:
+    """One process's share of a clustering (`Clustering.run`)."""
 
-    for pair in sorted(tuple(sorted(p)) for p in must_link if len(p) == 2):
-        i, j = index.get(pair[0]), index.get(pair[1])
-        if i is not None and j is not None and uf.union(i, j, forced=True):
-            edges.append((recs[i].key, recs[j].key, "librarian"))
+    roots: bytes  # array("q"): the cluster root (record number) of each record, -1: not ours
+    edges: list[tuple[tuple[int, int], str, str, str]]  # ((block, order), key, key, rule)
+    refused: int
+    ambiguous: int
 
-    def rep_pairs(reps: list[int]) -> Iterable[tuple[int, int]]:
+
+class Clustering:
+    """One clustering run: the records in key order, their blocks in processing order
+    (ISBN stems sorted, exact titles, prefix/suffix keys; see `cluster_detailed`) and the
+    union-find they feed.
+
+    A union only ever joins records of one connected component of the block graph, and
+    the librarians' merges and splits never reach outside one either: components are
+    independent.  `run(shard, shards)` therefore clusters whole components only — every
+    process builds the same blocks from the same records and takes its share — and
+    `finish` combines the shares; the result is exactly that of one process.
+    """
+
+    def __init__(self, records: Iterable[MatchRecord],
+                 cannot_link: Collection[frozenset[str]] = frozenset(),
+                 must_link: Collection[frozenset[str]] = frozenset(),
+                 year_slack: int | None = None) -> None:
+        self.slack = YEAR_SLACK if year_slack is None else year_slack
+        self.recs = recs = sorted(records, key=lambda r: r.key)
+        index = {r.key: i for i, r in enumerate(recs)}
+        cannot: dict[int, set[int]] = {}
+        for pair in cannot_link:
+            ks = sorted(pair)
+            if len(ks) == 2 and ks[0] in index and ks[1] in index:
+                i, j = index[ks[0]], index[ks[1]]
+                cannot.setdefault(i, set()).add(j)
+                cannot.setdefault(j, set()).add(i)
+        self.must: list[tuple[int, int]] = []
+        for pair in sorted(tuple(sorted(p)) for p in must_link if len(p) == 2):
+            i, j = index.get(pair[0]), index.get(pair[1])
+            if i is not None and j is not None:
+                self.must.append((i, j))
+        self.set_stems = _set_stems(recs)
+        self.uf = _Clusters(recs, cannot, self.slack, self.set_stems)
+        self.blocks = self._blocks()
+        self.edges: list[tuple[tuple[int, int], str, str, str]] = []
+        self.ambiguous = 0
+
+    def _blocks(self) -> list[tuple[list[int], str]]:
+        """(members, rule) of every block of two or more records, in processing order.
+
+        Pass 1: ISBN stems (valid ISBN-13s, and mistyped ones by their first 12 digits).
+        Pass 2: exact title keys; pass 3: prefix/suffix blocks for near-equal long
+        titles.  Keys are the title strings themselves, not hashes: a hash collision
+        would only add comparisons, but str hashes change between processes, and the
+        result must not."""
+        stems: dict[str, list[int]] = {}
+        titles: dict[str, list[int]] = {}
+        fuzzy: dict[tuple[str, Any], list[int]] = {}
+        for i, r in enumerate(self.recs):
+            for stem in r.stems:
+                stems.setdefault(stem, []).append(i)
+            for kind, value in _block_keys(r):
+                members = (titles.setdefault(value, []) if kind == "t"
+                           else fuzzy.setdefault((kind, value), []))
+                if not members or members[-1] != i:  # a title key given twice
+                    members.append(i)
+        blocks = [(stems[stem], "isbn-stem")
+                  for stem in sorted(k for k, members in stems.items() if len(members) > 1)]
+        for grouped, rule in ((titles.values(), "title"), (fuzzy.values(), "title-fuzzy")):
+            blocks.extend((members, rule) for members in grouped if len(members) > 1)
+        return blocks
+
+    def _shares(self, shards: int) -> tuple[list[int], list[int], list[int]]:
+        """The shard of each librarian merge, of each block and of each record (-1: in
+        none): whole components, each to the shard with the fewest block members so far,
+        in order of first block."""
+        parent = list(range(len(self.recs)))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        groups = [[i, j] for i, j in self.must] + [members for members, _ in self.blocks]
+        for members in groups:
+            a = find(members[0])
+            for j in members[1:]:
+                b = find(j)
+                if a != b:
+                    parent[b] = a
+        load = [0] * shards
+        owner: dict[int, int] = {}
+        shard_of: list[int] = []
+        for members in groups:
+            root = find(members[0])
+            shard = owner.get(root)
+            if shard is None:
+                shard = owner[root] = load.index(min(load))
+            load[shard] += len(members)
+            shard_of.append(shard)
+        records = [owner.get(find(i), -1) for i in range(len(self.recs))]
+        return shard_of[:len(self.must)], shard_of[len(self.must):], records
+
+    def run(self, shard: int = 0, shards: int = 1) -> ShardResult:
+        """Cluster this shard's components (all of them with one shard)."""
+        if shards > 1:
+            must_shard, block_shard, record_shard = self._shares(shards)
+        else:
+            must_shard, block_shard = [0] * len(self.must), [0] * len(self.blocks)
+            record_shard = [0] * len(self.recs)
+        for n, (i, j) in enumerate(self.must):
+            if must_shard[n] == shard and self.uf.union(i, j, forced=True):
+                self.edges.append(((-1, n), self.recs[i].key, self.recs[j].key, "librarian"))
+        for number, (members, rule) in enumerate(self.blocks):
+            if block_shard[number] == shard:
+                self._run_block(number, members, rule)
+        roots = array("q", (self.uf.find(i) if owner == shard else -1
+                            for i, owner in enumerate(record_shard)))
+        return ShardResult(roots.tobytes(), self.edges, self.uf.refused, self.ambiguous)
+
+    def finish(self, shares: Sequence[ShardResult]) -> ClusterResult:
+        """Combine the shares of every shard (this object's own `run` included)."""
+        parent = self.uf.parent
+        for share in shares:
+            roots = array("q")
+            roots.frombytes(share.roots)
+            for i, root in enumerate(roots):
+                if root >= 0:
+                    parent[i] = root
+        edges = heapq.merge(*(share.edges for share in shares), key=lambda e: e[0])
+        return ClusterResult(_cluster_ids(self.recs, self.uf), [e[1:] for e in edges],
+                             sum(share.refused for share in shares),
+                             sum(share.ambiguous for share in shares))
+
+    def _rep_pairs(self, reps: list[int]) -> Iterable[tuple[int, int]]:
+        slack = self.slack
         if len(reps) <= BLOCK_LIMIT:
-            yield from _group_pairs(recs, reps, slack, set_stems)
+            yield from _group_pairs(self.recs, reps, slack, self.set_stems)
             return
         # A big block (a common title, 400 editions of 红楼梦): only pairs that share an
         # author and a year (± the slack), or a year and a publisher, can match (see
@@ -1383,7 +1502,7 @@ def cluster_detailed(records: Iterable[MatchRecord],
         by_key: dict[tuple[Any, ...], list[int]] = {}
         loose: list[tuple[tuple[Any, ...], int]] = []
         for i in reps:
-            r = recs[i]
+            r = self.recs[i]
             for name in r.authors:
                 if r.year is None:
                     loose.append((("a", name), i))
@@ -1405,7 +1524,7 @@ def cluster_detailed(records: Iterable[MatchRecord],
                 yield p
 
         for key, group in by_key.items():
-            for i, j in _group_pairs(recs, group, slack, set_stems):
+            for i, j in _group_pairs(self.recs, group, slack, self.set_stems):
                 yield from emit(i, j)
             if key[0] == "ay":  # the next years, for the year slack
                 for d in range(1, slack + 1):
@@ -1415,7 +1534,7 @@ def cluster_detailed(records: Iterable[MatchRecord],
         if loose:
             wide: dict[tuple[Any, ...], list[int]] = {("all",): reps}
             for i in reps:
-                r = recs[i]
+                r = self.recs[i]
                 for name in r.authors:
                     wide.setdefault(("a", name), []).append(i)
                 wide.setdefault(("y", r.year), []).append(i)
@@ -1423,11 +1542,11 @@ def cluster_detailed(records: Iterable[MatchRecord],
                 for j in wide.get(key, ()):
                     yield from emit(i, j)
 
-    def drop_ambiguous(cands: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    def _drop_ambiguous(self, cands: list[tuple[int, int, int, int]]
+                        ) -> list[tuple[int, int, int, int]]:
         """A record whose best fuzzy matches lie in two clusters that cannot be one (two
         ISBNs, two authors, years apart) does not know which it is: it joins neither.
         Where one cluster scores higher, only the edges to it are kept."""
-        nonlocal ambiguous
         per: dict[int, list[tuple[int, int]]] = {}
         for s, i, j, _ in cands:
             if -s < 100:
@@ -1439,26 +1558,26 @@ def cluster_detailed(records: Iterable[MatchRecord],
                 continue
             best: dict[int, int] = {}
             for s, p in partners:
-                r = uf.find(p)
+                r = self.uf.find(p)
                 best[r] = max(best.get(r, 0), s)
             if len(best) < 2:
                 continue
             top = max(best.values())
             leaders = sorted(r for r in best if best[r] == top)
             if len(leaders) > 40 or not all(
-                    uf.could_be_one(r1, r2)
+                    self.uf.could_be_one(r1, r2)
                     for n, r1 in enumerate(leaders) for r2 in leaders[n + 1:]):
-                ambiguous += 1
+                self.ambiguous += 1
                 drop.update((x, p) for _, p in partners)
                 continue
             rivals = {r for r in best if best[r] < top
-                      and not all(uf.could_be_one(lead, r) for lead in leaders)}
-            drop.update((x, p) for _, p in partners if uf.find(p) in rivals)
+                      and not all(self.uf.could_be_one(lead, r) for lead in leaders)}
+            drop.update((x, p) for _, p in partners if self.uf.find(p) in rivals)
         if not drop:
             return cands
         return [c for c in cands if (c[1], c[2]) not in drop and (c[2], c[1]) not in drop]
 
-    def run_block(members: list[int], rule: str) -> None:
+    def _run_block(self, number: int, members: list[int], rule: str) -> None:
         """Judge the candidate pairs of one block, then union strongest first.
 
         Records with identical normalized fields are judged once against their first
@@ -1468,55 +1587,40 @@ def cluster_detailed(records: Iterable[MatchRecord],
         by_sig: dict[tuple[Any, ...], int] = {}
         cands: list[tuple[int, int, int, int]] = []
         for i in members:
-            sig = _signature(recs[i])
+            sig = _signature(self.recs[i])
             rep = by_sig.get(sig)
             if rep is None:
                 by_sig[sig] = i
                 reps.append(i)
                 continue
-            s, flags = _judge(recs[rep], recs[i], None, slack, set_stems)
+            s, flags = _judge(self.recs[rep], self.recs[i], None, self.slack, self.set_stems)
             if s:
                 cands.append((-s, rep, i, flags))
             else:
                 reps.append(i)
-        for i, j in rep_pairs(reps):
-            if uf.find(i) == uf.find(j):
+        for i, j in self._rep_pairs(reps):
+            if self.uf.find(i) == self.uf.find(j):
                 continue
-            s, flags = _judge(recs[i], recs[j], None, slack, set_stems)
+            s, flags = _judge(self.recs[i], self.recs[j], None, self.slack, self.set_stems)
             if s:
                 cands.append((-s, i, j, flags))
         if len(cands) > 1:
-            cands = drop_ambiguous(cands)
+            cands = self._drop_ambiguous(cands)
         cands.sort()
         for s, i, j, flags in cands:
             isbn = -s >= 100
-            if uf.union(i, j, fuzzy=not isbn, flags=flags):
-                edges.append((recs[i].key, recs[j].key, "isbn" if isbn else rule))
+            if self.uf.union(i, j, fuzzy=not isbn, flags=flags):
+                self.edges.append(((number, len(self.edges)), self.recs[i].key, self.recs[j].key,
+                                   "isbn" if isbn else rule))
 
-    # Pass 1: ISBN stems (valid ISBN-13s, and mistyped ones by their first 12 digits).
-    blocks: dict[str, list[int]] = {}
-    for i, r in enumerate(recs):
-        for stem in r.stems:
-            blocks.setdefault(stem, []).append(i)
-    for stem in sorted(blocks):
-        if len(blocks[stem]) > 1:
-            run_block(blocks[stem], "isbn-stem")
-    del blocks
-    # Pass 2: exact title keys; pass 3: prefix/suffix blocks for near-equal long titles.
-    # Keys are the (interned) title strings themselves, not hashes: a hash collision
-    # would only add comparisons, but str hashes change between processes, and the
-    # result must not.
-    for kinds, rule in ((("t",), "title"), (("pa", "sa"), "title-fuzzy")):
-        fblocks: dict[Any, list[int]] = {}
-        for i, r in enumerate(recs):
-            for kind, value in _block_keys(r):
-                if kind in kinds:
-                    fblocks.setdefault(value if kind == "t" else (kind, value), []).append(i)
-        for members in fblocks.values():
-            if len(members) > 1:
-                run_block(sorted(set(members)), rule)
-        del fblocks
-    return ClusterResult(_cluster_ids(recs, uf), edges, uf.refused, ambiguous)
+
+def cluster_detailed(records: Iterable[MatchRecord],
+                     cannot_link: Collection[frozenset[str]] = frozenset(),
+                     must_link: Collection[frozenset[str]] = frozenset(),
+                     year_slack: int | None = None) -> ClusterResult:
+    """Cluster records; see `cluster`.  Also returns the union edges with their rule."""
+    clustering = Clustering(records, cannot_link, must_link, year_slack)
+    return clustering.finish([clustering.run()])
 
 
 def _cluster_id(anchor: str) -> str:

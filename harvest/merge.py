@@ -9,9 +9,18 @@ URLs.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Collection, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
-from harvest.matching import MatchRecord, cluster
+from harvest.matching import Clustering, MatchRecord, ShardResult, cluster
+from harvest.store import RecordStore, read_match_records
+
+#: Below this many records a second process costs more than it saves: it starts a Python
+#: and reads every record again.
+PARALLEL_MIN_RECORDS = 200_000
 
 
 def assign_clusters(records: Iterable[MatchRecord | tuple[str, list[str]]],
@@ -23,3 +32,38 @@ def assign_clusters(records: Iterable[MatchRecord | tuple[str, list[str]]],
     recs = [r if isinstance(r, MatchRecord) else MatchRecord(r[0], isbns=tuple(r[1]))
             for r in records]
     return cluster(recs, frozenset(cannot_link), frozenset(must_link))
+
+
+def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, str]:
+    """`assign_clusters` for every record of a store, with its librarians' links; in up to
+    `processes` processes when the store is big.
+
+    Every process reads and decodes all match keys itself (as fast as shipping them) and
+    clusters its share of the independent components of the block graph
+    (`harvest.matching.Clustering`); this one combines the shares.  The result does not
+    depend on the number of processes."""
+    cannot, must = store.links()
+    store.commit()  # the workers see what is committed
+    shards = min(processes, os.cpu_count() or 1)
+    if shards < 2 or str(store.path) == ":memory:" or store.db.execute(
+            "SELECT COUNT(*) FROM records").fetchone()[0] < PARALLEL_MIN_RECORDS:
+        return assign_clusters(store.match_records(), cannot, must)
+    # spawn, not fork: the parent holds SQLite (and perhaps tantivy) threads.
+    with ProcessPoolExecutor(shards - 1, mp_context=get_context("spawn")) as pool:
+        others = [pool.submit(_cluster_share, str(store.path), cannot, must, shard, shards)
+                  for shard in range(1, shards)]
+        clustering = Clustering(store.match_records(), cannot, must)
+        own = clustering.run(0, shards)
+        return clustering.finish([own, *(share.result() for share in others)]).clusters
+
+
+def _cluster_share(path: str, cannot_link: Collection[frozenset[str]],
+                   must_link: Collection[frozenset[str]], shard: int,
+                   shards: int) -> ShardResult:
+    """A worker's share, from the store through a read-only connection (records with a
+    stale match key are rebuilt here too, and saved by the parent)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return Clustering(read_match_records(db, []), cannot_link, must_link).run(shard, shards)
+    finally:
+        db.close()

@@ -17,6 +17,7 @@ import pytest
 from harvest.crosswalk.common import add_isbns
 from harvest.matching import (
     MATCH_VERSION,
+    Clustering,
     MatchRecord,
     cluster,
     cluster_detailed,
@@ -257,6 +258,25 @@ def test_cluster_ids_are_stable_across_input_order_and_match_the_isbn_merge():
         random.Random(seed).shuffle(shuffled)
         assert cluster(shuffled) == first
     assert len(set(first.values())) == 3
+
+
+def test_shards_of_the_block_graph_give_the_single_process_result():
+    """Processes that each cluster a share of the components agree with one process:
+    same clusters, same edges in the same order, same counts."""
+    from bench.matching_data import build
+
+    records = [MatchRecord.from_record(item.record)
+               for item in build(size=300, seed=5, with_real=False).items]
+    keys = sorted(r.key for r in records)
+    cannot = {frozenset(keys[n:n + 2]) for n in range(0, 40, 7)}
+    must = {frozenset(keys[n:n + 2]) for n in range(3, 40, 11)}
+    one = cluster_detailed(records, cannot, must)
+    assert len(set(one.clusters.values())) < len(records) and one.edges
+    for shards in (2, 3):
+        jobs = [Clustering(records, cannot, must) for _ in range(shards)]
+        parts = [job.run(shard, shards) for shard, job in enumerate(jobs)]
+        assert all(part.edges for part in parts)  # every shard had work
+        assert jobs[0].finish(parts) == one
 
 
 def test_match_record_json_round_trip_and_version_check():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harvest.merge import assign_clusters
+from harvest import merge
+from harvest.merge import assign_clusters, assign_store_clusters
 from harvest.model import Record
 from harvest.store import RecordStore
 
@@ -46,3 +47,16 @@ def test_store_groups_clusters_and_reports_updates(tmp_path):
     assert len(groups) == 1 and {r.key for r in groups[0][1]} == {"a:1", "b:9"}
     assert store.raw("a:1") == (b"raw-a2", "usmarc")
     assert store.get("a:1").summary == "changed"
+
+
+def test_store_clusters_in_two_processes_equal_one(tmp_path, monkeypatch):
+    store = RecordStore(tmp_path / "s.db")
+    for n in range(30):
+        store.put(rec("a", str(n), f"978702000{n % 7:03d}"), b"raw", "usmarc")
+        store.put(rec("b", str(n), f"978702000{n % 5:03d}"), b"raw", "usmarc")
+    store.commit()
+    single = assign_store_clusters(store, processes=1)
+    monkeypatch.setattr(merge, "PARALLEL_MIN_RECORDS", 0)
+    monkeypatch.setattr(merge.os, "cpu_count", lambda: 2)
+    assert assign_store_clusters(store, processes=2) == single
+    assert single == assign_clusters(store.match_records())
