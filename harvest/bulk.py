@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harvest.crosswalk import to_record
-from harvest.matching import MatchRecord
+from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.merge import assign_store_clusters
 from harvest.model import Author, Holding, Record
 from harvest.readers import looks_like_xml, read
@@ -141,7 +141,8 @@ class _ParseTask:
 
 
 # One item per record, in input order, relative to its chunk:
-#   ("ok", position, offset, source_id, data_json, digest, isbn, match_json, work, raw)
+#   ("ok", position, offset, source_id, data_json, digest, isbn, match_json, work, cluster,
+#    raw) — cluster: `lone_cluster_id`, what the merge will most often confirm
 #   ("noid", position, offset, record_dict, raw)  — no 001: the id is its number in the file,
 #                                                    which only the main process knows
 #   ("bad", position, offset, reason, raw)
@@ -187,7 +188,8 @@ def _parse_chunk(task: _ParseTask) -> list[Item]:
         data_json, digest = record_json(record_dict(record))
         match = MatchRecord.from_record(record)  # the merge step's input, as `put` stores it
         out.append(("ok", p.position, p.offset, record.source_id, data_json, digest,
-                    " ".join(record.isbn), match.to_json(), work_key(match), p.raw))
+                    " ".join(record.isbn), match.to_json(), work_key(match),
+                    lone_cluster_id(match), p.raw))
     return out
 
 
@@ -317,6 +319,7 @@ class _Loader:
         self.existing: dict[str, str] = dict(store.db.execute(
             "SELECT key, digest FROM records WHERE source = ?", (source.name,)))
         self.seen: set[str] = set()
+        self.clusters: dict[str, str] = {}  # inserted record -> the cluster written with it
         self.touched: set[str] = set()
         self.emptied: set[str] = set()
         self._inserts: list[tuple[Any, ...]] = []
@@ -344,9 +347,9 @@ class _Loader:
                 data, digest = record_json(fields)
                 isbn = " ".join(fields["isbn"])
                 match = MatchRecord.from_record(Record.from_dict(fields))
-                match_json, work = match.to_json(), work_key(match)
+                match_json, work, cluster = match.to_json(), work_key(match), lone_cluster_id(match)
             else:
-                source_id, data, digest, isbn, match_json, work, raw = item[3:10]
+                source_id, data, digest, isbn, match_json, work, cluster, raw = item[3:11]
             key = f"{name}:{source_id}"
             if key in self.seen:
                 self._quarantine.append((name, position, offset, source_id,
@@ -355,9 +358,10 @@ class _Loader:
             self.seen.add(key)
             old = self.existing.get(key)
             if old is None:
-                self._inserts.append((key, name, source_id, self.source.library, data, digest,
-                                      isbn, match_json, work, self.run, raw, self.raw_format,
-                                      now, now))
+                self._inserts.append((key, name, source_id, self.source.library, cluster,
+                                      data, digest, isbn, match_json, work, self.run, raw,
+                                      self.raw_format, now, now))
+                self.clusters[key] = cluster
                 self.stats.new += 1
                 self.touched.add(key)
             elif old == digest:
@@ -376,9 +380,9 @@ class _Loader:
         db = self.store.db
         if self._inserts:
             db.executemany(
-                "INSERT INTO records (key, source, source_id, library, data, digest, isbn, "
-                "match, work, seen_run, raw, raw_format, first_seen, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._inserts)
+                "INSERT INTO records (key, source, source_id, library, cluster, data, digest, "
+                "isbn, match, work, seen_run, raw, raw_format, first_seen, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._inserts)
         if self._updates:
             db.executemany(
                 "UPDATE records SET data = ?, digest = ?, isbn = ?, match = ?, work = ?, "
@@ -461,6 +465,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
         progress = Progress("import") if show_progress else None
         touched: set[str] = set()
         emptied: set[str] = set()
+        written: dict[str, str] = {}  # record key -> cluster stored with it
         t = time.monotonic()
         with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_batch_gc) as pool:
             for source in sources:
@@ -468,6 +473,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
                                       2 * processes + 2, chunk_bytes, stats, progress)
                 touched |= loader.touched
                 emptied |= loader.emptied
+                written.update(loader.clusters)
         if progress:
             progress.done()
         stats.stages["parse+store"] = time.monotonic() - t
@@ -487,7 +493,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
                 backend.close()
             stats.stages["merge+index"] = time.monotonic() - t
         else:
-            clusters = _merge(store, fresh)
+            clusters = _merge(store, written if fresh else None)
             stats.stages["merge"] = time.monotonic() - t
             if fresh:  # after the merge, which would otherwise update records_cluster
                 t = time.monotonic()
@@ -553,11 +559,12 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
     return loader
 
 
-def _merge(store: RecordStore, fresh: bool) -> dict[str, str]:
+def _merge(store: RecordStore, written: dict[str, str] | None) -> dict[str, str]:
     """Cluster every record of the store, as `rebuild_index` does (the matcher's input is
     the `match` column the loader wrote; librarians' splits and merges apply), in two
-    processes for a big store; write only the assignments that changed."""
-    old: dict[str, str | None] = {} if fresh else store.cluster_map()
+    processes for a big store; write only the assignments that changed — against what the
+    loader `written` into a fresh store, else against what the store holds."""
+    old: Mapping[str, str | None] = store.cluster_map() if written is None else written
     assignment = assign_store_clusters(store)
     store.set_clusters((k, c) for k, c in assignment.items() if old.get(k) != c)
     store.commit()

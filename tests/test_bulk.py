@@ -17,6 +17,7 @@ import pytest
 from harvest import iso2709
 from harvest.bulk import DUPLICATE_REASON, import_sources, raw_format
 from harvest.crosswalk import to_record
+from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.pipeline import rebuild_index
 from harvest.readers import looks_like_xml, read
 from harvest.store import RecordStore
@@ -137,6 +138,11 @@ def test_bulk_stores_what_the_sequential_path_stores(imports):
     assert len(seq_records) > 100 and len(seq_quarantine) >= 5
     assert bulk_records == seq_records
     assert bulk_quarantine == seq_quarantine
+    # The loader writes each record's lone cluster id; the merge must rewrite the rows
+    # whose cluster turned out otherwise (records merged without a shared ISBN).
+    rewritten = [key for key, _, _, _, cluster, _, match, *_ in bulk_records
+                 if cluster != lone_cluster_id(MatchRecord.from_json(match))]
+    assert rewritten
     assert stats.new == len(seq_records) and stats.quarantined == len(seq_quarantine)
     assert stats.records == stats.new + stats.quarantined
     assert stats.index_mode == "rebuild"
