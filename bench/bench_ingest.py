@@ -269,7 +269,7 @@ def phase_pymarc(data: Path, processes: int) -> dict[str, Any]:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from harvest.bulk import _SourceSpec, chunk_file
+    from harvest.bulk import _batch_gc, _SourceSpec, chunk_file
 
     tasks = []
     for name, files in source_files(data).items():
@@ -277,7 +277,10 @@ def phase_pymarc(data: Path, processes: int) -> dict[str, Any]:
         for path in files:
             tasks += chunk_file(spec, path)[1]
     t = time.monotonic()
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+    # The pipeline's workers collect garbage less often (`harvest.bulk.GC_THRESHOLD`);
+    # the floors get the same, or the ratio would flatter the pipeline.
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn"),
+                             initializer=_batch_gc) as pool:
         records = sum(pool.map(_pymarc_chunk, tasks))
     return {"records": records, "seconds": time.monotonic() - t}
 
@@ -312,6 +315,17 @@ def phase_docs(work: Path, processes: int) -> dict[str, Any]:
             docs += len(lines)
             out.writelines(line + "\n" for line in lines)
     return {"documents": docs}
+
+
+def _init_floor_worker() -> None:
+    """What `harvest.bulk._init_index_worker` does for the pipeline's workers, minus the
+    store: the same garbage collection setting, jieba and OpenCC loaded before timing."""
+    from harvest.bulk import _batch_gc
+    from index import text
+
+    _batch_gc()
+    text.tokens("预热")
+    text.pinyin_tokens("预热")
 
 
 def _analyse_lines(task: tuple[str, int, int]) -> list[Any]:
@@ -352,7 +366,8 @@ def phase_tantivy(work: Path, processes: int) -> dict[str, Any]:
     backend = TantivyBackend(target, writer_heap=BULK_WRITER_HEAP)
     docs = 0
     t = time.monotonic()
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn"),
+                             initializer=_init_floor_worker) as pool:
         for analysed in ordered_map(pool, _analyse_lines, _line_ranges(work / "documents.jsonl"),
                                     window=2 * processes + 2):
             docs += backend.add_analysed(analysed, replace=False)
