@@ -81,7 +81,7 @@ _MAX_WINDOW = 10_000  # deepest hit reachable by paging (offset + page_size)
 _MAX_PAGE_SIZE = 500
 _MAX_QUERY_WORDS = 32  # a pasted paragraph is cut here rather than becoming 1,000 clauses
 _WRITER_HEAP = 256_000_000
-_FACET_CACHE = 4096  # queries whose counts and facets are kept (a few KB each)
+_CACHE_ENTRIES = 8192  # counts+facets of a query (a few KB) or one page's ranking (~1 KB)
 
 
 def _schema() -> tantivy.Schema:
@@ -195,16 +195,17 @@ class TantivyBackend:
     an index another process is building (tantivy allows one writer per index directory).
 
     Counts and facets are cached per query, as Elasticsearch's shard request cache does
-    for aggregations: paging through a result, re-sorting it or coming back to a popular
-    query costs only the ranking pass, while counting and faceting a broad query (中国
-    matches a third of a million entries) is most of a search's time.  The cache belongs
-    to one index generation: the reader reloads only here — after this process commits,
-    or when a search sees that another process committed (tantivy rewrites meta.json on
-    every commit) — and each reload empties the cache, so a count is never stale.
+    for aggregations, and a page's ranking (document addresses, not documents) per query,
+    sort and page, as Solr's queryResultCache does: counting, faceting and ranking a broad
+    query (中国 matches a third of a million entries) is most of a search's time, and
+    readers page through results, re-sort them and repeat popular queries.  The cache
+    belongs to one index generation: the reader reloads only here — after this process
+    commits, or when a search sees that another process committed (tantivy rewrites
+    meta.json on every commit) — and each reload empties the cache, so nothing is stale.
     """
 
     def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP,
-                 facet_cache: int = _FACET_CACHE) -> None:
+                 cache_entries: int = _CACHE_ENTRIES) -> None:
         self._schema = _schema()
         self._writer_heap = writer_heap
         self._meta: Path | None = None
@@ -225,8 +226,8 @@ class TantivyBackend:
         self._index.config_reader(reload_policy="Manual")
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
-        self._cache: OrderedDict[Any, tuple[int, int, dict[str, Any]]] = OrderedDict()
-        self._cache_size = facet_cache
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache_size = cache_entries
         self._generation = 0
         self._reload()
 
@@ -308,15 +309,14 @@ class TantivyBackend:
         with self._lock:
             return self._index.searcher(), self._generation
 
-    def _cached(self, key: Any) -> tuple[int, int, dict[str, Any]] | None:
+    def _cached(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
             return hit
 
-    def _remember(self, key: Any, generation: int,
-                  value: tuple[int, int, dict[str, Any]]) -> None:
+    def _remember(self, key: tuple[Any, ...], generation: int, value: Any) -> None:
         with self._lock:
             if self._cache_size <= 0 or generation != self._generation:
                 return  # a reload happened meanwhile: the value belongs to the old index
@@ -338,7 +338,7 @@ class TantivyBackend:
         what = (request.q, request.field,
                 tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in
                              (request.filters or {}).items() if v)))
-        cached = self._cached(what)  # (which query found it, total, facets)
+        cached = self._cached(("counts", what))  # (which query found it, total, facets)
         total, facets, full = 0, _no_facets(), tantivy.Query.empty_query()
         n = -1
         for n, query in enumerate(self._queries(request, searcher)):
@@ -346,19 +346,25 @@ class TantivyBackend:
             if cached is not None:
                 if n < cached[0]:
                     continue
-                _, total, facets = cached
+                total, facets = cached[1], cached[2]
                 break
             total, facets = self._facets(searcher, full)
             if total:
                 break
         if cached is None:
-            self._remember(what, generation, (n if total else -1, total, facets))
+            self._remember(("counts", what), generation, (n if total else -1, total, facets))
+        # Each caller gets its own lists: the cached ones are shared by every request.
+        facets = {name: list(pairs) for name, pairs in facets.items()}
         hits: list[SearchHit] = []
         if total and offset + page_size <= _MAX_WINDOW:
             # Past the window only the total is reported: a top-k heap of offset + limit
             # entries is what deep paging would cost.
-            hits = [self._hit(searcher, key, addr, request.sort)
-                    for key, addr in self._top(searcher, full, request.sort, offset, page_size)]
+            page = ("page", what, request.sort, offset, page_size)
+            ranked = self._cached(page)
+            if ranked is None:
+                ranked = self._top(searcher, full, request.sort, offset, page_size)
+                self._remember(page, generation, ranked)
+            hits = [self._hit(searcher, key, addr, request.sort) for key, addr in ranked]
         return SearchResult(total=total, hits=hits, facets=facets)
 
     def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int,

@@ -42,6 +42,8 @@ def test_repository_config_is_valid():
          "barcode must be a subfield code"),
         (lambda d: d.update(extra=1), "the top level: unknown key 'extra'"),
         (lambda d: d["portal"].update(port=99999), "portal.port"),
+        (lambda d: d.update(index={"cache_entries": -1}), "index.cache_entries"),
+        (lambda d: d.update(index={"cache_entries": "lots"}), "index.cache_entries"),
         (lambda d: d["sources"].append(dict(d["sources"][0])), "is used twice"),
     ],
 )

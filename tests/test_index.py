@@ -340,14 +340,15 @@ def test_reopen_from_disk_keeps_documents(tmp_path: Path):
 
 
 def test_counts_follow_a_commit_in_another_process(tmp_path: Path):
-    """The portal's backend caches counts and facets per query; a harvest committing from
-    another process (here: another backend on the same directory) must show at once."""
+    """The portal's backend caches counts, facets and pages per query; a harvest committing
+    from another process (here: another backend on the same directory) must show at once."""
     path = tmp_path / "idx"
     writer = build(TantivyBackend(path))
     portal = TantivyBackend(path)
-    before = portal.search(SearchRequest(q="红楼梦"))
+    before = portal.search(SearchRequest(q="红楼梦", page_size=100))
     assert before.total >= 1
-    assert portal.search(SearchRequest(q="红楼梦")).total == before.total  # from the cache
+    again = portal.search(SearchRequest(q="红楼梦", page_size=100))  # from the cache
+    assert (again.total, [h.id for h in again.hits]) == (before.total, [h.id for h in before.hits])
     doc = cluster_document("c-hlm-new", [rec("bjl", "h9", "BJL", title="红楼梦新证",
                                              year=2020, language="chi")], LIBS)
     writer.add([doc])

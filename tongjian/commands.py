@@ -23,7 +23,8 @@ def open_backend(config: Config) -> SearchBackend:
     if config.index.backend == "tantivy":
         from index.tantivy_backend import TantivyBackend
 
-        return TantivyBackend(config.resolve(config.index.path))
+        return TantivyBackend(config.resolve(config.index.path),
+                              cache_entries=config.index.cache_entries)
     raise ConfigError(f"{config.path}: index.backend {config.index.backend!r} is not "
                       "available yet — use tantivy")
 

@@ -119,6 +119,9 @@ class IndexConfig:
     backend: str = "tantivy"
     path: str = "var/index"
     url: str = ""  # meilisearch only
+    # tantivy: queries whose counts, facets and page rankings are kept between searches
+    # (until the index changes); 0 turns the cache off.
+    cache_entries: int = 8192
 
 
 @dataclass(frozen=True)
@@ -198,9 +201,13 @@ def parse(data: Any, path: Path) -> Config:
         if any(s.name == src.name for s in sources):
             raise ConfigError(f"{path}: sources[{i}]: name {src.name!r} is used twice")
         sources.append(src)
-    idx = v.mapping(top.get("index", {}), "index", optional=("backend", "path", "url"))
+    idx = v.mapping(top.get("index", {}), "index",
+                    optional=("backend", "path", "url", "cache_entries"))
     index = IndexConfig(**idx)
     v.choice(index.backend, BACKENDS, "index.backend")
+    if type(index.cache_entries) is not int or index.cache_entries < 0:
+        raise ConfigError(f"{path}: index.cache_entries: {index.cache_entries!r} is not a "
+                          "whole number ≥ 0 (0 turns the search cache off)")
     portal_raw = v.mapping(top.get("portal", {}), "portal", optional=("host", "port", "title"))
     portal = PortalConfig(**portal_raw)
     if not isinstance(portal.port, int) or not 0 < portal.port < 65536:
