@@ -216,6 +216,7 @@ _LEADING_NON_WORD = re.compile(r"^[\W_]+")
 _TITLE_MAIN = re.compile(r"\s*[:：]\s*|\s+[=＝/／]\s+|\s*[＝／]\s*")
 
 
+@functools.lru_cache(maxsize=100_000)  # each record folds its title, names, publisher …
 def _fold(text: str) -> str:
     """normalize() (width, case, t2s) plus the variant-character table; HTML entities
     left by a careless XML export (World&apos;s) are decoded first."""
