@@ -269,7 +269,8 @@ def phase_pymarc(data: Path, processes: int) -> dict[str, Any]:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from harvest.bulk import _batch_gc, _SourceSpec, chunk_file
+    from harvest.batch_gc import batch_gc
+    from harvest.bulk import _SourceSpec, chunk_file
 
     tasks = []
     for name, files in source_files(data).items():
@@ -277,10 +278,10 @@ def phase_pymarc(data: Path, processes: int) -> dict[str, Any]:
         for path in files:
             tasks += chunk_file(spec, path)[1]
     t = time.monotonic()
-    # The pipeline's workers collect garbage less often (`harvest.bulk.GC_THRESHOLD`);
+    # The pipeline's workers collect garbage less often (`harvest.batch_gc`);
     # the floors get the same, or the ratio would flatter the pipeline.
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn"),
-                             initializer=_batch_gc) as pool:
+                             initializer=batch_gc) as pool:
         records = sum(pool.map(_pymarc_chunk, tasks))
     return {"records": records, "seconds": time.monotonic() - t}
 
@@ -320,10 +321,10 @@ def phase_docs(work: Path, processes: int) -> dict[str, Any]:
 def _init_floor_worker() -> None:
     """What `harvest.bulk._init_index_worker` does for the pipeline's workers, minus the
     store: the same garbage collection setting, jieba and OpenCC loaded before timing."""
-    from harvest.bulk import _batch_gc
+    from harvest.batch_gc import batch_gc
     from index import text
 
-    _batch_gc()
+    batch_gc()
     text.tokens("预热")
     text.pinyin_tokens("预热")
 

@@ -15,7 +15,7 @@ where the work happens:
   copy of a record id as `pipeline._Run.ingest` does, and writes with `executemany` in
   large transactions (synchronous=OFF for the load: a crash mid-import means importing
   again, never a corrupt store, because WAL keeps committed transactions whole);
-* merge: `assign_clusters` over every record of the store, as `rebuild_index` does;
+* merge: `assign_store_clusters` over every record of the store, as `rebuild_index` does;
 * index: worker processes read the store themselves (by cluster-id range), build each
   cluster's document and run the text analysis (`analyse_document`); the main process only
   feeds tantivy, whose own threads do the inverted index.
@@ -41,6 +41,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harvest.batch_gc import batch_gc
 from harvest.crosswalk import to_record
 from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.merge import assign_store_clusters
@@ -101,21 +102,6 @@ class BulkStats:
             lines.append(f"  {stage:<14} {seconds:8.1f} s  {rate:>10,.0f} records/s")
         lines.append(f"  {'total':<14} {self.seconds:8.1f} s  {self.rate():>10,.0f} records/s")
         return "\n".join(lines)
-
-
-# Cyclic garbage collection every 100,000 net allocations instead of every 700.  A bulk
-# load allocates millions of short-lived dicts, lists and dataclasses, none of them in
-# cycles (reference counting frees them); with the default, collections over the large
-# live structures (the matcher's records, a chunk's rows) took up to half of a worker's
-# time.  Memory stays bounded: cycles are still collected, just less often.
-GC_THRESHOLD = (100_000, 50, 100)
-
-
-def _batch_gc() -> tuple[int, int, int]:
-    """Switch this process to batch-load collection; returns the thresholds to restore."""
-    old = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLD)
-    return old
 
 
 # -- worker side: parse + decode + crosswalk ------------------------------------------------
@@ -235,7 +221,7 @@ def _init_index_worker(store_path: str, libraries: dict[str, Any]) -> None:
     _DB = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, check_same_thread=False)
     _DB.execute("PRAGMA cache_size=-200000")
     _LIBRARIES = libraries
-    _batch_gc()
+    batch_gc()
     from index import text
 
     text.tokens("预热")  # load jieba's dictionary and OpenCC now, not in the first task
@@ -451,7 +437,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
     store = store or RecordStore(config.resolve(config.store_path))
     started = time.monotonic()
     ctx = get_context("spawn")  # no fork: the parent holds SQLite and tantivy threads
-    gc_thresholds = _batch_gc()
+    gc_thresholds = batch_gc()
     try:
         fresh = store.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
         _bulk_pragmas(store.db)
@@ -467,7 +453,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
         emptied: set[str] = set()
         written: dict[str, str] = {}  # record key -> cluster stored with it
         t = time.monotonic()
-        with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_batch_gc) as pool:
+        with ProcessPoolExecutor(processes, mp_context=ctx, initializer=batch_gc) as pool:
             for source in sources:
                 loader = _load_source(store, source, paths[source.name], full, pool,
                                       2 * processes + 2, chunk_bytes, stats, progress)
@@ -562,8 +548,8 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
 def _merge(store: RecordStore, written: dict[str, str] | None) -> dict[str, str]:
     """Cluster every record of the store, as `rebuild_index` does (the matcher's input is
     the `match` column the loader wrote; librarians' splits and merges apply), in two
-    processes for a big store; write only the assignments that changed — against what the
-    loader `written` into a fresh store, else against what the store holds."""
+    processes for a big store; write only the assignments that changed: compared with the
+    clusters the loader wrote (`written`, for a fresh store), else with the store's."""
     old: Mapping[str, str | None] = store.cluster_map() if written is None else written
     assignment = assign_store_clusters(store)
     store.set_clusters((k, c) for k, c in assignment.items() if old.get(k) != c)

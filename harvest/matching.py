@@ -1369,6 +1369,7 @@ class ShardResult:
     edges: list[tuple[tuple[int, int], str, str, str]]  # ((block, order), key, key, rule)
     refused: int
     ambiguous: int
+    records: str  # `Clustering.fingerprint`: which records, in which order, this share saw
 
 
 class Clustering:
@@ -1480,10 +1481,23 @@ class Clustering:
                 self._run_block(number, members, rule)
         roots = array("q", (self.uf.find(i) if owner == shard else -1
                             for i, owner in enumerate(record_shard)))
-        return ShardResult(roots.tobytes(), self.edges, self.uf.refused, self.ambiguous)
+        return ShardResult(roots.tobytes(), self.edges, self.uf.refused, self.ambiguous,
+                           self.fingerprint())
+
+    def fingerprint(self) -> str:
+        """A digest of the record keys in order: shares combine by record number, so they
+        must all have read the same records."""
+        digest = hashlib.sha1(usedforsecurity=False)
+        for r in self.recs:
+            digest.update(r.key.encode("utf-8") + b"\n")
+        return digest.hexdigest()
 
     def finish(self, shares: Sequence[ShardResult]) -> ClusterResult:
-        """Combine the shares of every shard (this object's own `run` included)."""
+        """Combine the shares of every shard (this object's own `run` included); ValueError
+        if one of them read other records (the store changed in between)."""
+        own = self.fingerprint()
+        if any(share.records != own for share in shares):
+            raise ValueError("the shares of the clustering read different records")
         parent = self.uf.parent
         for share in shares:
             roots = array("q")

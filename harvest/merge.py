@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+from harvest.batch_gc import batch_gc
 from harvest.matching import Clustering, MatchRecord, ShardResult, cluster
 from harvest.store import RecordStore, read_match_records
 
@@ -49,12 +50,17 @@ def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, s
             "SELECT COUNT(*) FROM records").fetchone()[0] < PARALLEL_MIN_RECORDS:
         return assign_clusters(store.match_records(), cannot, must)
     # spawn, not fork: the parent holds SQLite (and perhaps tantivy) threads.
-    with ProcessPoolExecutor(shards - 1, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(shards - 1, mp_context=get_context("spawn"),
+                             initializer=batch_gc) as pool:
         others = [pool.submit(_cluster_share, str(store.path), cannot, must, shard, shards)
                   for shard in range(1, shards)]
         clustering = Clustering(store.match_records(), cannot, must)
         own = clustering.run(0, shards)
-        return clustering.finish([own, *(share.result() for share in others)]).clusters
+        shares = [own, *(share.result() for share in others)]
+    try:
+        return clustering.finish(shares).clusters
+    except ValueError:  # a harvest wrote between the reads: cluster again, in one process
+        return assign_clusters(store.match_records(), *store.links())
 
 
 def _cluster_share(path: str, cannot_link: Collection[frozenset[str]],

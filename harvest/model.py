@@ -4,6 +4,10 @@ Harvested records, live-search hits and Dublin Core documents all become a `Reco
 store, the merge step, the index and the portal never look at MARC again.  The model is
 flat and JSON-friendly on purpose: it is what `tongjian normalize` prints and what the store
 keeps beside the raw original.
+
+The dataclasses here have no `__post_init__` and no validation in `__init__`, and must
+not get any: `Record.from_dict` skips `__init__` for complete rows (tests/test_crosswalk.py
+checks this stays true).
 """
 
 from __future__ import annotations

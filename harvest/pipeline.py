@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from connectors.base import Checkpoint, ConnectorError, HarvestConnector, RawRecord
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
-from harvest.merge import assign_clusters
+from harvest.merge import assign_store_clusters
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from index.documents import cluster_document
@@ -169,12 +169,12 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
                  touched: Iterable[str] = (), emptied: Iterable[str] = ()) -> int:
     """Re-merge and re-index only the entries a harvest changed.
 
-    The merge runs over every record's ISBNs (cheap: no record is decoded); index entries
+    The merge runs over every record's match keys (no full record is decoded); entries
     are rewritten only for clusters whose membership or content changed.  Returns the
     number of index entries rewritten or removed.
     """
     old = store.cluster_map()
-    new = assign_clusters(store.match_records(), *store.links())
+    new = assign_store_clusters(store)
     changed = {k for k in new if new[k] != old.get(k)} | set(touched)
     affected = set(emptied) | {new[k] for k in changed if k in new}
     affected |= {old[k] for k in changed if old.get(k)}
@@ -196,7 +196,7 @@ def _document(store: RecordStore, cluster_id: str, config: Config) -> dict | Non
 def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
                   show_progress: bool = True) -> int:
     """Re-merge every record and rebuild the index from the store alone."""
-    assignment = assign_clusters(store.match_records(), *store.links())
+    assignment = assign_store_clusters(store)
     store.set_clusters(assignment.items())
     store.commit()
     backend.clear()

@@ -282,10 +282,13 @@ class RecordStore:
         when a bulk import sets a million of them."""
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS new_clusters "
                         "(key TEXT PRIMARY KEY, cluster TEXT NOT NULL) WITHOUT ROWID")
-        self.db.executemany("INSERT OR REPLACE INTO new_clusters VALUES (?, ?)", assignment)
-        self.db.execute("UPDATE records SET cluster = new_clusters.cluster FROM new_clusters "
-                        "WHERE new_clusters.key = records.key")
-        self.db.execute("DROP TABLE new_clusters")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO new_clusters VALUES (?, ?)",
+                                assignment)
+            self.db.execute("UPDATE records SET cluster = new_clusters.cluster "
+                            "FROM new_clusters WHERE new_clusters.key = records.key")
+        finally:  # a failed call must not leave its pairs for the next one to apply
+            self.db.execute("DROP TABLE new_clusters")
 
     def commit(self) -> None:
         self.db.commit()

@@ -178,6 +178,7 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     }
     for name in _FACET_FIELDS:
         keyed[name] = list(dict.fromkeys(_as_list(doc.get(name))))
+    keyed[_TOTAL_FACET] = keyed[_TOTAL_FACET][:1]  # one value at most: totals count on it
     out.update((name, values) for name, values in keyed.items() if values)
     year = _year(doc.get("year"))
     if year is not None:
@@ -201,7 +202,8 @@ class TantivyBackend:
     readers page through results, re-sort them and repeat popular queries.  The cache
     belongs to one index generation: the reader reloads only here — after this process
     commits, or when a search sees that another process committed (tantivy rewrites
-    meta.json on every commit) — and each reload empties the cache, so nothing is stale.
+    meta.json on every commit) — and entries are keyed by generation, so a search only
+    ever uses what was computed on its own searcher; each reload empties the cache.
     """
 
     def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP,
@@ -225,7 +227,7 @@ class TantivyBackend:
         self._writer: Any = None
         self._index.config_reader(reload_policy="Manual")
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: bytes | None = None
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_size = cache_entries
         self._generation = 0
@@ -283,14 +285,15 @@ class TantivyBackend:
 
     # -- reader generations ----------------------------------------------------------
 
-    def _meta_stamp(self) -> tuple[int, int, int] | None:
+    def _meta_stamp(self) -> bytes | None:
+        """meta.json's content: tantivy rewrites it on every commit with a new opstamp, so
+        unlike its inode, mtime or size it never repeats (a few KB, read per search)."""
         if self._meta is None:
             return None
         try:
-            st = self._meta.stat()
+            return self._meta.read_bytes()
         except OSError:
             return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _reload(self) -> None:
         with self._lock:
@@ -309,18 +312,21 @@ class TantivyBackend:
         with self._lock:
             return self._index.searcher(), self._generation
 
-    def _cached(self, key: tuple[Any, ...]) -> Any:
+    def _cached(self, key: tuple[Any, ...], generation: int) -> Any:
+        """What a search of `generation` remembered under `key`.  The generation is part of
+        the key: a search still holding the previous searcher must not use counts or
+        document addresses computed on the new one (nor the other way round)."""
         with self._lock:
-            hit = self._cache.get(key)
+            hit = self._cache.get((generation, *key))
             if hit is not None:
-                self._cache.move_to_end(key)
+                self._cache.move_to_end((generation, *key))
             return hit
 
     def _remember(self, key: tuple[Any, ...], generation: int, value: Any) -> None:
         with self._lock:
             if self._cache_size <= 0 or generation != self._generation:
                 return  # a reload happened meanwhile: the value belongs to the old index
-            self._cache[key] = value
+            self._cache[(generation, *key)] = value
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
@@ -338,7 +344,7 @@ class TantivyBackend:
         what = (request.q, request.field,
                 tuple(sorted((k, tuple(sorted(map(str, v)))) for k, v in
                              (request.filters or {}).items() if v)))
-        cached = self._cached(("counts", what))  # (which query found it, total, facets)
+        cached = self._cached(("counts", what), generation)  # (query no., total, facets)
         total, facets, full = 0, _no_facets(), tantivy.Query.empty_query()
         n = -1
         for n, query in enumerate(self._queries(request, searcher)):
@@ -360,7 +366,7 @@ class TantivyBackend:
             # Past the window only the total is reported: a top-k heap of offset + limit
             # entries is what deep paging would cost.
             page = ("page", what, request.sort, offset, page_size)
-            ranked = self._cached(page)
+            ranked = self._cached(page, generation)
             if ranked is None:
                 ranked = self._top(searcher, full, request.sort, offset, page_size)
                 self._remember(page, generation, ranked)

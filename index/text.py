@@ -152,18 +152,28 @@ def _runs(normalized: str) -> Iterable[tuple[bool, str]]:
 Segment = tuple[bool, str, tuple[str, ...]]  # (is Han, run, jieba's precise words)
 
 
-@lru_cache(maxsize=200_000)
 def segments(text: str) -> tuple[Segment, ...]:
     """`text` normalized, cut into runs, each Han run cut by jieba once.
 
     Everything the index derives from a value (terms, pinyin, pairs) starts here, so a
-    title analysed three ways is normalized and cut once.  Cached: names, publishers,
-    subjects and series recur across a catalogue.
+    title analysed three ways is normalized and cut once.  Short values are cached: names,
+    publishers, subjects and series recur across a catalogue; a summary seldom does, and
+    caching it would cost kilobytes an entry.
     """
+    return _short_segments(text) if len(text) <= _CACHED_LENGTH else _segments(text)
+
+
+_CACHED_LENGTH = 64
+
+
+def _segments(text: str) -> tuple[Segment, ...]:
     return tuple(
         (True, run, _cut_precise(run)) if is_han else (False, run, (run,))
         for is_han, run in _runs(normalize(text))
     )
+
+
+_short_segments = lru_cache(maxsize=200_000)(_segments)
 
 
 def tokens(text: str) -> list[str]:

@@ -351,9 +351,13 @@ def test_counts_follow_a_commit_in_another_process(tmp_path: Path):
     assert (again.total, [h.id for h in again.hits]) == (before.total, [h.id for h in before.hits])
     doc = cluster_document("c-hlm-new", [rec("bjl", "h9", "BJL", title="红楼梦新证",
                                              year=2020, language="chi")], LIBS)
+    old_generation = portal._generation
     writer.add([doc])
     writer.commit()
     after = portal.search(SearchRequest(q="红楼梦", page_size=100))
+    # A search still on the old searcher must not pick up what the new one cached.
+    assert portal._cached(("counts", ("红楼梦", "any", ())), portal._generation) is not None
+    assert portal._cached(("counts", ("红楼梦", "any", ())), old_generation) is None
     assert after.total == before.total + 1
     assert "c-hlm-new" in [h.id for h in after.hits]
     assert dict(after.facets["year_range"]).get("2020-") == (

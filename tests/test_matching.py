@@ -277,6 +277,11 @@ def test_shards_of_the_block_graph_give_the_single_process_result():
         parts = [job.run(shard, shards) for shard, job in enumerate(jobs)]
         assert all(part.edges for part in parts)  # every shard had work
         assert jobs[0].finish(parts) == one
+    # A share that read other records (the store changed between the reads) is refused:
+    # shares combine by record number.
+    other = Clustering(records[1:], cannot, must).run(1, 2)
+    with pytest.raises(ValueError, match="different records"):
+        Clustering(records, cannot, must).finish([parts[0], other])
 
 
 def test_match_record_json_round_trip_and_version_check():
