@@ -47,7 +47,7 @@ from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.merge import assign_store_clusters
 from harvest.model import Author, Holding, Record
 from harvest.readers import looks_like_xml, read
-from harvest.store import SCHEMA, RecordStore, work_key
+from harvest.store import SCHEMA, RecordStore, records_by_cluster, work_key
 from tongjian.config import Config, HoldingsMap, Source
 from tongjian.progress import Progress
 
@@ -240,18 +240,9 @@ def clusters_in_range(bounds: tuple[str | None, str | None]
     if high is not None:
         where.append("cluster < ?")
         args.append(high)
-    rows = _DB.execute(f"SELECT cluster, data FROM records WHERE {' AND '.join(where)} "
-                       "ORDER BY cluster, key", args)
-    current: str | None = None
-    group: list[Record] = []
-    for cluster, data in rows:
-        if cluster != current and group:
-            yield current or "", group
-            group = []
-        current = cluster
-        group.append(Record.from_dict(json.loads(data)))
-    if group:
-        yield current or "", group
+    yield from records_by_cluster(_DB.execute(
+        f"SELECT cluster, data FROM records WHERE {' AND '.join(where)} ORDER BY cluster, key",
+        args))
 
 
 def _analyse_range(bounds: tuple[str | None, str | None]) -> tuple[int, list[Any]]:

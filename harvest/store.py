@@ -354,18 +354,8 @@ class RecordStore:
 
     def clusters(self) -> Iterator[tuple[str, list[Record]]]:
         """Every merged entry with its records, in cluster order (for a full index build)."""
-        current: str | None = None
-        group: list[Record] = []
-        rows = self.db.execute("SELECT cluster, data FROM records WHERE cluster IS NOT NULL "
-                               "ORDER BY cluster, key")
-        for cluster, data in rows:
-            if cluster != current and group:
-                yield current or "", group
-                group = []
-            current = cluster
-            group.append(Record.from_dict(json.loads(data)))
-        if group:
-            yield current or "", group
+        return records_by_cluster(self.db.execute(
+            "SELECT cluster, data FROM records WHERE cluster IS NOT NULL ORDER BY cluster, key"))
 
     def quarantined(self, source: str | None = None, limit: int = 1000) -> list[QuarantineEntry]:
         sql = "SELECT id, source, position, offset, record_id, reason, raw, at FROM quarantine"
@@ -386,3 +376,17 @@ class RecordStore:
         ):
             out.setdefault(source, {"records": 0, "quarantined": 0})["quarantined"] = n
         return out
+
+
+def records_by_cluster(rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[Record]]]:
+    """(cluster id, records) from (cluster, record JSON) rows ordered by cluster."""
+    current: str | None = None
+    group: list[Record] = []
+    for cluster, data in rows:
+        if cluster != current and group:
+            yield current or "", group
+            group = []
+        current = cluster
+        group.append(Record.from_dict(json.loads(data)))
+    if group:
+        yield current or "", group
