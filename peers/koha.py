@@ -48,7 +48,6 @@ Product code never imports this module.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
 import re
@@ -66,6 +65,8 @@ from urllib.parse import urlencode
 
 import pymarc
 from aiohttp import web
+
+from peers.background import BackgroundServer
 
 API = "/api/v1"
 CHINA = timezone(timedelta(hours=8))
@@ -440,9 +441,7 @@ class KohaSimulator:
         self.broken: dict[int, set[str]] = {}
         self._tokens: dict[str, float] = {}  # access token → monotonic expiry
         self._lock = threading.RLock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(f"koha-sim-{port}")
 
     @classmethod
     def demo(cls, count: int | None = None, **kwargs: Any) -> Self:
@@ -455,31 +454,11 @@ class KohaSimulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as e:  # noqa: BLE001 - reported to start()
-                failure.append(e)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name=f"koha-sim-{self.port}", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failure:
-            raise failure[0]
+        self.port = self._server.start(self._app, self.port, shutdown_timeout=0.2,
+                                       keepalive_timeout=self.keepalive_timeout)
         return self
 
-    async def _serve(self) -> None:
+    def _app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
         r.add_post(f"{API}/oauth/token", self._token)
@@ -494,26 +473,11 @@ class KohaSimulator:
         if self.deleted_endpoint:
             r.add_get(f"{API}/deleted/biblios", self._list_deleted)
             r.add_get(f"{API}/deleted/biblios/{{biblio_id}}", self._get_deleted)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2,
-                                     keepalive_timeout=self.keepalive_timeout)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     def stop(self) -> None:
         """Stop serving: open connections are closed, new ones refused."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._loop = self._thread = self._runner = None
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -38,12 +38,10 @@ Only the tests and the demo use this module; product code never imports it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
 import re
-import socket
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -54,6 +52,8 @@ from typing import Any, Self
 
 import pymarc
 from aiohttp import web
+
+from peers.background import BackgroundServer
 
 CHINA = timezone(timedelta(hours=8))
 DEFAULT_CLIENT_ID = "TONGJIAN"
@@ -301,9 +301,7 @@ class SymphonySimulator:
         self._last_stamp = datetime(2024, 6, 1, 9, 0, tzinfo=CHINA)
         self._next_key = first_key
         self._barcodes: dict[str, int] = {}
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
+        self._server = BackgroundServer("symphony-sim")
         for data in records:
             self.add_bib(data, _initial=True)
 
@@ -313,50 +311,12 @@ class SymphonySimulator:
         return f"http://127.0.0.1:{self.port}/{self.webapp}"
 
     def start(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        async def serve() -> None:
-            runner = web.AppRunner(self.app(), access_log=None)
-            await runner.setup()
-            await web.SockSite(runner, sock).start()
-            self._runner = runner
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(serve())
-            except BaseException as e:  # noqa: BLE001 - handed to the starting thread
-                errors.append(e)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="symphony-sim", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if errors:
-            raise errors[0]
+        self.port = self._server.start(self.app, self.port)
         return self
 
     def stop(self) -> None:
         """Close the listening socket and every connection; the port then refuses."""
-        loop, thread, runner = self._loop, self._thread, self._runner
-        self._loop = self._thread = self._runner = None
-        if loop is None or thread is None:
-            return
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
