@@ -25,7 +25,7 @@ is one hit.  The document shape is built by `index.documents.cluster_document`:
     library       list[str]    library codes holding it
     region        list[str]    regions of those libraries
     summary_doc   dict         what a hit shows: id, title, authors, year, isbn, publisher,
-                               holdings=[{library, name, region, copies}]
+                               holdings=[{library, name, region, copies, online}]
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from harvest.entry import entry_holdings, library_copies
 from harvest.model import Record
 from index.text import normalize
 
@@ -82,31 +83,20 @@ def _first(values: Iterable[Any]) -> Any:
 
 
 def _holdings(records: list[Record], libraries: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Copies per holding library; a record with no holdings data counts one copy of its
-    own library, because it is in that library's catalogue."""
-    copies: dict[str, int] = {}
-    for record in records:
-        if not record.holdings:
-            copies[record.library] = copies.get(record.library, 0) + 1
-        for h in record.holdings:
-            code = h.library or record.library
-            copies[code] = copies.get(code, 0) + max(0, int(h.copies or 0))
-    rows = []
-    for code, n in copies.items():
-        lib = libraries.get(code)
-        rows.append(
-            {
-                "library": code,
-                "name": _attr(lib, "name", code) or code,
-                "region": _attr(lib, "region"),
-                "copies": n,
-                "_province": _attr(lib, "level") == "province",
-            }
-        )
+    """Copies per holding library, counted by `harvest.entry` as every other view does."""
+    rows = [
+        {
+            "library": lc.library,
+            "name": _attr(libraries.get(lc.library), "name", lc.library) or lc.library,
+            "region": _attr(libraries.get(lc.library), "region"),
+            "copies": lc.copies,
+            "online": lc.online,
+        }
+        for lc in library_copies(entry_holdings(records))
+    ]
     # Province library first (the reader's fallback for inter-library loan), then by code.
-    rows.sort(key=lambda r: (not r["_province"], r["library"]))
-    for row in rows:
-        del row["_province"]
+    rows.sort(key=lambda r: (_attr(libraries.get(r["library"]), "level") != "province",
+                             r["library"]))
     return rows
 
 

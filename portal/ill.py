@@ -53,7 +53,7 @@ from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from index.text import isbn_key, title_key
 from portal.admin_kit import ADMIN
-from portal.app import BACKEND, CONFIG, STORE, WORKER, json_response, render
+from portal.app import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, WORKER, json_response, render
 from portal.auth import (
     SESSION_COOKIE,
     bearer,
@@ -63,7 +63,7 @@ from portal.auth import (
 )
 from portal.availability import AVAILABILITY, harvest_times, setup_availability
 from portal.labels import LEVEL_RANK
-from portal.query import MAX_QUERY_CHARS
+from portal.query import MAX_QUERY_CHARS, LiveRecords
 from portal.records import UNKNOWN_REGION, iso_time
 from portal.views import record_url
 from tongjian.config import Library
@@ -202,7 +202,8 @@ class Match:
     seen: dict[str, float] = field(default_factory=dict)
 
 
-def match_query(store: RecordStore, backend: SearchBackend, query: Query) -> Match:
+def match_query(store: RecordStore, backend: SearchBackend, query: Query,
+                live: LiveRecords | None = None) -> Match:
     match = Match(query)
     if query.problem:
         return match
@@ -228,12 +229,17 @@ def match_query(store: RecordStore, backend: SearchBackend, query: Query) -> Mat
             match.titles.append(str(hit.doc.get("title") or records[0].title))
             match.records.extend(records)
     match.seen = harvest_times(store, [r.key for r in match.records])
+    # The live copies recent live searches joined to these entries count here as on
+    # every other page that shows the entry.
+    joined = live(match.clusters) if live is not None and match.clusters else {}
+    for cid in match.clusters:
+        match.records.extend(joined.get(cid, ()))
     return match
 
 
-def match_batch(store: RecordStore, backend: SearchBackend,
-                queries: Sequence[Query]) -> list[Match]:
-    return [match_query(store, backend, q) for q in queries]
+def match_batch(store: RecordStore, backend: SearchBackend, queries: Sequence[Query],
+                live: LiveRecords | None = None) -> list[Match]:
+    return [match_query(store, backend, q, live) for q in queries]
 
 
 # -- the matrix -------------------------------------------------------------------------------
@@ -417,7 +423,8 @@ async def run_job(app: web.Application, job: LookupJob) -> None:
         for start in range(0, job.total, MATCH_BATCH):
             batch = job.queries[start:start + MATCH_BATCH]
             matches = await loop.run_in_executor(app[WORKER], match_batch, app[STORE],
-                                                 app[BACKEND], batch)
+                                                 app[BACKEND], batch,
+                                                 app[LIVE_CATALOGUE].entries_with_live)
             for first in range(0, len(matches), LIVE_BATCH):
                 group = matches[first:first + LIVE_BATCH]
                 held = [m for m in group if m.records]

@@ -8,13 +8,15 @@ every batch of live records goes through one merge step and every change becomes
 so a page following ``…/events`` (server-sent events) and an API client polling
 ``GET …/{id}`` see the same merged hits and per-library status lines.
 
-Merge.  ``matcher`` decides which live records are one book and which index entry they
-are: for now records sharing an ISBN-13 (``harvest.merge.assign_clusters``, the harvest's
-own rule), to be swapped for ``harvest.matching`` when it lands.  It sees the top
-``MATCH_WINDOW`` index entries of the query, not just the page shown, so a live copy of a
-book listed on page 3 joins that entry (counted as ``elsewhere``) instead of appearing
-here a second time.  A live record matching a hit on the page adds its library's
-holdings to that hit (marked ``live``); the rest become live-only hits after the index's.
+Merge.  Every live record goes through the harvest's own path: the broadcast normalizes
+it with the harvest's crosswalk, and `portal.live_catalogue` puts it in the catalogue
+entry the harvest's matcher says it is — looked up in the index by its ISBNs and title,
+not only among this query's hits — or in a live-only entry.  A live record of an entry
+on the page adds its library's holdings to that hit (marked ``live``); one of an entry
+elsewhere in the catalogue is counted (``elsewhere``), never shown a second time; live-only
+entries are listed apart from the catalogue's hits, on the first page only, each with a
+record page of its own.  Resolving reads the index and the store, so it runs on the
+portal's worker thread, one batch at a time; ``done`` is sent once every record is placed.
 
 Limits.  Sessions expire ``ttl`` seconds after last use (their broadcast is cancelled);
 at most ``max_running`` broadcasts run at once (503), ``max_per_client`` per client address
@@ -31,8 +33,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -47,74 +48,23 @@ from connectors.broadcast import (
     TargetStatus,
 )
 from harvest.crosswalk import from_raw
-from harvest.merge import assign_clusters
+from harvest.entry import entry_holdings, library_copies
 from harvest.model import Record
-from index.backend import SearchBackend, SearchRequest
-from index.documents import cluster_document
-from portal.app import BACKEND, CONFIG, TEMPLATES, WORKER, json_response
+from harvest.store import RecordStore
+from index.backend import SearchBackend, SearchHit, SearchRequest
+from index.documents import best_record
+from portal.app import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
 from portal.labels import FIELD_TITLES, LEVEL_RANK
-from portal.query import QueryError, describe, parse_params, run_search
+from portal.live_catalogue import LiveCatalogue, is_live_id
+from portal.query import QueryError, describe, hit_json, parse_params, search_json
 from portal.views import holdings_summary, record_url
 from tongjian.config import Config, Library
 
 log = logging.getLogger(__name__)
 
-MATCH_WINDOW = 200  # index entries a live record may join (the page shown and beyond)
 KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep an idle stream open
 SWEEP_EVERY = 30.0
 POST_KEYS = ("q", "field", "sort", "page", "page_size")
-
-# -- merge ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """An index hit as the matcher sees it: ``rank`` 0 is the best hit of the query;
-    ``doc`` is its summary (title, authors, year, publisher …) for matchers that need
-    more than ISBNs."""
-
-    id: str
-    isbn: tuple[str, ...]
-    rank: int
-    doc: Mapping[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass
-class Match:
-    """Live records that are one book; ``hit_id`` is its index entry, None if the index
-    has no such book (then ``key`` names the live-only hit)."""
-
-    hit_id: str | None
-    key: str
-    records: list[Record] = field(default_factory=list)
-
-
-Matcher = Callable[[Sequence[IndexEntry], Sequence[Record]], list[Match]]
-
-
-def match_by_isbn(entries: Sequence[IndexEntry], records: Sequence[Record]) -> list[Match]:
-    """Shared ISBN-13 makes one book (the harvest's first-cut rule, same union-find).
-
-    Matches come in order of their first record's arrival, so live-only hits keep their
-    place as more records come in.
-    """
-    pairs = [(f"e{e.rank}", list(e.isbn)) for e in entries]
-    pairs += [(f"r{k}", list(r.isbn)) for k, r in enumerate(records)]
-    cluster = assign_clusters(pairs)
-    best: dict[str, IndexEntry] = {}
-    for e in entries:
-        c = cluster[f"e{e.rank}"]
-        if c not in best or e.rank < best[c].rank:
-            best[c] = e
-    groups: dict[str, Match] = {}
-    for k, record in enumerate(records):
-        c = cluster[f"r{k}"]
-        if c not in groups:
-            entry = best.get(c)
-            groups[c] = Match(entry.id if entry else None, f"live-{c}")
-        groups[c].records.append(record)
-    return list(groups.values())
-
 
 # -- status lines -----------------------------------------------------------------------
 
@@ -158,35 +108,45 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+Resolver = Callable[[list[Record]], Awaitable[None]]
+"""Places live records in their entries (`LiveCatalogue.resolve` on the worker thread)."""
+
+
 class LiveSession:
     """One reader's live search: the index page, the broadcast, the merged view, the log.
 
     The log holds portal events (``status``, ``hits``, ``done``) with ids 1, 2, …, so an
-    EventSource that reconnects with Last-Event-ID gets exactly what it missed.  Hits are
-    re-merged when records arrive, but only groups whose records changed are re-rendered,
-    and a ``hits`` event carries only what changed since the last one.
+    EventSource that reconnects with Last-Event-ID gets exactly what it missed.  Records
+    are placed in their entries batch by batch; only hits whose records changed are
+    re-rendered, and a ``hits`` event carries only what changed since the last one.
     """
 
     def __init__(self, session_id: str, req: SearchRequest, client: str, config: Config,
-                 names: dict[str, str], matcher: Matcher, ttl: float) -> None:
+                 names: dict[str, str], catalogue: LiveCatalogue, resolver: Resolver,
+                 ttl: float) -> None:
         self.id = session_id
         self.req = req
         self.client = client
         self.config = config
         self.names = names
-        self.matcher = matcher
+        self.catalogue = catalogue
+        self.resolver = resolver
         self.ttl = ttl
         self.last_seen = time.monotonic()
         self.search: LiveSearch | None = None
         self.index: dict[str, Any] | None = None  # run_search's answer for the page
-        self.entries: list[IndexEntry] = []
+        self.page: list[SearchHit] = []  # the page's index hits, to re-render with live copies
         self.hits: list[dict[str, Any]] = []
         self.counts = {"records": 0, "live_hits": 0, "merged": 0, "elsewhere": 0}
         self.events: list[tuple[int, str, str]] = []
         self.changed = asyncio.Event()
         self.closed = False
+        self._pending: list[Record] = []
+        self._placed: list[Record] = []  # records whose entry is known, in arrival order
+        self._resolving: asyncio.Task[None] | None = None
+        self._settled = False
         self._sent: dict[str, str] = {}
-        self._rendered: dict[tuple[str, tuple[int, ...]], tuple[dict[str, Any], str]] = {}
+        self._rendered: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any], str]] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- lifetime --------------------------------------------------------------------
@@ -196,8 +156,7 @@ class LiveSession:
 
     @property
     def finished(self) -> bool:
-        return self.closed or (self.search is not None and self.search.done and self.index
-                               is not None)
+        return self.closed or self._settled
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
@@ -209,14 +168,16 @@ class LiveSession:
         self.search = search
         self._unsubscribe = search.subscribe(self._on_event)
 
-    def set_index(self, data: dict[str, Any], entries: list[IndexEntry]) -> None:
+    def set_index(self, data: dict[str, Any], page: list[SearchHit]) -> None:
         self.index = data
-        self.entries = entries
-        self._sent = {h["id"]: self._cached(h["id"], [], partial(self._index_hit, h, []))[1]
-                      for h in data["hits"]}
+        self.page = page
+        # What the page already shows: the search page joined the live copies known then.
+        live = self.catalogue.entries_with_live(h.id for h in page)
+        self._sent = {h.id: self._cached(h.id, live.get(h.id, []),
+                                         partial(self._index_hit, h, live.get(h.id, [])))[1]
+                      for h in page}
         self._refresh()
-        if self.search is not None and self.search.done:
-            self._settle()
+        self._kick()
 
     def close(self) -> None:
         """Cancel the broadcast and end every stream on this session."""
@@ -224,6 +185,8 @@ class LiveSession:
             self.search.cancel()
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._resolving is not None:
+            self._resolving.cancel()
         self.closed = True
         self._wake()
 
@@ -240,13 +203,40 @@ class LiveSession:
         if event.kind == "status" and event.status is not None:
             self._emit("status", self.status_json(event.status))
         elif event.kind == "records":
-            self._refresh()
-        elif event.kind == "done" and self.index is not None:
+            self._pending.extend(event.records)
+            self._kick()
+        elif event.kind == "done":
+            self._kick()
+
+    def _kick(self) -> None:
+        """Start placing pending records unless a batch is being placed already; settle
+        when the broadcast is done and every record is placed."""
+        if self.closed or self.index is None or self.search is None:
+            return  # records wait for the index part; set_index kicks again
+        if self._resolving is not None and not self._resolving.done():
+            return
+        if self._pending:
+            self._resolving = asyncio.get_running_loop().create_task(self._resolve())
+        elif self.search.done and not self._settled:
             self._settle()
-        # "done" before the index part is ready is sent by set_index
+
+    async def _resolve(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            await self.resolver(batch)
+            self._placed.extend(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug must not hang the session: the batch shows as live-only
+            log.exception("live search %s: placing %d records failed", self.id, len(batch))
+            self._placed.extend(batch)
+        self._refresh()
+        self._resolving = None
+        self._kick()
 
     def _settle(self) -> None:
         """The last event; nothing will be re-merged, so the render cache can go."""
+        self._settled = True
         self._rendered.clear()
         self._emit("done", self._summary())
 
@@ -259,7 +249,7 @@ class LiveSession:
                 "elapsed_ms": round(s.elapsed * 1000), "retry_in": s.retry_in}
 
     def _summary(self) -> dict[str, Any]:
-        return {"done": bool(self.search and self.search.done), "live": dict(self.counts),
+        return {"done": self.finished, "live": dict(self.counts),
                 "sources": [self.status_json(s) for s in self.search.statuses]
                 if self.search else []}
 
@@ -279,37 +269,21 @@ class LiveSession:
         }
 
     # -- merge -----------------------------------------------------------------------
-    def _holdings(self, hit_id: str, records: list[Record]) -> list[dict[str, Any]]:
-        doc = cluster_document(hit_id, records, self.config.libraries)["summary_doc"]
-        return [{**h, "live": True} for h in doc["holdings"]]
+    def _index_hit(self, hit: SearchHit, live: list[Record]) -> dict[str, Any]:
+        shown = hit_json(hit, self.config.libraries, live)
+        return {**shown, "origin": "index", "url": record_url(hit.id),
+                "summary": holdings_summary(shown["holdings"])}
 
-    def _sorted(self, holdings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        libraries = self.config.libraries
-        return sorted(holdings, key=lambda h: _level(libraries, h["library"]))
-
-    def _index_hit(self, hit: dict[str, Any], records: list[Record]) -> dict[str, Any]:
-        holdings = [{**h, "live": False} for h in hit["holdings"]]
-        present = {h["library"] for h in holdings}
-        if records:
-            holdings += [h for h in self._holdings(hit["id"], records)
-                         if h["library"] not in present]
-        holdings = self._sorted(holdings)
-        return {**hit, "holdings": holdings, "origin": "index", "url": record_url(hit["id"]),
-                "summary": holdings_summary(holdings),
-                "live_sources": sorted({r.source for r in records})}
-
-    def _live_hit(self, match: Match) -> dict[str, Any]:
-        summary = cluster_document(match.key, match.records, self.config.libraries)["summary_doc"]
-        holdings = self._sorted([{**h, "live": True} for h in summary["holdings"]])
-        return {**summary, "holdings": holdings, "origin": "live", "url": None,
-                "summary": holdings_summary(holdings),
-                "live_sources": sorted({r.source for r in match.records})}
+    def _live_hit(self, entry_id: str, records: list[Record]) -> dict[str, Any]:
+        shown = live_entry_json(entry_id, records, self.config.libraries)
+        return {**shown, "origin": "live", "url": record_url(entry_id),
+                "summary": holdings_summary(shown["holdings"])}
 
     def _cached(self, key: str, records: list[Record],
                 render: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
         """A hit and its JSON, rendered once per distinct set of records: a refresh then
-        costs a merge and dictionary look-ups, not re-rendering a thousand hits."""
-        cache_key = (key, tuple(id(r) for r in records))
+        costs dictionary look-ups, not re-rendering every hit."""
+        cache_key = (key, tuple(r.key for r in records))
         found = self._rendered.get(cache_key)
         if found is None:
             hit = render()
@@ -317,24 +291,28 @@ class LiveSession:
         return found
 
     def _refresh(self) -> None:
-        """Re-merge every live record so far and publish what changed."""
-        if self.index is None or self.search is None:
-            return  # records wait for the index part; set_index calls again
-        records = self.search.records
-        matches = self.matcher(self.entries, records)
-        joined = {m.hit_id: m.records for m in matches if m.hit_id is not None}
-        rendered = [self._cached(h["id"], joined.get(h["id"], []),
-                                 partial(self._index_hit, h, joined.get(h["id"], [])))
-                    for h in self.index["hits"]]
-        shown_ids = {h["id"] for h in self.index["hits"]}
-        live_only = [self._cached(m.key, m.records, partial(self._live_hit, m))
-                     for m in matches if m.hit_id is None]
+        """Re-group every placed record by its entry and publish what changed."""
+        if self.index is None:
+            return
+        entries: dict[str, None] = {}
+        for record in self._placed:
+            entry = self.catalogue.entry_of(record.key)
+            if entry is not None:
+                entries[entry] = None
+        page_ids = {h.id for h in self.page}
+        live = self.catalogue.entries_with_live([*page_ids, *entries])
+        rendered = [self._cached(h.id, live.get(h.id, []),
+                                 partial(self._index_hit, h, live.get(h.id, [])))
+                    for h in self.page]
+        live_ids = [e for e in entries if is_live_id(e) and live.get(e)]
+        live_only = [self._cached(e, live[e], partial(self._live_hit, e, live[e]))
+                     for e in live_ids] if self.req.page == 1 else []
         self.hits = [hit for hit, _ in rendered + live_only]
         self.counts = {
-            "records": len(records),
-            "live_hits": len(live_only),
-            "merged": sum(1 for m in matches if m.hit_id in shown_ids),
-            "elsewhere": sum(1 for m in matches if m.hit_id and m.hit_id not in shown_ids),
+            "records": len(self._placed) + len(self._pending),
+            "live_hits": len(live_ids),
+            "merged": sum(1 for e in entries if e in page_ids),
+            "elsewhere": sum(1 for e in entries if e not in page_ids and not is_live_id(e)),
         }
         current = {hit["id"]: text for hit, text in rendered + live_only}
         changed = [hit for hit, text in rendered + live_only
@@ -344,6 +322,25 @@ class LiveSession:
         if changed or removed:
             self._emit("hits", {"changed": changed, "removed": removed,
                                 "live": dict(self.counts)})
+
+
+def live_entry_json(entry_id: str, records: list[Record],
+                    libraries: dict[str, Library]) -> dict[str, Any]:
+    """A live-only entry as a result line: the best live record's description and its
+    holdings counted by `harvest.entry`, as every other line."""
+    best = best_record(records, libraries)
+    holdings = []
+    for lc in library_copies(entry_holdings((), records)):
+        lib = libraries.get(lc.library)
+        holdings.append({"library": lc.library, "name": lib.name if lib else lc.library,
+                         "region": lib.region if lib else "", "copies": lc.copies,
+                         "online": lc.online, "live": True})
+    holdings.sort(key=lambda h: _level(libraries, h["library"]))
+    return {"id": entry_id, "title": best.title,
+            "authors": [a.name for a in best.authors if a.name], "year": best.year,
+            "isbn": list(dict.fromkeys(i for r in records for i in r.isbn)),
+            "publisher": best.publisher, "holdings": holdings,
+            "live_sources": sorted({r.source for r in records})}
 
 
 # -- the registry -----------------------------------------------------------------------
@@ -365,7 +362,8 @@ class LiveSessions:
     def __init__(self, broadcaster: Broadcaster, backend: SearchBackend, worker: Any,
                  config: Config, *, ttl: float = 300.0, max_running: int = 16,
                  max_per_client: int = 4, max_sessions: int = 64,
-                 matcher: Matcher = match_by_isbn) -> None:
+                 catalogue: LiveCatalogue | None = None, store: RecordStore | None = None
+                 ) -> None:
         self.broadcaster = broadcaster
         self.backend = backend
         self.worker = worker
@@ -374,7 +372,8 @@ class LiveSessions:
         self.max_running = max_running
         self.max_per_client = max_per_client
         self.max_sessions = max_sessions
-        self.matcher = matcher
+        self.catalogue = catalogue or LiveCatalogue()
+        self.store = store
         self.sessions: dict[str, LiveSession] = {}
         self.names = self._names(broadcaster)
         self._sweeper: asyncio.Task[None] | None = None
@@ -429,20 +428,29 @@ class LiveSessions:
         if len(self.sessions) >= self.max_sessions:
             raise LiveError(503, "实时检索正忙，请稍后再试；上方联合目录的结果不受影响。")
         session = LiveSession(secrets.token_urlsafe(12), req, client, self.config, self.names,
-                              self.matcher, self.ttl)
+                              self.catalogue, self.resolve, self.ttl)
         # The broadcast starts before the index query: member servers are the slow part.
         session.attach(self.broadcaster.start(req.q, req.field))
         self.sessions[session.id] = session
         try:
             loop = asyncio.get_running_loop()
-            data, entries = await loop.run_in_executor(
-                self.worker, partial(index_part, self.backend, req, self.config.libraries))
+            data, page = await loop.run_in_executor(
+                self.worker, partial(index_part, self.backend, req, self.config.libraries,
+                                     self.catalogue))
         except BaseException:
             self.sessions.pop(session.id, None)
             session.close()
             raise
-        session.set_index(data, entries)
+        session.set_index(data, page)
         return session
+
+    async def resolve(self, records: list[Record]) -> None:
+        """Place live records in their entries, on the store's worker thread."""
+        if self.store is None:
+            raise RuntimeError("live search needs the record store to place live records")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.worker, self.catalogue.resolve, records, self.backend,
+                                   self.store)
 
     # -- lifetime --------------------------------------------------------------------
     async def _sweep_forever(self) -> None:
@@ -467,15 +475,12 @@ class LiveSessions:
         await self.broadcaster.aclose()
 
 
-def index_part(backend: SearchBackend, req: SearchRequest,
-               libraries: dict[str, Library]) -> tuple[dict[str, Any], list[IndexEntry]]:
-    """Blocking: the page's index answer, and the wider window live records may join."""
-    data = run_search(backend, req, libraries)
-    window = backend.search(SearchRequest(q=req.q, field=req.field, page=1,
-                                          page_size=MATCH_WINDOW))
-    entries = [IndexEntry(h.id, tuple(h.doc.get("isbn") or ()), rank, h.doc)
-               for rank, h in enumerate(window.hits)]
-    return data, entries
+def index_part(backend: SearchBackend, req: SearchRequest, libraries: dict[str, Library],
+               catalogue: LiveCatalogue) -> tuple[dict[str, Any], list[SearchHit]]:
+    """Blocking: the page's index answer (with the live copies known so far), and its
+    hits, which live copies found now are joined to."""
+    result = backend.search(req)
+    return search_json(result, req, libraries, catalogue.entries_with_live), result.hits
 
 
 # -- HTTP -------------------------------------------------------------------------------
@@ -604,7 +609,8 @@ def setup_live(app: web.Application, broadcaster: Broadcaster | None = None,
     config = app[CONFIG]
     if broadcaster is None:
         broadcaster = Broadcaster([s for s in config.sources if s.mode == "live"], from_raw)
-    registry = LiveSessions(broadcaster, app[BACKEND], app[WORKER], config, **limits)
+    registry = LiveSessions(broadcaster, app[BACKEND], app[WORKER], config,
+                            catalogue=app[LIVE_CATALOGUE], store=app[STORE], **limits)
     app[LIVE] = registry
     app[TEMPLATES].globals.update(live_search=bool(broadcaster.targets),
                                   live_fields=LIVE_FIELDS)

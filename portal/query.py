@@ -15,13 +15,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
 from harvest.clc import TOP_CLASSES
-from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest
+from harvest.entry import LibraryCopies, combine, entry_holdings, library_copies
+from harvest.model import Record
+from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
 from portal.labels import (
     FACET_TITLES,
     FIELD_TITLES,
@@ -203,18 +205,28 @@ def describe(req: SearchRequest) -> dict[str, Any]:
             "page_size": req.page_size, "filters": {k: list(v) for k, v in req.filters.items()}}
 
 
-def _hit(hit: SearchHit, libraries: dict[str, Library]) -> dict[str, Any]:
-    """Names and regions come from the current config, not the index, so renaming a library
-    shows at once; libraries are listed province, city, county …, as on the record page."""
+LiveRecords = Callable[[Iterable[str]], Mapping[str, Sequence[Record]]]
+"""entry ids → the live records joined to each (`portal.live_catalogue`)."""
+
+
+def hit_json(hit: SearchHit, libraries: dict[str, Library],
+             live: Sequence[Record] = ()) -> dict[str, Any]:
+    """One result line.  Copies per library are the index's stored `harvest.entry`
+    summary plus the live records joined to the entry, summed by the same rule.  Names and
+    regions come from the current config, not the index, so renaming a library shows at
+    once; libraries are listed province, city, county …, as on the record page."""
     doc = hit.doc
+    stored = [LibraryCopies(str(h.get("library", "")), int(h.get("copies", 1)),
+                            bool(h.get("online")), False) for h in doc.get("holdings") or []]
+    names = {str(h.get("library", "")): h for h in doc.get("holdings") or []}
     holdings = []
-    for h in doc.get("holdings") or []:
-        code = str(h.get("library", ""))
-        lib = libraries.get(code)
-        holdings.append({"library": code,
-                         "name": lib.name if lib else str(h.get("name") or code),
-                         "region": lib.region if lib else str(h.get("region", "")),
-                         "copies": h.get("copies", 1)})
+    for lc in combine(stored, library_copies(entry_holdings((), live))):
+        lib = libraries.get(lc.library)
+        old = names.get(lc.library, {})
+        holdings.append({"library": lc.library,
+                         "name": lib.name if lib else str(old.get("name") or lc.library),
+                         "region": lib.region if lib else str(old.get("region", "")),
+                         "copies": lc.copies, "online": lc.online, "live": lc.live})
 
     def level(holding: dict[str, Any]) -> int:
         lib = libraries.get(holding["library"])
@@ -223,7 +235,8 @@ def _hit(hit: SearchHit, libraries: dict[str, Library]) -> dict[str, Any]:
     holdings.sort(key=level)  # stable: the index's order within a level stays
     return {"id": hit.id, "title": doc.get("title", ""), "authors": list(doc.get("authors") or []),
             "year": doc.get("year"), "isbn": list(doc.get("isbn") or []),
-            "publisher": doc.get("publisher", ""), "holdings": holdings}
+            "publisher": doc.get("publisher", ""), "holdings": holdings,
+            "live_sources": sorted({r.source for r in live})}
 
 
 def _filterable(facet: str, value: str) -> bool:
@@ -234,15 +247,22 @@ def _filterable(facet: str, value: str) -> bool:
         return False
 
 
-def run_search(backend: SearchBackend, req: SearchRequest,
-               libraries: dict[str, Library]) -> dict[str, Any]:
-    """Blocking (the engine is synchronous): call it from the portal's worker thread."""
-    result = backend.search(req)
+def run_search(backend: SearchBackend, req: SearchRequest, libraries: dict[str, Library],
+               live: LiveRecords | None = None) -> dict[str, Any]:
+    """Blocking (the engine is synchronous): call it from the portal's worker thread.
+    `live` adds the live copies recent live searches joined to the hits shown."""
+    return search_json(backend.search(req), req, libraries, live)
+
+
+def search_json(result: SearchResult, req: SearchRequest, libraries: dict[str, Library],
+                live: LiveRecords | None = None) -> dict[str, Any]:
+    joined = live(h.id for h in result.hits) if live is not None else {}
     facets = {
         facet: [{"value": value, "label": facet_label(facet, value, libraries), "count": count}
                 for value, count in result.facets.get(facet, []) if _filterable(facet, value)]
         for facet in FACETS
     }
     return {"query": describe(req), "total": result.total, "page": req.page,
-            "page_size": req.page_size, "hits": [_hit(h, libraries) for h in result.hits],
+            "page_size": req.page_size,
+            "hits": [hit_json(h, libraries, joined.get(h.id, ())) for h in result.hits],
             "facets": facets}

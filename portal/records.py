@@ -7,14 +7,17 @@ function here is blocking (SQLite) and runs on the portal's worker thread.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from harvest.entry import entry_holdings, library_copies
 from harvest.matching import MatchRecord, cluster_detailed, evidence
 from harvest.model import Record
 from harvest.store import RecordStore
 from index.documents import best_record
 from portal.labels import LEVEL_RANK
+from portal.query import LiveRecords
 from tongjian.config import Config, Library
 
 # China has one time zone and no daylight saving, so a fixed offset is exact and needs no
@@ -31,56 +34,76 @@ def local_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d %H:%M") if ts else "—"
 
 
-def holdings_rows(records: list[Record], libraries: dict[str, Library]) -> list[dict[str, Any]]:
-    """Every Holding of every record, ordered region by region, bigger libraries first.
+def holdings_rows(records: list[Record], libraries: dict[str, Library],
+                  live: Sequence[Record] = ()) -> list[dict[str, Any]]:
+    """Every row of the entry (`harvest.entry.entry_holdings`), ordered region by region,
+    bigger libraries first.
 
     Regions are ordered by their highest-level library, so the provincial library's city
     comes first and a region with only county libraries after the city ones; a library code
     missing from config (removed since the harvest) still shows, under 其他, at the end.
     """
     rows: list[dict[str, Any]] = []
-    for record in records:
-        for h in record.holdings:
-            code = h.library or record.library
-            lib = libraries.get(code)
-            rows.append({
-                "library": code,
-                "name": lib.name if lib else code,
-                "region": lib.region if lib else UNKNOWN_REGION,
-                "county": lib.county if lib else "",
-                "location": h.location,
-                "call_number": h.call_number,
-                "barcode": h.barcode,
-                "status": h.status,
-                "copies": h.copies,
-                "note": h.note,
-                "_rank": LEVEL_RANK.get(lib.level, 9) if lib else 10,
-            })
+    for h in entry_holdings(records, live):
+        lib = libraries.get(h.library)
+        rows.append({
+            "record": h.record,
+            "index": h.index,
+            "library": h.library,
+            "name": lib.name if lib else h.library,
+            "region": lib.region if lib else UNKNOWN_REGION,
+            "county": lib.county if lib else "",
+            "location": h.location,
+            "call_number": h.call_number,
+            "barcode": h.barcode,
+            "status": h.status,
+            "copies": h.copies,
+            "note": h.note,
+            "online_url": h.online_url,
+            "live": h.live,
+            "_rank": LEVEL_RANK.get(lib.level, 9) if lib else 10,
+        })
     region_rank: dict[str, int] = {}
     for row in rows:
         region_rank[row["region"]] = min(region_rank.get(row["region"], 99), row["_rank"])
     rows.sort(key=lambda r: (region_rank[r["region"]], r["region"], r["_rank"], r["name"],
-                             r["location"], r["call_number"], r["barcode"]))
+                             r["live"], r["location"], r["call_number"], r["barcode"],
+                             r["record"], r["index"]))
     for row in rows:
         del row["_rank"]
     return rows
 
 
-def record_data(cluster_id: str, store: RecordStore, config: Config) -> dict[str, Any] | None:
-    """The `/api/records/{id}` body; None when the entry does not exist (any more)."""
+def entry_data(entry_id: str, records: list[Record], live: Sequence[Record], config: Config,
+               editions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `/api/records/{id}` body of an entry from its records (catalogue, live or both)."""
+    everything = [*records, *live]
+    live_keys = {r.key for r in live}
+    best = best_record(everything, config.libraries)
+    return {
+        "id": entry_id,
+        "live_only": not records,
+        "record": best.to_dict(),
+        "holdings": holdings_rows(records, config.libraries, live),
+        "sources": [{"source": r.source, "source_id": r.source_id, "library": r.library,
+                     "live": r.key in live_keys}
+                    for r in everything],
+        "merge": merge_evidence(everything),
+        "other_editions": editions,
+    }
+
+
+def record_data(cluster_id: str, store: RecordStore, config: Config,
+                live: LiveRecords | None = None) -> dict[str, Any] | None:
+    """The `/api/records/{id}` body of a catalogue entry, with the live copies recent live
+    searches joined to it (and to its other editions); None when the entry does not exist
+    (any more)."""
     records = store.cluster(cluster_id)
     if not records:
         return None
-    best = best_record(records, config.libraries)
-    return {
-        "id": cluster_id,
-        "record": best.to_dict(),
-        "holdings": holdings_rows(records, config.libraries),
-        "sources": [{"source": r.source, "source_id": r.source_id, "library": r.library}
-                    for r in records],
-        "merge": merge_evidence(records),
-        "other_editions": other_editions(store, cluster_id),
-    }
+    joined = live([cluster_id]) if live is not None else {}
+    return entry_data(cluster_id, records, joined.get(cluster_id, ()), config,
+                      other_editions(store, cluster_id, live))
 
 
 def merge_evidence(records: list[Record]) -> list[dict[str, Any]]:
@@ -94,14 +117,21 @@ def merge_evidence(records: list[Record]) -> list[dict[str, Any]]:
             for a, b, rule in result.edges if a in matches and b in matches]
 
 
-def other_editions(store: RecordStore, cluster_id: str) -> list[dict[str, Any]]:
+def other_editions(store: RecordStore, cluster_id: str,
+                   live: LiveRecords | None = None) -> list[dict[str, Any]]:
+    """Other editions of the work, each with its holding libraries counted as the list
+    and the record page count them (`harvest.entry`, live copies included)."""
     out = []
-    for other in store.other_editions(cluster_id):
+    others = store.other_editions(cluster_id)
+    joined = live(others) if live is not None else {}
+    for other in others:
         records = store.cluster(other)
         if records:
             r = max(records, key=lambda x: (x.year or 0, x.key))
             out.append({"id": other, "title": r.title, "edition": r.edition, "year": r.year,
-                        "publisher": r.publisher, "libraries": len({x.library for x in records})})
+                        "publisher": r.publisher,
+                        "libraries": len(library_copies(entry_holdings(
+                            records, joined.get(other, ()))))})
     return out
 
 

@@ -200,10 +200,11 @@ async def test_api_search_shape(client: TestClient) -> None:
                              "page_size": 20, "filters": {}}
     assert data["total"] == 1
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "authors", "year", "isbn", "publisher", "holdings"}
+    assert set(hit) == {"id", "title", "authors", "year", "isbn", "publisher", "holdings",
+                        "live_sources"}
     assert hit["id"] == "c1" and hit["title"] == "红楼梦" and hit["year"] == 1982
     assert {h["library"] for h in hit["holdings"]} == {"SXPL", "XYLIB", "SMLIB"}
-    assert set(hit["holdings"][0]) == {"library", "name", "region", "copies"}
+    assert set(hit["holdings"][0]) == {"library", "name", "region", "copies", "online", "live"}
     assert set(data["facets"]) == set(FACETS)
     assert {"value": "I", "label": "I 文学", "count": 1} in data["facets"]["clc_top"]
     assert {"value": "SXPL", "label": "陕西省图书馆", "count": 1} in data["facets"]["library"]
@@ -295,7 +296,7 @@ async def test_record_page_shows_digital_object_with_safe_links_only(
     world.store.set_clusters([(r.key, "c4") for r in records])
     world.store.commit()
     body = await (await client.get("/record/c4")).text()
-    assert 'src="http://127.0.0.1:9/objects/9.jpg"' in body
+    assert 'src="/covers/c4"' in body and "objects/9.jpg" not in body  # issue 11: no hot-link
     assert 'href="http://127.0.0.1:9/objects/9.pdf"' in body and "在线阅读" in body
     assert "礼泉县" in body
     assert "javascript:" not in body and "data:text" not in body

@@ -6,7 +6,9 @@
  * the session's events (EventSource, or polling where that is missing):
  *   status — one line per library: "咸阳市图书馆：12 条", "神木县图书馆：超时";
  *   hits   — changed hits: an index hit gaining a live library's holdings is updated in
- *            place, a book only a live source has is appended, a superseded one removed;
+ *            place; a book only a live source has goes in the box's own list (first
+ *            page only; the catalogue's count and numbering stay true), with a link to
+ *            its record page; a superseded one is removed;
  *   done   — every source has answered, failed or timed out.
  * Remote data is only ever put in the page with textContent, never as HTML.  Without
  * JavaScript the box stays hidden and the page is the index result list.
@@ -18,7 +20,9 @@
   if (!box || !window.fetch || !window.JSON) {
     return;
   }
-  var list = document.querySelector("ol.hits");
+  var list = document.querySelector("ol.hits:not(.live-hits)");
+  var liveList = box.querySelector("ol.live-hits");
+  var liveHeading = box.querySelector(".live-hits-title");
   var statusList = box.querySelector(".live-status");
   var summary = box.querySelector(".live-summary");
   var lines = {};      // source name -> <li>
@@ -76,7 +80,11 @@
 
   function liveHit(hit) {
     var li = el("li", "hit live-hit");
-    li.appendChild(el("h2", null, hit.title || "（无题名）"));
+    var heading = el("h3");
+    var link = el("a", null, hit.title || "（无题名）");
+    link.setAttribute("href", hit.url);
+    heading.appendChild(link);
+    li.appendChild(heading);
     if (hit.authors && hit.authors.length) {
       li.appendChild(el("p", "authors", hit.authors.join("；")));
     }
@@ -87,8 +95,14 @@
       });
     li.appendChild(imprint);
     li.appendChild(el("p", "holdings-summary", hit.summary));
-    li.appendChild(el("p", "live-note hint", "实时检索结果，尚未收入联合目录"));
+    li.appendChild(el("p", "live-note hint", "仅见于实时检索，尚未收入联合目录"));
     return li;
+  }
+
+  function showLiveCount() {
+    var n = Object.keys(liveItems).length;
+    liveList.hidden = liveHeading.hidden = n === 0;
+    liveHeading.textContent = "仅见于实时检索的书（" + n + " 种）";
   }
 
   function applyHits(hits, removed) {
@@ -103,22 +117,23 @@
         updateIndexHit(hit);
         return;
       }
-      if (!list) { return; }
       var fresh = liveHit(hit);
       if (liveItems[hit.id]) {
-        list.replaceChild(fresh, liveItems[hit.id]);
+        liveList.replaceChild(fresh, liveItems[hit.id]);
       } else {
-        list.appendChild(fresh);
+        liveList.appendChild(fresh);
       }
       liveItems[hit.id] = fresh;
     });
+    showLiveCount();
   }
 
   function setSummary(live, done) {
     if (!live) { return; }
     var parts = [];
-    if (live.live_hits) { parts.push("另找到 " + live.live_hits + " 种"); }
+    if (live.live_hits) { parts.push("另找到 " + live.live_hits + " 种仅见于实时检索的书"); }
     if (live.merged) { parts.push(live.merged + " 种已并入上方结果"); }
+    if (live.elsewhere) { parts.push(live.elsewhere + " 种联合目录已收录（不在本页）"); }
     var text = parts.length ? parts.join("，") : (done ? "没有找到其他结果" : "");
     summary.textContent = (done ? "实时检索完成" : "正在检索…") + (text ? "：" + text : "");
   }

@@ -1,0 +1,174 @@
+"""Live records joined to the catalogue by the harvest's own matcher.
+
+A live source (``mode: live``) is searched at query time and never harvested.  Its records
+go through the harvest's crosswalk (the broadcast normalizes with ``from_raw``), and here
+through the harvest's matcher: each record is looked up in the index by its match keys —
+every ISBN, and its title — the candidate entries' records are read from the store, and
+`harvest.matching.cluster_detailed` clusters them together with the live records, exactly
+as a harvest would.  A live record that lands in a catalogue entry's cluster *is* that
+book: it adds its library's holding to that entry wherever the entry is shown (the result
+list, the record page, other editions, the ILL matrix), marked live.  One that lands in no
+entry is a live-only book with an id of its own (``live-…``) and a record page built from
+the live records.
+
+Live records are kept for ``ttl`` seconds (30 minutes) after they were last seen, and at
+most ``max_records`` of them: a reader following a hit to its record page, or a librarian
+running the ILL matrix after a search, sees what the live search found; after that the
+live source is asked again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from harvest.matching import MatchRecord, cluster_detailed, title_key
+from harvest.model import Record
+from harvest.store import RecordStore
+from index.backend import SearchBackend, SearchRequest
+
+LIVE_PREFIX = "live-"
+DEFAULT_TTL = 1800.0
+MAX_RECORDS = 10_000
+ISBN_CANDIDATES = 10  # entries read per ISBN of a live record
+TITLE_CANDIDATES = 10  # entries read per title of a live record
+MAX_TITLE_CHARS = 80  # a longer title is cut for the candidate search only
+
+
+def is_live_id(entry_id: str) -> bool:
+    return entry_id.startswith(LIVE_PREFIX)
+
+
+@dataclass
+class _Seen:
+    record: Record
+    entry: str  # a catalogue cluster id, or a live-only id
+    evidence: tuple[tuple[str, str, str], ...]  # the matcher's edges touching the record
+    expires: float
+
+
+def candidate_entries(backend: SearchBackend, record: Record) -> list[str]:
+    """Index entries the record could be: those sharing an ISBN, and the best title hits.
+    Blocking (index searches)."""
+    ids: dict[str, None] = {}
+    for isbn in record.isbn[:5]:
+        result = backend.search(SearchRequest(q=isbn, field="isbn", page_size=ISBN_CANDIDATES))
+        ids.update(dict.fromkeys(h.id for h in result.hits))
+    title = " ".join(record.title.split())[:MAX_TITLE_CHARS]
+    if title and any(ch.isalnum() for ch in title):
+        result = backend.search(SearchRequest(q=title, field="title",
+                                              page_size=TITLE_CANDIDATES))
+        ids.update(dict.fromkeys(h.id for h in result.hits))
+    return list(ids)
+
+
+class LiveCatalogue:
+    """Every live record recent searches found, with the entry the matcher put it in.
+
+    Shared by all live searches of one portal and read by every view; safe across the
+    event loop and the worker threads."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, max_records: int = MAX_RECORDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.max_records, self.clock = ttl, max_records, clock
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- reading -----------------------------------------------------------------------
+    def _alive(self) -> list[_Seen]:
+        now = self.clock()
+        with self._lock:
+            for key in [k for k, s in self._seen.items() if s.expires <= now]:
+                del self._seen[key]
+            return list(self._seen.values())
+
+    def entry_of(self, key: str) -> str | None:
+        with self._lock:
+            seen = self._seen.get(key)
+        return seen.entry if seen is not None and seen.expires > self.clock() else None
+
+    def records_for(self, entry_id: str) -> list[Record]:
+        """The live records of an entry (a catalogue entry's live copies, or the records
+        of a live-only entry), in key order."""
+        found = [s.record for s in self._alive() if s.entry == entry_id]
+        return sorted(found, key=lambda r: r.key)
+
+    def entries_with_live(self, entry_ids: Iterable[str]) -> dict[str, list[Record]]:
+        wanted = set(entry_ids)
+        out: dict[str, list[Record]] = {}
+        for s in self._alive():
+            if s.entry in wanted:
+                out.setdefault(s.entry, []).append(s.record)
+        return {k: sorted(v, key=lambda r: r.key) for k, v in out.items()}
+
+    def evidence(self, entry_id: str) -> list[tuple[str, str, str]]:
+        edges: dict[tuple[str, str, str], None] = {}
+        for s in self._alive():
+            if s.entry == entry_id:
+                edges.update(dict.fromkeys(s.evidence))
+        return list(edges)
+
+    # -- resolving ---------------------------------------------------------------------
+    def resolve(self, records: Sequence[Record], backend: SearchBackend,
+                store: RecordStore) -> dict[str, str]:
+        """Blocking: put each record in its entry (or a live-only one) and keep it.
+        Returns {record key: entry id} for the given records."""
+        if not records:
+            return {}
+        live = {r.key: r for r in records}
+        # Live-only records kept from earlier searches may be the same book as a new one
+        # (two live libraries, or the same library in two searches): cluster them too.
+        keys = {title_key(r.title) for r in records} - {""}
+        isbns = {i for r in records for i in r.isbn}
+        for s in self._alive():
+            r = s.record
+            if is_live_id(s.entry) and r.key not in live and (
+                    title_key(r.title) in keys or isbns.intersection(r.isbn)):
+                live[r.key] = r
+        entries: dict[str, str] = {}  # catalogue record key -> its cluster id
+        catalogue: list[Record] = []
+        for cid in dict.fromkeys(c for r in records for c in candidate_entries(backend, r)):
+            for rec in store.cluster(cid):
+                if rec.key not in entries and rec.key not in live:
+                    entries[rec.key] = cid
+                    catalogue.append(rec)
+        splits, _merges = store.links()
+        in_play = set(entries)
+        cannot = {pair for pair in splits if pair <= in_play}
+        # Different catalogue entries stay apart here: this run only decides where the
+        # live records go, never re-merges what the harvest (and librarians) decided.
+        by_entry: dict[str, list[str]] = {}
+        for key, cid in entries.items():
+            by_entry.setdefault(cid, []).append(key)
+        anchors = [keys_[0] for keys_ in by_entry.values()]
+        cannot |= {frozenset((a, b)) for i, a in enumerate(anchors) for b in anchors[i + 1:]}
+        must = {frozenset((keys_[0], k)) for keys_ in by_entry.values() for k in keys_[1:]}
+        result = cluster_detailed([MatchRecord.from_record(r) for r in [*catalogue,
+                                                                        *live.values()]],
+                                  cannot_link=cannot, must_link=must)
+        group_entry: dict[str, str] = {}
+        for key, cid in entries.items():
+            group_entry.setdefault(result.clusters[key], cid)
+        edges: dict[str, list[tuple[str, str, str]]] = {}
+        for a, b, rule in result.edges:
+            if a in live or b in live:
+                for k in (a, b):
+                    edges.setdefault(k, []).append((a, b, rule))
+        expires = self.clock() + self.ttl
+        out: dict[str, str] = {}
+        with self._lock:
+            for key, record in live.items():
+                group = result.clusters[key]
+                entry = group_entry.get(group, LIVE_PREFIX + group)
+                self._seen[key] = _Seen(record, entry, tuple(edges.get(key, ())), expires)
+                self._seen.move_to_end(key)
+                out[key] = entry
+            while len(self._seen) > self.max_records:
+                self._seen.popitem(last=False)
+        return {k: out[k] for k in (r.key for r in records)}
+
+
+__all__ = ["LIVE_PREFIX", "LiveCatalogue", "candidate_entries", "is_live_id"]
