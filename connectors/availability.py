@@ -44,7 +44,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -53,6 +53,7 @@ from defusedxml import DefusedXmlException
 
 from connectors import zoom
 from connectors.base import ConnectorError, Diagnostic, Unreachable
+from connectors.registry import ConnectorFactory, open_connector
 from connectors.z3950 import pqf_quote
 from harvest.model import Holding, Record
 from harvest.status import (
@@ -97,9 +98,6 @@ _SOURCE_FAILURES = {"timeout": "failure", "unreachable": "failure", "not_offered
 _NO_SYNTAX = {238, 239}
 # Our encodings → YAZ charset names for rendering OPAC holdings text as UTF-8.
 _YAZ_CHARSETS = {"gb18030": "gb18030", "marc-8": "marc8"}
-
-OpenConnector = Callable[[Any], Any]
-
 
 # -- results ----------------------------------------------------------------------------------
 
@@ -341,14 +339,14 @@ def match_items(holdings: Sequence[Holding], items: Sequence[LiveItem]
 class AvailabilityService:
     """Live status for the holdings of records, one short-lived answer per source.
 
-    ``open_connector(source)`` builds a connector from a config Source (default:
-    `tongjian.commands.open_connector`); it is called with the source's timeout replaced
-    by the availability timeout, so every socket read gives up in time.  ``timeouts``
+    ``open_connector(source, timeout=…)`` builds a connector (`connectors.registry`'s,
+    or a test's wrapper of it); it is given the availability timeout in place of the
+    source's own, so every socket read gives up in time.  ``timeouts``
     maps source names to their own timeout (seconds).  ``clock`` is monotonic (deadlines,
     cache); ``wall`` stamps answers (the "as of" a reader sees).
     """
 
-    def __init__(self, config: Any, open_connector: OpenConnector | None = None, *,
+    def __init__(self, config: Any, open_connector: ConnectorFactory = open_connector, *,
                  timeout: float = DEFAULT_TIMEOUT, ttl: float = DEFAULT_TTL,
                  failure_ttl: float = FAILURE_TTL, not_offered_ttl: float = NOT_OFFERED_TTL,
                  per_source: int = PER_SOURCE, max_threads: int = MAX_THREADS,
@@ -358,7 +356,7 @@ class AvailabilityService:
         if timeout <= 0 or per_source < 1 or max_threads < 1:
             raise ValueError("timeout, per_source and max_threads must be positive")
         self.config = config
-        self._open = open_connector or _default_open
+        self._open = open_connector
         self.timeout, self.ttl = timeout, ttl
         self.failure_ttl, self.not_offered_ttl = failure_ttl, not_offered_ttl
         self.per_source = per_source
@@ -632,7 +630,7 @@ class AvailabilityService:
         for old in stale:
             _close_quietly(old)
         if conn is None:
-            conn = self._open(replace(source, timeout=timeout))
+            conn = self._open(source, timeout=timeout)
         healthy = False
         try:
             yield conn
@@ -726,12 +724,6 @@ class AvailabilityService:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _default_open(source: Any) -> Any:
-    from tongjian.commands import open_connector  # the CLI module pulls in a lot: lazily
-
-    return open_connector(source)
 
 
 def _close_quietly(conn: Any) -> None:

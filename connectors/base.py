@@ -1,9 +1,11 @@
-"""The interface every connector implements, and the errors they raise.
+"""The interfaces connectors implement, and the errors they raise.
 
 Modelled on sickle and VuFind's ILS drivers: a connector is a small client plus one
-iterator that hides paging.  Errors are typed so the harvester can tell "the server is
-down" (retry later, show it in the portal) from "the server said no" (a diagnostic to
-show the admin).
+iterator that hides paging, and what it can do is said by its class: ``harvest``
+(`HarvestConnector`), ``live_search = True`` (searched at query time, see
+`connectors.broadcast.LiveConnector`).  Errors are typed so the harvester can tell "the
+server is down" (retry later, show it in the portal) from "the server said no" (a
+diagnostic to show the admin).
 """
 
 from __future__ import annotations
@@ -66,6 +68,15 @@ class Diagnostic(ConnectorError):
 
 
 ErrorCallback = Callable[[int, str], None]
+
+
+class Connector(Protocol):
+    """What every connector is, whatever else its class offers (see the module docstring);
+    `connectors.registry.open_connector` is the one place that builds them."""
+
+    name: str
+
+    def close(self) -> None: ...
 
 
 class HarvestConnector(Protocol):

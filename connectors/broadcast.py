@@ -47,7 +47,8 @@ from functools import partial
 from typing import Any, Literal, Protocol
 
 from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
-from connectors.z3950 import USE_ATTRIBUTES, Z3950Connector
+from connectors.registry import ConnectorFactory, live_searchable, open_connector
+from connectors.z3950 import USE_ATTRIBUTES
 from tongjian.config import Source
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,9 @@ class BroadcastEvent:
 
 
 class LiveConnector(Protocol):
-    """What a broadcast needs from a connector (``Z3950Connector`` has it; a vendor API
-    connector for live search implements the same three calls)."""
+    """What a broadcast needs from a connector whose class says ``live_search = True``
+    (``Z3950Connector`` does; a vendor API connector for live search implements the same
+    three calls and sets the flag)."""
 
     def search(self, terms: str, field: Any = "any") -> int: ...
 
@@ -121,23 +123,8 @@ class LiveConnector(Protocol):
     def close(self) -> None: ...
 
 
-ConnectorFactory = Callable[[Source, float], LiveConnector]
-
-
 class NotSearchable(ConnectorError):
     """The source's protocol has no live-search connector."""
-
-
-def open_live_connector(source: Source, timeout: float) -> LiveConnector:
-    """A fresh connector for one search; ``timeout`` bounds each blocking call."""
-    if source.protocol in ("z3950", "sru"):
-        return Z3950Connector(
-            source.name, source.address, source.record_syntax, timeout=timeout,
-            batch_size=source.batch_size, protocol=source.protocol,  # type: ignore[arg-type]
-            user=source.auth.resolve("user") or None,
-            password=source.auth.resolve("password") or None,
-        )
-    raise NotSearchable(source.name, f"protocol {source.protocol!r} cannot be searched live")
 
 
 def deadline_for(source: Source) -> float:
@@ -432,7 +419,8 @@ class Broadcaster:
     """Sends each search to every given source; see the module docstring for the model.
 
     ``sources`` are the live sources (config ``mode: live``); ``normalize`` turns a raw
-    record into the record model.  Per source, ``deadline`` and ``max_concurrent`` come
+    record into the record model; ``connector_factory`` is `connectors.registry`'s
+    (tests wrap it).  Per source, ``deadline`` and ``max_concurrent`` come
     from the source when config has them (see ``deadline_for``); ``max_records`` records
     are fetched from each source's result set.
     """
@@ -446,7 +434,7 @@ class Broadcaster:
         breaker_threshold: int = 3,
         cooldown: float = 30.0,
         max_cooldown: float = 600.0,
-        connector_factory: ConnectorFactory = open_live_connector,
+        connector_factory: ConnectorFactory = open_connector,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.targets = [LiveTarget(s, deadline_for(s), max_concurrent_for(s))
@@ -613,8 +601,10 @@ class Broadcaster:
         left = ends_at - time.monotonic()
         if cancel.is_set() or left <= 0:  # settled while queued: never touch the server
             raise TimeoutError(name)
+        if not live_searchable(source.protocol):
+            raise NotSearchable(name, f"protocol {source.protocol!r} cannot be searched live")
         search._post(search._update, name, state=State.CONNECTING, at=time.monotonic())
-        conn = self.connector_factory(source, float(math.ceil(left)))
+        conn: LiveConnector = self.connector_factory(source, timeout=float(math.ceil(left)))
         try:
             connect = getattr(conn, "connect", None)
             if callable(connect):  # connectors that connect apart from searching

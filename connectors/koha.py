@@ -382,9 +382,11 @@ class KohaConnector:
                 f"auth={self.auth_mode!r})")
 
     @classmethod
-    def from_source(cls, source: Source, environ: Mapping[str, str] | None = None) -> Self:
+    def from_source(cls, source: Source, environ: Mapping[str, str] | None = None, *,
+                    timeout: float | None = None) -> Self:
         """Build from config: credentials come from the environment variables that
-        ``source.auth`` names; a missing one is an error naming the variable."""
+        ``source.auth`` names; a missing one is an error naming the variable.  ``timeout``
+        overrides the source's (see `connectors.registry`)."""
         env = os.environ if environ is None else environ
         auth = source.auth
         where = f"sources ({source.name}).auth"
@@ -426,7 +428,8 @@ class KohaConnector:
             if not isinstance(query, dict):
                 raise ConnectorError(source.name, "query must be a JSON object (a Koha q "
                                      "filter)")
-        return cls(source.name, source.address, timeout=source.timeout,
+        return cls(source.name, source.address,
+                   timeout=source.timeout if timeout is None else timeout,
                    batch_size=source.batch_size, query=query,
                    credentials_from="environment variables " + ", ".join(names),
                    **credentials)

@@ -374,16 +374,18 @@ class OAIPMHConnector:
         self._granularity: str | None = None
 
     @classmethod
-    def from_source(cls, source: Source) -> Self:
+    def from_source(cls, source: Source, *, timeout: float | None = None) -> Self:
         """The connector for a config.yaml source.  Without ``metadata_prefix`` it is
         ``marc21`` for ``record_syntax: marcxml``, else ``oai_dc``; ``batch_size`` does not
         apply (the repository decides the page size); an ``encoding`` other than auto
-        overrides the XML declaration of repositories that lie about it."""
+        overrides the XML declaration of repositories that lie about it.  ``timeout``
+        overrides the source's (see `connectors.registry`)."""
         prefix = source.metadata_prefix or ("marc21" if source.record_syntax == "marcxml"
                                              else "oai_dc")
         encoding = source.encoding if source.encoding in ("utf-8", "gb18030") else None
         return cls(source.name, source.address, prefix, source.set or None,
-                   timeout=source.timeout, encoding=encoding,
+                   timeout=source.timeout if timeout is None else timeout,
+                   encoding=encoding,
                    user=source.auth.resolve("user") or None,
                    password=source.auth.resolve("password") or None)
 

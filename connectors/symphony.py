@@ -351,8 +351,10 @@ class SymphonyConnector:
         self._opener = urllib.request.build_opener(_NoRedirect)
 
     @classmethod
-    def from_source(cls, source: Source, environ: Mapping[str, str] | None = None) -> Self:
-        """The connector for a ``protocol: symphony`` source of config.yaml."""
+    def from_source(cls, source: Source, environ: Mapping[str, str] | None = None, *,
+                    timeout: float | None = None) -> Self:
+        """The connector for a ``protocol: symphony`` source of config.yaml; ``timeout``
+        overrides the source's (see `connectors.registry`)."""
         auth = source.auth
         client_id = auth.client_id
         if not client_id and auth.client_id_env:
@@ -366,7 +368,8 @@ class SymphonyConnector:
                                  "names of the environment variables holding the Symphony "
                                  "staff login and password")
         return cls(source.name, source.address, client_id=client_id, user_env=auth.user_env,
-                   password_env=auth.password_env, environ=environ, timeout=source.timeout,
+                   password_env=auth.password_env, environ=environ,
+                   timeout=source.timeout if timeout is None else timeout,
                    batch_size=source.batch_size,
                    harvest_query=source.query or DEFAULT_HARVEST_QUERY)
 

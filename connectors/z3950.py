@@ -30,10 +30,13 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from connectors import zoom
 from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
+
+if TYPE_CHECKING:  # config is only a type here; connectors stay importable on their own
+    from tongjian.config import Source
 
 ALL_RECORDS_PQF = '@attr 1=_ALLRECORDS @attr 2=103 ""'
 """Zebra's "every record" query; real ILS servers rarely allow it, so it is configurable."""
@@ -121,6 +124,8 @@ class Z3950Connector:
     on the first search and reopened after ``close()``.
     """
 
+    live_search = True  # a reader's query can be sent to it (connectors.broadcast)
+
     def __init__(
         self,
         name: str,
@@ -157,6 +162,21 @@ class Z3950Connector:
         self._options = self._zoom_options(user, password, sru_method)
         self._conn: zoom.Connection | None = None
         self._rs: zoom.ResultSet | None = None
+
+    @classmethod
+    def from_source(cls, source: Source, *, timeout: float | None = None) -> Self:
+        """The connector for a ``protocol: z3950`` or ``sru`` source of config.yaml: the
+        login from the environment variables ``auth`` names (every path sends it: harvest,
+        live search, item status), the harvest ``query`` when set.  ``timeout`` overrides
+        the source's (see `connectors.registry`)."""
+        return cls(
+            source.name, source.address, source.record_syntax,
+            timeout=source.timeout if timeout is None else timeout,
+            batch_size=source.batch_size, protocol=source.protocol,  # type: ignore[arg-type]
+            user=source.auth.resolve("user") or None,
+            password=source.auth.resolve("password") or None,
+            harvest_query=source.query or ALL_RECORDS_PQF,
+        )
 
     def __repr__(self) -> str:  # no credentials here, ever
         return (f"Z3950Connector(name={self.name!r}, address={self.address!r}, "

@@ -33,8 +33,8 @@ from connectors.broadcast import (
     WorkerPool,
     deadline_for,
     max_concurrent_for,
-    open_live_connector,
 )
+from connectors.registry import open_connector
 from connectors.z3950 import Z3950Connector
 from harvest.crosswalk import from_raw
 from harvest.model import Record
@@ -458,14 +458,15 @@ async def test_unsearchable_sources_and_fields_fail_cleanly(xylib: ZebraServer) 
 
 
 class CountingFactory:
-    """Wraps ``open_live_connector`` to count connections open at the same moment."""
+    """Wraps the registry's ``open_connector`` to count connections open at the same
+    moment."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.active = self.max_active = self.opened = 0
 
-    def __call__(self, src: Source, timeout: float) -> LiveConnector:
-        conn = open_live_connector(src, timeout)
+    def __call__(self, src: Source, *, timeout: float | None = None) -> LiveConnector:
+        conn = open_connector(src, timeout=timeout)
         with self.lock:
             self.opened += 1
             self.active += 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import shared_data
-from tongjian.commands import open_connector
 from tongjian.config import parse
 from tongjian.source_test import render, sample
 from tongjian.zebra import ZebraServer
@@ -24,10 +23,10 @@ def test_wrong_holdings_map_is_flagged_and_right_one_is_not(tmp_path):
     data = shared_data("derived/dp2_cnmarc_10recs.utf8.iso")
     with ZebraServer(tmp_path / "z", "unimarc", [data]) as zebra:
         wrong = _config(zebra.address, [{"tag": "852", "barcode": "p"}]).source("t")
-        samples = sample(wrong, open_connector(wrong), count=3)
+        samples = sample(wrong, count=3)
         right = _config(zebra.address, [{"tag": "905", "call_number": "s"},
                                         {"tag": "906", "barcode": "b"}]).source("t")
-        good = sample(right, open_connector(right), count=3)
+        good = sample(right, count=3)
     assert len(samples) == 3 and all(s.record for s in samples)
     assert all(any("no holdings found in 852" in f for f in s.flags) for s in samples)
     assert all("fields not mapped" in " ".join(s.flags) and "905" in " ".join(s.flags)

@@ -96,11 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if report.ok else 1
         config = load(args.config)
         if args.command == "source" and args.action == "test":
-            from tongjian.commands import open_connector
             from tongjian.source_test import render, sample
 
             source = config.source(args.name)
-            samples = sample(source, open_connector(source), args.count)
+            samples = sample(source, args.count)
             print(render(source, samples))
             return 0 if samples and all(s.record for s in samples) else 1
         if args.command == "quality":

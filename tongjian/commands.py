@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
 from connectors.base import ConnectorError
+from connectors.registry import open_connector  # the one place connectors are built
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
 from harvest.store import RecordStore
 from index.backend import SearchBackend
@@ -27,28 +27,6 @@ def open_backend(config: Config) -> SearchBackend:
                               cache_entries=config.index.cache_entries)
     raise ConfigError(f"{config.path}: index.backend {config.index.backend!r} is not "
                       "available yet — use tantivy")
-
-
-# protocol → "module:Class" of its harvest connector; each has `from_source(source)`.
-CONNECTORS = {
-    "oaipmh": "connectors.oaipmh:OAIPMHConnector",
-    "symphony": "connectors.symphony:SymphonyConnector",
-    "koha": "connectors.koha:KohaConnector",
-}
-
-
-def open_connector(source: Source):  # noqa: ANN201 - returns a HarvestConnector
-    if source.protocol in ("z3950", "sru"):
-        from connectors.z3950 import Z3950Connector
-
-        extra = {"harvest_query": source.query} if source.query else {}
-        return Z3950Connector(
-            name=source.name, address=source.address, syntax=source.record_syntax,
-            timeout=source.timeout, batch_size=source.batch_size, protocol=source.protocol,
-            **extra,
-        )
-    module, _, cls = CONNECTORS[source.protocol].partition(":")
-    return getattr(importlib.import_module(module), cls).from_source(source)
 
 
 def print_table(stats: Sequence[HarvestStats]) -> None:

@@ -17,9 +17,11 @@ from typing import Any
 import yaml
 
 from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.registry import open_connector
 from harvest.crosswalk import to_record
 from harvest.marc import Marc, RecordError
 from harvest.readers import read_one
+from tongjian.config import Source
 
 
 @dataclass
@@ -93,7 +95,7 @@ SYNTAXES = ("unimarc", "usmarc", "marcxml")
 
 
 def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> ProbeReport:
-    from connectors.z3950 import USE_ATTRIBUTES, Z3950Connector
+    from connectors.z3950 import USE_ATTRIBUTES
 
     report = ProbeReport(address, protocol)
     try:
@@ -115,8 +117,7 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
     query = None
     for syntax in SYNTAXES:
         try:
-            with Z3950Connector("probe", address, syntax, timeout=timeout,
-                                protocol=protocol) as conn:  # type: ignore[arg-type]
+            with _open(address, syntax, timeout, protocol) as conn:
                 if query is None:
                     query = _find_query(conn, report)
                     if query is None:
@@ -161,6 +162,14 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
         "mode": "harvest" if query == DISCOVERY_QUERIES[0] else "live", "timeout": 10,
     }
     return report
+
+
+def _open(address: str, syntax: str, timeout: float, protocol: str) -> Any:
+    """A connector for the probed address, built the way a configured source's would be
+    (through `connectors.registry`), so what the probe finds is what a harvest will see."""
+    source = Source(name="probe", library="", protocol=protocol, address=address,
+                    record_syntax=syntax, timeout=timeout)
+    return open_connector(source, timeout=timeout)
 
 
 def _find_query(conn: Any, report: ProbeReport) -> str | None:
@@ -214,12 +223,9 @@ def _describe_marc(report: ProbeReport, marc: Marc) -> None:
 
 def _attributes(address: str, syntax: str, timeout: float, protocol: str, marc: Marc,
                 use_attributes: dict[str, int]) -> str:
-    from connectors.z3950 import Z3950Connector
-
     word = _sample_word(marc)
     works, fails = [], []
-    with Z3950Connector("probe", address, syntax, timeout=timeout,
-                        protocol=protocol) as conn:  # type: ignore[arg-type]
+    with _open(address, syntax, timeout, protocol) as conn:
         for name in use_attributes:
             try:
                 conn.search(word if name != "isbn" else "9787000000000", name)  # type: ignore[arg-type]

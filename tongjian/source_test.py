@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 from itertools import islice
 
-from connectors.base import RawRecord
+from connectors.base import HarvestConnector, RawRecord
+from connectors.registry import open_connector
 from harvest.crosswalk import DEFAULT_HOLDINGS, from_raw
 from harvest.crosswalk.cnmarc import MAPPED_TAGS as CNMARC_TAGS
 from harvest.crosswalk.marc21 import MAPPED_TAGS as MARC21_TAGS
@@ -85,15 +86,17 @@ def flags(record: Record, marc: Marc | None, source: Source) -> list[str]:
     return out
 
 
-def sample(source: Source, connector: object, count: int = 5) -> list[Sample]:
-    """Up to `count` records through the harvest path; the connector is closed after."""
+def sample(source: Source, count: int = 5) -> list[Sample]:
+    """Up to `count` records through the harvest path: the connector a harvest of this
+    source would get (`connectors.registry`), closed after."""
     samples: list[Sample] = []
     errors: list[tuple[int, str]] = []
+    connector: HarvestConnector = open_connector(source)
     try:
-        stream = connector.harvest(on_error=lambda pos, why: errors.append((pos, why)))  # type: ignore[attr-defined]
+        stream = connector.harvest(on_error=lambda pos, why: errors.append((pos, why)))
         raws = [x for x in islice(stream, count * 3) if isinstance(x, RawRecord)][:count]
     finally:
-        connector.close()  # type: ignore[attr-defined]
+        connector.close()
     for raw in raws:
         text, marc = _raw_text(raw, source)
         s = Sample(raw.position, text)
