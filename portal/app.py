@@ -280,6 +280,9 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
 
     setup_availability(app)
     setup_ill(app)
+    from portal.covers import setup_covers  # (issue 11) covers served from our own origin
+
+    setup_covers(app)
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

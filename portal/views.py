@@ -203,6 +203,6 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
         "merge": data.get("merge", []),
         "other_editions": data.get("other_editions", []),
         "source_names": {f"{s['source']}:{s['source_id']}": s["library_name"] for s in sources},
-        "cover_url": web_url(data["record"].get("cover_url")),
+        "cover_url": "/covers/" + quote(data["id"], safe=""),  # fetched by us: portal/covers.py
         "online_url": web_url(data["record"].get("online_url")),
     }

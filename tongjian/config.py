@@ -26,6 +26,7 @@ ENCODINGS = ("auto", "utf-8", "marc-8", "gb18030")
 BACKENDS = ("tantivy", "meilisearch")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+_HOST = re.compile(r"[^\s/:@?#\[\]\\]{1,253}|\[[0-9a-f:.]{2,45}\]")  # name, IPv4 or [IPv6]
 
 
 class ConfigError(Exception):
@@ -129,6 +130,10 @@ class PortalConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     title: str = "统检 · 联合目录检索"
+    # Hosts (besides those of the sources' addresses) the portal may fetch cover images
+    # from: the allow-list that keeps `/covers/…` from fetching arbitrary URLs a harvested
+    # record names — an image server separate from a library's OAI-PMH or ILS host goes here.
+    cover_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,8 +213,11 @@ def parse(data: Any, path: Path) -> Config:
     if type(index.cache_entries) is not int or index.cache_entries < 0:
         raise ConfigError(f"{path}: index.cache_entries: {index.cache_entries!r} is not a "
                           "whole number ≥ 0 (0 turns the search cache off)")
-    portal_raw = v.mapping(top.get("portal", {}), "portal", optional=("host", "port", "title"))
-    portal = PortalConfig(**portal_raw)
+    portal_raw = v.mapping(top.get("portal", {}), "portal",
+                           optional=("host", "port", "title", "cover_hosts"))
+    portal = PortalConfig(**{**portal_raw,
+                             "cover_hosts": v.hosts(portal_raw.get("cover_hosts"),
+                                                    "portal.cover_hosts")})
     if not isinstance(portal.port, int) or not 0 < portal.port < 65536:
         raise ConfigError(f"{path}: portal.port: {portal.port!r} is not a TCP port number")
     store = v.mapping(top.get("store", {}), "store", optional=("path",))
@@ -251,6 +259,19 @@ class _Validator:
         if not isinstance(data, list):
             raise self.fail(where, "expected a list of entries (lines starting with '- ')")
         return data
+
+    def hosts(self, data: Any, where: str) -> tuple[str, ...]:
+        """Bare host names, lower-cased: a URL or a path here would silently match nothing,
+        so it is refused with the fix instead."""
+        out = []
+        for i, raw in enumerate(self.sequence(data or [], where)):
+            host = str(raw).strip().lower().rstrip(".") if isinstance(raw, str) else ""
+            if not _HOST.fullmatch(host):
+                raise self.fail(f"{where}[{i}]", f"{raw!r} is not a host name — write only "
+                                "the host, like 'dfwx.sxlib.org.cn' or '10.0.0.5', without "
+                                "http://, port or path")
+            out.append(host)
+        return tuple(out)
 
     def choice(self, value: Any, allowed: tuple[str, ...], where: str) -> None:
         if value not in allowed:
