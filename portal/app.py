@@ -23,8 +23,10 @@ from aiohttp import web
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from portal.labels import FIELD_TITLES, SORT_TITLES
+from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.query import MAX_QUERY_CHARS, QueryError, parse_params, run_search, search_url
 from portal.records import (
+    entry_data,
     failing_sources,
     holdings_total,
     record_data,
@@ -42,13 +44,14 @@ BACKEND = web.AppKey("backend", SearchBackend)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 WORKER = web.AppKey("worker", ThreadPoolExecutor)
 SEARCHERS = web.AppKey("searchers", ThreadPoolExecutor)
+LIVE_CATALOGUE = web.AppKey("live_catalogue", LiveCatalogue)
 
 STATIC = Path(__file__).parent / "static"
 MAX_REQUEST_LINE = 65_536
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: http: https:; object-src 'none'; "
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
         "base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     ),
@@ -167,7 +170,8 @@ async def search_page(request: web.Request) -> web.Response:
     except QueryError as exc:
         return await render(request, "search.html", status=400, error=exc.message,
                             form=_form(request, None), home=False, result=None)
-    data = await searching(request, run_search, app[BACKEND], req, config.libraries)
+    data = await searching(request, run_search, app[BACKEND], req, config.libraries,
+                           app[LIVE_CATALOGUE].entries_with_live)
     home = None
     if not req.q and not req.filters and req.page == 1:
         home = {
@@ -182,14 +186,37 @@ async def search_page(request: web.Request) -> web.Response:
                         result=search_context(req, data, config))
 
 
+LIVE_GONE = ("这条实时检索结果已过期（实时检索的结果保留 {minutes} 分钟）。"
+             "请重新检索，成员馆的系统会被再次查询。")
+ENTRY_GONE = "没有找到这条书目。它可能已在数据更新中与其他书目合并，或已被删除。请重新检索。"
+
+
+async def entry(request: web.Request, entry_id: str) -> dict[str, Any] | None:
+    """The one body of an entry for the record page and `/api/records/{id}`: a catalogue
+    entry from the store with the live copies joined to it, or a live-only entry from the
+    live records that found it; None when there is no such entry (any more)."""
+    app = request.app
+    catalogue = app[LIVE_CATALOGUE]
+    if is_live_id(entry_id):
+        live = catalogue.records_for(entry_id)
+        return entry_data(entry_id, [], live, app[CONFIG], []) if live else None
+    return await blocking(request, record_data, entry_id, app[STORE], app[CONFIG],
+                          catalogue.entries_with_live)
+
+
+def gone_message(request: web.Request, entry_id: str) -> str:
+    if is_live_id(entry_id):
+        return LIVE_GONE.format(minutes=round(request.app[LIVE_CATALOGUE].ttl / 60))
+    return ENTRY_GONE
+
+
 async def record_page(request: web.Request) -> web.Response:
     app = request.app
     cluster_id = request.match_info["id"]
-    data = await blocking(request, record_data, cluster_id, app[STORE], app[CONFIG])
+    data = await entry(request, cluster_id)
     if data is None:
         return await render(request, "error.html", status=404, status_code=404,
-                            message="没有找到这条书目。它可能已在数据更新中与其他书目合并，"
-                                    "或已被删除。请重新检索。",
+                            message=gone_message(request, cluster_id),
                             form=_form(request, None))
     return await render(request, "record.html", form={"q": "", "field": "any"},
                         **record_context(data, app[CONFIG]))
@@ -211,14 +238,16 @@ async def api_search(request: web.Request) -> web.Response:
     except QueryError as exc:
         return json_response({"error": exc.message}, status=400)
     return json_response(
-        await searching(request, run_search, app[BACKEND], req, app[CONFIG].libraries))
+        await searching(request, run_search, app[BACKEND], req, app[CONFIG].libraries,
+                        app[LIVE_CATALOGUE].entries_with_live))
 
 
 async def api_record(request: web.Request) -> web.Response:
-    app = request.app
     cluster_id = request.match_info["id"]
-    data = await blocking(request, record_data, cluster_id, app[STORE], app[CONFIG])
+    data = await entry(request, cluster_id)
     if data is None:
+        if is_live_id(cluster_id):
+            return json_response({"error": gone_message(request, cluster_id)}, status=404)
         return json_response({"error": f"没有编号为“{cluster_id[:60]}”的书目；"
                                        "请用 /api/search 重新检索获取当前编号。"}, status=404)
     return json_response(data)
@@ -252,6 +281,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
     app[CONFIG] = config
     app[STORE] = store
     app[BACKEND] = backend
+    app[LIVE_CATALOGUE] = LiveCatalogue()
     app[TEMPLATES] = templates()
     app[WORKER] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-store")
     app[SEARCHERS] = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,

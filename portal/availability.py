@@ -3,8 +3,9 @@
 The record page is rendered from the store alone — fast, and complete without JavaScript
 (the harvested statuses).  ``static/availability.js`` then asks this route and fills in
 each status cell, so a slow county server delays a cell, never the page.  The JSON lists
-the holdings in the page's own order (`portal.records.holdings_rows`), so the script can
-pair them with the table rows by position (and checks the barcode).
+the holdings in the page's own order (`portal.records.holdings_rows`: the entry's rows,
+live copies and online copies included), so the script can pair them with the table rows
+by position (and checks the barcode).
 
 Blocking work (reading records and harvest times from SQLite) runs on the portal's one
 worker thread; the sources are asked by `connectors.availability`, in its own threads.
@@ -13,7 +14,6 @@ worker thread; the sources are asked by `connectors.availability`, in its own th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -22,12 +22,12 @@ from connectors.availability import AvailabilityService, HoldingStatus
 from harvest.model import Record
 from harvest.status import label
 from harvest.store import RecordStore
-from portal.app import CONFIG, STORE, blocking, json_response
+from portal.app import CONFIG, LIVE_CATALOGUE, STORE, blocking, json_response
+from portal.live_catalogue import is_live_id
 from portal.records import holdings_rows, iso_time, local_time
 from tongjian.config import Library
 
 AVAILABILITY = web.AppKey("availability", AvailabilityService)
-_MARK = "\x00"  # separates the record key from the holding index in a tagged note
 _KEYS_PER_QUERY = 500  # SQLite host parameters per statement, well under its limit
 
 
@@ -52,20 +52,11 @@ def load_cluster(store: RecordStore, cluster_id: str) -> tuple[list[Record], dic
     return records, harvest_times(store, [r.key for r in records])
 
 
-def row_order(records: Sequence[Record], libraries: dict[str, Library]) -> list[tuple[str, int]]:
-    """(record key, holding index) in the record page's row order.
-
-    The order is `holdings_rows`' own (regions, levels, names …), taken from it rather than
-    copied: each holding's note is replaced by a tag naming it, and the tags are read back
-    from the sorted rows.  The note is not part of the sort key, so the order is the same.
-    """
-    tagged = [replace(r, holdings=[replace(h, note=f"{r.key}{_MARK}{i}")
-                                   for i, h in enumerate(r.holdings)]) for r in records]
-    out = []
-    for row in holdings_rows(tagged, libraries):
-        key, _, index = row["note"].rpartition(_MARK)
-        out.append((key, int(index)))
-    return out
+def row_order(records: Sequence[Record], libraries: dict[str, Library],
+              live: Sequence[Record] = ()) -> list[tuple[str, int]]:
+    """(record key, holding index) in the record page's row order (`holdings_rows`)."""
+    return [(row["record"], row["index"]) for row in holdings_rows(list(records), libraries,
+                                                                   live)]
 
 
 def status_json(s: HoldingStatus, libraries: dict[str, Library]) -> dict[str, Any]:
@@ -96,9 +87,9 @@ def status_json(s: HoldingStatus, libraries: dict[str, Library]) -> dict[str, An
 
 
 def ordered(records: Sequence[Record], statuses: Sequence[HoldingStatus],
-            libraries: dict[str, Library]) -> list[HoldingStatus]:
+            libraries: dict[str, Library], live: Sequence[Record] = ()) -> list[HoldingStatus]:
     by_ref = {(s.record, s.index): s for s in statuses}
-    return [by_ref[ref] for ref in row_order(records, libraries) if ref in by_ref]
+    return [by_ref[ref] for ref in row_order(records, libraries, live) if ref in by_ref]
 
 
 def summary(statuses: Sequence[HoldingStatus]) -> dict[str, Any]:
@@ -121,12 +112,17 @@ async def api_availability(request: web.Request) -> web.Response:
     app = request.app
     cluster_id = request.match_info["id"]
     config = app[CONFIG]
-    records, seen = await blocking(request, load_cluster, app[STORE], cluster_id)
-    if not records:
+    live = app[LIVE_CATALOGUE].records_for(cluster_id)
+    if is_live_id(cluster_id):
+        records, seen = [], {}
+    else:
+        records, seen = await blocking(request, load_cluster, app[STORE], cluster_id)
+    if not records and not live:
         return json_response({"error": f"没有编号为“{cluster_id[:60]}”的书目；"
                                        "请用 /api/search 重新检索获取当前编号。"}, status=404)
     service = app[AVAILABILITY]
-    statuses = ordered(records, await service.check(records, as_of=seen), config.libraries)
+    statuses = ordered(records, await service.check([*records, *live], as_of=seen),
+                       config.libraries, live)
     response = json_response({
         "id": cluster_id,
         "checked_at": iso_time(service.now()),

@@ -35,7 +35,6 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +42,11 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from harvest.model import Record
 from harvest.store import RecordStore
 from index.documents import best_record
-from portal.app import CONFIG, STORE, blocking
+from portal.app import CONFIG, LIVE_CATALOGUE, STORE, blocking
+from portal.live_catalogue import is_live_id
 from tongjian.config import Config
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,6 @@ class Image:
     content_type: str
 
 
-CoverLookup = Callable[[web.Request, str], Awaitable[CoverSource | None]]
 
 
 class CoverRefused(Exception):
@@ -136,10 +136,9 @@ def allowed_hosts(config: Config) -> frozenset[str]:
     return frozenset(hosts)
 
 
-def store_cover(store: RecordStore, config: Config, cluster_id: str) -> CoverSource | None:
-    """The cover of a merged entry: the best record's (the one the record page describes),
-    else the first other record's that has one.  Blocking: runs on the store's thread."""
-    records = store.cluster(cluster_id)
+def records_cover(records: list[Record], config: Config) -> CoverSource | None:
+    """The cover of an entry: the best record's (the one the record page describes), else
+    the first other record's that has one."""
     if not records:
         return None
     best = best_record(records, config.libraries)
@@ -155,8 +154,16 @@ def _is_web(url: str) -> bool:
         return False
 
 
-async def _store_lookup(request: web.Request, cover_id: str) -> CoverSource | None:
+def store_cover(store: RecordStore, config: Config, cluster_id: str) -> CoverSource | None:
+    """Blocking: runs on the store's thread."""
+    return records_cover(store.cluster(cluster_id), config)
+
+
+async def entry_cover(request: web.Request, cover_id: str) -> CoverSource | None:
+    """A catalogue entry's cover from the store; a live-only entry's from its live records."""
     app = request.app
+    if is_live_id(cover_id):
+        return records_cover(app[LIVE_CATALOGUE].records_for(cover_id), app[CONFIG])
     return await blocking(request, store_cover, app[STORE], app[CONFIG], cover_id)
 
 
@@ -168,7 +175,7 @@ class _Cached:
 
 
 class Covers:
-    """The fetcher, its disk cache and the id → cover URL lookups of one portal app."""
+    """The fetcher and its disk cache, one per portal app."""
 
     def __init__(self, config: Config, cache_dir: Path | None = None, *,
                  timeout: float = 5.0, max_bytes: int = 2 * 1024 * 1024,
@@ -182,23 +189,10 @@ class Covers:
         self.ttl = ttl
         self.failure_ttl = failure_ttl
         self.max_redirects = max_redirects
-        self.lookups: list[tuple[str, CoverLookup]] = []
         self.placeholders = {kind: (PLACEHOLDER_DIR / f"{kind}.svg").read_bytes()
                              for kind in PLACEHOLDER_KINDS}
         self._session: aiohttp.ClientSession | None = None
         self._inflight: dict[str, asyncio.Task[Image | None]] = {}
-
-    # -- lookups -----------------------------------------------------------------------
-    def register(self, prefix: str, lookup: CoverLookup) -> None:
-        """Ids starting with `prefix` (e.g. `live-` for live-only hits, which are in no
-        store) are resolved by `lookup`; every other id is a cluster of the store."""
-        self.lookups.append((prefix, lookup))
-
-    async def lookup(self, request: web.Request, cover_id: str) -> CoverSource | None:
-        for prefix, fn in self.lookups:
-            if cover_id.startswith(prefix):
-                return await fn(request, cover_id)
-        return await _store_lookup(request, cover_id)
 
     # -- policy ------------------------------------------------------------------------
     def check(self, url: str | URL) -> URL:
@@ -376,7 +370,7 @@ COVERS = web.AppKey("covers", Covers)
 async def cover_image(request: web.Request) -> web.Response:
     covers = request.app[COVERS]
     cover_id = request.match_info["id"]
-    source = (await covers.lookup(request, cover_id)
+    source = (await entry_cover(request, cover_id)
               if 0 < len(cover_id) <= MAX_ID_CHARS else None)
     image = await covers.image(source.url) if source and source.url else None
     if image is None:
@@ -405,5 +399,5 @@ async def _cleanup(app: web.Application) -> None:
     await app[COVERS].on_cleanup(app)
 
 
-__all__ = ["COVERS", "CoverLookup", "CoverRefused", "CoverSource", "Covers", "Image",
+__all__ = ["COVERS", "CoverRefused", "CoverSource", "Covers", "Image",
            "allowed_hosts", "image_type", "setup_covers", "source_host", "store_cover"]

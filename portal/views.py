@@ -180,8 +180,9 @@ def web_url(url: str | None) -> str:
 
 
 def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
-    groups = [{"region": region, "rows": list(rows)}
-              for region, rows in groupby(data["holdings"], key=lambda r: r["region"])]
+    rows = [{**row, "online_url": web_url(row.get("online_url"))} for row in data["holdings"]]
+    groups = [{"region": region, "rows": list(group)}
+              for region, group in groupby(rows, key=lambda r: r["region"])]
     codes = dict.fromkeys(r["library"] for r in data["holdings"])
     contacts = [config.libraries[c] for c in codes
                 if c in config.libraries
@@ -190,8 +191,11 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
     for s in data["sources"]:
         lib = config.libraries.get(s["library"])
         sources.append({**s, "library_name": lib.name if lib else s["library"]})
+    live_libraries = dict.fromkeys(s["library_name"] for s in sources if s.get("live"))
     return {
         "id": data["id"],
+        "live_only": bool(data.get("live_only")),
+        "live_libraries": list(live_libraries),
         "record": data["record"],
         "title": data["record"]["title"] or "（无题名）",
         "description": description(data["record"]),

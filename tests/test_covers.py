@@ -30,8 +30,8 @@ from harvest.store import RecordStore
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from peers.oai_repository import jpeg_bytes, png_bytes
-from portal.app import create_app
-from portal.covers import COVERS, PLACEHOLDER_DIR, CoverSource, image_type, source_host
+from portal.app import LIVE_CATALOGUE, create_app
+from portal.covers import COVERS, PLACEHOLDER_DIR, image_type, source_host
 from tongjian.config import ConfigError, parse
 
 PNG = png_bytes("cover-1")
@@ -358,19 +358,19 @@ async def test_placeholder_per_material_type(site: Portal) -> None:
     assert "礼泉县志" not in body.decode()  # nothing from the records in any placeholder
 
 
-async def test_live_ids_resolve_through_a_registered_lookup(
+async def test_live_only_entries_take_their_cover_from_the_live_records(
         origin: Origin, tmp_path: Path) -> None:
-    async def live_lookup(request: web.Request, cover_id: str) -> CoverSource | None:
-        return CoverSource(origin.url("/cover.png"), "book") if cover_id == "live-1" else None
-
     config = config_for(origin, tmp_path)
     store, backend = build_store(origin, tmp_path, config)
     app = create_app(config, store, backend)
-    app[COVERS].register("live-", live_lookup)
+    live = Record(source="live", source_id="1", library="SXPL", title="一本只在县馆的书",
+                  material_type="book", cover_url=origin.url("/cover.png"))
+    entry = app[LIVE_CATALOGUE].resolve([live], backend, store)[live.key]
+    assert entry.startswith("live-")
     async with TestClient(TestServer(app)) as client:
-        resp = await client.get("/covers/live-1")
+        resp = await client.get(f"/covers/{entry}")
         assert resp.status == 200 and await resp.read() == PNG
-        resp = await client.get("/covers/live-2")
+        resp = await client.get("/covers/live-0000000000000000")
         assert resp.headers["X-Cover"] == "placeholder"
     backend.close()
     store.close()

@@ -310,3 +310,36 @@ async def test_no_live_sources_no_live_box(world: World, tmp_path: Path) -> None
         assert created["done"] is True and created["sources"] == []
     finally:
         await client.close()
+
+
+async def test_live_only_book_has_a_record_page(client: TestClient) -> None:
+    """智能电网新论 is in 咸阳市图书馆's live catalogue only: a live-only hit, listed apart
+    on the first page, with a record page built from the live record."""
+    created = await (await start(client, q="智能电网新论")).json()
+    await read_events(await client.get(created["links"]["events"]))
+    final = await (await client.get(created["links"]["self"])).json()
+    assert final["index_total"] == 0
+    live_only = [h for h in final["hits"] if h["origin"] == "live"]
+    assert [h["title"] for h in live_only] == ["智能电网新论"]
+    hit = live_only[0]
+    assert hit["id"].startswith("live-") and hit["url"] == f"/record/{hit['id']}"
+    assert [(h["library"], h["live"]) for h in hit["holdings"]] == [("XYLIB", True)]
+    assert final["live"] == {"records": 1, "live_hits": 1, "merged": 0, "elsewhere": 0}
+
+    data = await (await client.get(f"/api/records/{hit['id']}")).json()
+    assert data["live_only"] is True and data["record"]["title"] == "智能电网新论"
+    assert [(h["library"], h["call_number"], h["live"]) for h in data["holdings"]] == [
+        ("XYLIB", "TM/154", True)]
+    assert data["sources"] == [{"source": "xylib-live", "source_id": data["sources"][0][
+        "source_id"], "library": "XYLIB", "live": True}]
+    page = await (await client.get(hit["url"])).text()
+    assert "尚未收入联合目录" in page and "咸阳市图书馆" in page and "TM/154" in page
+    gone = await client.get("/api/records/live-0000000000000000")
+    assert gone.status == 404 and "过期" in (await gone.json())["error"]
+
+    # On a later page the catalogue's numbering stays its own: no live-only hit is listed.
+    later = await (await start(client, q="智能电网新论", page=2)).json()
+    await read_events(await client.get(later["links"]["events"]))
+    later = await (await client.get(later["links"]["self"])).json()
+    assert [h for h in later["hits"] if h["origin"] == "live"] == []
+    assert later["live"]["live_hits"] == 1

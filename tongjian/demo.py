@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,10 @@ PEERS: dict[str, Callable[[Source, Path], AbstractContextManager[Any] | None]] =
 }
 
 
-def run_demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
+@contextmanager
+def member_systems(config: Config) -> Iterator[list[Source]]:
+    """Every demo member system of `config` running on loopback, stopped on exit; yields
+    the sources started (a source whose data is absent is skipped, and says so)."""
     workdir = config.resolve("var/demo")
     started: list[Source] = []
     with ExitStack() as stack:
@@ -141,20 +144,31 @@ def run_demo(config: Config, port: int | None = None, serve_portal: bool = True)
             print(f"demo: {source.name} ({config.libraries[source.library].name}, "
                   f"{source.protocol}) at {source.address}", file=sys.stderr)
             started.append(source)
+        yield started
+
+
+def harvest_all(config: Config, started: list[Source]) -> bool:
+    """Harvest every started source in mode `harvest` and build the index; True when
+    every harvest went without errors."""
+    with open_store(config) as store:
+        stats = [harvest_one(s, store, full=True) for s in started if s.mode == "harvest"]
+        print_table(stats)
+        backend = open_backend(config)
+        try:
+            n = rebuild_index(store, backend, config)
+        finally:
+            backend.close()
+        print(f"index: {n} entries from {sum(s.seen for s in stats)} records")
+    return not any(s.errors for s in stats)
+
+
+def run_demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
+    with member_systems(config) as started:
         if not started:
             print("demo: no demo member system in config.yaml — nothing to serve",
                   file=sys.stderr)
             return 1
-        with open_store(config) as store:
-            stats = [harvest_one(s, store, full=True) for s in started if s.mode == "harvest"]
-            print_table(stats)
-            backend = open_backend(config)
-            try:
-                n = rebuild_index(store, backend, config)
-            finally:
-                backend.close()
-            print(f"index: {n} entries from {sum(s.seen for s in stats)} records")
-        if any(s.errors for s in stats):
+        if not harvest_all(config, started):
             return 1
         if serve_portal:
             return commands.serve(config, port=port)
