@@ -80,6 +80,11 @@
 
   function liveHit(hit) {
     var li = el("li", "hit live-hit");
+    var cover = el("img", "cover-thumb");
+    cover.setAttribute("src", "/covers/" + encodeURIComponent(hit.id));
+    cover.setAttribute("alt", "");
+    cover.setAttribute("loading", "lazy");
+    li.appendChild(cover);
     var heading = el("h3");
     var link = el("a", null, hit.title || "（无题名）");
     link.setAttribute("href", hit.url);
