@@ -1,12 +1,20 @@
 """Connectors: one file per protocol or vendor, all behind the small interfaces in `base`.
 
 A connector only talks to a member system and hands back raw records (bytes plus what
-is known about them); it never parses MARC or touches the store.  `registry` is the one
-place connectors are built (from a config Source, with its credentials and options), for
-every caller: the harvest, `broadcast` (live search), `availability` (item status), the
-probe and ``source test``.  `broadcast` and `availability` drive connectors at query
-time; the normalization they need is passed in by the caller.  Modules here may import
-`connectors.base` and `tongjian.config` (to build themselves from a configured source);
-`availability` also reads `harvest.model` holdings and maps them through `harvest.status`.
-Nothing here imports `index` or `portal`.
+is known about them) and, where the system can tell, its copies' live status; it never
+parses MARC or touches the store.  What lives where:
+
+* `base` — the interfaces (harvest, `StatusConnector` for live item status), `LiveItem`,
+  and the typed errors;
+* `registry` — the one place connectors are built from a config Source (credentials,
+  harvest query, timeout), for every caller: harvest, live search, item status, the probe
+  and ``source test``; it also tells what a protocol's connector can do;
+* `z3950` (+ `zoom`, the YAZ binding), `oaipmh`, `symphony`, `koha` — one system each,
+  including how it is asked for item status and how its words map to `harvest.status`;
+* `broadcast` (live search) and `availability` (item status: cache, threads, deadlines,
+  assembly) drive connectors at query time; the normalization they need is passed in.
+
+Modules here may import `connectors.base`, `tongjian.config` (to build themselves from a
+configured source) and `harvest.status` (the one status vocabulary); `availability` also
+reads `harvest.model` holdings.  Nothing here imports `index` or `portal`.
 """

@@ -2,14 +2,15 @@
 
 The index knows what a library's system said at the last harvest; a reader standing up to
 go to the library wants to know what it says now.  So the record page (and the ILL view)
-asks the member systems directly:
-
-* Symphony — ``item_status`` per barcode (current location, due date);
-* Koha — ``items_status`` per biblio (item flags, due date from the checkout);
-* Z39.50 — the record by its local number (Bib-1 use 12) in the OPAC record syntax, whose
-  holdings carry circulation data (availableNow, availabilityDate, itemId).  A server
-  without OPAC records (Zebra answers Bib-1 239) honestly "does not offer live status";
-* anything else (OAI-PMH, SRU) offers none.
+asks the member systems directly, through each connector's ``item_statuses(key)``
+(`connectors.base.StatusConnector`, VuFind's ``getStatuses``): how a system is asked and
+how its words map to the common vocabulary (`harvest.status`) lives in that system's
+connector — Symphony per barcode, Koha per biblio, Z39.50 by the OPAC record of the
+local number (`connectors.symphony`, `connectors.koha`, `connectors.z3950`).  A connector
+without ``item_statuses`` (OAI-PMH) offers none; one that cannot answer on this server
+(no OPAC syntax, SRU) says ``NotOffered``.  This module only plans the questions (per
+item or per record, as the connector's ``status_by`` says), keeps the cache, the threads
+and the deadlines, and assembles the answers into one status per harvested holding.
 
 Rules, and why:
 
@@ -24,13 +25,14 @@ Rules, and why:
   stop waiting), so a hanging server cannot eat the pool or pile up connections.  The
   threads end on their own: connectors are opened with the availability timeout as their
   socket/ZOOM timeout, and workers check the deadline before each request.
-* Answers are cached per (source, barcode) for Symphony and per (source, biblio) for Koha
-  and Z39.50 for ``ttl`` seconds (60): a page reload or a second reader does not hit the
-  county server again.  A source that timed out or refused the connection is not asked
-  again for ``failure_ttl`` (15 s), and one without live status for ``not_offered_ttl``.
-* HTTP connectors (a Symphony session, a Koha token) are kept in a small idle pool per
-  source for reuse; Z39.50 connections are opened per check, since an idle Z39.50 session
-  is closed by most servers and a dead one would be mistaken for a dead server.
+* Answers are cached per (source, item) or (source, record) for ``ttl`` seconds (60): a
+  page reload or a second reader does not hit the county server again.  A source that
+  timed out or refused the connection is not asked again for ``failure_ttl`` (15 s), and
+  one without live status for ``not_offered_ttl``.
+* Connectors whose class says ``keep_alive`` (a Symphony session, a Koha token) are kept
+  in a small idle pool per source for reuse; the others (Z39.50) are opened per check,
+  since an idle Z39.50 session is closed by most servers and a dead one would be mistaken
+  for a dead server.
 """
 
 from __future__ import annotations
@@ -38,37 +40,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
-from connectors import zoom
-from connectors.base import ConnectorError, Diagnostic, Unreachable
-from connectors.registry import ConnectorFactory, open_connector
-from connectors.z3950 import pqf_quote
-from harvest.model import Holding, Record
-from harvest.status import (
-    AVAILABLE,
-    LIBRARY_USE_ONLY,
-    ON_LOAN,
-    UNAVAILABLE,
-    UNKNOWN,
-    Status,
-    best,
-    common_status,
-    due_date,
-    label,
-    location_use_only,
+from connectors.base import (
+    ConnectorError,
+    Diagnostic,
+    LiveItem,
+    NotOffered,
+    StatusConnector,
+    Unreachable,
 )
+from connectors.registry import ConnectorFactory, open_connector, status_by
+from harvest.model import Holding, Record
+from harvest.status import best, common_status, label
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +70,6 @@ PER_SOURCE = 2
 MAX_THREADS = 16
 CACHE_SIZE = 20_000
 POOL_IDLE = 120.0  # seconds an idle HTTP connector (session, token) is kept for reuse
-LIVE_PROTOCOLS = ("symphony", "koha", "z3950")
 
 # reason code → what the reader sees next to the last known status
 REASONS: dict[str, str] = {
@@ -94,23 +83,9 @@ REASONS: dict[str, str] = {
 }
 # Failures that describe the server, not one record: remembered for the whole source.
 _SOURCE_FAILURES = {"timeout": "failure", "unreachable": "failure", "not_offered": "not_offered"}
-# Bib-1 diagnostics meaning "no such record syntax here": the server has no OPAC records.
-_NO_SYNTAX = {238, 239}
-# Our encodings → YAZ charset names for rendering OPAC holdings text as UTF-8.
-_YAZ_CHARSETS = {"gb18030": "gb18030", "marc-8": "marc8"}
+
 
 # -- results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LiveItem:
-    """One copy as its system reports it now."""
-
-    status: Status
-    raw: str = ""
-    barcode: str = ""
-    call_number: str = ""
-    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,15 +131,11 @@ class _Answer:
 
 @dataclass(frozen=True)
 class _Unit:
-    kind: str  # "item" (Symphony barcode) | "bib" (Koha biblio, Z39.50 local number)
+    kind: str  # the connector's status_by: "item" (a barcode) | "bib" (the record's id)
     key: str
 
     def cache_key(self, source: str) -> tuple[str, str, str]:
         return (source, self.kind, self.key)
-
-
-class _NotOffered(Exception):
-    """The source has no live status to give (no OPAC syntax, protocol without it)."""
 
 
 class _Cache:
@@ -199,98 +170,7 @@ class _Cache:
             self._data.pop(key, None)
 
 
-# -- status readers ---------------------------------------------------------------------------
-
-
-def symphony_status(item: Any) -> Status:
-    """A Symphony ItemStatus: at home = on the shelf (reading-room shelves: library use
-    only); elsewhere = what the current location's key, or failing that its description,
-    says."""
-    current = str(item.current_location or "")
-    if current and current == item.home_location:
-        if location_use_only(item.current_description):
-            return Status(LIBRARY_USE_ONLY)
-        return Status(AVAILABLE)
-    status = common_status(current)
-    if status.code == UNKNOWN and item.current_description:
-        status = common_status(item.current_description)
-    if status.code == ON_LOAN:
-        return Status(ON_LOAN, due_date(str(item.due_date or "")))
-    return status
-
-
-def koha_status(item: Any) -> Status:
-    """A Koha ItemStatus: its summary in the common vocabulary, with the exact due date."""
-    status = common_status(item.status)
-    if status.code == ON_LOAN:
-        return Status(ON_LOAN, due_date(item.due_date) or status.due_date)
-    return status
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _fields(element: Element) -> dict[str, str]:
-    """Direct children as name → text (or the ``value`` attribute of flags)."""
-    out: dict[str, str] = {}
-    for child in element:
-        name = _local(child.tag)
-        value = child.get("value")
-        out[name] = (value if value is not None else (child.text or "")).strip()
-    return out
-
-
-def opac_status(circ: Mapping[str, str]) -> Status:
-    """One OPAC circulation entry (Z39.50 OPAC record syntax) → Status.
-
-    ``availableNow`` decides; the free-text ``restrictions``/``publicNote`` refine it
-    (阅览 → library use only; 在途 → in transit); ``availabilityDate`` of a copy not
-    available now is its due date.  Without availableNow, only the words count."""
-    words = " ".join(v for k in ("restrictions", "publicNote", "temporaryLocation")
-                     if (v := circ.get(k, "")))
-    told = common_status(words) if words else Status(UNKNOWN)
-    now = circ.get("availableNow", "")
-    if now in ("1", "true", "y"):
-        return Status(LIBRARY_USE_ONLY) if told.code == LIBRARY_USE_ONLY else Status(AVAILABLE)
-    if now in ("0", "false", "n"):
-        due = due_date(circ.get("availabilityDate", "")) or told.due_date
-        if told.code not in (UNKNOWN, AVAILABLE, LIBRARY_USE_ONLY, ON_LOAN):
-            return told
-        if due or told.code == ON_LOAN:
-            return Status(ON_LOAN, due)
-        return Status(UNAVAILABLE)
-    return told
-
-
-def _parse_xml(data: bytes) -> Element:
-    try:
-        return SafeET.fromstring(data)
-    except (ParseError, DefusedXmlException):
-        # holdings text in the server's charset when YAZ was not told to convert it
-        return SafeET.fromstring(data.decode("gb18030", "replace").encode("utf-8"))
-
-
-def parse_opac(data: bytes) -> tuple[LiveItem, ...]:
-    """The holdings of an OPAC record as YAZ renders it (ZOOM_record_get "opac"):
-    ``<opacRecord><holdings><holding>… <circulations><circulation>…``."""
-    root = _parse_xml(data)
-    items: list[LiveItem] = []
-    for holding in (e for e in root.iter() if _local(e.tag) == "holding"):
-        h = _fields(holding)
-        location = h.get("localLocation") or h.get("shelvingLocation") or ""
-        call_number = h.get("callNumber", "")
-        circs = [c for c in holding.iter() if _local(c.tag) == "circulation"]
-        if not circs:
-            items.append(LiveItem(common_status(h.get("publicNote", "")), "",
-                                  call_number=call_number, location=location))
-        for circ in circs:
-            c = _fields(circ)
-            raw = "; ".join(f"{k}={c[k]}" for k in ("availableNow", "availabilityDate",
-                                                     "restrictions", "onHold") if c.get(k))
-            items.append(LiveItem(opac_status(c), raw, c.get("itemId", ""), call_number,
-                                  location))
-    return tuple(items)
+# -- pairing live copies with harvested holdings ---------------------------------------------
 
 
 def _fold(code: str) -> str:
@@ -383,7 +263,7 @@ class AvailabilityService:
         return float(own) if own and own > 0 else self.timeout
 
     def live_capable(self, source: Any | None) -> bool:
-        return source is not None and source.protocol in LIVE_PROTOCOLS
+        return source is not None and status_by(source.protocol) is not None
 
     # -- the check -----------------------------------------------------------------------
     async def check(self, records: Sequence[Record], *, as_of: Mapping[str, float] | None = None,
@@ -423,7 +303,7 @@ class AvailabilityService:
         return out
 
     def _units(self, source: Any, record: Record) -> list[_Unit]:
-        if source.protocol == "symphony":
+        if status_by(source.protocol) == "item":
             return [_Unit("item", h.barcode.strip()) for h in record.holdings
                     if h.barcode.strip()]
         return [_Unit("bib", record.source_id)] if record.holdings else []
@@ -439,9 +319,9 @@ class AvailabilityService:
         """All of one source's units, split over its thread slots, within its timeout."""
         timeout = self.timeout_for(source)
         deadline = self._clock() + timeout
-        # Symphony is asked item by item: spread the items over the source's slots.
+        # A source asked item by item (Symphony): spread the items over its slots.
         chunks = [units[i::self.per_source] for i in range(self.per_source)] \
-            if source.protocol == "symphony" else [units]
+            if status_by(source.protocol) == "item" else [units]
         outcomes = await asyncio.gather(*(self._ask_chunk(source, c, deadline)
                                           for c in chunks if c))
         answers: dict[tuple[str, str, str], _Answer] = {}
@@ -506,15 +386,12 @@ class AvailabilityService:
         timeout = self.timeout_for(source)
         started = self._clock()
         try:
-            if source.protocol == "symphony":
-                self._symphony(source, units, deadline, results, cancel, timeout)
-            elif source.protocol == "koha":
-                self._koha(source, units, deadline, results, cancel, timeout)
-            elif source.protocol == "z3950":
-                self._z3950(source, units, deadline, results, cancel, timeout)
-            else:
-                raise _NotOffered(source.protocol)
-        except _NotOffered:
+            with self._connector(source, timeout) as conn:
+                for unit in units:
+                    if not self._going(deadline, cancel):
+                        break
+                    self._store(source, unit, self._answer(source, conn, unit), results)
+        except NotOffered:
             return "not_offered"
         except Unreachable as e:
             slow = self._clock() - started >= 0.9 * timeout
@@ -522,7 +399,7 @@ class AvailabilityService:
             return "timeout" if timed_out else "unreachable"
         except TimeoutError:
             return "timeout"
-        except (ConnectorError, zoom.ZoomError, OSError, ValueError) as e:
+        except (ConnectorError, OSError, ValueError) as e:
             log.warning("availability: %s: %s", source.name, e)
             return "error"
         except Exception:  # a bug must not take the page down: that source shows harvested
@@ -530,6 +407,16 @@ class AvailabilityService:
             return "error"
         done = sum(1 for u in units if u.cache_key(source.name) in results)
         return "" if done == len(units) else "timeout"
+
+    def _answer(self, source: Any, conn: StatusConnector, unit: _Unit) -> _Answer:
+        try:
+            items = conn.item_statuses(unit.key)
+        except Diagnostic as e:  # this request failed, not the server: ask about the next
+            log.warning("availability: %s: %s", source.name, e)
+            return _Answer(self._wall(), reason="error")
+        if items is None:
+            return _Answer(self._wall(), reason="not_found")
+        return _Answer(self._wall(), tuple(items))
 
     def _store(self, source: Any, unit: _Unit, answer: _Answer,
                results: dict[tuple[str, str, str], _Answer]) -> None:
@@ -541,82 +428,12 @@ class AvailabilityService:
     def _going(self, deadline: float, cancel: threading.Event) -> bool:
         return not cancel.is_set() and self._clock() < deadline
 
-    def _symphony(self, source: Any, units: list[_Unit], deadline: float,
-                  results: dict[tuple[str, str, str], _Answer], cancel: threading.Event,
-                  timeout: float) -> None:
-        with self._connector(source, timeout) as conn:
-            for unit in units:
-                if not self._going(deadline, cancel):
-                    return
-                try:
-                    found = conn.item_status([unit.key]).get(unit.key)
-                except Diagnostic as e:  # this item's request failed; ask about the next
-                    log.warning("availability: %s: %s", source.name, e)
-                    self._store(source, unit, _Answer(self._wall(), reason="error"), results)
-                    continue
-                if found is None:
-                    answer = _Answer(self._wall(), reason="not_found")
-                else:
-                    raw = found.current_location + (f" {found.current_description}"
-                                                     if found.current_description else "")
-                    answer = _Answer(self._wall(), (LiveItem(
-                        symphony_status(found), raw.strip(), found.barcode,
-                        found.call_number, found.current_description),))
-                self._store(source, unit, answer, results)
-
-    def _koha(self, source: Any, units: list[_Unit], deadline: float,
-              results: dict[tuple[str, str, str], _Answer], cancel: threading.Event,
-              timeout: float) -> None:
-        with self._connector(source, timeout) as conn:
-            for unit in units:
-                if not self._going(deadline, cancel):
-                    return
-                try:
-                    items = conn.items_status(int(unit.key))
-                    answer = _Answer(self._wall(), tuple(
-                        LiveItem(koha_status(i), i.status, i.barcode, i.call_number,
-                                 i.location) for i in items))
-                except ValueError:  # not a biblio number: nothing to ask
-                    answer = _Answer(self._wall(), reason="not_found")
-                except Diagnostic as e:
-                    if e.code != 404:  # this biblio's request failed; ask about the next
-                        log.warning("availability: %s: %s", source.name, e)
-                    reason = "not_found" if e.code == 404 else "error"
-                    answer = _Answer(self._wall(), reason=reason)
-                self._store(source, unit, answer, results)
-
-    def _z3950(self, source: Any, units: list[_Unit], deadline: float,
-               results: dict[tuple[str, str, str], _Answer], cancel: threading.Event,
-               timeout: float) -> None:
-        charset = _YAZ_CHARSETS.get(str(getattr(source, "encoding", "")).lower())
-        render = f"opac; charset={charset},utf-8" if charset else "opac"
-        conn = zoom.Connection({"preferredRecordSyntax": "opac",
-                                "timeout": str(max(1, math.ceil(timeout)))})
-        try:
-            _zoom(conn.connect, source.address)
-            for unit in units:
-                if not self._going(deadline, cancel):
-                    return
-                rs = _zoom(conn.search_pqf, f"@attr 1=12 {pqf_quote(unit.key)}")
-                try:
-                    if len(rs) == 0:
-                        answer = _Answer(self._wall(), reason="not_found")
-                    else:
-                        rec = _zoom(rs.records, 0, 1, render)[0]
-                        if rec.data is None:
-                            raise _record_problem(rec.error)
-                        answer = _Answer(self._wall(), parse_opac(rec.data))
-                finally:
-                    rs.close()
-                self._store(source, unit, answer, results)
-        finally:
-            conn.close()
-
     # -- connector pool ------------------------------------------------------------------
     @contextlib.contextmanager
-    def _connector(self, source: Any, timeout: float) -> Any:
+    def _connector(self, source: Any, timeout: float) -> Iterator[StatusConnector]:
         """An idle connector of this source, or a new one; back to the pool only after a
-        clean run (an error may have left it mid-session)."""
+        clean run (an error may have left it mid-session), and only when its class keeps
+        sessions alive."""
         conn = None
         stale = []
         with self._lock:
@@ -638,7 +455,8 @@ class AvailabilityService:
         finally:
             with self._lock:
                 pool = self._idle.setdefault(source.name, [])
-                keep = healthy and not self._closed and len(pool) < self.per_source
+                keep = (healthy and not self._closed and len(pool) < self.per_source
+                        and getattr(conn, "keep_alive", False))
                 if keep:
                     pool.append((conn, self._clock()))
             if not keep:
@@ -699,7 +517,7 @@ class AvailabilityService:
         if failed is not None:
             return [fallback(i, h, failed.reason) for i, h in enumerate(record.holdings)]
         out = []
-        if source.protocol == "symphony":
+        if status_by(source.protocol) == "item":
             for i, h in enumerate(record.holdings):
                 if not h.barcode.strip():
                     out.append(fallback(i, h, "no_barcode"))
@@ -739,32 +557,8 @@ def _release_soon(loop: asyncio.AbstractEventLoop, sem: asyncio.Semaphore) -> No
         loop.call_soon_threadsafe(sem.release)
 
 
-def _zoom(fn: Callable[..., Any], *args: Any) -> Any:
-    """A ZOOM call with its errors in the terms `_work` sorts into reasons."""
-    try:
-        return fn(*args)
-    except zoom.ZoomError as e:
-        info = e.info
-        if info.diagset == "Bib-1" and info.code in _NO_SYNTAX:
-            raise _NotOffered(str(e)) from None
-        if info.diagset in (zoom.ZOOM_DIAGSET, ""):
-            if info.code == zoom.ERROR_TIMEOUT:
-                raise TimeoutError(str(e)) from None
-            if info.code in (zoom.ERROR_CONNECT, zoom.ERROR_CONNECTION_LOST):
-                raise Unreachable("z3950", info.message) from None
-        raise
-
-
-def _record_problem(error: zoom.ErrorInfo | None) -> Exception:
-    """A present that gave no OPAC record: a syntax refusal (or a record in another
-    syntax, which ZOOM cannot render as OPAC) means no live status on this server."""
-    if error is None or error.code in _NO_SYNTAX or error.diagset in (zoom.ZOOM_DIAGSET, ""):
-        return _NotOffered(str(error))
-    return ConnectorError("z3950", f"record error {error.code}: {error.message}")
-
-
 __all__ = [
     "DEFAULT_TIMEOUT", "DEFAULT_TTL", "REASONS", "AvailabilityService", "HoldingStatus",
-    "LiveItem", "match_items", "opac_status", "parse_opac",
+    "LiveItem", "match_items",
 ]
 

@@ -1,10 +1,11 @@
-"""The interfaces connectors implement, and the errors they raise.
+"""The interfaces connectors implement, the errors they raise, and the live item type.
 
 Modelled on sickle and VuFind's ILS drivers: a connector is a small client plus one
 iterator that hides paging, and what it can do is said by its class: ``harvest``
 (`HarvestConnector`), ``live_search = True`` (searched at query time, see
-`connectors.broadcast.LiveConnector`).  Errors are typed so the harvester can tell "the
-server is down" (retry later, show it in the portal) from "the server said no" (a
+`connectors.broadcast.LiveConnector`), ``status_by`` (live item status,
+`StatusConnector`: VuFind's ``getStatuses``).  Errors are typed so the harvester can tell
+"the server is down" (retry later, show it in the portal) from "the server said no" (a
 diagnostic to show the admin).
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from harvest.status import Status
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class Diagnostic(ConnectorError):
         self.addinfo = addinfo
 
 
+class NotOffered(ConnectorError):
+    """The server cannot give live item status (no OPAC record syntax, a protocol without
+    it): an answer about the server, so callers stop asking it for a while."""
+
+
 ErrorCallback = Callable[[int, str], None]
 
 
@@ -100,6 +108,42 @@ class HarvestConnector(Protocol):
         checkpoint: what changed since (or everything, when not `incremental`).
         A record the server cannot deliver is reported through `on_error(position,
         reason)` and skipped: one bad record never ends a harvest."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LiveItem:
+    """One copy as its system reports it now, in the common vocabulary (`harvest.status`);
+    ``raw`` is the system's own words, kept for the admin and for the record page."""
+
+    status: Status
+    raw: str = ""
+    barcode: str = ""
+    call_number: str = ""
+    location: str = ""
+
+
+class StatusConnector(Protocol):
+    """Live item status (VuFind's ``getStatuses``), asked one key at a time so the caller
+    can stop at its deadline between requests.
+
+    ``status_by`` says what a key is: an item barcode ("item": Symphony, one request per
+    copy) or the record's id in the source ("bib": Koha, the Z39.50 OPAC record by local
+    number — every copy of the record in one answer).  ``keep_alive`` says whether an idle
+    connector may serve a later check: an HTTP session may; a Z39.50 session is closed by
+    most servers when idle, and a dead one would be taken for a dead server.
+    """
+
+    status_by: Literal["item", "bib"]
+    keep_alive: bool
+
+    def item_statuses(self, key: str) -> tuple[LiveItem, ...] | None:
+        """The copies under ``key`` now; None when the source has no such item or record.
+        Raises `NotOffered` when the server cannot give live status at all, `Diagnostic`
+        when this one request failed (the next key may still work), `Unreachable` or
+        `TimeoutError` when the server is down or too slow."""
         ...
 
     def close(self) -> None: ...

@@ -6,8 +6,8 @@ broadcast sends the reader's query to all of them concurrently.  Each source is 
 / timeout, or skipped while its circuit breaker is open) and its own deadline, so one
 slow or broken server never holds the others.  Records are normalized as they arrive by
 the function the caller passes — the portal passes ``harvest.crosswalk.from_raw``, the
-harvest's own path, so live and harvested records are read identically (connectors may
-not import ``harvest``, hence the injection).
+harvest's own path, so live and harvested records are read identically (connectors do
+not import the crosswalks, hence the injection).
 
 Pieces:
 

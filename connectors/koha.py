@@ -70,7 +70,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlencode, urlsplit
 
-from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.base import (
+    Checkpoint,
+    ConnectorError,
+    Diagnostic,
+    LiveItem,
+    RawRecord,
+    Unreachable,
+)
+from harvest.status import ON_LOAN, Status, common_status
+from harvest.status import due_date as calendar_date
 
 if TYPE_CHECKING:
     from tongjian.config import Source
@@ -148,30 +157,15 @@ def status_summary(item: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "available"
 
 
-@dataclass(frozen=True)
-class ItemStatus:
-    """One item's availability, for live look-ups between harvests."""
-
-    item_id: int
-    barcode: str
-    home_library: str
-    holding_library: str
-    location: str
-    call_number: str
-    status: str  # status_summary(): raw Koha terms
-    due_date: str  # YYYY-MM-DD, '' when on the shelf
-    available: bool  # on the shelf and nothing flags it
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> ItemStatus:
-        status = status_summary(item)
-        return cls(item_id=int(item.get("item_id") or 0),
-                   barcode=str(item.get("external_id") or ""),
-                   home_library=str(item.get("home_library_id") or ""),
-                   holding_library=str(item.get("holding_library_id") or ""),
-                   location=str(item.get("location") or ""),
-                   call_number=str(item.get("callnumber") or ""),
-                   status=status, due_date=due_date(item), available=status == "available")
+def live_item(item: Mapping[str, Any]) -> LiveItem:
+    """An item (with its checkout attached) as live status: Koha's summary read through the
+    common vocabulary, with the exact due date of a loan."""
+    summary = status_summary(item)
+    status = common_status(summary)
+    if status.code == ON_LOAN:
+        status = Status(ON_LOAN, calendar_date(due_date(item)) or status.due_date)
+    return LiveItem(status, summary, str(item.get("external_id") or ""),
+                    str(item.get("callnumber") or ""), str(item.get("location") or ""))
 
 
 # ---------------------------------------------------------------------------- HTTP plumbing
@@ -338,6 +332,9 @@ class KohaConnector:
     ``q`` object ANDed into every biblio listing (e.g. ``{"opac_suppressed": false}``).
     ``incremental=None`` probes the server once for ``/deleted/biblios``.
     """
+
+    status_by = "bib"  # live status per biblio: every item (and checkout) in two requests
+    keep_alive = True  # a keep-alive HTTP connection and a token, both renewed when stale
 
     def __init__(self, name: str, base_url: str, *, client_id: str = "",
                  client_secret: str = "", user: str = "", password: str = "",
@@ -776,12 +773,21 @@ class KohaConnector:
             if found:
                 item["checkout"] = {k: found.get(k) for k in CHECKOUT_KEEP if k in found}
 
-    def items_status(self, biblio_id: int) -> list[ItemStatus]:
-        """Every item of one biblio with its current status and due date (live look-up)."""
-        path = f"/biblios/{int(biblio_id)}"
-        items = list(self._get_all(f"{path}/items", order_by="+item_id"))
-        self._attach_checkouts(items, lambda ids: self._get_all(f"{path}/checkouts"))
-        return [ItemStatus.from_item(i) for i in items]
+    def item_statuses(self, key: str) -> tuple[LiveItem, ...] | None:
+        """Every item of biblio ``key`` with its current status and due date; None when
+        Koha has no such biblio (or ``key`` is not a biblio number)."""
+        try:
+            path = f"/biblios/{int(key)}"
+        except ValueError:
+            return None
+        try:
+            items = list(self._get_all(f"{path}/items", order_by="+item_id"))
+            self._attach_checkouts(items, lambda ids: self._get_all(f"{path}/checkouts"))
+        except Diagnostic as e:
+            if e.code == 404:
+                return None
+            raise
+        return tuple(live_item(i) for i in items)
 
     def libraries(self) -> dict[str, str]:
         """Koha's library (branch) codes and names — what item library ids refer to."""
@@ -819,4 +825,4 @@ def _normalise_base(name: str, address: str) -> str:
     return base
 
 
-__all__ = ["ItemStatus", "KohaConnector", "due_date", "is_checked_out", "status_summary"]
+__all__ = ["KohaConnector", "due_date", "is_checked_out", "live_item", "status_summary"]

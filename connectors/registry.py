@@ -8,7 +8,7 @@ timeout=…)``; ``timeout`` replaces the source's own for callers with a tighter
 live search's time left, an availability check's few seconds).
 
 What a connector can do is read off its class, without opening anything: ``live_search``
-(broadcast search).
+(broadcast search) and ``status_by`` (live item status, `connectors.base.StatusConnector`).
 Classes are imported on first use, so importing this module pulls in no protocol stack.
 `tests/test_registry.py` fails when any product module builds a connector elsewhere.
 """
@@ -16,7 +16,7 @@ Classes are imported on first use, so importing this module pulls in no protocol
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from connectors.base import Connector, ConnectorError
 
@@ -67,5 +67,11 @@ def live_searchable(protocol: str) -> bool:
     return bool(getattr(connector_class(protocol), "live_search", False))
 
 
+def status_by(protocol: str) -> Literal["item", "bib"] | None:
+    """How live item status is asked of ``protocol``'s servers — per item barcode or per
+    record id (`connectors.base.StatusConnector`) — or None when its connector gives none."""
+    return getattr(connector_class(protocol), "status_by", None)
+
+
 __all__ = ["CONNECTORS", "ConnectorFactory", "connector_class", "live_searchable",
-           "open_connector"]
+           "open_connector", "status_by"]

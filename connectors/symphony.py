@@ -21,8 +21,9 @@ assumption):
   and the ``totalResults``/``result`` envelope; ``"1{CKEY} OR 2{CKEY}"`` finds bibs by
   key (UVA); deleted bibs come back as ``null`` entries that still count (libilsws);
   ``systemModifiedDate`` on bibs, calls and items; errors as ``messageList``.
-* [C] status is the item's current location policy key (VuFind, UVA): see
-  ``LOCATION_STATUS``.
+* [C] status is the item's current location policy key (VuFind, UVA): an item at its
+  home location is on the shelf, anything else is where it went — see `location_status`;
+  the location keys' meanings are in the common vocabulary (``harvest.status.SYMPHONY``).
 * [?] that ``GENERAL:*`` matches every bib.  Sites differ; ``query:`` in config.yaml
   replaces it with any query that matches the whole catalogue on that server.
 * [?] whether editing an item bumps its bib's ``systemModifiedDate`` is unknown, so the
@@ -77,7 +78,24 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.base import (
+    Checkpoint,
+    ConnectorError,
+    Diagnostic,
+    LiveItem,
+    RawRecord,
+    Unreachable,
+)
+from harvest.status import (
+    AVAILABLE,
+    LIBRARY_USE_ONLY,
+    ON_LOAN,
+    UNKNOWN,
+    Status,
+    common_status,
+    due_date,
+    location_use_only,
+)
 
 if TYPE_CHECKING:  # config is only a type here; connectors stay importable on their own
     from tongjian.config import Source
@@ -107,36 +125,6 @@ SEARCH_FIELDS = "title,author,createDate,systemModifiedDate"
 ITEM_FIELDS = ("barcode,library,itemType,homeLocation{description},"
                "currentLocation{description},circRecord{dueDate},call{callNumber},bib")
 
-LOCATION_STATUS: dict[str, str] = {
-    # Symphony's own special locations (site-configurable, these are the usual keys).
-    "CHECKEDOUT": "checked_out",
-    "INTRANSIT": "in_transit",
-    "HOLDS": "on_hold",
-    "ON-HOLD": "on_hold",
-    "MISSING": "missing",
-    "LOST": "lost",
-    "LOST-ASSUM": "lost",
-    "LOST-CLAIM": "lost",
-    "BARRED": "lost",
-    "BURSARED": "lost",
-    "DISCARD": "withdrawn",
-    "WITHDRAWN": "withdrawn",
-    "REPAIR": "unavailable",
-    "BINDERY": "unavailable",
-    "ON-ORDER": "on_order",
-    "ORD-CANCLD": "withdrawn",
-    "INPROCESS": "in_process",
-    "INTERNET": "online",
-    "UNKNOWN": "unknown",
-    # Sites that model "on the shelf" as a location of its own.
-    "ON-SHELF": "available",
-    "AVAILABLE": "available",
-}
-"""Current-location keys → a common status.  Symphony has no status field: an item is on
-the shelf when its current location is its home location [C VuFind]; anything else is
-where it went.  Mapping into the portal's vocabulary is a later issue; this is the
-table it will start from."""
-
 _RETRYABLE = {502, 503, 504}  # gateway/proxy answers when Web Services is down
 _INDEX = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 _QUERY_SPECIALS = re.compile(r'[,:;{}()\[\]"\\|/=<>]')
@@ -146,11 +134,20 @@ _ITEM_KEY = re.compile(r"\d+:\d+:\d+")
 ErrorCallback = Callable[[int, str], None]
 
 
-def common_status(current: str, home: str = "") -> str:
-    """A current location as a common status ("available" when the item is at home)."""
+def location_status(current: str, home: str = "", description: str = "",
+                    due: str = "") -> Status:
+    """An item's state from where it is: at home = on the shelf (reading-room shelves:
+    library use only); elsewhere = what the current location's key, or failing that its
+    description, says in the common vocabulary.  ``due`` is the circulation record's due
+    date, kept only for a loan."""
     if current and current == home:
-        return "available"
-    return LOCATION_STATUS.get(current, "unknown" if not current else "elsewhere")
+        return Status(LIBRARY_USE_ONLY if location_use_only(description) else AVAILABLE)
+    status = common_status(current)
+    if status.code == UNKNOWN and description:
+        status = common_status(description)
+    if status.code == ON_LOAN:
+        return Status(ON_LOAN, due_date(due))
+    return status
 
 
 def clean_terms(terms: str) -> str:
@@ -225,26 +222,6 @@ class SearchPage:
         return [_key(r) for r in self.hits]
 
 
-@dataclass(frozen=True)
-class ItemStatus:
-    """An item as circulation sees it now; ``current_location`` is Symphony's raw key."""
-
-    barcode: str
-    item_key: str
-    library: str
-    current_location: str
-    current_description: str = ""
-    home_location: str = ""
-    item_type: str = ""
-    due_date: str = ""
-    call_number: str = ""
-    bib_key: str = ""
-
-    @property
-    def status(self) -> str:
-        return common_status(self.current_location, self.home_location)
-
-
 def _key(resource: Mapping[str, Any]) -> str:
     return str(resource.get("key") or resource.get("@key") or "")
 
@@ -313,6 +290,8 @@ class SymphonyConnector:
     """
 
     incremental = True
+    status_by = "item"  # live status per barcode: one request per copy (no batch lookup known)
+    keep_alive = True  # an idle session is renewed on its own when Symphony times it out
 
     def __init__(self, name: str, base_url: str, *, client_id: str, user_env: str,
                  password_env: str, environ: Mapping[str, str] | None = None,
@@ -547,32 +526,25 @@ class SymphonyConnector:
             raise ConnectorError(self.name, f"bib {key}: the answer is not a bib resource")
         return data
 
-    def item_status(self, ids: Iterable[str]) -> dict[str, ItemStatus | None]:
-        """Current location of items by barcode or item key ("123:1:2"); None when
-        Symphony has no such item.  One request per item (no batch lookup is known)."""
-        out: dict[str, ItemStatus | None] = {}
-        for ident in ids:
-            kind = "key" if _ITEM_KEY.fullmatch(ident) else "barcode"
-            path = f"/catalog/item/{kind}/" + urllib.parse.quote(ident, safe="")
-            try:
-                data = self._call("GET", path, {"includeFields": ITEM_FIELDS})
-            except _HttpDiagnostic as e:
-                if e.status == 404:
-                    out[ident] = None
-                    continue
-                raise
-            f = _fields(data)
-            out[ident] = ItemStatus(
-                barcode=str(f.get("barcode") or ""), item_key=_key(data),
-                library=_link_key(f.get("library")),
-                current_location=_link_key(f.get("currentLocation")),
-                current_description=_description(f.get("currentLocation")),
-                home_location=_link_key(f.get("homeLocation")),
-                item_type=_link_key(f.get("itemType")),
-                due_date=str(_fields(f.get("circRecord")).get("dueDate") or ""),
-                call_number=str(_fields(f.get("call")).get("callNumber") or ""),
-                bib_key=_link_key(f.get("bib")))
-        return out
+    def item_statuses(self, key: str) -> tuple[LiveItem, ...] | None:
+        """The copy with barcode (or item key "123:1:2") ``key`` as circulation sees it
+        now; None when Symphony has no such item."""
+        kind = "key" if _ITEM_KEY.fullmatch(key) else "barcode"
+        path = f"/catalog/item/{kind}/" + urllib.parse.quote(key, safe="")
+        try:
+            data = self._call("GET", path, {"includeFields": ITEM_FIELDS})
+        except _HttpDiagnostic as e:
+            if e.status == 404:
+                return None
+            raise
+        f = _fields(data)
+        current = _link_key(f.get("currentLocation"))
+        description = _description(f.get("currentLocation"))
+        status = location_status(current, _link_key(f.get("homeLocation")), description,
+                                 str(_fields(f.get("circRecord")).get("dueDate") or ""))
+        raw = f"{current} {description}".strip()
+        return (LiveItem(status, raw, str(f.get("barcode") or ""),
+                         str(_fields(f.get("call")).get("callNumber") or ""), description),)
 
     # -- harvest ---------------------------------------------------------------------
     def harvest(self, state: dict[str, Any] | None = None,

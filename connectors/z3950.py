@@ -22,18 +22,47 @@ Errors are typed for the harvester and portal:
 A bad record inside a present (a surrogate diagnostic, or nothing sent for a position)
 does not abort a fetch or harvest: the position is skipped and reported to
 ``on_error(position, reason)`` so the caller can quarantine it.
+
+Live item status (`connectors.base.StatusConnector`, by record): the record by its local
+number (Bib-1 use 12) in the OPAC record syntax, whose holdings carry circulation data
+(availableNow, availabilityDate, itemId), read into the common vocabulary
+(`harvest.status`).  It goes over a second connection of its own, since the syntax is set
+per connection.  A server without OPAC records (Zebra answers Bib-1 239) honestly "does not
+offer live status" (``NotOffered``); so does SRU, which has no OPAC syntax.
 """
 
 from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from connectors import zoom
-from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.base import (
+    Checkpoint,
+    ConnectorError,
+    Diagnostic,
+    LiveItem,
+    NotOffered,
+    RawRecord,
+    Unreachable,
+)
+from harvest.status import (
+    AVAILABLE,
+    LIBRARY_USE_ONLY,
+    ON_LOAN,
+    UNAVAILABLE,
+    UNKNOWN,
+    Status,
+    common_status,
+    due_date,
+)
 
 if TYPE_CHECKING:  # config is only a type here; connectors stay importable on their own
     from tongjian.config import Source
@@ -61,6 +90,10 @@ _SYNTAXES: dict[str, tuple[str, str]] = {
 }
 _XML_SYNTAXES = {"marcxml", "xml"}
 _UNREACHABLE_CODES = {zoom.ERROR_CONNECT, zoom.ERROR_CONNECTION_LOST, zoom.ERROR_TIMEOUT}
+# Bib-1 diagnostics meaning "no such record syntax here": the server has no OPAC records.
+_NO_OPAC = {238, 239}
+# Our encodings → YAZ charset names for rendering OPAC holdings text as UTF-8.
+_YAZ_CHARSETS = {"gb18030": "gb18030", "marc-8": "marc8"}
 
 
 def pqf_quote(text: str) -> str:
@@ -125,6 +158,8 @@ class Z3950Connector:
     """
 
     live_search = True  # a reader's query can be sent to it (connectors.broadcast)
+    status_by = "bib"  # live status: the OPAC record by local number, every copy at once
+    keep_alive = False  # idle Z39.50 sessions are dropped by servers: one per check
 
     def __init__(
         self,
@@ -140,6 +175,7 @@ class Z3950Connector:
         sru_method: Literal["get", "post", "soap"] = "get",
         element_set: str | None = None,
         harvest_query: str = ALL_RECORDS_PQF,
+        encoding: str = "auto",
     ) -> None:
         if syntax not in _SYNTAXES:
             raise ValueError(f"syntax must be one of {sorted(_SYNTAXES)}, not {syntax!r}")
@@ -159,9 +195,11 @@ class Z3950Connector:
         self.batch_size = batch_size
         self.element_set = element_set
         self.harvest_query = harvest_query
+        self.encoding = encoding  # config's name of the records' charset (OPAC rendering)
         self._options = self._zoom_options(user, password, sru_method)
         self._conn: zoom.Connection | None = None
         self._rs: zoom.ResultSet | None = None
+        self._opac: zoom.Connection | None = None
 
     @classmethod
     def from_source(cls, source: Source, *, timeout: float | None = None) -> Self:
@@ -175,7 +213,7 @@ class Z3950Connector:
             batch_size=source.batch_size, protocol=source.protocol,  # type: ignore[arg-type]
             user=source.auth.resolve("user") or None,
             password=source.auth.resolve("password") or None,
-            harvest_query=source.query or ALL_RECORDS_PQF,
+            harvest_query=source.query or ALL_RECORDS_PQF, encoding=source.encoding,
         )
 
     def __repr__(self) -> str:  # no credentials here, ever
@@ -211,10 +249,12 @@ class Z3950Connector:
         """Release the result set and the connection; safe to call twice."""
         rs, self._rs = self._rs, None
         conn, self._conn = self._conn, None
+        opac, self._opac = self._opac, None
         if rs is not None:
             rs.close()
-        if conn is not None:
-            conn.close()
+        for c in (conn, opac):
+            if c is not None:
+                c.close()
 
     def __enter__(self) -> Self:
         return self
@@ -357,6 +397,139 @@ class Z3950Connector:
             yield from self._present(start, count, on_error)
             yield Checkpoint({"position": start + count - 1, "hits": hits})
         yield Checkpoint({"position": hits, "hits": hits, "complete": True}, final=True)
+
+    # -- live item status ----------------------------------------------------------
+    def item_statuses(self, key: str) -> tuple[LiveItem, ...] | None:
+        """The copies of the record with local number ``key`` (Bib-1 use 12) as its OPAC
+        record reports them now; None when the server has no such record."""
+        if self.protocol != "z3950":
+            raise NotOffered(self.name, "live status is read from Z39.50 OPAC records; "
+                             "SRU has none")
+        conn = self._opac_connection()
+        rs = self._opac_call(conn.search_pqf, f"@attr 1=12 {pqf_quote(key)}")
+        try:
+            if len(rs) == 0:
+                return None
+            charset = _YAZ_CHARSETS.get(self.encoding.lower())
+            render = f"opac; charset={charset},utf-8" if charset else "opac"
+            rec = self._opac_call(rs.records, 0, 1, render)[0]
+        finally:
+            rs.close()
+        if rec.data is not None:
+            try:
+                return parse_opac(rec.data)
+            except (ParseError, DefusedXmlException) as e:
+                raise ConnectorError(self.name, f"unreadable OPAC record: {e}") from None
+        error = rec.error
+        # A syntax refusal (or a record in another syntax, which ZOOM cannot render as
+        # OPAC) means no live status on this server; a surrogate diagnostic is this record's.
+        if error is None or error.code in _NO_OPAC or error.diagset in (zoom.ZOOM_DIAGSET, ""):
+            raise NotOffered(self.name, f"no OPAC record: {_describe(error)}")
+        raise Diagnostic(self.name, error.code, error.message, error.addinfo)
+
+    def _opac_connection(self) -> zoom.Connection:
+        if self._opac is None:
+            options = {k: v for k, v in self._options.items()
+                       if k in ("timeout", "user", "password")}
+            conn = zoom.Connection({**options, "preferredRecordSyntax": "opac"})
+            try:
+                conn.connect(self.address)
+            except zoom.ZoomError as exc:
+                conn.close()
+                raise self._opac_error(exc.info) from None
+            except BaseException:
+                conn.close()
+                raise
+            self._opac = conn
+        return self._opac
+
+    def _opac_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except zoom.ZoomError as exc:
+            err = self._opac_error(exc.info)
+            if isinstance(err, Unreachable | TimeoutError):
+                opac, self._opac = self._opac, None  # dead: a later call reconnects
+                if opac is not None:
+                    opac.close()
+            raise err from None
+
+    def _opac_error(self, info: zoom.ErrorInfo) -> Exception:
+        """ZOOM's error in the terms a status caller sorts into reasons: no OPAC syntax,
+        a timeout (the server is slow, not gone), or the connector's usual errors."""
+        if info.diagset == "Bib-1" and info.code in _NO_OPAC:
+            return NotOffered(self.name, f"no OPAC record syntax ({info.message})")
+        if info.diagset in (zoom.ZOOM_DIAGSET, "") and info.code == zoom.ERROR_TIMEOUT:
+            return TimeoutError(f"{self.name}: no answer within {self.timeout:g} s")
+        return self._error(info)
+
+
+# -- OPAC records -----------------------------------------------------------------------
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(element: Element) -> dict[str, str]:
+    """Direct children as name → text (or the ``value`` attribute of flags)."""
+    out: dict[str, str] = {}
+    for child in element:
+        value = child.get("value")
+        out[_local(child.tag)] = (value if value is not None else (child.text or "")).strip()
+    return out
+
+
+def opac_status(circ: Mapping[str, str]) -> Status:
+    """One OPAC circulation entry → Status.
+
+    ``availableNow`` decides; the free-text ``restrictions``/``publicNote`` refine it
+    (阅览 → library use only; 在途 → in transit); ``availabilityDate`` of a copy not
+    available now is its due date.  Without availableNow, only the words count."""
+    words = " ".join(v for k in ("restrictions", "publicNote", "temporaryLocation")
+                     if (v := circ.get(k, "")))
+    told = common_status(words) if words else Status(UNKNOWN)
+    now = circ.get("availableNow", "")
+    if now in ("1", "true", "y"):
+        return Status(LIBRARY_USE_ONLY) if told.code == LIBRARY_USE_ONLY else Status(AVAILABLE)
+    if now in ("0", "false", "n"):
+        due = due_date(circ.get("availabilityDate", "")) or told.due_date
+        if told.code not in (UNKNOWN, AVAILABLE, LIBRARY_USE_ONLY, ON_LOAN):
+            return told
+        if due or told.code == ON_LOAN:
+            return Status(ON_LOAN, due)
+        return Status(UNAVAILABLE)
+    return told
+
+
+def _parse_xml(data: bytes) -> Element:
+    try:
+        return SafeET.fromstring(data)
+    except (ParseError, DefusedXmlException):
+        # holdings text in the server's charset when YAZ was not told to convert it
+        return SafeET.fromstring(data.decode("gb18030", "replace").encode("utf-8"))
+
+
+def parse_opac(data: bytes) -> tuple[LiveItem, ...]:
+    """The holdings of an OPAC record as YAZ renders it (ZOOM_record_get "opac"):
+    ``<opacRecord><holdings><holding>… <circulations><circulation>…``."""
+    root = _parse_xml(data)
+    items: list[LiveItem] = []
+    for holding in (e for e in root.iter() if _local(e.tag) == "holding"):
+        h = _children(holding)
+        location = h.get("localLocation") or h.get("shelvingLocation") or ""
+        call_number = h.get("callNumber", "")
+        circs = [c for c in holding.iter() if _local(c.tag) == "circulation"]
+        if not circs:
+            items.append(LiveItem(common_status(h.get("publicNote", "")), "",
+                                  call_number=call_number, location=location))
+        for circ in circs:
+            c = _children(circ)
+            raw = "; ".join(f"{k}={c[k]}" for k in ("availableNow", "availabilityDate",
+                                                     "restrictions", "onHold") if c.get(k))
+            items.append(LiveItem(opac_status(c), raw, c.get("itemId", ""), call_number,
+                                  location))
+    return tuple(items)
 
 
 def _describe(error: zoom.ErrorInfo | None) -> str:

@@ -91,11 +91,12 @@ CHINESE: dict[str, str] = {
     "未知": UNKNOWN, "状态不明": UNKNOWN,
 }
 
-# Symphony current-location keys (the harvested status of a Symphony item), folded.  The
-# usual special locations (connectors.symphony.LOCATION_STATUS), plus the intermediate
-# codes `connectors.symphony.common_status` returns.  A home shelving location (STACKS,
-# CN-SOCSCI …) is site-specific and stays unknown: only the live check, which sees the
-# item's home location too, can tell "at home" from "moved".
+# Symphony current-location keys (the harvested status of a Symphony item), folded.
+# Symphony has no status field: an item away from home is wherever its current location
+# says, and these are the usual special locations (site-configurable; VuFind, UVA).  A home
+# shelving location (STACKS, CN-SOCSCI …) is site-specific and stays unknown: only the live
+# check, which sees the item's home location too (`connectors.symphony.location_status`),
+# can tell "at home" from "moved".
 SYMPHONY: dict[str, str] = {
     "checkedout": ON_LOAN, "intransit": IN_TRANSIT, "reshelving": IN_TRANSIT,
     "holds": UNAVAILABLE, "on hold": UNAVAILABLE, "missing": UNAVAILABLE, "lost": UNAVAILABLE,
@@ -104,9 +105,6 @@ SYMPHONY: dict[str, str] = {
     "repair": UNAVAILABLE, "bindery": UNAVAILABLE, "on order": UNAVAILABLE,
     "ord cancld": UNAVAILABLE, "inprocess": UNAVAILABLE, "internet": UNKNOWN,
     "unknown": UNKNOWN, "on shelf": AVAILABLE, "available": AVAILABLE,
-    # common_status() codes
-    "checked out": ON_LOAN, "in transit": IN_TRANSIT, "in process": UNAVAILABLE,
-    "online": UNKNOWN, "elsewhere": UNKNOWN,
 }
 
 # Koha `status_summary` words; the code in parentheses is the authorised value, and for

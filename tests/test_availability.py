@@ -24,17 +24,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.availability import (
-    AvailabilityService,
-    HoldingStatus,
-    LiveItem,
-    match_items,
-    parse_opac,
-)
-from connectors.base import RawRecord
-from connectors.koha import status_summary
-from connectors.symphony import LOCATION_STATUS
-from connectors.symphony import common_status as symphony_common
+from connectors.availability import AvailabilityService, HoldingStatus, match_items
+from connectors.base import LiveItem, RawRecord
+from connectors.registry import open_connector
 from harvest.crosswalk import from_raw
 from harvest.model import Holding, Record
 from harvest.status import (
@@ -58,7 +50,6 @@ from peers.symphony import SymphonySimulator
 from portal.app import create_app
 from portal.availability import AVAILABILITY
 from tests.conftest import HangServer
-from tongjian.commands import open_connector
 from tongjian.config import Config, parse
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"
@@ -122,40 +113,9 @@ def test_vocabulary_tables_are_consistent_and_complete() -> None:
     assert set(LABELS) == set(CODES)
     for table in VOCABULARIES:
         assert set(table.values()) <= set(CODES)
-    # every special location the Symphony connector knows is understood, and so is every
-    # common status it derives (except "elsewhere"/"online", honestly unknown)
-    for key, derived in LOCATION_STATUS.items():
-        assert common_status(key).code != UNKNOWN or derived in ("unknown", "online"), key
-        assert common_status(derived.replace("_", " ")).code == common_status(key).code
-    assert common_status(symphony_common("STACKS", "STACKS")).code == AVAILABLE
-    # Koha's summaries of real flag combinations
-    assert common_status(status_summary({"checked_out_date": None})).code == AVAILABLE
-    assert common_status(status_summary({"checked_out_date": "2026-01-02"})) == \
-        Status(ON_LOAN, "2026-01-02")
-    assert common_status(status_summary({"lost_status": 1})).code == UNAVAILABLE
-    assert common_status(status_summary({"not_for_loan_status": 2})).code == LIBRARY_USE_ONLY
+    # (Symphony's special locations and Koha's summaries: tests/test_symphony.py and
+    # tests/test_koha.py, next to the connectors that read them.)
     assert location_use_only("地方文献阅览室") and not location_use_only("中文图书借阅室")
-
-
-def test_opac_circulation_records() -> None:
-    xml = b"""<opacRecord><bibliographicRecord/><holdings>
-      <holding><localLocation>\xe4\xb9\xa6\xe5\xba\x93</localLocation><callNumber>I242/1</callNumber>
-        <circulations>
-          <circulation><availableNow value="1"/><itemId>B1</itemId></circulation>
-          <circulation><availableNow value="0"/><availabilityDate>20261201</availabilityDate>
-            <itemId>B2</itemId></circulation>
-          <circulation><availableNow value="1"/>
-            <restrictions>\xe9\x98\x85\xe8\xa7\x88</restrictions><itemId>B3</itemId>
-          </circulation>
-          <circulation><availableNow value="0"/><itemId>B4</itemId></circulation>
-          <circulation><itemId>B5</itemId></circulation>
-        </circulations></holding></holdings></opacRecord>"""
-    items = {i.barcode: i for i in parse_opac(xml)}
-    assert items["B1"].status == Status(AVAILABLE) and items["B1"].location == "书库"
-    assert items["B2"].status == Status(ON_LOAN, "2026-12-01")
-    assert items["B3"].status == Status(LIBRARY_USE_ONLY)  # 阅览 restricts an available copy
-    assert items["B4"].status == Status(UNAVAILABLE)
-    assert items["B5"].status == Status(UNKNOWN)  # no availableNow, no words: not available
 
 
 def test_holdings_pair_with_live_copies() -> None:

@@ -21,10 +21,25 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
-from connectors.koha import KohaConnector, status_summary
+from connectors.base import (
+    Checkpoint,
+    ConnectorError,
+    Diagnostic,
+    LiveItem,
+    RawRecord,
+    Unreachable,
+)
+from connectors.koha import KohaConnector, live_item, status_summary
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
+from harvest.status import (
+    AVAILABLE,
+    LIBRARY_USE_ONLY,
+    ON_LOAN,
+    UNAVAILABLE,
+    Status,
+    common_status,
+)
 from peers.koha import KohaSimulator, demo_records
 from tongjian.config import Auth, Source
 
@@ -388,15 +403,32 @@ def test_items_status_for_live_availability(make_sim: Callable[..., KohaSimulato
         item = next(i for i in sim.items_of(biblio) if not i["checked_out_date"])
         sim.checkout(item["item_id"], date(2026, 12, 1))
         conn = connector(sim)
-        conn.items_status(biblio)
-        statuses = {s.item_id: s for s in conn.items_status(biblio)}
-        assert set(statuses) == {i["item_id"] for i in sim.items_of(biblio)}
-        out = statuses[item["item_id"]]
-        assert (out.due_date, out.available) == ("2026-12-01", False)
-        assert out.status == "checked out, due 2026-12-01"
-        assert out.barcode == item["external_id"]
+        assert conn.status_by == "bib"
+        conn.item_statuses(str(biblio))
+        statuses = {s.barcode: s for s in conn.item_statuses(str(biblio)) or ()}
+        assert set(statuses) == {i["external_id"] for i in sim.items_of(biblio)}
+        out = statuses[item["external_id"]]
+        assert (out.status, out.status.available) == (Status(ON_LOAN, "2026-12-01"), False)
+        assert out.raw == "checked out, due 2026-12-01"
         refused = [p for _, p, s in sim.requests if s == 403]
         assert refused == ([] if circulate else [refused[0]])  # asked once, then not again
+        assert conn.item_statuses("999999") is None  # no such biblio (404)
+        assert conn.item_statuses("not-a-number") is None
+
+
+def test_item_status_in_the_common_vocabulary() -> None:
+    # Koha's summaries of real flag combinations, harvested and live alike
+    assert common_status(status_summary({"checked_out_date": None})).code == AVAILABLE
+    assert common_status(status_summary({"checked_out_date": "2026-01-02"})) == \
+        Status(ON_LOAN, "2026-01-02")
+    assert common_status(status_summary({"lost_status": 1})).code == UNAVAILABLE
+    assert common_status(status_summary({"not_for_loan_status": 2})).code == LIBRARY_USE_ONLY
+    # live: the checkout's exact due date wins over items.onloan
+    item = {"external_id": "B1", "callnumber": "I246/S", "location": "GEN",
+            "checked_out_date": "2026-01-01", "checkout": {"due_date": "2026-01-02T23:59"}}
+    assert live_item(item) == LiveItem(Status(ON_LOAN, "2026-01-02"),
+                                       "checked out, due 2026-01-02", "B1", "I246/S", "GEN")
+    assert live_item({"effective_not_for_loan_status": -1}).status.code == UNAVAILABLE
 
 
 def test_status_summary_keeps_raw_koha_codes() -> None:

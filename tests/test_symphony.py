@@ -22,12 +22,22 @@ from connectors.symphony import (
     HARVEST_FIELDS,
     SymphonyConnector,
     clean_terms,
-    common_status,
+    location_status,
     pack_keys,
     unpack_keys,
 )
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
+from harvest.status import (
+    AVAILABLE,
+    IN_TRANSIT,
+    LIBRARY_USE_ONLY,
+    ON_LOAN,
+    UNAVAILABLE,
+    UNKNOWN,
+    Status,
+    common_status,
+)
 from peers.symphony import SymphonySimulator
 from tongjian.config import Auth, Source
 
@@ -375,16 +385,46 @@ def test_search_finds_by_title_and_cleans_user_text(sim, env):
 def test_item_status_by_barcode_and_item_key(sim, env):
     items = [i for k in sim.bib_keys() for i in sim.items(k)]
     out_item = next(i for i in items if i.current == "CHECKEDOUT")
-    home_item = next(i for i in items if i.current == i.home)
-    status = connect(sim).item_status([out_item.barcode, home_item.key, "XX404"])
-    assert status["XX404"] is None
-    out = status[out_item.barcode]
-    assert (out.current_location, out.due_date, out.status) == (
-        "CHECKEDOUT", out_item.due, "checked_out")
-    assert out.current_description == "已借出" and out.library == out_item.library
-    home = status[home_item.key]
-    assert home.barcode == home_item.barcode and home.status == "available"
-    assert common_status("INTRANSIT", "STACKS") == "in_transit"
+    home_item = next(i for i in items if i.current == i.home and i.home == "CN-SOCSCI")
+    reading_item = next(i for i in items if i.current == i.home == "LOCAL-DOC")
+    conn = connect(sim)
+    assert conn.status_by == "item"
+    assert conn.item_statuses("XX404") is None
+    (out,) = conn.item_statuses(out_item.barcode) or ()
+    assert (out.raw, out.status) == ("CHECKEDOUT 已借出", Status(ON_LOAN, out_item.due))
+    assert out.location == "已借出" and out.barcode == out_item.barcode
+    (home,) = conn.item_statuses(home_item.key) or ()  # by item key
+    assert home.barcode == home_item.barcode and home.status == Status(AVAILABLE)
+    (reading,) = conn.item_statuses(reading_item.barcode) or ()  # at home in 阅览室
+    assert reading.status == Status(LIBRARY_USE_ONLY)
+    assert location_status("INTRANSIT", "STACKS") == Status(IN_TRANSIT)
+
+
+# Symphony's usual special locations (site-configurable) and what they mean.
+SPECIAL_LOCATIONS = {
+    "CHECKEDOUT": ON_LOAN, "INTRANSIT": IN_TRANSIT, "HOLDS": UNAVAILABLE,
+    "ON-HOLD": UNAVAILABLE, "MISSING": UNAVAILABLE, "LOST": UNAVAILABLE,
+    "LOST-ASSUM": UNAVAILABLE, "LOST-CLAIM": UNAVAILABLE, "BARRED": UNAVAILABLE,
+    "BURSARED": UNAVAILABLE, "DISCARD": UNAVAILABLE, "WITHDRAWN": UNAVAILABLE,
+    "REPAIR": UNAVAILABLE, "BINDERY": UNAVAILABLE, "ON-ORDER": UNAVAILABLE,
+    "ORD-CANCLD": UNAVAILABLE, "INPROCESS": UNAVAILABLE, "INTERNET": UNKNOWN,
+    "UNKNOWN": UNKNOWN, "ON-SHELF": AVAILABLE, "AVAILABLE": AVAILABLE,
+}
+
+
+def test_location_status_in_the_common_vocabulary():
+    # every special location is understood — harvested (the raw key) and live alike
+    for key, code in SPECIAL_LOCATIONS.items():
+        assert common_status(key).code == code, key
+        assert location_status(key, "STACKS").code == code, key
+    assert location_status("STACKS", "STACKS") == Status(AVAILABLE)  # at home: on the shelf
+    assert location_status("LOCAL-DOC", "LOCAL-DOC", "地方文献阅览室") == \
+        Status(LIBRARY_USE_ONLY)
+    assert location_status("CHECKEDOUT", "STACKS", "已借出", "2026-12-01T23:59:00") == \
+        Status(ON_LOAN, "2026-12-01")
+    # a home shelf elsewhere is site-specific: unknown, unless its description says more
+    assert location_status("CN-SOCSCI", "STACKS").code == UNKNOWN
+    assert location_status("X-DEPOT", "STACKS", "在途").code == IN_TRANSIT
 
 
 # -- crosswalk ----------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
-from connectors.z3950 import Z3950Connector, build_pqf, pqf_quote
+from connectors.base import ConnectorError, Diagnostic, NotOffered, RawRecord, Unreachable
+from connectors.z3950 import Z3950Connector, build_pqf, parse_opac, pqf_quote
+from harvest.status import AVAILABLE, LIBRARY_USE_ONLY, ON_LOAN, UNAVAILABLE, UNKNOWN, Status
 from tests.conftest import free_port, shared_data
 from tongjian.zebra import RecordFile, ZebraError, ZebraServer
 
@@ -380,6 +381,51 @@ def test_sru_on_the_same_port(cnmarc_zebra: ZebraServer, dp2: list[bytes], metho
 def test_sru_requires_an_xml_syntax() -> None:
     with pytest.raises(ValueError, match="XML"):
         Z3950Connector("s", "127.0.0.1:1/Default", "usmarc", protocol="sru")
+
+
+# -- live item status: OPAC records ----------------------------------------------------------
+def test_opac_circulation_records() -> None:
+    xml = b"""<opacRecord><bibliographicRecord/><holdings>
+      <holding><localLocation>\xe4\xb9\xa6\xe5\xba\x93</localLocation><callNumber>I242/1</callNumber>
+        <circulations>
+          <circulation><availableNow value="1"/><itemId>B1</itemId></circulation>
+          <circulation><availableNow value="0"/><availabilityDate>20261201</availabilityDate>
+            <itemId>B2</itemId></circulation>
+          <circulation><availableNow value="1"/>
+            <restrictions>\xe9\x98\x85\xe8\xa7\x88</restrictions><itemId>B3</itemId>
+          </circulation>
+          <circulation><availableNow value="0"/><itemId>B4</itemId></circulation>
+          <circulation><itemId>B5</itemId></circulation>
+        </circulations></holding></holdings></opacRecord>"""
+    items = {i.barcode: i for i in parse_opac(xml)}
+    assert items["B1"].status == Status(AVAILABLE) and items["B1"].location == "书库"
+    assert items["B2"].status == Status(ON_LOAN, "2026-12-01")
+    assert items["B3"].status == Status(LIBRARY_USE_ONLY)  # 阅览 restricts an available copy
+    assert items["B4"].status == Status(UNAVAILABLE)
+    assert items["B5"].status == Status(UNKNOWN)  # no availableNow, no words: not available
+
+
+
+def test_item_statuses_from_an_opac_record(ztest: str) -> None:
+    # yaz-ztest's OPAC records carry one copy, itemId 1226176, available now; a local
+    # number of 0 finds nothing
+    with Z3950Connector("ztest", f"{ztest}/Default") as conn:
+        (item,) = conn.item_statuses("11224466") or ()
+        assert conn.item_statuses("0") is None
+    assert (item.barcode, item.status) == ("1226176", Status(AVAILABLE))
+    assert "availableNow=1" in item.raw and item.call_number == "MLCM 89/00602 (N)"
+
+
+def test_server_without_opac_records_does_not_offer_live_status(
+        cnmarc_zebra: ZebraServer, dp2: list[bytes]) -> None:
+    local_number = _ids(dp2)[0].decode()
+    with Z3950Connector("sxpl", cnmarc_zebra.address, "unimarc") as conn:
+        with pytest.raises(NotOffered):  # Zebra has the record, but not as OPAC (Bib-1 239)
+            conn.item_statuses(local_number)
+        assert conn.search("中国", "title") == 10  # the search connection is untouched
+    with (Z3950Connector("sxpl-sru", cnmarc_zebra.address, "marcxml", protocol="sru") as sru,
+          pytest.raises(NotOffered)):
+        sru.item_statuses("1")
 
 
 # -- the Zebra harness itself -----------------------------------------------------------------
