@@ -10,7 +10,8 @@ Two sources, both turned into `harvest.model.Record`s through the real crosswalk
   punctuation, another statement of responsibility, missing ISBN, subtitle in or out …)
   and the universe gets hard negatives (`NEGATIVES`: another edition, a reprint, the same
   title by another author, the same author with another title, a set ISBN on every
-  volume), each a new edition catalogued like the others.
+  volume), each a new edition catalogued like the others; and books printed under an
+  ISBN another book already has (`REUSED_ISBN`, 一号多书).
 * **real** — records from ../shared/data (dp2 CNMARC and MARC 21 from a Chinese SRU
   server, LC MARC 21 with 880s, Blacklight/Evergreen CJK samples, 383 HathiTrust records
   of Jane Austen editions incl. 29 Chinese translations, the same file with injected
@@ -425,6 +426,36 @@ NEGATIVES: tuple[tuple[str, float], ...] = (
 )
 
 
+#: 一号多书: another book — another title sharing the generic word at its end (概论, 教程,
+#: 研究), another author — under the ISBN of `ed`, same press and year.  Drawn from a
+#: random stream of their own and catalogued by cataloguers of their own, after every
+#: other record, so the rest of the set is exactly what it was without them: figures
+#: before and after stay comparable.
+REUSED_ISBN = 0.03
+
+
+def _reused_isbn(ed: Edition, rng: random.Random, by_suffix: dict[str, list[str]],
+                 n: int) -> Edition | None:
+    """The other book under `ed`'s ISBN, or None when `ed` has no ISBN or no generic word
+    another title shares.  Titles of the same length are preferred: 区域概论 / 形势概论
+    share half their characters, which is what let them through."""
+    title = ed.title
+    if ed.lang != "chi" or not ed.isbn13 or len(title) < 3 or not _han(title):
+        return None
+    others = [t for t in by_suffix.get(title[-2:], ()) if t != title and not t.startswith(title)
+              and not title.startswith(t)]
+    if not others:
+        return None
+    same_length = [t for t in others if len(t) == len(title)]
+    other = rng.choice(same_length if same_length and rng.random() < 0.7 else others)
+    first = ed.persons[0].role if ed.persons else "著"
+    person = _person(rng, first if first in _ROLES else "著")
+    if ed.persons and person.name == ed.persons[0].name:
+        return None
+    return replace(ed, key=f"reuse{n}:reused_isbn:{ed.key}", title=other, other="",
+                   persons=(person,))
+
+
 def _negative(kind: str, ed: Edition, rng: random.Random, fresh: _FreshIsbn,
               titles: list[str], n: int) -> Edition:
     has_isbn = bool(ed.isbn13) and rng.random() < 0.7
@@ -485,15 +516,23 @@ def generated(size: int, seed: int = 7, libraries: tuple[LibrarySpec, ...] = EVA
     out: list[Labeled] = []
     counter = 0
     set_isbn: dict[int, str] = {}  # slot → the set ISBN printed on every volume
+    reuse_rng = random.Random(seed * 7919 + 1)  # noqa: S311 — reproducible test data
+    by_suffix: dict[str, list[str]] = {}
+    for t in dict.fromkeys(titles):
+        if len(t) >= 3:
+            by_suffix.setdefault(t[-2:], []).append(t)
+    reused: list[tuple[Edition, str]] = []
     for ed, _ in editions:
         if ed.nvol > 1 and ed.slot not in set_isbn and rng.random() < 0.5:
             set_isbn[ed.slot] = fresh.take()[0]
 
-    def catalogue(e: Edition, codes: list[str], negative: str = "", of: str = "") -> None:
+    def catalogue(e: Edition, codes: list[str], negative: str = "", of: str = "",
+                  rng: random.Random = rng, cats: dict[str, Cataloguer] = cats,
+                  prefix: str = "g") -> None:
         nonlocal counter
         for code in codes:
             counter += 1
-            rec, notes = _parse(cats[code].record(e), specs[code], f"g{counter}")
+            rec, notes = _parse(cats[code].record(e), specs[code], f"{prefix}{counter}")
             if variants:
                 notes += apply_variants(rec, rng)
             if e.slot in set_isbn and e.vol and rng.random() < 0.7:
@@ -515,6 +554,15 @@ def generated(size: int, seed: int = 7, libraries: tuple[LibrarySpec, ...] = EVA
                 neg = _negative(kind, ed, rng, fresh, titles, n_neg)
                 holders = rng.sample([s.code for s in libraries], rng.choice((1, 1, 2)))
                 catalogue(neg, holders, kind, ed.key)
+        if reuse_rng.random() < REUSED_ISBN:
+            other = _reused_isbn(ed, reuse_rng, by_suffix, len(reused) + 1)
+            if other is not None:
+                reused.append((other, ed.key))
+    reuse_cats = {s.code: _cataloguer(seed * 7919 + 2, s) for s in libraries}
+    counter = 0
+    for other, of in reused:
+        holders = reuse_rng.sample([s.code for s in libraries], reuse_rng.choice((1, 1, 2)))
+        catalogue(other, holders, "reused_isbn", of, reuse_rng, reuse_cats, "u")
     return out, _twins(editions)
 
 

@@ -14,8 +14,14 @@ record and a rule set that is easy to explain to a librarian:
   role words, dates and brackets, publishers without 出版社 / 有限公司 / Press.
 * **Hard vetoes**, checked for every pair, ISBN or not: different volume/part, different
   edition, different material type or language, a librarian's split (`cannot_link`).
-* **ISBN**: a shared valid ISBN-13 merges unless a veto applies or the titles have
-  nothing in common (a wrong or re-used ISBN).  Two records whose ISBNs all differ are
+* **ISBN**: a shared valid ISBN-13 merges unless a veto applies, the titles have
+  nothing in common (a wrong or re-used ISBN), or title *and* first author both
+  disagree (一号多书: 区域概论 by 秦林娜 and 形势概论 by 杜辉 under one number — the
+  generic word 概论 makes the titles look related, the authors say otherwise).  One of
+  the two disagreeing alone still merges: a same-titled record naming another
+  responsible person, or the same author with a subtitle or a short title, is far more
+  often one book catalogued twice than two books under one number (`isbn_reused`, and
+  the quality report's 一号多书, use the same rule).  Two records whose ISBNs all differ are
   never merged by the fuzzy rules (both editions *have* an ISBN and they are not the
   same); an ISBN with a wrong check digit still counts by its first 12 digits.
 * **Without a shared ISBN**: the title must be the same after normalization (or within a
@@ -25,9 +31,10 @@ record and a rule set that is easy to explain to a librarian:
   `YEAR_SLACK` for why not ±1), the publisher not different.
 * **Clusters, not pairs**: unions go through a union-find that re-checks the vetoes at
   the cluster level, so a record without an ISBN can never bridge two clusters holding
-  different ISBNs, volumes, editions or authors, and a split holds transitively.  A
-  record whose best matches lie in two clusters that cannot be one (Pride and prejudice,
-  Penguin, no year, no ISBN) joins neither.  An ISBN seen on two different volumes is a
+  different ISBNs, volumes, editions or authors, no record (形势概论 by 秦林娜) can
+  bridge two books of one re-used ISBN, and a split holds transitively.  A record whose
+  best matches lie in two clusters that cannot be one (Pride and prejudice, Penguin, no
+  year, no ISBN) joins neither.  An ISBN seen on two different volumes is a
   set ISBN (套书号) and does not count as "different ISBN" between volume records.
 * **Scale**: candidate pairs come only from blocks — ISBN stem, exact title key (also
   with the part appended), title prefix/suffix with the first author — and a big block
@@ -73,6 +80,7 @@ __all__ = [
     "cluster_detailed",
     "evidence",
     "is_match",
+    "isbn_reused",
     "other_editions",
     "levenshtein",
     "similarity",
@@ -204,6 +212,10 @@ TITLE_FUZZY_MIN_LEN = 8
 #: Blocks larger than this are compared through per-signature representatives, and the
 #: representatives only within author / year sub-blocks.
 BLOCK_LIMIT = 60
+#: Distinct (title, authors) descriptions a cluster keeps to test a union for 一号多书
+#: through a third record; a cluster described more ways than this (a famous book every
+#: library typed its own way) is tested on its first ones only, so a union stays cheap.
+CLUSTER_DESCRIPTIONS = 8
 
 # ------------------------------------------------------------------ small text functions
 
@@ -764,6 +776,48 @@ def _titles_compatible(a: MatchRecord, b: MatchRecord) -> bool:
     return similarity(a.title, b.title) >= 0.5
 
 
+def _title_and_author_differ(a: MatchRecord, b: MatchRecord) -> bool:
+    """Two different books under one ISBN (一号多书), told by what else they say.
+
+    A shared ISBN usually outweighs a title that differs after normalization (a typo, an
+    abbreviation, another title typed) or a first author that differs (another person
+    of the statement chosen); both at once are two independent faults in one record,
+    far less likely than a number printed on two books or copied into the wrong record.
+    The titles disagree unless equal, near-equal (`_title_relation`), or one the start
+    of the other (a subtitle, a part name or a title cut short): the generic word two
+    titles share (区域概论 / 形势概论) is no agreement.  The authors disagree only when
+    they can be compared and are different people (`_author_relation`): a missing
+    author, or names in two scripts, proves nothing; a statement of responsibility alone
+    that does not name the other's first author is another person, as everywhere, and
+    so are two statements alone naming nobody in common (`_statements_differ`)."""
+    if not a.title or not b.title or a.title == b.title or (a.author and a.author == b.author):
+        return False
+    rel, _ = _title_relation(a, b)
+    if rel in (_EXACT, _SIMILAR):
+        return False
+    x, y = a.title_full or a.title, b.title_full or b.title
+    if min(len(a.title), len(b.title)) >= 2 and (x.startswith(b.title) or y.startswith(a.title)):
+        return False
+    if not a.authors and not b.authors:
+        return _statements_differ(a.resp, b.resp)
+    return _author_relation(a, b)[0] == _DIFFERENT
+
+
+def _statements_differ(x: str, y: str) -> bool:
+    """Two Han statements of responsibility, no 7XX on either side ("梁颖等著" / "苏秋兰著"):
+    different people when neither names the other's people.  The names are what is left
+    without the role words at the end; one inside the other ("梁颖等著" / "梁颖著",
+    "主编张三" / "张三主编", "张三李四编" / "张三等编") is the same statement.  Only for
+    the 一号多书 test: `_author_relation` leaves such pairs unknown, as a title match
+    without an ISBN needs more than a statement to go on."""
+    if not (_has_han(x) and _has_han(y)):
+        return False
+    cx, cy = _ROLE_TAIL.sub("", x), _ROLE_TAIL.sub("", y)
+    if len(cx) < 2 or len(cy) < 2:
+        return False
+    return cx not in y and cy not in x
+
+
 def _publisher_relation(a: MatchRecord, b: MatchRecord) -> str:
     """same | similar (a typo, or one name inside the other) | unknown | different.
 
@@ -897,6 +951,10 @@ def _judge(a: MatchRecord, b: MatchRecord, why: list[str] | None = None,
     if shared:
         if why is not None:
             why.append(f"ISBN {shared[0]} 相同 (same ISBN)")
+        if not part_in_title and _title_and_author_differ(a, b):
+            if why is not None and not vetoed:  # volumes of a set: the veto said why
+                why.append(_reused_text(a, b))
+            return 0, 0
         if not part_in_title and not _titles_compatible(a, b):
             if why is not None:
                 why.append(f"ISBN 相同但题名无关 (unrelated titles: {a.title} / {b.title}) "
@@ -1017,6 +1075,29 @@ def _describe_soft(a: MatchRecord, b: MatchRecord, why: list[str]) -> None:
                    else f"出版年 {a.year} vs {b.year}（ISBN 相同，年份差异视为印刷年）")
 
 
+def _reused_text(a: MatchRecord, b: MatchRecord) -> str:
+    return (f"ISBN 相同但题名与著者均不同 (same ISBN, different title and author): "
+            f"{a.title} / {b.title}, {a.author or '—'} / {b.author or '—'} → 一号多书，不合并")
+
+
+def isbn_reused(a: MatchRecord, b: MatchRecord) -> str:
+    """The ISBN two records share although they are two books (一号多书), or "".
+
+    The very test `_judge` refuses the merge with, so the quality report lists exactly
+    the pairs the record page explains that way.  Volumes of a set, other editions and
+    other material types under one number are not listed: a veto keeps them apart for
+    its own, legitimate, reason (a set ISBN is printed on every volume).  The year is
+    not looked at: a number on two different books is a fault however far apart they
+    appeared."""
+    shared = set(a.isbns) & set(b.isbns)
+    if not shared:
+        return ""
+    part_in_title = a.volume != b.volume and _part_in_title(a, b)
+    if part_in_title or _veto(a, b, None, False) or not _title_and_author_differ(a, b):
+        return ""
+    return min(shared)
+
+
 def _isbn_text(r: MatchRecord) -> str:
     return ",".join(r.isbns) or ",".join(s + "?" for s in r.stems)
 
@@ -1057,10 +1138,12 @@ class _Clusters:
 
     Pairwise rules are not transitive: a record without an ISBN can match both the 2008
     and the 2009 printing, a record without an author two same-titled books by different
-    people, "第12卷" both "第12卷 农业志" and "第12卷 林业志".  Each root therefore
+    people, "第12卷" both "第12卷 农业志" and "第12卷 林业志", 形势概论 by 秦林娜 both
+    区域概论 by 秦林娜 and 形势概论 by 杜辉 under one re-used ISBN.  Each root therefore
     carries what must stay consistent in a cluster (volumes, editions, ISBN stems,
-    authors, year span) and the librarian's splits, and a union that would break them is
-    refused.  The per-root sets are created lazily: most records never join anything.
+    authors, year span, its distinct title/author descriptions) and the librarian's
+    splits, and a union that would break them is refused.  The per-root sets are
+    created lazily: most records never join anything.
     """
 
     def __init__(self, recs: Sequence[MatchRecord], cannot: dict[int, set[int]],
@@ -1077,6 +1160,7 @@ class _Clusters:
         self.vols: dict[int, frozenset[str]] = {}
         self.eds: dict[int, frozenset[str]] = {}
         self.adopted: dict[int, frozenset[str]] = {}  # titles that carry the cluster's part
+        self.described: dict[int, tuple[int, ...]] = {}  # a record per distinct description
         # Librarian splits: partners of any member, and the members that have partners.
         self.blocked: dict[int, set[int]] = {i: set(p) for i, p in cannot.items()}
         self.members: dict[int, set[int]] = {i: {i} for i in cannot}
@@ -1115,6 +1199,37 @@ class _Clusters:
     def _eds(self, root: int) -> frozenset[str]:
         got = self.eds.get(root)
         return frozenset((self.recs[root].edition,)) if got is None else got
+
+    def _merged_described(self, ra: int, rb: int, forced: bool) -> tuple[int, ...]:
+        """A record per distinct description of the union; () once a librarian merged
+        the cluster (they said what it is: a third copy of either side must still join)."""
+        recs, described = self.recs, self.described
+        da, db = described.get(ra, (ra,)), described.get(rb, (rb,))
+        if forced or not da or not db:
+            return ()
+        seen = [_description(recs[i]) for i in da]
+        out = list(da)
+        for i in db:
+            if len(out) >= CLUSTER_DESCRIPTIONS:
+                break
+            d = _description(recs[i])
+            if d not in seen:
+                seen.append(d)
+                out.append(i)
+        return tuple(out)
+
+    def _two_books(self, ra: int, rb: int) -> bool:
+        """Would the union hold two books of one re-used ISBN?  Each pair was judged on
+        its own, but 形势概论 by 秦林娜 matches both 区域概论 by 秦林娜 (same author) and
+        形势概论 by 杜辉 (same title): the union would make the two one."""
+        recs, described = self.recs, self.described
+        db = described.get(rb, (rb,))
+        for i in described.get(ra, (ra,)):
+            x = recs[i]
+            for j in db:
+                if _title_and_author_differ(x, recs[j]):
+                    return True
+        return False
 
     def _split_forbids(self, ra: int, rb: int) -> bool:
         if ra not in self.blocked or rb not in self.blocked:
@@ -1155,6 +1270,8 @@ class _Clusters:
         ea, eb = self._eds(ra), self._eds(rb)
         if any(not editions_compatible(x, y) for x in ea for y in eb if x != y):
             return True
+        if self._two_books(ra, rb):
+            return True
         ya, yb = self._years(ra), self._years(rb)
         span = max(ya[1], yb[1]) - min(ya[0], yb[0]) if ya and yb else 0
         if not fuzzy:
@@ -1186,6 +1303,7 @@ class _Clusters:
         eds = self._eds(ra) | self._eds(rb)
         stems, authors = self._stems(ra) | self._stems(rb), self._authors(ra) | self._authors(rb)
         ya, yb = self._years(ra), self._years(rb)
+        described = self._merged_described(ra, rb, forced)
         if self.size[ra] < self.size[rb]:
             ra, rb = rb, ra
         self.parent[rb] = ra
@@ -1194,9 +1312,12 @@ class _Clusters:
             stems, authors, vols, eds)
         self.years[ra] = (ya if yb is None else yb if ya is None
                           else (min(ya[0], yb[0]), max(ya[1], yb[1])))
+        if len(described) != 1:  # one: the root's own record describes them all
+            self.described[ra] = described
         if adopted:
             self.adopted[ra] = adopted
-        for d in (self.stems, self.authors, self.years, self.vols, self.eds, self.adopted):
+        for d in (self.stems, self.authors, self.years, self.vols, self.eds, self.adopted,
+                  self.described):
             d.pop(rb, None)
         if rb in self.blocked:
             self.blocked.setdefault(ra, set()).update(self.blocked.pop(rb))
@@ -1207,6 +1328,11 @@ class _Clusters:
 def _signature(r: MatchRecord) -> tuple[Any, ...]:
     return (r.title, r.title_full, r.volume, r.volume_text, r.edition, r.authors, r.resp,
             r.year, r.publisher, r.material, r.language, r.stems, r.isbns)
+
+
+def _description(r: MatchRecord) -> tuple[Any, ...]:
+    """What `_title_and_author_differ` reads of a record."""
+    return (r.title, r.title_full, r.authors, r.resp)
 
 
 def _block_keys(r: MatchRecord) -> Iterable[tuple[str, Any]]:

@@ -10,10 +10,19 @@ million-record store is reviewed in well under a minute.  Two cheap tricks keep 
 the encoding checks first run one regular expression over the record's stored JSON text
 and only look closer when it matches, and duplicates are remembered as 64-bit hashes
 with the first record's rowid, not as records.
+
+One kind needs records of every library at once: an ISBN on two different books (一号多书),
+which the merge keeps apart and somebody should correct.  The pass files (ISBN, rowid,
+work key) in a temporary table — SQLite sorts a million rows on disk, not in this
+process — and afterwards only ISBNs whose records disagree on the work key (normalized
+title + first author) are judged, by the matcher's own rule
+(`harvest.matching.isbn_reused`): the ISBNs every library catalogued alike, nearly all of
+them, cost nothing but a row in that table.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -24,6 +33,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+
+from harvest.matching import MatchRecord, isbn_reused
+from harvest.model import Record
 
 # Books only got ISBNs in China from 1987 (统一书号 before); serials, maps, manuscripts,
 # recordings never have one.  Counting those as "missing ISBN" would bury the real faults
@@ -55,6 +67,10 @@ KINDS: tuple[Kind, ...] = (
          "无 ISBN，但同一馆同一书目库内另有一条记录的题名、第一著者、出版年（及分卷）都相同"),
     Kind("no_call_number", "馆藏无索书号",
          "至少一条馆藏没有索书号，读者无法据此找书；按馆藏所属馆统计"),
+    Kind("isbn_reused", "一号多书（ISBN 用于不同书）",
+         "本馆记录的 ISBN 也著录在（任一馆的）另一条记录上，而两条的题名与著者均不同，"
+         "合并时按不同的书分开；多为 ISBN 抄错或出版社一号多用，请核对书上的 ISBN。"
+         "分卷共用的套书号、不同版次不算；馆员已人工合并的不算"),
 )
 KIND_CODES: tuple[str, ...] = tuple(k.code for k in KINDS)
 KIND_LABELS: dict[str, str] = {k.code: k.label for k in KINDS}
@@ -225,6 +241,22 @@ class ScanStopped(Exception):
     pass
 
 
+#: Rows of (ISBN, rowid, work key) written to the temporary table at a time.
+ISBN_BATCH = 5000
+_ISBNS = "temp.quality_isbns"
+_ISBNS_TABLE = f"CREATE TEMP TABLE IF NOT EXISTS {_ISBNS[5:]} (isbn TEXT, rid INTEGER, work TEXT)"
+
+
+#: Rowids per SELECT … IN (…) when an ISBN group is read: under SQLite's variable limit.
+GROUP_CHUNK = 500
+
+
+def _judged_alike(m: MatchRecord) -> tuple[Any, ...]:
+    """Everything `isbn_reused` reads: records alike in it are judged once per group."""
+    return (m.title, m.title_full, m.authors, m.resp, m.volume, m.volume_text, m.edition,
+            m.material, m.language)
+
+
 class Scan:
     """Iterate for the problems; `records` and `holdings` count per library as it goes."""
 
@@ -235,17 +267,131 @@ class Scan:
         self.holdings: Counter[str] = Counter()
         self._isbn_seen: dict[int, int] = {}
         self._title_seen: dict[int, int] = {}
+        self._isbn_rows: list[tuple[str, int, str]] = []
 
     def __iter__(self) -> Iterator[Problem]:
+        self.db.execute(_ISBNS_TABLE)
+        self.db.execute(f"DELETE FROM {_ISBNS}")
         rows = self.db.execute(
-            "SELECT rowid, key, source, library, cluster, isbn, data FROM records")
+            "SELECT rowid, key, source, library, cluster, isbn, work, data FROM records")
         try:
-            for n, (rowid, key, source, library, cluster, isbn, text) in enumerate(rows):
-                if self.stop is not None and n % 4096 == 0 and self.stop.is_set():
-                    raise ScanStopped("stopped before the end: nothing was saved")
-                yield from self.check(rowid, key, source, library, cluster or "", isbn, text)
+            try:
+                for n, (rowid, key, source, library, cluster, isbn, work, text) in enumerate(
+                        rows):
+                    self._check_stop(n)
+                    if isbn:
+                        self._file_isbns(isbn, rowid, work or "")
+                    yield from self.check(rowid, key, source, library, cluster or "", isbn,
+                                          text)
+            finally:
+                rows.close()  # at once, not when a traceback lets go of it: it locks the table
+            yield from self._reused_isbns()
         finally:
-            rows.close()  # at once, not when a traceback lets go of it: it locks the table
+            self._isbn_rows.clear()
+            self.db.execute(f"DROP TABLE IF EXISTS {_ISBNS}")
+
+    def _check_stop(self, n: int) -> None:
+        if self.stop is not None and n % 4096 == 0 and self.stop.is_set():
+            raise ScanStopped("stopped before the end: nothing was saved")
+
+    def _file_isbns(self, isbn: str, rowid: int, work: str) -> None:
+        self._isbn_rows.extend((one, rowid, work) for one in isbn.split())
+        if len(self._isbn_rows) >= ISBN_BATCH:
+            self._flush_isbns()
+
+    def _flush_isbns(self) -> None:
+        self.db.executemany(f"INSERT INTO {_ISBNS} VALUES (?,?,?)", self._isbn_rows)
+        self._isbn_rows.clear()
+
+    def _reused_isbns(self) -> Iterator[Problem]:
+        """一号多书: records of any library sharing an ISBN that the matcher calls two
+        books (title and author both differ).  Each record is reported once, under its
+        own library, naming the first other book and how many more there are."""
+        self._flush_isbns()
+        merged = self._librarian_merges()
+        others: dict[int, list[int]] = {}  # rowid → rowids of other books, in ISBN order
+        isbn_of: dict[int, str] = {}
+        groups = self.db.execute(
+            f"SELECT isbn, rid FROM {_ISBNS} WHERE isbn IN (SELECT isbn FROM {_ISBNS} "
+            "GROUP BY isbn HAVING COUNT(DISTINCT work) > 1) ORDER BY isbn, rid")
+        try:
+            for n, (isbn, members) in enumerate(itertools.groupby(groups, lambda r: r[0])):
+                self._check_stop(n)
+                rids = [rid for _, rid in members]
+                for x, y in self._two_books(isbn, rids, merged):
+                    for a, b in ((x, y), (y, x)):
+                        others.setdefault(a, []).append(b)
+                        isbn_of.setdefault(a, isbn)
+        finally:
+            groups.close()
+        for rowid in sorted(others):
+            key, library, cluster, title, _ = self._described(rowid)
+            partners = list(dict.fromkeys(others[rowid]))
+            other_key, _, _, other_title, other_author = self._described(partners[0])
+            more = f"等 {len(partners)} 条记录" if len(partners) > 1 else ""
+            yield Problem(library, "isbn_reused", key, cluster, title,
+                          f"ISBN {isbn_of[rowid]} 亦著录于 {other_key}《{other_title}》"
+                          f"（{other_author or '著者不详'}）{more}，题名与著者均不同（一号多书）")
+
+    def _described(self, rowid: int) -> tuple[str, str, str, str, str]:
+        """(key, library, cluster, title, first author) of a record, for a detail line."""
+        row = self.db.execute(
+            "SELECT key, library, cluster, json_extract(data, '$.title'), "
+            "json_extract(data, '$.authors[0].name') FROM records WHERE rowid = ?",
+            (rowid,)).fetchone()
+        if row is None:  # cannot happen within the scan's one read transaction
+            return "?", "", "", "", ""
+        key, library, cluster, title, author = row
+        return key, library, cluster or "", title or "", author or ""
+
+    def _two_books(self, isbn: str, rids: list[int], merged: set[frozenset[str]]
+                   ) -> Iterator[tuple[int, int]]:
+        """Pairs of rowids of one ISBN group that are two books.  Records alike in all
+        the rule reads are judged once: a group is mostly copies of one description."""
+        alike: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
+        reps: list[MatchRecord] = []
+        for start in range(0, len(rids), GROUP_CHUNK):
+            chunk = rids[start:start + GROUP_CHUNK]
+            rows = self.db.execute("SELECT rowid, key, match FROM records WHERE rowid IN "
+                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            for rowid, key, match in rows:
+                m = self._match_record(rowid, match)
+                if isbn not in m.isbns:
+                    continue
+                sig = _judged_alike(m)
+                if sig not in alike:
+                    alike[sig] = []
+                    reps.append(m)
+                alike[sig].append((rowid, key))
+        sigs = list(alike)
+        for i, a in enumerate(reps):
+            for j in range(i + 1, len(reps)):
+                if not isbn_reused(a, reps[j]):
+                    continue
+                for x, kx in alike[sigs[i]]:
+                    for y, ky in alike[sigs[j]]:
+                        if frozenset((kx, ky)) not in merged:
+                            yield x, y
+
+    def _match_record(self, rowid: int, match: str | None) -> MatchRecord:
+        """The stored MatchRecord, or one rebuilt from the record when it is missing or
+        from older matching rules (as the merge step does; the store is not written)."""
+        if match:
+            try:
+                return MatchRecord.from_json(match)
+            except (TypeError, ValueError):
+                pass
+        (data,) = self.db.execute("SELECT data FROM records WHERE rowid = ?",
+                                  (rowid,)).fetchone()
+        return MatchRecord.from_record(Record.from_dict(json.loads(data)))
+
+    def _librarian_merges(self) -> set[frozenset[str]]:
+        """Pairs a librarian merged by hand: they looked, and it is one book."""
+        try:
+            rows = self.db.execute("SELECT key_a, key_b FROM match_links WHERE kind = 'merge'")
+        except sqlite3.OperationalError:  # a store from before librarians' links
+            return set()
+        return {frozenset(pair) for pair in rows}
 
     def check(self, rowid: int, key: str, source: str, library: str, cluster: str, isbn: str,
               text: str) -> Iterator[Problem]:

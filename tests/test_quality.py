@@ -38,7 +38,18 @@ def isbn13(first12: str) -> str:
 
 
 A, B, C = isbn13("978702000220"), isbn13("978710801825"), isbn13("978753213411")
+# One ISBN on two books (一号多书), and two controls: one book catalogued twice, once with
+# another author (R2), once with another title (R3).
+R, R2, R3 = isbn13("978701000001"), isbn13("978701000002"), isbn13("978701000003")
 HELD = [Holding("SXPL", "借阅区", "I247/1", "B1")]
+XHELD = [Holding("XYLIB", "", "K9/1", "X2")]
+
+
+def book(source: str, sid: str, library: str, title: str, author: str, isbn: str) -> Record:
+    return Record(source, sid, library, title=title, authors=[Author(author)], year=2015,
+                  publisher="人民出版社", isbn=[isbn], clc=["K9"], material_type="book",
+                  holdings=HELD if library == "SXPL" else XHELD)
+
 
 # (record, the kinds it must be reported under)
 SEED: list[tuple[Record, set[str]]] = [
@@ -78,6 +89,20 @@ SEED: list[tuple[Record, set[str]]] = [
     (Record("s", "nocall", "SXPL", title="无索书号", isbn=[isbn13("978702000224")],
             clc=["I247"], holdings=[Holding("SXPL", "", "I247/2", "B2"),
                                     Holding("SXPL", "书库", "", "B3")]), {"no_call_number"}),
+    # Different title and author under one ISBN, in two libraries: both are reported,
+    # each under its own library.
+    (book("s", "reuse1", "SXPL", "区域概论", "秦林娜", R), {"isbn_reused"}),
+    (book("x", "reuse2", "XYLIB", "形势概论", "杜辉", R), {"isbn_reused"}),
+    # The same title by another author, the same author with another title: one book.
+    (book("s", "au1", "SXPL", "矿产概论", "张三", R2), set()),
+    (book("x", "au2", "XYLIB", "矿产概论", "李四", R2), set()),
+    (book("s", "ti1", "SXPL", "胖子概论", "王五", R3), set()),
+    (book("union", "ti2", "SXPL", "胖子概论：减肥指南", "王五", R3), set()),
+    # Two volumes of a set under the set's ISBN, each its own title and author: no fault.
+    (Record("s", "set1", "SXPL", title="陕西通史", volume="秦汉卷", authors=[Author("林剑鸣")],
+            year=1997, isbn=[isbn13("978756130001")], clc=["K294"], holdings=HELD), set()),
+    (Record("x", "set2", "XYLIB", title="陕西通史", volume="隋唐卷", authors=[Author("牛致功")],
+            year=1997, isbn=[isbn13("978756130001")], clc=["K294"], holdings=XHELD), set()),
 ]
 # A shared record: the missing call number is the holding library's, not the record's.
 SHARED = Record("s", "shared", "SXPL", title="共享", isbn=[isbn13("978702000225")],
@@ -152,7 +177,9 @@ def test_each_kind_is_counted(seeded: World) -> None:
     assert snaps["SXPL"].counts == expected("SXPL")
     assert snaps["XYLIB"].counts == expected("XYLIB")
     assert snaps["SXPL"].records == len([r for r, _ in SEED if r.library == "SXPL"]) + 1
-    assert snaps["XYLIB"].records == 1 and snaps["XYLIB"].holdings == 2
+    xylib = [r for r, _ in SEED if r.library == "XYLIB"]
+    assert snaps["XYLIB"].records == len(xylib)
+    assert snaps["XYLIB"].holdings == sum(len(r.holdings) for r in xylib) + 1  # + SHARED's
     found = {(p.key, p.kind) for _, p in qr.problems(seeded.store.db, "SXPL", limit=1000)}
     assert found == {(r.key, k) for r, kinds in SEED if r.library == "SXPL" for k in kinds}
     details = {p.key: p.detail for _, p in qr.problems(seeded.store.db, "SXPL", limit=1000)}
@@ -160,6 +187,41 @@ def test_each_kind_is_counted(seeded: World) -> None:
     assert "提要" in details["s:gbk"] and "GBK" in details["s:gbk"]
     assert "2 条馆藏中 1 条无索书号（B3）" in details["s:nocall"]
     assert "7-02-000220-7" in details["s:badisbn"]
+
+
+def test_isbn_reused_names_the_other_book(seeded: World) -> None:
+    """Each side of a re-used ISBN is listed under its own library, naming the other
+    record (of whichever library) so the cataloguer can check the book in hand."""
+    db = seeded.store.db
+    qr.compute(db)
+    (sx,) = [p for _, p in qr.problems(db, "SXPL", "isbn_reused")]
+    (xy,) = [p for _, p in qr.problems(db, "XYLIB", "isbn_reused")]
+    assert sx.key == "s:reuse1" and sx.url == "/record/c-reuse1"
+    assert sx.detail == (f"ISBN {R} 亦著录于 x:reuse2《形势概论》（杜辉），"
+                         "题名与著者均不同（一号多书）")
+    assert xy.key == "x:reuse2" and "s:reuse1《区域概论》（秦林娜）" in xy.detail
+    assert db.execute("SELECT name FROM sqlite_temp_master WHERE name = 'quality_isbns'"
+                      ).fetchone() is None  # the scan's scratch table is gone
+
+
+def test_isbn_reused_follows_the_matcher(seeded: World) -> None:
+    """A third book under the ISBN is counted once per record however many it clashes
+    with; a record whose stored match form is missing is rebuilt, not skipped; a pair a
+    librarian merged by hand is one book, whatever the rule says."""
+    store = seeded.store
+    store.put(book("x", "reuse3", "XYLIB", "胖子概论", "王红", R), b"", "test")
+    store.db.execute("UPDATE records SET match = NULL WHERE key = 's:reuse1'")
+    store.commit()
+    qr.compute(store.db)
+    found = {p.key: p.detail for _, p in qr.problems(store.db, "XYLIB", "isbn_reused")}
+    assert set(found) == {"x:reuse2", "x:reuse3"}
+    assert "等 2 条记录" in found["x:reuse2"]  # s:reuse1 and x:reuse3
+    assert qr.latest(store.db)["SXPL"].count("isbn_reused") == 1
+    store.add_link("s:reuse1", "x:reuse2", "merge", "审校员")
+    store.add_link("s:reuse1", "x:reuse3", "merge", "审校员")
+    store.add_link("x:reuse2", "x:reuse3", "merge", "审校员")
+    snaps = qr.compute(store.db)
+    assert snaps["SXPL"].count("isbn_reused") == snaps["XYLIB"].count("isbn_reused") == 0
 
 
 def test_trend_month_over_month(seeded: World) -> None:
@@ -218,6 +280,7 @@ async def test_report_pages(seeded: World, make_client: MakeClient) -> None:
     body = await (await client.get("/admin/quality/SXPL")).text()
     assert "编码损坏" in body and 'href="/record/c-fffd"' in body
     assert "UTF-8 被当作 GBK 读出" in body
+    assert "一号多书（ISBN 用于不同书）" in body and 'href="/record/c-reuse1"' in body
     assert "目前只有一个月的结果" in body
     body = await (await client.get("/admin/quality/SXPL?kind=no_isbn")).text()
     assert body.count('href="/record/c-') == expected("SXPL")["no_isbn"]
