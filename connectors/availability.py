@@ -57,8 +57,9 @@ from connectors.base import (
     Unreachable,
 )
 from connectors.registry import ConnectorFactory, open_connector, status_by
+from harvest.entry import DERIVED, EntryHolding, record_holdings
 from harvest.model import Holding, Record
-from harvest.status import best, common_status, label
+from harvest.status import ONLINE, UNKNOWN, best, common_status, label
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ REASONS: dict[str, str] = {
     "not_found": "源系统中未找到",
     "no_barcode": "无条码，无法实时查询",
     "skipped": "未实时查询",
+    "no_items": "来源未提供单册信息",
+    "online": "数字资源，可在线阅读",
 }
 # Failures that describe the server, not one record: remembered for the whole source.
 _SOURCE_FAILURES = {"timeout": "failure", "unreachable": "failure", "not_offered": "not_offered"}
@@ -268,7 +271,8 @@ class AvailabilityService:
     # -- the check -----------------------------------------------------------------------
     async def check(self, records: Sequence[Record], *, as_of: Mapping[str, float] | None = None,
                     live: bool = True) -> list[HoldingStatus]:
-        """One HoldingStatus per holding of `records`, in their order.  ``as_of`` maps
+        """One HoldingStatus per row of `records` (`harvest.entry.record_holdings`: their
+        holdings, then the rows made from the records themselves), record by record.  ``as_of`` maps
         record keys to when their harvested status was seen (shown for fallbacks);
         ``live=False`` skips the sources entirely (harvested statuses, labelled so)."""
         as_of = as_of or {}
@@ -300,6 +304,8 @@ class AvailabilityService:
         out: list[HoldingStatus] = []
         for record in records:
             out.extend(self._statuses(record, answers, failures, as_of.get(record.key), live))
+            out.extend(_derived(row, as_of.get(record.key))
+                       for row in record_holdings(record) if row.index == DERIVED)
         return out
 
     def _units(self, source: Any, record: Record) -> list[_Unit]:
@@ -542,6 +548,20 @@ class AvailabilityService:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _derived(row: EntryHolding, seen: float | None) -> HoldingStatus:
+    """The status of a row made from the record itself (`harvest.entry`): an online copy
+    is there to read now; a record without items has no status to ask about."""
+    online = row.online
+    return HoldingStatus(
+        record=row.record, index=row.index, source=row.source, library=row.library,
+        barcode="", call_number="", location=row.location,
+        status=ONLINE if online else UNKNOWN, due_date="", raw_status="",
+        harvested_status="", as_of=seen, live=False,
+        reason_code="online" if online else "no_items",
+        reason=REASONS["online" if online else "no_items"], copies=row.copies,
+        available_copies=row.copies if online else 0)
 
 
 def _close_quietly(conn: Any) -> None:

@@ -13,6 +13,9 @@ answer, so everything maps to six codes:
     unavailable        lost, missing, withdrawn, in repair, on order, on the hold shelf …
     unknown            anything we cannot read with confidence
 
+and a seventh that no source word maps to: ``online``, a digitized copy read on the web
+(an online holding, `harvest.entry`), which is there whenever the reader wants it.
+
 The rule that matters most: a word not in these tables is ``unknown``, and ``unknown`` is
 never shown as available.  Telling a reader a book is on the shelf when it is not costs
 them a trip to a county library; "状态不明" costs a phone call.  So matching is exact (after
@@ -37,8 +40,9 @@ LIBRARY_USE_ONLY = "library_use_only"
 IN_TRANSIT = "in_transit"
 UNAVAILABLE = "unavailable"
 UNKNOWN = "unknown"
+ONLINE = "online"
 CODES: tuple[str, ...] = (AVAILABLE, ON_LOAN, LIBRARY_USE_ONLY, IN_TRANSIT, UNAVAILABLE,
-                          UNKNOWN)
+                          UNKNOWN, ONLINE)
 
 # What the portal shows for each code (the record page, the ILL matrix, the CSV).
 LABELS: dict[str, str] = {
@@ -48,6 +52,7 @@ LABELS: dict[str, str] = {
     IN_TRANSIT: "在途",
     UNAVAILABLE: "暂不可借",
     UNKNOWN: "状态不明",
+    ONLINE: "在线阅读",
 }
 
 # When several words describe one copy, the least available reading wins: a copy that is
@@ -309,7 +314,7 @@ def best(statuses: list[Status]) -> Status:
 
 
 __all__ = [
-    "AVAILABLE", "CODES", "IN_TRANSIT", "LABELS", "LIBRARY_USE_ONLY", "ON_LOAN", "UNAVAILABLE",
-    "UNKNOWN", "Status", "best", "combine", "common_status", "due_date", "label",
+    "AVAILABLE", "CODES", "IN_TRANSIT", "LABELS", "LIBRARY_USE_ONLY", "ON_LOAN", "ONLINE",
+    "UNAVAILABLE", "UNKNOWN", "Status", "best", "combine", "common_status", "due_date", "label",
     "location_use_only",
 ]

@@ -100,7 +100,8 @@ def summary(statuses: Sequence[HoldingStatus]) -> dict[str, Any]:
                                           "reason_code": ""})
         if s.live:
             entry["live"] = True
-        elif not entry["reason"] and s.reason_code not in ("not_found", "no_barcode"):
+        elif not entry["reason"] and s.reason_code not in ("not_found", "no_barcode", "no_items",
+                                                           "online"):
             entry["reason"], entry["reason_code"] = s.reason, s.reason_code
     return {"sources": list(out.values()),
             "counts": {code: sum(1 for s in statuses if s.status == code)
