@@ -87,3 +87,27 @@ class HangServer:
         self.sock.close()
         for conn in self._held:
             conn.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags this machine needs: no sandbox as root, and no calls home (the network is closed).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+async def browser():
+    """Debian's Chromium driven by Playwright (never `playwright install`: no downloads).
+    `./run test` installs it; without it the browser tests skip, saying so."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium; ./run test "
+                    "installs it)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()

@@ -343,3 +343,35 @@ async def test_live_only_book_has_a_record_page(client: TestClient) -> None:
     later = await (await client.get(later["links"]["self"])).json()
     assert [h for h in later["hits"] if h["origin"] == "live"] == []
     assert later["live"]["live_hits"] == 1
+
+
+# -- in a real browser -------------------------------------------------------------------
+
+
+async def test_browser_shows_live_copies_in_place_and_live_only_books_apart(
+        client: TestClient, browser: Any) -> None:
+    """What a reader sees: live.js puts a live library's copy on the catalogue hit it
+    belongs to, and a book only a live library has in the live box's own list, linking to
+    its record page; the catalogue's count stays the catalogue's."""
+    base = str(client.make_url("/"))
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(base + "search?q=红楼梦")
+    count = await page.locator("p.count").inner_text()
+    await page.locator(".live-summary", has_text="实时检索完成").wait_for(timeout=10_000)
+    notes = await page.locator("ol.hits:not(.live-hits) .live-note").all_inner_texts()
+    assert notes and all("咸阳市图书馆" in n for n in notes)
+    assert await page.locator("ol.live-hits li").count() == 0
+    assert await page.locator("p.count").inner_text() == count
+
+    await page.goto(base + "search?q=智能电网新论")
+    item = page.locator("ol.live-hits li", has_text="智能电网新论")
+    await item.wait_for(timeout=10_000)
+    assert await page.locator(".live-hits-title").inner_text() == "仅见于实时检索的书（1 种）"
+    assert await page.locator("ol.hits:not(.live-hits) li").count() == 0
+    await item.locator("a").click()
+    await page.wait_for_url("**/record/live-*")
+    body = await page.locator("main").inner_text()
+    assert "尚未收入联合目录" in body and "TM/154" in body and "实时" in body
+    assert errors == []
