@@ -201,7 +201,7 @@ async def entry(request: web.Request, entry_id: str) -> dict[str, Any] | None:
         live = catalogue.records_for(entry_id)
         return entry_data(entry_id, [], live, app[CONFIG], []) if live else None
     return await blocking(request, record_data, entry_id, app[STORE], app[CONFIG],
-                          catalogue.entries_with_live)
+                          catalogue.entries_with_live, app[BACKEND])
 
 
 def gone_message(request: web.Request, entry_id: str) -> str:

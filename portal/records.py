@@ -15,6 +15,7 @@ from harvest.entry import entry_holdings, library_copies
 from harvest.matching import MatchRecord, cluster_detailed, evidence
 from harvest.model import Record
 from harvest.store import RecordStore
+from index.backend import SearchBackend, SearchRequest
 from index.documents import best_record
 from portal.labels import LEVEL_RANK
 from portal.query import LiveRecords
@@ -24,6 +25,8 @@ from tongjian.config import Config, Library
 # tz database on the server.
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 UNKNOWN_REGION = "其他"
+MAX_ISBNS = 5  # ISBNs of an entry looked up for entries kept apart
+KEPT_APART = 10  # entries read per ISBN
 
 
 def iso_time(ts: float | None) -> str | None:
@@ -75,7 +78,8 @@ def holdings_rows(records: list[Record], libraries: dict[str, Library],
 
 
 def entry_data(entry_id: str, records: list[Record], live: Sequence[Record], config: Config,
-               editions: list[dict[str, Any]]) -> dict[str, Any]:
+               editions: list[dict[str, Any]],
+               kept_apart: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The `/api/records/{id}` body of an entry from its records (catalogue, live or both)."""
     everything = [*records, *live]
     live_keys = {r.key for r in live}
@@ -89,12 +93,14 @@ def entry_data(entry_id: str, records: list[Record], live: Sequence[Record], con
                      "live": r.key in live_keys}
                     for r in everything],
         "merge": merge_evidence(everything),
+        "kept_apart": kept_apart or [],
         "other_editions": editions,
     }
 
 
 def record_data(cluster_id: str, store: RecordStore, config: Config,
-                live: LiveRecords | None = None) -> dict[str, Any] | None:
+                live: LiveRecords | None = None,
+                backend: SearchBackend | None = None) -> dict[str, Any] | None:
     """The `/api/records/{id}` body of a catalogue entry, with the live copies recent live
     searches joined to it (and to its other editions); None when the entry does not exist
     (any more)."""
@@ -102,8 +108,34 @@ def record_data(cluster_id: str, store: RecordStore, config: Config,
     if not records:
         return None
     joined = live([cluster_id]) if live is not None else {}
+    kept_apart = same_isbn_kept_apart(store, backend, cluster_id, records) if backend else []
     return entry_data(cluster_id, records, joined.get(cluster_id, ()), config,
-                      other_editions(store, cluster_id, live))
+                      other_editions(store, cluster_id, live), kept_apart)
+
+
+def same_isbn_kept_apart(store: RecordStore, backend: SearchBackend, cluster_id: str,
+                         records: list[Record]) -> list[dict[str, Any]]:
+    """Other entries carrying one of this entry's ISBNs, with the matcher's reasons for
+    keeping them apart — one ISBN reused for different books (一号多书), a reprint years
+    later, another volume of a set.  A librarian sees at once why they are not one."""
+    out: list[dict[str, Any]] = []
+    seen = {cluster_id}
+    for isbn in list(dict.fromkeys(i for r in records for i in r.isbn))[:MAX_ISBNS]:
+        mine = next(r for r in records if isbn in r.isbn)
+        result = backend.search(SearchRequest(q=isbn, field="isbn", page_size=KEPT_APART))
+        for hit in result.hits:
+            if hit.id in seen:
+                continue
+            seen.add(hit.id)
+            theirs = next((r for r in store.cluster(hit.id) if isbn in r.isbn), None)
+            if theirs is None:
+                continue
+            out.append({"id": hit.id, "isbn": isbn, "title": theirs.title,
+                        "authors": [a.name for a in theirs.authors if a.name],
+                        "year": theirs.year,
+                        "evidence": evidence(MatchRecord.from_record(mine),
+                                             MatchRecord.from_record(theirs))})
+    return out
 
 
 def merge_evidence(records: list[Record]) -> list[dict[str, Any]]:

@@ -205,6 +205,7 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
         "contacts": contacts,
         "sources": sources,
         "merge": data.get("merge", []),
+        "kept_apart": data.get("kept_apart", []),
         "other_editions": data.get("other_editions", []),
         "source_names": {f"{s['source']}:{s['source_id']}": s["library_name"] for s in sources},
         "cover_url": "/covers/" + quote(data["id"], safe=""),  # fetched by us: portal/covers.py

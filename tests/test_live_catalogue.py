@@ -28,6 +28,8 @@ from harvest.store import RecordStore
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from portal.live_catalogue import LiveCatalogue, is_live_id
+from portal.records import record_data
+from tongjian.config import parse
 
 
 def book(source: str, sid: str, library: str, title: str, author: str, year: int,
@@ -46,6 +48,9 @@ CATALOGUE = {
                           isbn=("9787020022076",))],
     "quyu": [book("sx", "3", "SXPL", "区域概论", "秦林娜", 2015, "科学出版社",
                   isbn=("9787030000005",))],
+    # one ISBN printed on two different books (一号多书): two entries
+    "xingshi": [book("xy", "3", "XYLIB", "形势概论", "杜辉", 2015, "科学出版社",
+                     isbn=("9787030000005",))],
     **{f"filler-{n}": [book("sx", f"f{n}", "SXPL", f"陕西地方志研究第{n}辑", "张三", 2000 + n)]
        for n in range(30)},
 }
@@ -87,8 +92,26 @@ def test_a_reused_isbn_does_not_join_a_different_book(
     live = LiveCatalogue()
     other = book("cw", "11", "CWLIB", "形势概论", "杜辉", 2015, "科学出版社",
                  isbn=("9787030000005",))
-    entry = live.resolve([other], backend, store)[other.key]
-    assert entry != "quyu" and is_live_id(entry)
+    assert live.resolve([other], backend, store)[other.key] == "xingshi"
+    third = book("cw", "12", "CWLIB", "胖子概论", "李四", 2015, "科学出版社",
+                 isbn=("9787030000005",))
+    assert is_live_id(live.resolve([third], backend, store)[third.key])
+
+
+def test_the_record_page_says_why_a_shared_isbn_was_not_merged(
+        catalogue: tuple[RecordStore, TantivyBackend]) -> None:
+    store, backend = catalogue
+    config = parse({"libraries": [{"code": c, "name": c, "region": "r", "level": "county"}
+                                  for c in ("SXPL", "XYLIB")], "sources": []},
+                   Path("test.yaml"))
+    data = record_data("quyu", store, config, backend=backend)
+    assert data is not None
+    [other] = data["kept_apart"]
+    assert (other["id"], other["title"], other["isbn"]) == ("xingshi", "形势概论",
+                                                            "9787030000005")
+    assert any("一号多书" in line for line in other["evidence"])
+    assert other["evidence"][-1].startswith("结论：不合并")
+    assert record_data("honglou-2008", store, config, backend=backend)["kept_apart"] == []
 
 
 def test_live_only_books_group_across_sources_and_searches(
