@@ -59,7 +59,8 @@ def row_order(records: Sequence[Record], libraries: dict[str, Library],
                                                                    live)]
 
 
-def status_json(s: HoldingStatus, libraries: dict[str, Library]) -> dict[str, Any]:
+def status_json(s: HoldingStatus, libraries: dict[str, Library],
+                found_live: bool = False) -> dict[str, Any]:
     """One holding's status as the API and the page script see it."""
     lib = libraries.get(s.library)
     return {
@@ -83,6 +84,7 @@ def status_json(s: HoldingStatus, libraries: dict[str, Library]) -> dict[str, An
         "copies": s.copies,
         "available_copies": s.available_copies,
         "source": s.source,
+        "found_live": found_live,  # a copy a live search found, not a harvested one
     }
 
 
@@ -122,13 +124,15 @@ async def api_availability(request: web.Request) -> web.Response:
         return json_response({"error": f"没有编号为“{cluster_id[:60]}”的书目；"
                                        "请用 /api/search 重新检索获取当前编号。"}, status=404)
     service = app[AVAILABILITY]
+    live_keys = {r.key for r in live}
     statuses = ordered(records, await service.check([*records, *live], as_of=seen),
                        config.libraries, live)
     response = json_response({
         "id": cluster_id,
         "checked_at": iso_time(service.now()),
         "cache_seconds": service.ttl,
-        "holdings": [status_json(s, config.libraries) for s in statuses],
+        "holdings": [status_json(s, config.libraries, s.record in live_keys)
+                     for s in statuses],
         **summary(statuses),
     })
     response.headers["Cache-Control"] = "no-store"  # "now" must not come from a cache

@@ -38,6 +38,10 @@
     var note;
     if (h.live) {
       note = "实时";
+    } else if (h.reason_code === "online" || h.reason_code === "no_items") {
+      note = h.reason;
+    } else if (h.found_live) {
+      note = "实时检索时成员馆系统报告的记录";
     } else {
       note = (h.reason_code === "not_offered" ? "该馆系统不提供实时状态" :
               "实时状态不可得：" + h.reason) +
@@ -60,7 +64,12 @@
       }
       fill(cell, h);
     }
-    if (hint) {
+    var askable = list.filter(function (h) {
+      return h.reason_code !== "online" && h.reason_code !== "no_items";
+    }).length;
+    if (hint && !askable) {
+      hint.textContent = "";  // online copies and records without items: nothing to ask
+    } else if (hint) {
       var live = list.filter(function (h) { return h.live; }).length;
       hint.textContent = live ?
         "标注“实时”的状态刚刚向收藏馆系统查询过（" + live + " 条）；其余为各馆上次同步的记录。" +
