@@ -43,13 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from connectors.broadcast import Broadcaster, LiveSearch, State  # noqa: E402
+from core.config import Config, parse  # noqa: E402
 from harvest.crosswalk import from_raw  # noqa: E402
 from harvest.store import RecordStore  # noqa: E402
 from index.backend import SearchRequest  # noqa: E402
 from index.tantivy_backend import TantivyBackend  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.live import LIVE  # noqa: E402
-from tongjian.config import Config, parse  # noqa: E402
 from tongjian.zebra import RecordFile, ZebraServer  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harvest.model import Author, Holding, Record  # noqa: E402
+from core.model import Author, Holding, Record  # noqa: E402
 from index.backend import SearchRequest  # noqa: E402
 from index.documents import cluster_document  # noqa: E402
 from index.tantivy_backend import TantivyBackend  # noqa: E402

@@ -239,8 +239,8 @@ def du(path: Path) -> int:
 
 
 def phase_ingest(work: Path, data: Path, processes: int) -> dict[str, Any]:
+    from core.config import load
     from harvest.bulk import import_sources
-    from tongjian.config import load
 
     config = load(work / "config.yaml")
     stats = import_sources(config, source_files(data), processes=processes,
@@ -299,8 +299,8 @@ def phase_docs(work: Path, processes: int) -> dict[str, Any]:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    from core.config import load
     from harvest import bulk
-    from tongjian.config import load
 
     config = load(work / "config.yaml")
     store = work / "store.db"

@@ -1,6 +1,6 @@
 """The labeled evaluation set for `harvest.matching`: records plus the edition they are.
 
-Two sources, both turned into `harvest.model.Record`s through the real crosswalks:
+Two sources, both turned into `core.model.Record`s through the real crosswalks:
 
 * **generated** — `tongjian.generator` editions, each catalogued by every library that
   holds it (CNMARC and MARC 21 + 880 cataloguers with their own habits: ISBN-10 vs -13,
@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from core.model import Author, Record
 from harvest.crosswalk import to_record
 from harvest.crosswalk.common import add_isbns
-from harvest.model import Author, Record
 from harvest.readers import read
 from tongjian.generator import Edition, LibrarySpec, iter_editions
 from tongjian.generator import vocab as V

@@ -10,11 +10,11 @@ parses MARC or touches the store.  What lives where:
   harvest query, timeout), for every caller: harvest, live search, item status, the probe
   and ``source test``; it also tells what a protocol's connector can do;
 * `z3950` (+ `zoom`, the YAZ binding), `oaipmh`, `symphony`, `koha` — one system each,
-  including how it is asked for item status and how its words map to `harvest.status`;
+  including how it is asked for item status and how its words map to `core.status`;
 * `broadcast` (live search) and `availability` (item status: cache, threads, deadlines,
   assembly) drive connectors at query time; the normalization they need is passed in.
 
-Modules here may import `connectors.base`, `tongjian.config` (to build themselves from a
-configured source) and `harvest.status` (the one status vocabulary); `availability` also
-reads `harvest.model` holdings.  Nothing here imports `index` or `portal`.
+Modules here may import `connectors.base`, `core.config` (to build themselves from a
+configured source) and `core.status` (the one status vocabulary); `availability` also
+reads `core.model` holdings.  Nothing here imports `index` or `portal`.
 """

@@ -4,7 +4,7 @@ The index knows what a library's system said at the last harvest; a reader stand
 go to the library wants to know what it says now.  So the record page (and the ILL view)
 asks the member systems directly, through each connector's ``item_statuses(key)``
 (`connectors.base.StatusConnector`, VuFind's ``getStatuses``): how a system is asked and
-how its words map to the common vocabulary (`harvest.status`) lives in that system's
+how its words map to the common vocabulary (`core.status`) lives in that system's
 connector — Symphony per barcode, Koha per biblio, Z39.50 by the OPAC record of the
 local number (`connectors.symphony`, `connectors.koha`, `connectors.z3950`).  A connector
 without ``item_statuses`` (OAI-PMH) offers none; one that cannot answer on this server
@@ -18,7 +18,7 @@ Rules, and why:
   or a source's ``availability_timeout`` override it), so the answer comes after the
   slowest source's timeout at worst — never the sum — and a dead county server costs the
   reader at most that.  A source that fails shows its last known (harvested) status,
-  mapped through `harvest.status.common_status`, with the reason (超时, 连接失败, 查询出错,
+  mapped through `core.status.common_status`, with the reason (超时, 连接失败, 查询出错,
   不提供实时状态) and the time that status dates from.
 * Every blocking call runs in a bounded thread pool, and a source holds at most
   ``per_source`` threads at a time (the slot is freed when the *thread* ends, not when we
@@ -57,9 +57,9 @@ from connectors.base import (
     Unreachable,
 )
 from connectors.registry import ConnectorFactory, open_connector, status_by
-from harvest.entry import DERIVED, EntryHolding, record_holdings
-from harvest.model import Holding, Record
-from harvest.status import ONLINE, UNKNOWN, best, common_status, label
+from core.entry import DERIVED, EntryHolding, record_holdings
+from core.model import Holding, Record
+from core.status import ONLINE, UNKNOWN, best, common_status, label
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ class AvailabilityService:
     # -- the check -----------------------------------------------------------------------
     async def check(self, records: Sequence[Record], *, as_of: Mapping[str, float] | None = None,
                     live: bool = True) -> list[HoldingStatus]:
-        """One HoldingStatus per row of `records` (`harvest.entry.record_holdings`: their
+        """One HoldingStatus per row of `records` (`core.entry.record_holdings`: their
         holdings, then the rows made from the records themselves), record by record.  ``as_of`` maps
         record keys to when their harvested status was seen (shown for fallbacks);
         ``live=False`` skips the sources entirely (harvested statuses, labelled so)."""
@@ -551,7 +551,7 @@ class AvailabilityService:
 
 
 def _derived(row: EntryHolding, seen: float | None) -> HoldingStatus:
-    """The status of a row made from the record itself (`harvest.entry`): an online copy
+    """The status of a row made from the record itself (`core.entry`): an online copy
     is there to read now; a record without items has no status to ask about."""
     online = row.online
     return HoldingStatus(

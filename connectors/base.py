@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from harvest.status import Status
+from core.status import Status
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class HarvestConnector(Protocol):
 
 @dataclass(frozen=True)
 class LiveItem:
-    """One copy as its system reports it now, in the common vocabulary (`harvest.status`);
+    """One copy as its system reports it now, in the common vocabulary (`core.status`);
     ``raw`` is the system's own words, kept for the admin and for the record page."""
 
     status: Status

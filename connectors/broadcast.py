@@ -49,7 +49,7 @@ from typing import Any, Literal, Protocol
 from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
 from connectors.registry import ConnectorFactory, live_searchable, open_connector
 from connectors.z3950 import USE_ATTRIBUTES
-from tongjian.config import Source
+from core.config import Source
 
 log = logging.getLogger(__name__)
 

@@ -78,11 +78,11 @@ from connectors.base import (
     RawRecord,
     Unreachable,
 )
-from harvest.status import ON_LOAN, Status, common_status
-from harvest.status import due_date as calendar_date
+from core.status import ON_LOAN, Status, common_status
+from core.status import due_date as calendar_date
 
 if TYPE_CHECKING:
-    from tongjian.config import Source
+    from core.config import Source
 
 ErrorCallback = Callable[[int, str], None]
 

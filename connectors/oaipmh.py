@@ -63,7 +63,7 @@ from lxml import etree
 from sickle import Sickle
 
 from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
-from tongjian.config import Source
+from core.config import Source
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from connectors.base import Connector, ConnectorError
 
 if TYPE_CHECKING:  # config is only a type here; connectors stay importable on their own
-    from tongjian.config import Source
+    from core.config import Source
 
 CONNECTORS: dict[str, str] = {
     "z3950": "connectors.z3950:Z3950Connector",

@@ -23,7 +23,7 @@ assumption):
   ``systemModifiedDate`` on bibs, calls and items; errors as ``messageList``.
 * [C] status is the item's current location policy key (VuFind, UVA): an item at its
   home location is on the shelf, anything else is where it went — see `location_status`;
-  the location keys' meanings are in the common vocabulary (``harvest.status.SYMPHONY``).
+  the location keys' meanings are in the common vocabulary (``core.status.SYMPHONY``).
 * [?] that ``GENERAL:*`` matches every bib.  Sites differ; ``query:`` in config.yaml
   replaces it with any query that matches the whole catalogue on that server.
 * [?] whether editing an item bumps its bib's ``systemModifiedDate`` is unknown, so the
@@ -86,7 +86,7 @@ from connectors.base import (
     RawRecord,
     Unreachable,
 )
-from harvest.status import (
+from core.status import (
     AVAILABLE,
     LIBRARY_USE_ONLY,
     ON_LOAN,
@@ -98,7 +98,7 @@ from harvest.status import (
 )
 
 if TYPE_CHECKING:  # config is only a type here; connectors stay importable on their own
-    from tongjian.config import Source
+    from core.config import Source
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ does not abort a fetch or harvest: the position is skipped and reported to
 Live item status (`connectors.base.StatusConnector`, by record): the record by its local
 number (Bib-1 use 12) in the OPAC record syntax, whose holdings carry circulation data
 (availableNow, availabilityDate, itemId), read into the common vocabulary
-(`harvest.status`).  It goes over a second connection of its own, since the syntax is set
+(`core.status`).  It goes over a second connection of its own, since the syntax is set
 per connection.  A server without OPAC records (Zebra answers Bib-1 239) honestly "does not
 offer live status" (``NotOffered``); so does SRU, which has no OPAC syntax.
 """
@@ -53,7 +53,7 @@ from connectors.base import (
     RawRecord,
     Unreachable,
 )
-from harvest.status import (
+from core.status import (
     AVAILABLE,
     LIBRARY_USE_ONLY,
     ON_LOAN,
@@ -65,7 +65,7 @@ from harvest.status import (
 )
 
 if TYPE_CHECKING:  # config is only a type here; connectors stay importable on their own
-    from tongjian.config import Source
+    from core.config import Source
 
 ALL_RECORDS_PQF = '@attr 1=_ALLRECORDS @attr 2=103 ""'
 """Zebra's "every record" query; real ILS servers rarely allow it, so it is configurable."""

@@ -41,15 +41,15 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.config import Config, HoldingsMap, Source
+from core.model import Author, Holding, Record
+from core.progress import Progress
 from harvest.batch_gc import batch_gc
 from harvest.crosswalk import to_record
 from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.merge import assign_store_clusters
-from harvest.model import Author, Holding, Record
 from harvest.readers import looks_like_xml, read
 from harvest.store import SCHEMA, RecordStore, records_by_cluster, work_key
-from tongjian.config import Config, HoldingsMap, Source
-from tongjian.progress import Progress
 
 T = TypeVar("T")
 R = TypeVar("R")

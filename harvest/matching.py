@@ -532,7 +532,7 @@ class MatchRecord:
 
     @classmethod
     def from_record(cls, record: Any) -> MatchRecord:
-        """From a `harvest.model.Record` (duck-typed, so this module needs no store)."""
+        """From a `core.model.Record` (duck-typed, so this module needs no store)."""
         main, whole = _split_title(_clean(record.title))
         if _garbled(main):
             main = whole = ""

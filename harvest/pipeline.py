@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from connectors.base import Checkpoint, ConnectorError, HarvestConnector, RawRecord
+from core.config import Config, Source
+from core.progress import Progress
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_store_clusters
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from index.documents import cluster_document
-from tongjian.config import Config, Source
-from tongjian.progress import Progress
 
 
 @dataclass

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from core.model import Record
 from harvest.matching import MatchRecord, isbn_reused
-from harvest.model import Record
 
 # Books only got ISBNs in China from 1987 (统一书号 before); serials, maps, manuscripts,
 # recordings never have one.  Counting those as "missing ISBN" would bury the real faults

@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.config import Config, Source
 from harvest.pipeline import HarvestStats
 from harvest.store import RecordStore
-from tongjian.config import Config, Source
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.model import Record
 from harvest.matching import MatchRecord
-from harvest.model import Record
 
 
 def work_key(m: MatchRecord) -> str:

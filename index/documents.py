@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from harvest.entry import entry_holdings, library_copies
-from harvest.model import Record
+from core.entry import entry_holdings, library_copies
+from core.model import Record
 from index.text import normalize
 
 # Names, subjects, series and publishers repeat across a catalogue, and folding one
@@ -83,7 +83,7 @@ def _first(values: Iterable[Any]) -> Any:
 
 
 def _holdings(records: list[Record], libraries: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Copies per holding library, counted by `harvest.entry` as every other view does."""
+    """Copies per holding library, counted by `core.entry` as every other view does."""
     rows = [
         {
             "library": lc.library,

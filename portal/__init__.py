@@ -8,7 +8,7 @@ sources, streamed to the page), `availability` (item status checked at the sourc
 `ill` (the interlibrary-loan holdings matrix), `admin*` and `auth` (login, sessions, CSRF;
 sources, quarantine, data quality, merge corrections) and `metrics` (Prometheus).
 
-May import `tongjian.config`, `harvest`, `index` and, for the live features, `connectors`
+May import `core.config`, `harvest`, `index` and, for the live features, `connectors`
 (through `connectors.broadcast` and `connectors.availability`).  Nothing but the CLI
 imports `portal`.
 """

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.config import Config
 from harvest.scheduler import Scheduler, SourceState
 from harvest.store import RecordStore
 from portal import admin_merge, admin_quality, admin_quarantine
@@ -36,7 +37,6 @@ from portal.admin_runs import recent_runs, summarize
 from portal.app import CONFIG, STORE, blocking, json_response
 from portal.auth import AuthSettings, client_address
 from portal.records import iso_time, local_time, sources_status
-from tongjian.config import Config
 
 log = logging.getLogger("tongjian.admin")
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
+from core.config import Config
 from harvest.pipeline import update_index
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from portal.admin_kit import PRINCIPAL, admin_render, denied, flash, redirect
 from portal.app import BACKEND, CONFIG, STORE, blocking
 from portal.records import merge_evidence
-from tongjian.config import Config
 
 MAX_REASON = 500
 

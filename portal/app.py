@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import jinja2
 from aiohttp import web
 
+from core.config import Config
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from portal.labels import FIELD_TITLES, SORT_TITLES
@@ -33,7 +34,6 @@ from portal.records import (
     sources_status,
 )
 from portal.views import record_context, search_context
-from tongjian.config import Config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -19,13 +19,13 @@ from typing import Any
 from aiohttp import web
 
 from connectors.availability import AvailabilityService, HoldingStatus
-from harvest.model import Record
-from harvest.status import label
+from core.config import Library
+from core.model import Record
+from core.status import label
 from harvest.store import RecordStore
 from portal.app import CONFIG, LIVE_CATALOGUE, STORE, blocking, json_response
 from portal.live_catalogue import is_live_id
 from portal.records import holdings_rows, iso_time, local_time
-from tongjian.config import Library
 
 AVAILABILITY = web.AppKey("availability", AvailabilityService)
 _KEYS_PER_QUERY = 500  # SQLite host parameters per statement, well under its limit

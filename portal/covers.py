@@ -42,17 +42,17 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from harvest.model import Record
+from core.config import Config
+from core.model import Record
 from harvest.store import RecordStore
 from index.documents import best_record
 from portal.app import CONFIG, LIVE_CATALOGUE, STORE, blocking
 from portal.live_catalogue import is_live_id
-from tongjian.config import Config
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_DIR = Path(__file__).parent / "static" / "covers"
-# Material types (harvest.model.Record.material_type) → placeholder file; the rest: other.
+# Material types (core.model.Record.material_type) → placeholder file; the rest: other.
 PLACEHOLDER_KINDS = ("book", "manuscript", "map", "score", "serial", "electronic", "video",
                      "sound", "image", "other")
 PLACEHOLDER_ALIASES = {"visual": "image", "article": "serial"}

@@ -47,8 +47,9 @@ from typing import Any
 from aiohttp import web
 
 from connectors.availability import AvailabilityService, HoldingStatus
+from core.config import Library
+from core.model import Record
 from harvest.isbn import normalize as normalize_isbn
-from harvest.model import Record
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from index.text import isbn_key, title_key
@@ -66,7 +67,6 @@ from portal.labels import LEVEL_RANK
 from portal.query import MAX_QUERY_CHARS, LiveRecords
 from portal.records import UNKNOWN_REGION, iso_time
 from portal.views import record_url
-from tongjian.config import Library
 
 log = logging.getLogger(__name__)
 

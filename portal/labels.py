@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import get_args
 
+from core.config import Library
 from harvest.clc import TOP_CLASSES
 from index.backend import YEAR_RANGES, SearchField, Sort
-from tongjian.config import Library
 
 FACET_TITLES: dict[str, str] = {
     "library": "收藏馆",

@@ -47,9 +47,10 @@ from connectors.broadcast import (
     State,
     TargetStatus,
 )
+from core.config import Config, Library
+from core.entry import entry_holdings, library_copies
+from core.model import Record
 from harvest.crosswalk import from_raw
-from harvest.entry import entry_holdings, library_copies
-from harvest.model import Record
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchHit, SearchRequest
 from index.documents import best_record
@@ -58,7 +59,6 @@ from portal.labels import FIELD_TITLES, LEVEL_RANK
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.query import QueryError, describe, hit_json, parse_params, search_json
 from portal.views import holdings_summary, record_url
-from tongjian.config import Config, Library
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +327,7 @@ class LiveSession:
 def live_entry_json(entry_id: str, records: list[Record],
                     libraries: dict[str, Library]) -> dict[str, Any]:
     """A live-only entry as a result line: the best live record's description and its
-    holdings counted by `harvest.entry`, as every other line."""
+    holdings counted by `core.entry`, as every other line."""
     best = best_record(records, libraries)
     holdings = []
     for lc in library_copies(entry_holdings((), records)):

@@ -25,8 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from core.model import Record
 from harvest.matching import MatchRecord, cluster_detailed, title_key
-from harvest.model import Record
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 

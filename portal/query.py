@@ -20,9 +20,10 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
+from core.config import Library
+from core.entry import LibraryCopies, combine, entry_holdings, library_copies
+from core.model import Record
 from harvest.clc import TOP_CLASSES
-from harvest.entry import LibraryCopies, combine, entry_holdings, library_copies
-from harvest.model import Record
 from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
 from portal.labels import (
     FACET_TITLES,
@@ -32,7 +33,6 @@ from portal.labels import (
     YEAR_RANGE_TITLES,
     facet_label,
 )
-from tongjian.config import Library
 
 MAX_QUERY_CHARS = 200
 MAX_PAGE = 500  # a larger page number is refused as nonsense
@@ -211,7 +211,7 @@ LiveRecords = Callable[[Iterable[str]], Mapping[str, Sequence[Record]]]
 
 def hit_json(hit: SearchHit, libraries: dict[str, Library],
              live: Sequence[Record] = ()) -> dict[str, Any]:
-    """One result line.  Copies per library are the index's stored `harvest.entry`
+    """One result line.  Copies per library are the index's stored `core.entry`
     summary plus the live records joined to the entry, summed by the same rule.  Names and
     regions come from the current config, not the index, so renaming a library shows at
     once; libraries are listed province, city, county …, as on the record page."""

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from harvest.entry import entry_holdings, library_copies
+from core.config import Config, Library
+from core.entry import entry_holdings, library_copies
+from core.model import Record
 from harvest.matching import MatchRecord, cluster_detailed, evidence
-from harvest.model import Record
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from index.documents import best_record
 from portal.labels import LEVEL_RANK
 from portal.query import LiveRecords
-from tongjian.config import Config, Library
 
 # China has one time zone and no daylight saving, so a fixed offset is exact and needs no
 # tz database on the server.
@@ -39,7 +39,7 @@ def local_time(ts: float | None) -> str:
 
 def holdings_rows(records: list[Record], libraries: dict[str, Library],
                   live: Sequence[Record] = ()) -> list[dict[str, Any]]:
-    """Every row of the entry (`harvest.entry.entry_holdings`), ordered region by region,
+    """Every row of the entry (`core.entry.entry_holdings`), ordered region by region,
     bigger libraries first.
 
     Regions are ordered by their highest-level library, so the provincial library's city
@@ -152,7 +152,7 @@ def merge_evidence(records: list[Record]) -> list[dict[str, Any]]:
 def other_editions(store: RecordStore, cluster_id: str,
                    live: LiveRecords | None = None) -> list[dict[str, Any]]:
     """Other editions of the work, each with its holding libraries counted as the list
-    and the record page count them (`harvest.entry`, live copies included)."""
+    and the record page count them (`core.entry`, live copies included)."""
     out = []
     others = store.other_editions(cluster_id)
     joined = live(others) if live is not None else {}

@@ -12,6 +12,7 @@ from itertools import groupby
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from core.config import Config
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
 from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
@@ -23,7 +24,6 @@ from portal.query import (
     to_params,
     with_filter,
 )
-from tongjian.config import Config
 
 FACET_VISIBLE = 8  # values beyond this go behind a "更多" disclosure
 SUMMARY_LIBRARIES = 3  # library names spelled out in a hit's holdings line

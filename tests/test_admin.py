@@ -18,7 +18,8 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from harvest.model import Holding, Record
+from core.config import Config, parse
+from core.model import Holding, Record
 from harvest.pipeline import HarvestStats
 from harvest.scheduler import Scheduler
 from harvest.store import RecordStore
@@ -35,7 +36,6 @@ from portal.auth import (
     parse_hash,
     verify,
 )
-from tongjian.config import Config, parse
 
 MakeClient = Callable[..., Awaitable[TestClient]]
 PASSWORD = "正确的马 battery staple"

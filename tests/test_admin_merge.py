@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from harvest.model import Author, Holding, Record
+from core.config import parse
+from core.model import Author, Holding, Record
 from harvest.pipeline import rebuild_index, update_index
 from harvest.store import RecordStore
 from index.backend import SearchRequest
 from index.tantivy_backend import TantivyBackend
 from portal.app import create_app
 from portal.auth import TOKEN_ENV
-from tongjian.config import parse
 
 TOKEN = "t0ken-for-scripts-0123456789abcdef"
 CONFIG = {

@@ -27,9 +27,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from connectors.availability import AvailabilityService, HoldingStatus, match_items
 from connectors.base import LiveItem, RawRecord
 from connectors.registry import open_connector
-from harvest.crosswalk import from_raw
-from harvest.model import Holding, Record
-from harvest.status import (
+from core.config import Config, parse
+from core.model import Holding, Record
+from core.status import (
     AVAILABLE,
     CODES,
     IN_TRANSIT,
@@ -43,6 +43,7 @@ from harvest.status import (
     common_status,
     location_use_only,
 )
+from harvest.crosswalk import from_raw
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
 from peers.koha import KohaSimulator, demo_records
@@ -50,7 +51,6 @@ from peers.symphony import SymphonySimulator
 from portal.app import create_app
 from portal.availability import AVAILABILITY
 from tests.conftest import HangServer
-from tongjian.config import Config, parse
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"
 SYM_CLIENT, SYM_USER, SYM_PASSWORD = "TONGJIAN-TEST", "TJ_LIVE", "pw-live-not-logged"

@@ -36,10 +36,10 @@ from connectors.broadcast import (
 )
 from connectors.registry import open_connector
 from connectors.z3950 import Z3950Connector
+from core.config import Source, parse
+from core.model import Record
 from harvest.crosswalk import from_raw
-from harvest.model import Record
 from tests.conftest import free_port
-from tongjian.config import Source, parse
 from tongjian.zebra import RecordFile, ZebraServer
 
 pytestmark = pytest.mark.skipif(

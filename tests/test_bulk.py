@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config import Config, parse
 from harvest import iso2709
 from harvest.bulk import DUPLICATE_REASON, import_sources, raw_format
 from harvest.crosswalk import to_record
@@ -24,7 +25,6 @@ from harvest.store import RecordStore
 from index.backend import SearchRequest
 from index.tantivy_backend import TantivyBackend
 from tests.conftest import shared_data
-from tongjian.config import Config, parse
 
 LIBRARIES = [
     {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from core.config import parse
 from tests.conftest import shared_data
-from tongjian.config import parse
 from tongjian.demo import run_demo
 
 ROOT = Path(__file__).resolve().parents[1]

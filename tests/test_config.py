@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tongjian.config import ConfigError, load, parse
+from core.config import ConfigError, load, parse
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 

@@ -25,14 +25,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from harvest.model import Holding, Record
+from core.config import ConfigError, parse
+from core.model import Holding, Record
 from harvest.store import RecordStore
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from peers.oai_repository import jpeg_bytes, png_bytes
 from portal.app import LIVE_CATALOGUE, create_app
 from portal.covers import COVERS, PLACEHOLDER_DIR, image_type, source_host
-from tongjian.config import ConfigError, parse
 
 PNG = png_bytes("cover-1")
 JPEG = jpeg_bytes("cover-2")

@@ -3,12 +3,12 @@ and GB18030) and MARC 21 (UTF-8, MARC-8 CJK, 880 vernacular)."""
 
 from __future__ import annotations
 
+from core.config import HoldingsMap
 from harvest import iso2709
 from harvest.crosswalk import to_record
 from harvest.marc import decode_iso2709
 from harvest.readers import read
 from tests.conftest import shared_data
-from tongjian.config import HoldingsMap
 
 ALEPH_HOLDINGS = (HoldingsMap(tag="905", call_number="s"),
                   HoldingsMap(tag="906", barcode="b", call_number="d/e"))
@@ -116,7 +116,7 @@ def test_invalid_isbn_kept_apart():
 def test_from_dict_round_trips_and_the_model_has_no_init_logic_to_skip():
     """`Record.from_dict` builds complete rows without `__init__`; that is only sound while
     the dataclasses do nothing in it beyond storing fields."""
-    from harvest.model import Author, Holding, Record
+    from core.model import Author, Holding, Record
 
     for cls in (Record, Author, Holding):
         assert not hasattr(cls, "__post_init__"), cls

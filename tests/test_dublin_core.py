@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from connectors.base import RawRecord
+from core.config import Source
 from harvest.crosswalk import from_raw
 from harvest.crosswalk.dublin_core import http_url, places_in, split_role, to_record
 from harvest.marc import RecordError
 from peers.oai_repository import Item, dc_bytes, local_documents
 from tests.conftest import shared_data
-from tongjian.config import Source
 
 SRW = "{http://www.loc.gov/zing/srw/}"
 OAI = "{http://www.openarchives.org/OAI/2.0/}"

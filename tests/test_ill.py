@@ -23,8 +23,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.availability import AvailabilityService
 from connectors.koha import status_summary
+from core.config import Config, parse
+from core.model import Author, Holding, Record
 from harvest.isbn import valid10, valid13
-from harvest.model import Author, Holding, Record
 from harvest.store import RecordStore
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
@@ -34,7 +35,6 @@ from portal.app import create_app
 from portal.availability import AVAILABILITY
 from portal.ill import csv_lines, decode_upload, parse_query, safe_cell
 from tests.conftest import HangServer
-from tongjian.config import Config, parse
 
 KOHA_ID, KOHA_SECRET = "tongjian-ill", "ill-secret-value"
 HONGLOU13 = "9787020002207"

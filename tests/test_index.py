@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.model import Author, Holding, Record
+from core.model import Author, Holding, Record
 from index import text
 from index.backend import FACETS, SearchRequest
 from index.documents import best_record, cluster_document

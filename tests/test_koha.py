@@ -30,9 +30,8 @@ from connectors.base import (
     Unreachable,
 )
 from connectors.koha import KohaConnector, live_item, status_summary
-from harvest.crosswalk import from_raw
-from harvest.marc import RecordError
-from harvest.status import (
+from core.config import Auth, Source
+from core.status import (
     AVAILABLE,
     LIBRARY_USE_ONLY,
     ON_LOAN,
@@ -40,8 +39,9 @@ from harvest.status import (
     Status,
     common_status,
 )
+from harvest.crosswalk import from_raw
+from harvest.marc import RecordError
 from peers.koha import KohaSimulator, demo_records
-from tongjian.config import Auth, Source
 
 CLIENT_ID, SECRET = "tongjian-harvester", "s3cret-K3y-Never-Shown"
 USER, PASSWORD = "harvest", "pa55-Never-Shown"

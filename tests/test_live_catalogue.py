@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harvest.entry import (
+from core.config import parse
+from core.entry import (
     DERIVED,
     NO_ITEM_DATA,
     ONLINE_LOCATION,
@@ -23,13 +24,12 @@ from harvest.entry import (
     entry_holdings,
     library_copies,
 )
-from harvest.model import Author, Holding, Record
+from core.model import Author, Holding, Record
 from harvest.store import RecordStore
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.records import record_data
-from tongjian.config import parse
 
 
 def book(source: str, sid: str, library: str, title: str, author: str, year: int,
@@ -149,7 +149,7 @@ def test_live_records_are_bounded(catalogue: tuple[RecordStore, TantivyBackend])
     assert live.entry_of(records[2].key) is not None
 
 
-# -- harvest.entry ---------------------------------------------------------------------------
+# -- core.entry ---------------------------------------------------------------------------
 
 
 def test_entry_holdings_counts_items_online_copies_and_records_without_items() -> None:

@@ -24,13 +24,13 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.base import RawRecord
+from core.config import Config, parse
 from harvest.pipeline import HarvestStats, ingest, rebuild_index
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
 from portal.app import create_app
 from portal.live import LIVE
 from tests.test_broadcast import DEMO, free_port, hanging_server, iso_records
-from tongjian.config import Config, parse
 from tongjian.zebra import RecordFile, ZebraServer
 
 pytestmark = pytest.mark.skipif(

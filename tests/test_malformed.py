@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import RawRecord
+from core.config import Source
 from harvest import iso2709
 from harvest.marc import decode_iso2709
 from harvest.pipeline import HarvestStats, ingest
 from harvest.readers import read
 from harvest.store import RecordStore
 from tests.conftest import shared_data
-from tongjian.config import Source
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.model import Author, Record
 from harvest.crosswalk.common import add_isbns
 from harvest.matching import (
     MATCH_VERSION,
@@ -33,7 +34,6 @@ from harvest.matching import (
     volume_key,
 )
 from harvest.merge import assign_clusters
-from harvest.model import Author, Record
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for bench.*
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from core.model import Record
 from harvest import merge
 from harvest.merge import assign_clusters, assign_store_clusters
-from harvest.model import Record
 from harvest.store import RecordStore
 
 

@@ -38,10 +38,10 @@ from connectors.oaipmh import (
     OAIPMHConnector,
     format_datestamp,
 )
+from core.config import Auth, Source
 from harvest.crosswalk import from_raw
 from peers.oai_repository import DAY, Item, OAIRepository, local_documents
 from tests.conftest import shared_data
-from tongjian.config import Auth, Source
 
 SEED, COUNT, PAGE = 11, 35, 10
 OAI = "{http://www.openarchives.org/OAI/2.0/}"

@@ -24,12 +24,12 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
+from core.config import Config, parse
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
 from portal import ill
 from portal.app import create_app
 from tests.conftest import free_port
-from tongjian.config import Config, parse
 from tongjian.demo import harvest_all, member_systems
 
 ROOT = Path(__file__).resolve().parents[1]

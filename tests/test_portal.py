@@ -17,14 +17,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from harvest.model import Author, Holding, Record
+from core.config import Config, parse
+from core.model import Author, Holding, Record
 from harvest.store import RecordStore
 from index.backend import FACETS, SearchRequest
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from portal.app import create_app
 from portal.query import QueryError, parse_params, to_params
-from tongjian.config import Config, parse
 
 SCRIPT_TITLE = "<script>alert(1)</script>平凡的世界"
 

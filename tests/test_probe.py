@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.config import parse
 from tests.conftest import shared_data
-from tongjian.config import parse
 from tongjian.probe import probe
 from tongjian.zebra import RecordFile, ZebraServer
 

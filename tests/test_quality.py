@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from core.model import Author, Holding, Record
 from harvest import quality_report as qr
-from harvest.model import Author, Holding, Record
 from harvest.quality import KIND_CODES, encoding_damage
 from harvest.store import RecordStore
 from portal.admin_quality import QUALITY

@@ -35,12 +35,12 @@ from connectors.registry import (
     open_connector,
     status_by,
 )
+from core.config import PROTOCOLS, Config, parse
+from core.model import Holding, Record
 from harvest.crosswalk import from_raw
-from harvest.model import Holding, Record
 from harvest.store import RecordStore
 from tests.conftest import free_port
 from tongjian.commands import harvest_one
-from tongjian.config import PROTOCOLS, Config, parse
 
 USER, PASSWORD = "tj-county", "pw-Zq8-never-dropped"
 ENV = {"TJTEST_Z_USER": USER, "TJTEST_Z_PASSWORD": PASSWORD}

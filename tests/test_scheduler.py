@@ -6,11 +6,11 @@ import asyncio
 import socket
 from pathlib import Path
 
+from core.config import parse
 from harvest.scheduler import FIRST_RETRY, MAX_RETRY, Scheduler, backoff
 from harvest.store import RecordStore
 from tests.conftest import shared_data
 from tongjian.commands import harvest_one
-from tongjian.config import parse
 from tongjian.zebra import ZebraServer
 
 

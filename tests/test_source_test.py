@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.config import parse
 from tests.conftest import shared_data
-from tongjian.config import parse
 from tongjian.source_test import render, sample
 from tongjian.zebra import ZebraServer
 

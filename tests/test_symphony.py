@@ -26,9 +26,8 @@ from connectors.symphony import (
     pack_keys,
     unpack_keys,
 )
-from harvest.crosswalk import from_raw
-from harvest.marc import RecordError
-from harvest.status import (
+from core.config import Auth, Source
+from core.status import (
     AVAILABLE,
     IN_TRANSIT,
     LIBRARY_USE_ONLY,
@@ -38,8 +37,9 @@ from harvest.status import (
     Status,
     common_status,
 )
+from harvest.crosswalk import from_raw
+from harvest.marc import RecordError
 from peers.symphony import SymphonySimulator
-from tongjian.config import Auth, Source
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"
 CLIENT_ID = "TONGJIAN-TEST"

@@ -19,7 +19,7 @@ import pytest
 
 from connectors.base import ConnectorError, Diagnostic, NotOffered, RawRecord, Unreachable
 from connectors.z3950 import Z3950Connector, build_pqf, parse_opac, pqf_quote
-from harvest.status import AVAILABLE, LIBRARY_USE_ONLY, ON_LOAN, UNAVAILABLE, UNKNOWN, Status
+from core.status import AVAILABLE, LIBRARY_USE_ONLY, ON_LOAN, UNAVAILABLE, UNKNOWN, Status
 from tests.conftest import free_port, shared_data
 from tongjian.zebra import RecordFile, ZebraError, ZebraServer
 

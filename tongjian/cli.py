@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tongjian.config import ConfigError, load
+from core.config import ConfigError, load
 
 DEFAULT_CONFIG = "config.yaml"
 

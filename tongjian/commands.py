@@ -9,10 +9,10 @@ from aiohttp import web
 
 from connectors.base import ConnectorError
 from connectors.registry import open_connector  # the one place connectors are built
+from core.config import Config, ConfigError, Source
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
 from harvest.store import RecordStore
 from index.backend import SearchBackend
-from tongjian.config import Config, ConfigError, Source
 
 
 def open_store(config: Config) -> RecordStore:

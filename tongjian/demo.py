@@ -24,11 +24,11 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.config import Config, ConfigError, Source
 from harvest.iso2709 import split_records
 from harvest.pipeline import rebuild_index
 from tongjian import commands
 from tongjian.commands import harvest_one, open_backend, open_store, print_table
-from tongjian.config import Config, ConfigError, Source
 from tongjian.zebra import RecordFile, ZebraServer
 
 DEMO_DATA = Path(__file__).parent / "demo_data"

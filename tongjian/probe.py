@@ -18,10 +18,10 @@ import yaml
 
 from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
 from connectors.registry import open_connector
+from core.config import Source
 from harvest.crosswalk import to_record
 from harvest.marc import Marc, RecordError
 from harvest.readers import read_one
-from tongjian.config import Source
 
 
 @dataclass

@@ -15,13 +15,13 @@ from itertools import islice
 
 from connectors.base import HarvestConnector, RawRecord
 from connectors.registry import open_connector
+from core.config import Source
+from core.model import Record
 from harvest.crosswalk import DEFAULT_HOLDINGS, from_raw
 from harvest.crosswalk.cnmarc import MAPPED_TAGS as CNMARC_TAGS
 from harvest.crosswalk.marc21 import MAPPED_TAGS as MARC21_TAGS
 from harvest.marc import Marc, RecordError
-from harvest.model import Record
 from harvest.readers import read_one
-from tongjian.config import Source
 
 # Tags no crosswalk needs: record control, cataloguing agency, local system data.
 IGNORED_TAGS = {"001", "003", "005", "008", "035", "040", "049", "090", "100", "801", "998",

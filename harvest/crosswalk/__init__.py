@@ -11,13 +11,13 @@ import importlib
 from collections.abc import Sequence
 
 from connectors.base import RawRecord
+from core.config import HoldingsMap, Source
+from core.model import Record
 from harvest.crosswalk import cnmarc, marc21
 from harvest.crosswalk.holdings import DEFAULTS as DEFAULT_HOLDINGS
 from harvest.crosswalk.holdings import extract_holdings
 from harvest.marc import Marc
-from harvest.model import Record
 from harvest.readers import read_one
-from tongjian.config import HoldingsMap, Source
 
 __all__ = ["DEFAULT_HOLDINGS", "from_raw", "to_record"]
 

@@ -8,6 +8,7 @@ written; UNIMARC numeric relator codes are turned into the same words.
 
 from __future__ import annotations
 
+from core.model import Author, Record
 from harvest.crosswalk.common import (
     add_clc,
     add_isbns,
@@ -18,7 +19,6 @@ from harvest.crosswalk.common import (
     year,
 )
 from harvest.marc import Field, Marc
-from harvest.model import Author, Record
 
 # UNIMARC relator codes (Appendix C) → the role words CNMARC cataloguers write.
 RELATORS = {

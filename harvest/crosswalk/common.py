@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from core.model import Record
 from harvest import clc, isbn
-from harvest.model import Record
 
 # ISBD punctuation left at the end of a subfield: " /", " :", " ;", ",", "." and Chinese
 # forms; at the start, the same less the full-width slash and equals sign.  Runs of it and

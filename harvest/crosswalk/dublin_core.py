@@ -19,11 +19,11 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from connectors.base import RawRecord
+from core.config import Source
+from core.model import Author, Record
 from harvest import clc, isbn
 from harvest.crosswalk.common import add_clc, add_isbns, add_unique, tidy, year
 from harvest.marc import RecordError
-from harvest.model import Author, Record
-from tongjian.config import Source
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
 DCTERMS_NS = "http://purl.org/dc/terms/"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.config import HoldingsMap
+from core.model import Holding
 from harvest.crosswalk.common import tidied, tidy
 from harvest.marc import Field, Marc
-from harvest.model import Holding
-from tongjian.config import HoldingsMap
 
 DEFAULTS: dict[str, tuple[HoldingsMap, ...]] = {
     "marc21": (

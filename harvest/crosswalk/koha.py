@@ -24,10 +24,10 @@ from defusedxml import DefusedXmlException
 
 from connectors.base import RawRecord
 from connectors.koha import status_summary
+from core.config import Source
+from core.model import Holding, Record
 from harvest.crosswalk import to_record as marc_to_record
 from harvest.marc import Field, Marc, RecordError, decode_marcxml
-from harvest.model import Holding, Record
-from tongjian.config import Source
 
 # Holding attribute → item attribute (definitions/item.yaml), kept raw: codes such as the
 # shelving location stay Koha's authorised values until a vocabulary mapping exists.

@@ -8,6 +8,7 @@ romanized pinyin in 245/100/260 and the characters only in an 880 linked by $6
 
 from __future__ import annotations
 
+from core.model import Author, Record
 from harvest.crosswalk.common import (
     add_clc,
     add_isbns,
@@ -18,7 +19,6 @@ from harvest.crosswalk.common import (
     year,
 )
 from harvest.marc import Field, Marc
-from harvest.model import Author, Record
 
 AUTHOR_TAGS = ("100", "110", "111", "700", "710", "711")
 SUBJECT_TAGS = ("600", "610", "611", "630", "650", "651")

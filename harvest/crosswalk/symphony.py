@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import RawRecord
+from core.config import Source
+from core.model import Holding, Record
 from harvest import crosswalk
 from harvest.marc import Field, Marc, RecordError
-from harvest.model import Holding, Record
-from tongjian.config import Source
 
 CONTROL_CODE = "_"  # ILSWS puts a control field's data in one subfield with this code
 

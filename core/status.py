@@ -14,7 +14,7 @@ answer, so everything maps to six codes:
     unknown            anything we cannot read with confidence
 
 and a seventh that no source word maps to: ``online``, a digitized copy read on the web
-(an online holding, `harvest.entry`), which is there whenever the reader wants it.
+(an online holding, `core.entry`), which is there whenever the reader wants it.
 
 The rule that matters most: a word not in these tables is ``unknown``, and ``unknown`` is
 never shown as available.  Telling a reader a book is on the shelf when it is not costs

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harvest.model import Record
+from core.model import Record
 
 NO_ITEM_DATA = "来源未提供单册信息"  # a catalogue record without items: the library has it
 ONLINE_LOCATION = "在线阅读"
