@@ -459,7 +459,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
         t = time.monotonic()
         if mode == "update":  # merges too: only the clusters that changed are rewritten
             from harvest.pipeline import update_index
-            from tongjian.commands import open_backend
+            from index.backend import open_backend
 
             if fresh:
                 store.db.executescript(SCHEMA)

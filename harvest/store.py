@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import Config
 from core.model import Record
 from harvest.matching import MatchRecord
 
@@ -392,3 +393,8 @@ def records_by_cluster(rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, l
         group.append(Record.from_dict(json.loads(data)))
     if group:
         yield current or "", group
+
+
+def open_store(config: Config) -> RecordStore:
+    """The store config.yaml names (`store.path`)."""
+    return RecordStore(config.resolve(config.store_path))

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any, Literal, Protocol
 
+from core.config import Config, ConfigError
+
 # Facet name -> index field.  `year_range` is derived from `year` by YEAR_RANGES.
 FACETS: tuple[str, ...] = (
     "library", "region", "clc_top", "year_range", "language", "material_type",
@@ -97,3 +99,14 @@ class SearchBackend(Protocol):
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def open_backend(config: Config) -> SearchBackend:
+    """The engine config.yaml names (`index.backend`), opened on its path."""
+    if config.index.backend == "tantivy":
+        from index.tantivy_backend import TantivyBackend
+
+        return TantivyBackend(config.resolve(config.index.path),
+                              cache_entries=config.index.cache_entries)
+    raise ConfigError(f"{config.path}: index.backend {config.index.backend!r} is not "
+                      "available yet — use tantivy")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from connectors.registry import open_connector
 from core.config import parse
 from harvest import iso2709
 from harvest.marc import decode_iso2709
@@ -22,7 +23,6 @@ from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
 from portal.app import create_app
 from tests.conftest import shared_data
-from tongjian.commands import open_connector
 from tongjian.zebra import RecordFile, ZebraServer
 
 

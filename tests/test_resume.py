@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from connectors.registry import open_connector
 from core.config import load
 from harvest import iso2709
 from harvest.pipeline import harvest_source, rebuild_index, update_index
@@ -22,7 +23,6 @@ from harvest.store import RecordStore
 from index.backend import SearchRequest
 from index.tantivy_backend import TantivyBackend
 from tests.conftest import shared_data
-from tongjian.commands import open_connector
 from tongjian.zebra import RecordFile, ZebraServer
 
 ROOT = Path(__file__).resolve().parents[1]

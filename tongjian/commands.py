@@ -11,22 +11,8 @@ from connectors.base import ConnectorError
 from connectors.registry import open_connector  # the one place connectors are built
 from core.config import Config, ConfigError, Source
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
-from harvest.store import RecordStore
-from index.backend import SearchBackend
-
-
-def open_store(config: Config) -> RecordStore:
-    return RecordStore(config.resolve(config.store_path))
-
-
-def open_backend(config: Config) -> SearchBackend:
-    if config.index.backend == "tantivy":
-        from index.tantivy_backend import TantivyBackend
-
-        return TantivyBackend(config.resolve(config.index.path),
-                              cache_entries=config.index.cache_entries)
-    raise ConfigError(f"{config.path}: index.backend {config.index.backend!r} is not "
-                      "available yet — use tantivy")
+from harvest.store import RecordStore, open_store
+from index.backend import SearchBackend, open_backend
 
 
 def print_table(stats: Sequence[HarvestStats]) -> None:

@@ -27,8 +27,10 @@ from typing import Any
 from core.config import Config, ConfigError, Source
 from harvest.iso2709 import split_records
 from harvest.pipeline import rebuild_index
+from harvest.store import open_store
+from index.backend import open_backend
 from tongjian import commands
-from tongjian.commands import harvest_one, open_backend, open_store, print_table
+from tongjian.commands import harvest_one, print_table
 from tongjian.zebra import RecordFile, ZebraServer
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
