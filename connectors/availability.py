@@ -46,7 +46,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from connectors.base import (
     ConnectorError,
@@ -57,6 +57,7 @@ from connectors.base import (
     Unreachable,
 )
 from connectors.registry import ConnectorFactory, open_connector, status_by
+from core.config import Config, Source
 from core.entry import DERIVED, EntryHolding, record_holdings
 from core.model import Holding, Record
 from core.status import ONLINE, UNKNOWN, best, common_status, label
@@ -229,7 +230,7 @@ class AvailabilityService:
     cache); ``wall`` stamps answers (the "as of" a reader sees).
     """
 
-    def __init__(self, config: Any, open_connector: ConnectorFactory = open_connector, *,
+    def __init__(self, config: Config, open_connector: ConnectorFactory = open_connector, *,
                  timeout: float = DEFAULT_TIMEOUT, ttl: float = DEFAULT_TTL,
                  failure_ttl: float = FAILURE_TTL, not_offered_ttl: float = NOT_OFFERED_TTL,
                  per_source: int = PER_SOURCE, max_threads: int = MAX_THREADS,
@@ -249,7 +250,7 @@ class AvailabilityService:
         self._executor = ThreadPoolExecutor(max_workers=max_threads,
                                             thread_name_prefix="availability")
         self._semaphores: dict[str, asyncio.Semaphore] = {}
-        self._idle: dict[str, list[tuple[Any, float]]] = {}
+        self._idle: dict[str, list[tuple[StatusConnector, float]]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -258,14 +259,14 @@ class AvailabilityService:
         """Wall-clock time as the service stamps answers (the "as of" of live ones)."""
         return self._wall()
 
-    def source(self, name: str) -> Any | None:
+    def source(self, name: str) -> Source | None:
         return next((s for s in self.config.sources if s.name == name), None)
 
-    def timeout_for(self, source: Any) -> float:
-        own = self.timeouts.get(source.name) or getattr(source, "availability_timeout", 0)
+    def timeout_for(self, source: Source) -> float:
+        own = self.timeouts.get(source.name) or source.availability_timeout
         return float(own) if own and own > 0 else self.timeout
 
-    def live_capable(self, source: Any | None) -> bool:
+    def live_capable(self, source: Source | None) -> TypeGuard[Source]:
         return source is not None and status_by(source.protocol) is not None
 
     # -- the check -----------------------------------------------------------------------
@@ -285,9 +286,9 @@ class AvailabilityService:
                 source = self.source(record.source)
                 if not self.live_capable(source) or record.source in failures:
                     continue
-                failed = self._cache.get((record.source, "source", "*"))
-                if failed is not None:
-                    failures[record.source] = failed
+                known = self._cache.get((record.source, "source", "*"))
+                if known is not None:
+                    failures[record.source] = known
                     continue
                 for unit in self._units(source, record):
                     key = unit.cache_key(source.name)
@@ -296,8 +297,9 @@ class AvailabilityService:
                         answers[key] = cached
                     else:
                         plan.setdefault(source.name, {})[unit] = None
+            sources = {s.name: s for s in self.config.sources}
             outcomes = await asyncio.gather(*(
-                self._ask(self.source(name), list(units)) for name, units in plan.items()))
+                self._ask(sources[name], list(units)) for name, units in plan.items()))
             for got, failed in outcomes:
                 answers.update(got)
                 failures.update(failed)
@@ -308,7 +310,7 @@ class AvailabilityService:
                        for row in record_holdings(record) if row.index == DERIVED)
         return out
 
-    def _units(self, source: Any, record: Record) -> list[_Unit]:
+    def _units(self, source: Source, record: Record) -> list[_Unit]:
         if status_by(source.protocol) == "item":
             return [_Unit("item", h.barcode.strip()) for h in record.holdings
                     if h.barcode.strip()]
@@ -320,7 +322,7 @@ class AvailabilityService:
             sem = self._semaphores[name] = asyncio.Semaphore(self.per_source)
         return sem
 
-    async def _ask(self, source: Any, units: list[_Unit]
+    async def _ask(self, source: Source, units: list[_Unit]
                    ) -> tuple[dict[tuple[str, str, str], _Answer], dict[str, _Answer]]:
         """All of one source's units, split over its thread slots, within its timeout."""
         timeout = self.timeout_for(source)
@@ -349,7 +351,7 @@ class AvailabilityService:
                                        _Answer(self._wall(), reason=reasons[0]))
         return answers, failures
 
-    async def _ask_chunk(self, source: Any, units: list[_Unit], deadline: float
+    async def _ask_chunk(self, source: Source, units: list[_Unit], deadline: float
                          ) -> tuple[dict[tuple[str, str, str], _Answer], str]:
         """Run one worker thread over `units`; ('', answers) or the failure reason."""
         results: dict[tuple[str, str, str], _Answer] = {}
@@ -383,7 +385,7 @@ class AvailabilityService:
             self._cache.put((source, "source", "*"), failure, self.not_offered_ttl)
 
     # -- worker threads ------------------------------------------------------------------
-    def _work(self, source: Any, units: list[_Unit], deadline: float,
+    def _work(self, source: Source, units: list[_Unit], deadline: float,
               results: dict[tuple[str, str, str], _Answer], cancel: threading.Event) -> str:
         """Ask the source about each unit until done, cancelled or past the deadline;
         returns a failure reason ('' when every unit got an answer)."""
@@ -414,7 +416,7 @@ class AvailabilityService:
         done = sum(1 for u in units if u.cache_key(source.name) in results)
         return "" if done == len(units) else "timeout"
 
-    def _answer(self, source: Any, conn: StatusConnector, unit: _Unit) -> _Answer:
+    def _answer(self, source: Source, conn: StatusConnector, unit: _Unit) -> _Answer:
         try:
             items = conn.item_statuses(unit.key)
         except Diagnostic as e:  # this request failed, not the server: ask about the next
@@ -424,7 +426,7 @@ class AvailabilityService:
             return _Answer(self._wall(), reason="not_found")
         return _Answer(self._wall(), tuple(items))
 
-    def _store(self, source: Any, unit: _Unit, answer: _Answer,
+    def _store(self, source: Source, unit: _Unit, answer: _Answer,
                results: dict[tuple[str, str, str], _Answer]) -> None:
         key = unit.cache_key(source.name)
         results[key] = answer
@@ -436,7 +438,7 @@ class AvailabilityService:
 
     # -- connector pool ------------------------------------------------------------------
     @contextlib.contextmanager
-    def _connector(self, source: Any, timeout: float) -> Iterator[StatusConnector]:
+    def _connector(self, source: Source, timeout: float) -> Iterator[StatusConnector]:
         """An idle connector of this source, or a new one; back to the pool only after a
         clean run (an error may have left it mid-session), and only when its class keeps
         sessions alive."""
@@ -484,8 +486,11 @@ class AvailabilityService:
             idle = [c for pool in self._idle.values() for c, _ in pool]
             self._idle.clear()
         if idle:
-            threading.Thread(target=lambda: [_close_quietly(c) for c in idle],
-                             name="availability-close", daemon=True).start()
+            def close_all() -> None:
+                for conn in idle:
+                    _close_quietly(conn)
+
+            threading.Thread(target=close_all, name="availability-close", daemon=True).start()
 
     # -- assembling ----------------------------------------------------------------------
     def _statuses(self, record: Record, answers: Mapping[tuple[str, str, str], _Answer],

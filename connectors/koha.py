@@ -296,6 +296,16 @@ def _rfc3339(moment: datetime) -> str:
 # ----------------------------------------------------------------------------- connector
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """An API key (OAuth2 client credentials) or an HTTP Basic login; unused fields ''."""
+
+    client_id: str = ""
+    client_secret: str = ""
+    user: str = ""
+    password: str = ""
+
+
 @dataclass
 class _Cursor:
     """Where a harvest stands; its `state()` is what a checkpoint stores."""
@@ -387,7 +397,7 @@ class KohaConnector:
         env = os.environ if environ is None else environ
         auth = source.auth
         where = f"sources ({source.name}).auth"
-        credentials: dict[str, str] = {}
+        credentials = Credentials()
         if auth.client_id_env or auth.client_secret_env or auth.client_id:
             if not auth.client_secret_env:
                 raise ConnectorError(source.name, f"{where}: set client_secret_env to the "
@@ -396,15 +406,16 @@ class KohaConnector:
                 raise ConnectorError(source.name, f"{where}: set client_id (or "
                                      "client_id_env) to the Koha API key's client id")
             names = [n for n in (auth.client_id_env, auth.client_secret_env) if n]
-            credentials = {"client_id": auth.client_id or env.get(auth.client_id_env, ""),
-                           "client_secret": env.get(auth.client_secret_env, "")}
+            credentials = Credentials(client_id=auth.client_id
+                                      or env.get(auth.client_id_env, ""),
+                                      client_secret=env.get(auth.client_secret_env, ""))
         elif auth.user_env or auth.password_env:
             if not (auth.user_env and auth.password_env):
                 raise ConnectorError(source.name, f"{where}: HTTP Basic needs both user_env "
                                      "and password_env")
             names = [auth.user_env, auth.password_env]
-            credentials = {"user": env.get(auth.user_env, ""),
-                           "password": env.get(auth.password_env, "")}
+            credentials = Credentials(user=env.get(auth.user_env, ""),
+                                      password=env.get(auth.password_env, ""))
         else:
             raise ConnectorError(source.name, f"{where}: no credentials configured — add "
                                  "client_id_env and client_secret_env (a Koha API key; Koha "
@@ -429,7 +440,8 @@ class KohaConnector:
                    timeout=source.timeout if timeout is None else timeout,
                    batch_size=source.batch_size, query=query,
                    credentials_from="environment variables " + ", ".join(names),
-                   **credentials)
+                   client_id=credentials.client_id, client_secret=credentials.client_secret,
+                   user=credentials.user, password=credentials.password)
 
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:
@@ -612,7 +624,7 @@ class KohaConnector:
 
     def _listing_query(self, *filters: Mapping[str, Any]) -> list[str]:
         """q parameters (repeatable, ANDed by Koha): the configured filter plus ours."""
-        parts = [self.query] if self.query else []
+        parts: list[Mapping[str, Any]] = [self.query] if self.query else []
         parts += [f for f in filters if f]
         return [json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in parts]
 
@@ -751,7 +763,7 @@ class KohaConnector:
             c for chunk in _chunks(ids, IDS_PER_QUERY)
             for c in self._get_all("/checkouts", {"item_id": chunk}, "+checkout_id")))
         for item in items:
-            by_biblio.setdefault(item.get("biblio_id"), []).append(item)
+            by_biblio.setdefault(int(item.get("biblio_id") or 0), []).append(item)
         return by_biblio
 
     def _attach_checkouts(self, items: list[dict[str, Any]],

@@ -681,8 +681,9 @@ class SymphonyConnector:
         listing, started = self._listing(query)
         next_since = state.get("next_since") or self._since(started)
         live = {k for k, (_, shadowed) in listing.items() if not shadowed}
-        changed = sorted((k for k in live if k not in previous or listing[k][0] is None
-                          or listing[k][0] >= since), key=_order)
+        floor: datetime = since  # narrowed for the generator below
+        changed = sorted((k for k in live if k not in previous or (stamp := listing[k][0])
+                          is None or stamp >= floor), key=_order)
         after = state.get("after")
         if after is not None:
             changed = [k for k in changed if _order(k) > _order(str(after))]

@@ -504,10 +504,11 @@ def opac_status(circ: Mapping[str, str]) -> Status:
 
 def _parse_xml(data: bytes) -> Element:
     try:
-        return SafeET.fromstring(data)
+        root: Element = SafeET.fromstring(data)
     except (ParseError, DefusedXmlException):
         # holdings text in the server's charset when YAZ was not told to convert it
-        return SafeET.fromstring(data.decode("gb18030", "replace").encode("utf-8"))
+        root = SafeET.fromstring(data.decode("gb18030", "replace").encode("utf-8"))
+    return root
 
 
 def parse_opac(data: bytes) -> tuple[LiveItem, ...]:

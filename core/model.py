@@ -91,7 +91,8 @@ class Record:
                              for a in values.get("authors", ())]
         values["holdings"] = [_build(Holding, _HOLDING_FIELDS, h)
                               for h in values.get("holdings", ())]
-        return _build(cls, _RECORD_FIELDS, values)
+        record: Record = _build(cls, _RECORD_FIELDS, values)
+        return record
 
 
 _RECORD_FIELDS = frozenset(f.name for f in fields(Record))

@@ -168,7 +168,8 @@ def _directory(directory: bytes) -> tuple[list[tuple[str, str, str]], str]:
     entries = _ENTRY.findall(text)
     if len(entries) * 12 == len(text):  # n matches of 12 characters: every entry is good
         return entries, ""
-    good = _ENTRIES.match(text).end()
+    matched = _ENTRIES.match(text)  # matches the empty string at least
+    good = matched.end() if matched else 0
     k = good // 12
     return entries[:k], f"bad directory: entry {k + 1} is {directory[good : good + 12]!r}"
 

@@ -173,7 +173,7 @@ def _check_declared(chunk: bytes, fields: RawFields, encoding: str) -> None:
             ) from None
 
 
-def _decoder(encoding: str):  # noqa: ANN202 - a small closure
+def _decoder(encoding: str) -> Callable[[bytes], str]:
     if encoding == "marc-8":
         def dec(b: bytes) -> str:
             try:

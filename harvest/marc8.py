@@ -47,7 +47,7 @@ def _yaz() -> ctypes.CDLL:
 
 
 def _converter() -> int:
-    cd = getattr(_local, "cd", None)
+    cd: int | None = getattr(_local, "cd", None)
     if cd is None:
         cd = _yaz().yaz_iconv_open(b"UTF-8", b"MARC8")
         if not cd:

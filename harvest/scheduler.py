@@ -35,7 +35,7 @@ def backoff(failures: int, schedule_seconds: float) -> float:
     """Delay before the next attempt after `failures` consecutive failures."""
     if failures <= 0:
         return schedule_seconds
-    return min(FIRST_RETRY * 2 ** (failures - 1), max(schedule_seconds, MAX_RETRY))
+    return float(min(FIRST_RETRY * 2 ** (failures - 1), max(schedule_seconds, MAX_RETRY)))
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Scheduler:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest")
         self.states = {s.name: SourceState(s.name) for s in config.sources
                        if s.mode == "harvest" and s.schedule > 0}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[object]] = []
         self._wake: dict[str, asyncio.Event] = {}
 
     def start(self) -> None:

@@ -95,8 +95,8 @@ def _holdings(records: list[Record], libraries: Mapping[str, Any]) -> list[dict[
         for lc in library_copies(entry_holdings(records))
     ]
     # Province library first (the reader's fallback for inter-library loan), then by code.
-    rows.sort(key=lambda r: (_attr(libraries.get(r["library"]), "level") != "province",
-                             r["library"]))
+    rows.sort(key=lambda r: (_attr(libraries.get(str(r["library"])), "level") != "province",
+                             str(r["library"])))
     return rows
 
 

@@ -320,7 +320,7 @@ class _Catalogue:
             for old in record.get_fields("999"):
                 record.remove_field(old)
             record.add_ordered_field(pymarc.Field(
-                tag="999", indicators=[" ", " "],
+                tag="999", indicators=pymarc.Indicators(" ", " "),
                 subfields=[pymarc.Subfield("c", str(biblio_id)),
                            pymarc.Subfield("d", str(biblio_id))]))
         self.marc[biblio_id] = record
@@ -693,8 +693,10 @@ class KohaSimulator:
             name = spec.lstrip("+- ").removeprefix("me.")
             if name not in known:
                 raise _errors(f"Unknown field {spec!r} in _order_by", "/_order_by")
-            selected.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n)),
-                          reverse=spec.startswith("-"))
+            def order(row: dict[str, Any], n: str = name) -> tuple[bool, Any]:
+                return (row.get(n) is None, row.get(n))
+
+            selected.sort(key=order, reverse=spec.startswith("-"))
         page = self._int_param(request, "_page", 1)
         per_page = self._int_param(request, "_per_page", 20)
         total = len(selected)

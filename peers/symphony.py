@@ -44,7 +44,7 @@ import random
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -817,7 +817,9 @@ class SymphonySimulator:
 
     async def _simple_query(self, request: web.Request) -> web.Response:
         policy = request.match_info["policy"]
-        keys = {"library": LIBRARIES, "location": LOCATIONS, "itemType": ITEM_TYPES}.get(policy)
+        policies: dict[str, Mapping[str, Any]] = {"library": LIBRARIES, "location": LOCATIONS,
+                                                  "itemType": ITEM_TYPES}
+        keys = policies.get(policy)
         if keys is None:
             raise SimError(404, "notFound", f"/policy/{policy} is not a policy resource.")
         pattern = request.query.get("key", "*")

@@ -228,7 +228,7 @@ def _attributes(address: str, syntax: str, timeout: float, protocol: str, marc: 
     with _open(address, syntax, timeout, protocol) as conn:
         for name in use_attributes:
             try:
-                conn.search(word if name != "isbn" else "9787000000000", name)  # type: ignore[arg-type]
+                conn.search(word if name != "isbn" else "9787000000000", name)
                 works.append(f"{name} ({use_attributes[name]})")
             except Diagnostic as e:
                 fails.append(f"{name} ({use_attributes[name]}): {e.code}")

@@ -33,7 +33,8 @@ def from_raw(raw: RawRecord, source: Source) -> Record:
     """A raw record as a connector delivered it → Record; RecordError when unreadable."""
     module = NON_MARC.get(raw.syntax)
     if module:
-        return importlib.import_module(module).to_record(raw, source)
+        record: Record = importlib.import_module(module).to_record(raw, source)
+        return record
     marc = read_one(raw.data, raw.syntax, source.encoding, source.format)
     return to_record(marc, source.name, source.library, raw.record_id or f"#{raw.position}",
                      source.format, source.holdings)

@@ -59,9 +59,12 @@ def item_holding(item: Mapping[str, Any], source: Source) -> Holding:
     """One Koha item → one Holding.  A shared Koha (several branches) maps its branch codes
     through the source's ``members``; the branch code itself goes into the note."""
     home = str(item.get("home_library_id") or "")
-    values = {attr: str(item.get(key) or "").strip() for attr, key in ITEM_TO_HOLDING.items()}
+    def value(attr: str) -> str:
+        return str(item.get(ITEM_TO_HOLDING[attr]) or "").strip()
+
     return Holding(library=(source.member_library(home) if home else "") or source.library,
-                   status=status_summary(item), note=home, **values)
+                   location=value("location"), call_number=value("call_number"),
+                   barcode=value("barcode"), status=status_summary(item), note=home)
 
 
 def _envelope(data: bytes) -> dict[str, Any]:

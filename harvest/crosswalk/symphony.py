@@ -88,9 +88,8 @@ def _key(link: Any) -> str:
 
 
 def _fields(resource: Any) -> Mapping[str, Any]:
-    if isinstance(resource, Mapping) and isinstance(resource.get("fields"), Mapping):
-        return resource["fields"]
-    return {}
+    fields = resource.get("fields") if isinstance(resource, Mapping) else None
+    return fields if isinstance(fields, Mapping) else {}
 
 
 def holdings(call_list: Any, source: Source) -> list[Holding]:

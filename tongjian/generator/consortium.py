@@ -1017,10 +1017,11 @@ def _english_edition(prof: _Slot) -> Edition:
     if prof.kind == "en_fiction":
         c = V.EN_CLASSICS[prof.pick]
         title, lcc, clc = c.title, c.lcc, c.clc
-        persons = (Person(f"{c.surname}, {c.forename}", "著", western=True, dates=c.dates),)
+        persons: tuple[Person, ...] = (Person(f"{c.surname}, {c.forename}", "著",
+                                              western=True, dates=c.dates),)
         lcsh = c.lcsh
         a, y, z = c.cn_subject
-        subjects = ((("a", a), ("y", y), ("z", z)),)
+        subjects: tuple[tuple[tuple[str, str], ...], ...] = ((("a", a), ("y", y), ("z", z)),)
         pages, cm, lit = int(180 + rng.random() * 500), rng.choice((18, 20, 20, 23)), "a"
         if rng.random() < 0.35:  # Chinese libraries file English readers under H319.4
             clc = "H319.4"
