@@ -6,7 +6,9 @@ through this module:
 
 * `normalize` folds the variation a reader does not see as different: full-width forms
   (ＡＢＣ１２３, （）) become half-width (NFKC), case is dropped, traditional characters
-  become simplified (OpenCC t2s), so 紅樓夢 and 红楼梦 are the same words.
+  become simplified (OpenCC t2s), so 紅樓夢 and 红楼梦 are the same words.  It is
+  `core.fold.fold`, the one fold the matcher, the quality report and ILL compare titles
+  and names with too, so what the index calls one word they call one title.
 * `tokens` is the index-side analysis: runs of Han characters are cut by jieba in
   search-engine mode (the words plus the dictionary words inside long words, so 红楼梦 is
   indexed as 红楼 and 红楼梦, 中华人民共和国 as 中华/人民/共和国/…); every other run of
@@ -33,8 +35,8 @@ one way inside a title and another way in a query; without it an unknown name fa
 into the same characters on both sides, and those characters are then indexed as jieba's
 own words.
 
-jieba's dictionary (~0.5 s) and the OpenCC converter load once, lazily, on first use, so
-importing this module is free for processes that never analyse text.
+jieba's dictionary (~0.5 s) and the OpenCC converter (in `core.fold`) load once, lazily,
+on first use, so importing this module is free for processes that never analyse text.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+
+from core.fold import fold as normalize
+from core.fold import title_key
 
 __all__ = [
     "normalize",
@@ -62,7 +67,6 @@ __all__ = [
 
 _lock = threading.Lock()
 _jieba: Any = None
-_t2s: Any = None
 
 # Han ideographs: CJK Unified (incl. Extension A), Compatibility, and the supplementary
 # planes (Extensions B–G) where rare names and old-book characters live.
@@ -73,7 +77,6 @@ _RUN = re.compile(rf"([{_HAN}]+)|((?:[^\W_{_HAN}])+(?:(?<=\d)\.\d+)*[+#]*)")
 _ISBN_INPUT = re.compile(r"^(?:isbn)?[:\s]*([0-9][0-9\-\s]{8,20}[0-9x])$")
 _ISSN_INPUT = re.compile(r"^(?:issn)?[:\s]*([0-9]{4})-?([0-9]{3}[0-9x])$")
 _CALL_NUMBER = re.compile(r"^[a-z]{1,3}[0-9][^\s]*$")
-_NOT_WORD = re.compile(r"[\W_]+")
 _SPACE = re.compile(r"\s+")
 
 # Function words dropped from queries (never from the index): with AND semantics,
@@ -93,33 +96,6 @@ def _jieba_module() -> Any:
                 jieba.initialize()
                 _jieba = jieba
     return _jieba
-
-
-def _converter() -> Any:
-    global _t2s
-    if _t2s is None:
-        with _lock:
-            if _t2s is None:
-                import opencc
-
-                _t2s = opencc.OpenCC("t2s")
-    return _t2s
-
-
-def normalize(text: str) -> str:
-    """Fold width, case and script so equal-looking text compares equal.
-
-    ASCII-only text skips NFKC and OpenCC: it is most of what numbers and codes look like,
-    and both are no-ops on it.
-    """
-    if not text:
-        return ""
-    if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFKC", text).lower()
-    if text.isascii():
-        return text
-    return _converter().convert(text)
 
 
 @lru_cache(maxsize=50_000)
@@ -318,8 +294,3 @@ def code_key(text: str) -> str:
 def looks_like_call_number(text: str) -> bool:
     """索书号 / 中图分类号 shape: 1–3 class letters, a digit, no spaces (I242.4/12, TP312)."""
     return bool(_CALL_NUMBER.match(normalize(text).strip()))
-
-
-def title_key(text: str) -> str:
-    """A title reduced to its letters and digits, for an exact-title bonus."""
-    return _NOT_WORD.sub("", normalize(text))

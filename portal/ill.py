@@ -48,11 +48,12 @@ from aiohttp import web
 
 from connectors.availability import AvailabilityService, HoldingStatus
 from core.config import Library
+from core.fold import title_key
 from core.model import Record
 from harvest.isbn import normalize as normalize_isbn
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
-from index.text import isbn_key, title_key
+from index.text import isbn_key
 from portal.admin_kit import ADMIN
 from portal.app import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, WORKER, json_response, render
 from portal.auth import (
