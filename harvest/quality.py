@@ -27,13 +27,13 @@ import json
 import re
 import sqlite3
 import threading
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from core.fold import title_key as _norm  # the one title/name fold, as the matcher's
 from core.model import Record
 from harvest.matching import MatchRecord, isbn_reused
 
@@ -202,12 +202,6 @@ def _snippet(text: str, damage: Damage, width: int = 24) -> str:
 
 
 # -- duplicates --------------------------------------------------------------------------
-
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def _norm(text: str) -> str:
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def title_key(data: dict[str, Any]) -> tuple[str, str, str, str] | None:
