@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from core.config import parse
 from tests.conftest import shared_data
+from tongjian.cli import main
 from tongjian.demo import run_demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +96,35 @@ def test_demo_harvests_every_member_and_merges(tmp_path):
     assert english.total and english.hits[0].doc["title"] == "The call of the wild"
     backend.close()
     store.close()
+
+
+def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tongjian {version('tongjian')}"
+
+
+def test_json_log_lines_carry_source_and_record_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from tongjian.logs import setup_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        assert setup_logging("json") == "json"
+        logging.getLogger("harvest.pipeline").warning(
+            "record quarantined: %s", "bad leader", extra={"source": "xy", "record": "x:7"})
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        event = json.loads(line)
+        assert event["level"] == "warning" and event["logger"] == "harvest.pipeline"
+        assert event["message"] == "record quarantined: bad leader"
+        assert (event["source"], event["record"]) == ("xy", "x:7")
+        with pytest.raises(ValueError, match="plain, json"):
+            setup_logging("xml")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])

@@ -8,8 +8,19 @@ import sys
 from pathlib import Path
 
 from core.config import ConfigError, load
+from tongjian.logs import FORMATS, setup_logging
 
 DEFAULT_CONFIG = "config.yaml"
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("tongjian")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
                                      "every library in a province")
     parser.add_argument("--config", default=DEFAULT_CONFIG,
                         help="consortium configuration (default: ./config.yaml)")
+    parser.add_argument("--version", action="version", version=f"tongjian {version()}")
+    parser.add_argument("--log-format", choices=FORMATS,
+                        help="plain (default) or json: one JSON object per line "
+                             "(also TONGJIAN_LOG_FORMAT)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="start the demo consortium (Zebra servers), harvest, "
@@ -77,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["check"])
 
     args = parser.parse_args(argv)
+    try:
+        setup_logging(args.log_format)
+    except ValueError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tongjian normalize … | head` ends quietly
     try:
         if args.command == "normalize":
