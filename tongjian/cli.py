@@ -8,19 +8,10 @@ import sys
 from pathlib import Path
 
 from core.config import ConfigError, load
+from core.version import installed_version
 from tongjian.logs import FORMATS, setup_logging
 
 DEFAULT_CONFIG = "config.yaml"
-
-
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    try:
-        return installed("tongjian")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "every library in a province")
     parser.add_argument("--config", default=DEFAULT_CONFIG,
                         help="consortium configuration (default: ./config.yaml)")
-    parser.add_argument("--version", action="version", version=f"tongjian {version()}")
+    parser.add_argument("--version", action="version", version=f"tongjian {installed_version()}")
     parser.add_argument("--log-format", choices=FORMATS,
                         help="plain (default) or json: one JSON object per line "
                              "(also TONGJIAN_LOG_FORMAT)")
@@ -88,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["hash-password"],
                    help="ask for a password and print the TONGJIAN_ADMIN_PASSWORD_HASH line")
 
+    p = sub.add_parser("backup", help="copy the record store consistently (while the portal "
+                       "serves and harvests run), with the config and the secrets' names")
+    p.add_argument("dest", type=Path, help="folder for the backup (made if missing)")
+
+    p = sub.add_parser("restore", help="check a backup and put it in place of the store "
+                       "(stop the portal first); the old store is kept beside it")
+    p.add_argument("src", type=Path, help="a folder made by `tongjian backup`")
+
     p = sub.add_parser("config", help="configuration tools")
     p.add_argument("action", choices=["check"])
 
@@ -126,6 +125,18 @@ def main(argv: list[str] | None = None) -> int:
             from tongjian.commands import quality
 
             return quality(config, as_json=args.json)
+        if args.command in ("backup", "restore"):
+            from harvest.backup import BackupError, backup, restore
+
+            try:
+                done = (backup(config, args.dest) if args.command == "backup"
+                        else restore(config, args.src))
+            except BackupError as e:
+                print(f"{args.command}: {e}", file=sys.stderr)
+                return 1
+            print(f"{args.command}: {done.path}: {done.records:,} records, schema "
+                  f"{done.schema}, {done.size / 1e6:.1f} MB in {done.seconds:.1f} s")
+            return 0
         if args.command == "config":
             print(f"{config.path}: OK — {len(config.libraries)} libraries, "
                   f"{len(config.sources)} sources")
