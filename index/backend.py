@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as _field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from core.config import Config, ConfigError
@@ -82,6 +83,8 @@ class SearchResult:
 
 
 class SearchBackend(Protocol):
+    path: Path | None  # where the index lives (its format marker too); None in memory
+
     def add(self, docs: Iterable[dict[str, Any]]) -> int:
         """Add or replace documents (by id); returns how many. Visible after `commit`."""
         ...

@@ -209,6 +209,7 @@ class TantivyBackend:
     def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP,
                  cache_entries: int = _CACHE_ENTRIES) -> None:
         self._schema = _schema()
+        self.path = Path(path) if path is not None else None
         self._writer_heap = writer_heap
         self._meta: Path | None = None
         if path is None:
