@@ -8,6 +8,7 @@ the fix — not surface later as an odd harvest.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -134,6 +135,10 @@ class PortalConfig:
     # from: the allow-list that keeps `/covers/…` from fetching arbitrary URLs a harvested
     # record names — an image server separate from a library's OAI-PMH or ILS host goes here.
     cover_hosts: tuple[str, ...] = ()
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto/-Host the portal
+    # believes: the reader's address then counts for login throttling and /metrics' loopback
+    # rule.  Empty (the default): forwarded headers are ignored — anybody can send them.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,10 +219,13 @@ def parse(data: Any, path: Path) -> Config:
         raise ConfigError(f"{path}: index.cache_entries: {index.cache_entries!r} is not a "
                           "whole number ≥ 0 (0 turns the search cache off)")
     portal_raw = v.mapping(top.get("portal", {}), "portal",
-                           optional=("host", "port", "title", "cover_hosts"))
+                           optional=("host", "port", "title", "cover_hosts",
+                                     "trusted_proxies"))
     portal = PortalConfig(**{**portal_raw,
                              "cover_hosts": v.hosts(portal_raw.get("cover_hosts"),
-                                                    "portal.cover_hosts")})
+                                                    "portal.cover_hosts"),
+                             "trusted_proxies": v.networks(portal_raw.get("trusted_proxies"),
+                                                           "portal.trusted_proxies")})
     if not isinstance(portal.port, int) or not 0 < portal.port < 65536:
         raise ConfigError(f"{path}: portal.port: {portal.port!r} is not a TCP port number")
     store = v.mapping(top.get("store", {}), "store", optional=("path",))
@@ -271,6 +279,17 @@ class _Validator:
                                 "the host, like 'dfwx.sxlib.org.cn' or '10.0.0.5', without "
                                 "http://, port or path")
             out.append(host)
+        return tuple(out)
+
+    def networks(self, data: Any, where: str) -> tuple[str, ...]:
+        """IP addresses or networks (127.0.0.1, 10.0.0.0/8, ::1), normalized."""
+        out = []
+        for i, raw in enumerate(self.sequence(data or [], where)):
+            try:
+                out.append(str(ipaddress.ip_network(str(raw).strip(), strict=False)))
+            except ValueError:
+                raise self.fail(f"{where}[{i}]", f"{raw!r} is not an IP address or network "
+                                "— write e.g. '127.0.0.1' or '10.0.0.0/8'") from None
         return tuple(out)
 
     def choice(self, value: Any, allowed: tuple[str, ...], where: str) -> None:

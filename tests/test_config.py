@@ -63,3 +63,14 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("libraries: [", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load(bad)
+
+
+def test_trusted_proxies_are_ip_networks(tmp_path: Path) -> None:
+    base = {"libraries": [], "sources": []}
+    config = parse({**base, "portal": {"trusted_proxies": ["127.0.0.1", "10.0.0.0/8", "::1"]}},
+                   tmp_path / "c.yaml")
+    assert config.portal.trusted_proxies == ("127.0.0.1/32", "10.0.0.0/8", "::1/128")
+    assert parse(base, tmp_path / "c.yaml").portal.trusted_proxies == ()
+    with pytest.raises(ConfigError, match=r"trusted_proxies\[1\]: 'nginx' is not an IP"):
+        parse({**base, "portal": {"trusted_proxies": ["127.0.0.1", "nginx"]}},
+              tmp_path / "c.yaml")
