@@ -1,9 +1,10 @@
 """Admin pages for connector admins: every source at a glance, and harvest now / pause / resume.
 
 The dashboard joins two views of a source: the store's harvest history (survives restarts,
-written by CLI harvests too) and, when `tongjian serve` runs the scheduler, its in-memory
-state (paused, running, next run, the failure streak it backs off on).  Without a
-scheduler the page still shows the history and says why the buttons are off.
+written by CLI harvests too) and, when `tongjian serve` passed its scheduler to
+`create_app`, the scheduler's in-memory state (paused, running, next run, the failure
+streak it backs off on).  Without a scheduler the page still shows the history and says
+why the buttons are off.
 
 Routes (all behind `admin_kit`'s gate):
     GET  /admin                          sources dashboard
@@ -21,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from core.config import Config
-from harvest.scheduler import Scheduler, SourceState
+from harvest.scheduler import SourceState
 from harvest.store import RecordStore
 from portal import admin_merge, admin_quality, admin_quarantine
 from portal.admin_kit import (
@@ -34,13 +35,12 @@ from portal.admin_kit import (
     setup_gate,
 )
 from portal.admin_runs import recent_runs, summarize
-from portal.app import CONFIG, STORE, blocking, json_response
 from portal.auth import AuthSettings, client_address
+from portal.core import CONFIG, SCHEDULER, STORE, blocking, json_response
 from portal.records import iso_time, local_time, sources_status
 
 log = logging.getLogger("tongjian.admin")
 
-SCHEDULER = web.AppKey("scheduler", Scheduler)
 HISTORY = 10  # runs shown per source
 ACTIONS = {"harvest": "立即采集", "pause": "暂停", "resume": "恢复"}
 

@@ -18,7 +18,6 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from portal.app import Handler, json_response, render
 from portal.auth import (
     LOGIN_COOKIE,
     METRICS_TOKEN_ENV,
@@ -36,6 +35,7 @@ from portal.auth import (
     set_cookie,
     verify,
 )
+from portal.core import Handler, json_response, render
 
 log = logging.getLogger("tongjian.admin")
 

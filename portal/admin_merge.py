@@ -21,7 +21,7 @@ from harvest.pipeline import update_index
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from portal.admin_kit import PRINCIPAL, admin_render, denied, flash, redirect
-from portal.app import BACKEND, CONFIG, STORE, blocking
+from portal.core import BACKEND, CONFIG, STORE, blocking
 from portal.records import merge_evidence
 
 MAX_REASON = 500

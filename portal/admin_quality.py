@@ -32,7 +32,7 @@ from harvest import quality_report as qr
 from harvest.quality import KIND_CODES, KINDS, Problem
 from harvest.store import RecordStore
 from portal.admin_kit import admin_render, flash, redirect
-from portal.app import CONFIG, STORE, WORKER, blocking, json_response
+from portal.core import CONFIG, STORE, WORKER, blocking, json_response
 from portal.records import iso_time, local_time
 
 log = logging.getLogger("tongjian.admin")

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from harvest.store import RecordStore
 from portal.admin_kit import admin_render
-from portal.app import CONFIG, STORE, blocking
+from portal.core import CONFIG, STORE, blocking
 from portal.records import local_time
 
 PAGE_SIZE = 50

@@ -1,50 +1,62 @@
-"""The aiohttp application: routes, error pages, security headers.
+"""The aiohttp application: the search pages and their JSON twins, error pages, security
+headers, and `create_app`, which wires every feature in.
 
-Store and engine are synchronous (SQLite, tantivy), so every call into them runs on one
-dedicated worker thread: the event loop keeps serving while a search runs, and the store
-and index are never touched by two threads at once (neither promises that is safe).
+The app keys and the helpers handlers share live in `portal.core`, so this module can
+import its features at the top like any other; each feature registers its own routes
+(`setup_*`).  What the app needs from outside — config, store, index, and under
+`tongjian serve` the harvest scheduler — is passed to `create_app`, never set on the app
+afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jinja2
 from aiohttp import web
 
+from connectors.availability import AvailabilityService
 from core.config import Config
+from harvest.scheduler import Scheduler
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
-from portal.labels import FIELD_TITLES, SORT_TITLES
-from portal.live_catalogue import LiveCatalogue, is_live_id
-from portal.query import MAX_QUERY_CHARS, QueryError, parse_params, run_search, search_url
-from portal.records import (
-    entry_data,
-    failing_sources,
-    holdings_total,
-    record_data,
-    sources_status,
+from portal.admin import setup_admin
+from portal.availability import setup_availability
+from portal.core import (
+    BACKEND,
+    CONFIG,
+    EMPTY_FORM,
+    LIVE_CATALOGUE,
+    SCHEDULER,
+    SEARCHERS,
+    STORE,
+    TEMPLATES,
+    WORKER,
+    Handler,
+    blocking,
+    error_response,
+    json_response,
+    render,
+    search_form,
+    searching,
 )
+from portal.covers import setup_covers
+from portal.ill import setup_ill
+from portal.labels import FIELD_TITLES
+from portal.live import setup_live
+from portal.live_catalogue import LiveCatalogue, is_live_id
+from portal.metrics import setup_metrics
+from portal.query import QueryError, parse_params, run_search, search_url
+from portal.records import entry_data, holdings_total, record_data, sources_status
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-CONFIG = web.AppKey("config", Config)
-STORE = web.AppKey("store", RecordStore)
-BACKEND = web.AppKey("backend", SearchBackend)
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
-WORKER = web.AppKey("worker", ThreadPoolExecutor)
-SEARCHERS = web.AppKey("searchers", ThreadPoolExecutor)
-LIVE_CATALOGUE = web.AppKey("live_catalogue", LiveCatalogue)
 
 STATIC = Path(__file__).parent / "static"
 MAX_REQUEST_LINE = 65_536
@@ -67,59 +79,6 @@ STATUS_MESSAGES = {
     405: "不支持这种请求方式。",
     500: "服务器出了点问题，我们已记录下来。请稍后再试；如果一直出现，请联系管理员。",
 }
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def blocking(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app[WORKER], partial(fn, *args))
-
-
-async def searching(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
-    """Index searches run on a pool of their own, one thread per core: tantivy searches
-    release the GIL and read a snapshot, so they need neither the store's thread nor
-    each other — only writes to the store and index stay on the single worker."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app[SEARCHERS], partial(fn, *args))
-
-
-def is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/")
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status,
-                             dumps=partial(json.dumps, ensure_ascii=False))
-
-
-async def render(request: web.Request, template: str, status: int = 200,
-                 **context: Any) -> web.Response:
-    app = request.app
-    config = app[CONFIG]
-    try:
-        failing = await blocking(request, failing_sources, app[STORE], config)
-    except Exception:  # the status line must never take the page down with it
-        log.exception("could not read harvest status")
-        failing = []
-    html = app[TEMPLATES].get_template(template).render(
-        site_title=config.portal.title, consortium=config.name, failing=failing,
-        field_titles=FIELD_TITLES, sort_titles=SORT_TITLES, max_q=MAX_QUERY_CHARS,
-        **context,
-    )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-
-async def error_response(request: web.Request, status: int, message: str) -> web.Response:
-    if is_api(request):
-        return json_response({"error": message}, status=status)
-    try:
-        return await render(request, "error.html", status=status, status_code=status,
-                            message=message, form=_form(request, None))
-    except Exception:
-        log.exception("could not render the error page")
-        return web.Response(text=f"{status} {message}", status=status,
-                            content_type="text/plain", charset="utf-8")
 
 
 @web.middleware
@@ -149,16 +108,6 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         response.headers.setdefault(name, value)
 
 
-def _form(request: web.Request, req: SearchRequest | None) -> dict[str, str]:
-    """What to put back in the search box; after bad input, the reader's own words."""
-    if req is not None:
-        return {"q": req.q, "field": req.field}
-    raw = request.query.get("q", "")[: MAX_QUERY_CHARS * 2]
-    field = request.query.get("field", "any")
-    return {"q": "".join(ch for ch in raw if ch.isprintable()),
-            "field": field if field in FIELD_TITLES else "any"}
-
-
 # -- pages ---------------------------------------------------------------------------------
 
 
@@ -169,7 +118,7 @@ async def search_page(request: web.Request) -> web.Response:
         req = parse_params(request.query.items())
     except QueryError as exc:
         return await render(request, "search.html", status=400, error=exc.message,
-                            form=_form(request, None), home=False, result=None)
+                            form=search_form(request, None), home=False, result=None)
     data = await searching(request, run_search, app[BACKEND], req, config.libraries,
                            app[LIVE_CATALOGUE].entries_with_live)
     home = None
@@ -182,8 +131,8 @@ async def search_page(request: web.Request) -> web.Response:
                          "url": search_url(SearchRequest(q=q, field=f))}  # type: ignore[arg-type]
                         for q, f in SAMPLES],
         }
-    return await render(request, "search.html", error=None, form=_form(request, req), home=home,
-                        result=search_context(req, data, config))
+    return await render(request, "search.html", error=None, form=search_form(request, req),
+                        home=home, result=search_context(req, data, config))
 
 
 LIVE_GONE = ("这条实时检索结果已过期（实时检索的结果保留 {minutes} 分钟）。"
@@ -217,15 +166,15 @@ async def record_page(request: web.Request) -> web.Response:
     if data is None:
         return await render(request, "error.html", status=404, status_code=404,
                             message=gone_message(request, cluster_id),
-                            form=_form(request, None))
-    return await render(request, "record.html", form={"q": "", "field": "any"},
+                            form=search_form(request, None))
+    return await render(request, "record.html", form=EMPTY_FORM,
                         **record_context(data, app[CONFIG]))
 
 
 async def sources_page(request: web.Request) -> web.Response:
     app = request.app
     sources = await blocking(request, sources_status, app[STORE], app[CONFIG])
-    return await render(request, "sources.html", sources=sources, form={"q": "", "field": "any"})
+    return await render(request, "sources.html", sources=sources, form=EMPTY_FORM)
 
 
 # -- JSON ----------------------------------------------------------------------------------
@@ -272,7 +221,12 @@ def templates() -> jinja2.Environment:
     return env
 
 
-def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> web.Application:
+def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
+               scheduler: Scheduler | None = None,
+               availability: AvailabilityService | None = None) -> web.Application:
+    """The portal over one store and index.  `scheduler` (`tongjian serve`) is started
+    and stopped with the app and steered from the admin pages; `availability` chooses the
+    live-status service's timeouts (tests), else one is made from the config."""
     # aiohttp refuses request lines over 8 KiB with its own English 400 before any
     # middleware runs; a 2,000-character Chinese query is 18 KiB once percent-encoded, and
     # deserves the Chinese message saying the limit.  Beyond 64 KiB aiohttp's answer stands.
@@ -288,6 +242,9 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
                                         thread_name_prefix="portal-search")
     app.on_response_prepare.append(security_headers)
     app.on_cleanup.append(_shutdown_worker)
+    if scheduler is not None:
+        app[SCHEDULER] = scheduler
+        app.cleanup_ctx.append(_run_scheduler)
     app.router.add_get("/", search_page)
     app.router.add_get("/search", search_page)
     app.router.add_get("/record/{id}", record_page)
@@ -295,26 +252,23 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend) -> we
     app.router.add_get("/api/search", api_search)
     app.router.add_get("/api/records/{id}", api_record)
     app.router.add_get("/api/sources", api_sources)
-    # Live search (issue 5): its routes, engine and cleanup.  Imported here because
-    # portal.live imports this module's app keys and helpers.
-    from portal.live import setup_live
-
-    setup_live(app)
-    from portal.admin import setup_admin  # (issue 7) these import this module too
-    from portal.metrics import setup_metrics
-
-    setup_admin(app)
+    setup_live(app)  # (issue 5)
+    setup_admin(app)  # (issue 7)
     setup_metrics(app)
-    from portal.availability import setup_availability  # (issue 4) these import this module too
-    from portal.ill import setup_ill
-
-    setup_availability(app)
+    setup_availability(app, availability)  # (issue 4)
     setup_ill(app)
-    from portal.covers import setup_covers  # (issue 11) covers served from our own origin
-
-    setup_covers(app)
+    setup_covers(app)  # (issue 11) covers served from our own origin
     app.router.add_static("/static", STATIC, append_version=False)
     return app
+
+
+async def _run_scheduler(app: web.Application) -> AsyncIterator[None]:
+    """Harvests run while the portal serves, and stop before its worker thread does (the
+    scheduler's index updates run on it)."""
+    scheduler = app[SCHEDULER]
+    scheduler.start()
+    yield
+    await scheduler.stop()
 
 
 async def _shutdown_worker(app: web.Application) -> None:

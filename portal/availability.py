@@ -23,7 +23,7 @@ from core.config import Library
 from core.model import Record
 from core.status import label
 from harvest.store import RecordStore
-from portal.app import CONFIG, LIVE_CATALOGUE, STORE, blocking, json_response
+from portal.core import CONFIG, LIVE_CATALOGUE, STORE, blocking, json_response
 from portal.live_catalogue import is_live_id
 from portal.records import holdings_rows, iso_time, local_time
 

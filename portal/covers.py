@@ -46,7 +46,7 @@ from core.config import Config
 from core.model import Record
 from harvest.store import RecordStore
 from index.documents import best_record
-from portal.app import CONFIG, LIVE_CATALOGUE, STORE, blocking
+from portal.core import CONFIG, LIVE_CATALOGUE, STORE, blocking
 from portal.live_catalogue import is_live_id
 
 log = logging.getLogger(__name__)

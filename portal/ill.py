@@ -55,7 +55,6 @@ from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from index.text import isbn_key
 from portal.admin_kit import ADMIN
-from portal.app import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, WORKER, json_response, render
 from portal.auth import (
     SESSION_COOKIE,
     bearer,
@@ -64,6 +63,7 @@ from portal.auth import (
     same_secret,
 )
 from portal.availability import AVAILABILITY, harvest_times, setup_availability
+from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, WORKER, json_response, render
 from portal.labels import LEVEL_RANK
 from portal.query import MAX_QUERY_CHARS, LiveRecords
 from portal.records import UNKNOWN_REGION, iso_time

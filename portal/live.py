@@ -54,7 +54,7 @@ from harvest.crosswalk import from_raw
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchHit, SearchRequest
 from index.documents import best_record
-from portal.app import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
+from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
 from portal.labels import FIELD_TITLES, LEVEL_RANK
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.query import QueryError, describe, hit_json, parse_params, search_json
@@ -329,7 +329,7 @@ def live_entry_json(entry_id: str, records: list[Record],
     """A live-only entry as a result line: the best live record's description and its
     holdings counted by `core.entry`, as every other line."""
     best = best_record(records, libraries)
-    holdings = []
+    holdings: list[dict[str, Any]] = []
     for lc in library_copies(entry_holdings((), records)):
         lib = libraries.get(lc.library)
         holdings.append({"library": lc.library, "name": lib.name if lib else lc.library,

@@ -29,11 +29,10 @@ from aiohttp import web
 
 from core.config import Config
 from harvest.store import RecordStore
-from portal.admin import SCHEDULER
 from portal.admin_kit import ADMIN
 from portal.admin_runs import last_finished, run_totals
-from portal.app import CONFIG, STORE, Handler, blocking
 from portal.auth import AuthSettings, bearer, client_address, same_secret
+from portal.core import CONFIG, SCHEDULER, STORE, Handler, blocking
 
 # Readers notice from about a quarter of a second; a search past 10 s has failed anyway.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -24,7 +24,7 @@ from harvest.pipeline import HarvestStats
 from harvest.scheduler import Scheduler
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
-from portal.admin import ADMIN, SCHEDULER
+from portal.admin import ADMIN
 from portal.admin_quarantine import decode_for_display, download_name
 from portal.app import create_app
 from portal.auth import (
@@ -92,9 +92,7 @@ def use_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def start_client(world: World, scheduler: Scheduler | None = None) -> TestClient:
-    app = create_app(world.config, world.store, world.backend)
-    if scheduler is not None:  # as `tongjian serve` does, before the app starts
-        app[SCHEDULER] = scheduler
+    app = create_app(world.config, world.store, world.backend, scheduler=scheduler)
     client = TestClient(TestServer(app))
     await client.start_server()
     return client
@@ -295,7 +293,6 @@ async def test_forged_posts_change_nothing(world: World, make_client: MakeClient
     resp = await client.post(url, data={"csrf": csrf}, headers=origin(client),
                              allow_redirects=False)
     assert resp.status == 303 and scheduler.states["sxpl-z3950"].paused
-    await scheduler.stop()
 
 
 async def test_sessions_expire(client: TestClient) -> None:
@@ -346,6 +343,12 @@ async def _no_reindex(stats: list[HarvestStats]) -> None:
     return None
 
 
+async def _scheduled_run_over(scheduler: Scheduler, name: str) -> None:
+    """Until the source's loop has finished its run and waits for the next one."""
+    while not scheduler.states[name].next_run:
+        await asyncio.sleep(0.01)
+
+
 async def test_actions_reach_a_real_scheduler(world: World, make_client: MakeClient) -> None:
     harvested: list[str] = []
     ran = threading.Event()
@@ -357,6 +360,11 @@ async def test_actions_reach_a_real_scheduler(world: World, make_client: MakeCli
 
     scheduler = Scheduler(world.config, harvester, _no_reindex)
     client = await make_client(scheduler)
+    # The app started its scheduler, which harvests a scheduled source at once.
+    await asyncio.wait_for(_scheduled_run_over(scheduler, "sxpl-z3950"), 5)
+    assert harvested == ["sxpl-z3950"]
+    harvested.clear()
+    ran.clear()
     csrf = await logged_in(client)
 
     async def post(action: str, name: str = "sxpl-z3950") -> str:
@@ -380,7 +388,6 @@ async def test_actions_reach_a_real_scheduler(world: World, make_client: MakeCli
     resp = await client.post("/admin/sources/nosuch/pause", data={"csrf": csrf},
                              headers=origin(client))
     assert resp.status == 404
-    await scheduler.stop()
 
 
 async def test_without_scheduler_buttons_are_off(client: TestClient) -> None:

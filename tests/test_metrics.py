@@ -134,7 +134,6 @@ async def test_scheduler_state_is_exported(make_client: MakeClient, world: World
     client = await make_client(scheduler)
     _, samples = parse(await (await client.get("/metrics")).text())
     assert value(samples, "tongjian_harvest_paused", source="sxpl-z3950") == 1
-    await scheduler.stop()
 
 
 async def test_metrics_are_not_public(make_client: MakeClient) -> None:

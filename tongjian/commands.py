@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -11,8 +11,9 @@ from connectors.base import ConnectorError
 from connectors.registry import open_connector  # the one place connectors are built
 from core.config import Config, ConfigError, Source
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
+from harvest.scheduler import Reindex, Scheduler
 from harvest.store import RecordStore, open_store
-from index.backend import SearchBackend, open_backend
+from index.backend import open_backend
 
 
 def print_table(stats: Sequence[HarvestStats]) -> None:
@@ -107,13 +108,23 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     """The portal; with `schedule`, every source with `schedule: N` is harvested every N
     minutes in the background and the index follows."""
     from portal.app import create_app
+    from portal.core import on_worker
 
     store = open_store(config)
     backend = open_backend(config)
     try:
-        app = create_app(config, store, backend)
-        if schedule:
-            _schedule_harvests(app, config, store, backend)
+        app: web.Application | None = None
+
+        async def reindex(stats: list[HarvestStats]) -> None:
+            """Index updates on the portal's store-and-index thread, the one thread that
+            may write the index while the portal reads it."""
+            assert app is not None  # harvests start with the app, after create_app returned
+            touched = set().union(*(s.touched for s in stats))
+            emptied = set().union(*(s.emptied for s in stats))
+            await on_worker(app, update_index, store, backend, config, touched, emptied)
+
+        scheduler = harvest_scheduler(config, reindex) if schedule else None
+        app = create_app(config, store, backend, scheduler=scheduler)
         host = host or config.portal.host
         port = port or config.portal.port
         print(f"portal: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
@@ -124,35 +135,14 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     return 0
 
 
-def _schedule_harvests(app: web.Application, config: Config, store: RecordStore,
-                       backend: SearchBackend) -> None:
-    """Harvest sources on their schedules while the portal runs; the admin pages reach the
-    scheduler through the app, and index updates run on the portal's index thread."""
-    import asyncio
-
-    from harvest.scheduler import Scheduler
-    from portal.admin import SCHEDULER
-    from portal.app import WORKER
-
-    async def reindex(stats: list[HarvestStats]) -> None:
-        touched = set().union(*(s.touched for s in stats))
-        emptied = set().union(*(s.emptied for s in stats))
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(app[WORKER], update_index, store, backend, config,
-                                   touched, emptied)
+def harvest_scheduler(config: Config, reindex: Reindex) -> Scheduler:
+    """Sources harvested on their schedules, each in a worker thread with its own store
+    connection; `reindex` brings the index up to date after each run that changed entries."""
 
     def harvester(source: Source, own_store: RecordStore) -> HarvestStats:
         return harvest_one(source, own_store, show_progress=False)
 
-    scheduler = Scheduler(config, harvester, reindex)
-    app[SCHEDULER] = scheduler
-
-    async def running(_: web.Application) -> AsyncIterator[None]:
-        scheduler.start()
-        yield
-        await scheduler.stop()
-
-    app.cleanup_ctx.append(running)
+    return Scheduler(config, harvester, reindex)
 
 
 def demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
