@@ -61,7 +61,8 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     if text.isascii():
         return text
-    return _converter().convert(text)
+    simplified: str = _converter().convert(text)
+    return simplified
 
 
 def squash(folded: str) -> str:

@@ -1,0 +1,298 @@
+"""Clustering: records → clusters of one edition each, deterministic and shardable.
+
+`Clustering` lists the blocks (`blocking`), judges each block's candidate pairs
+(`rules._judge`) and unions them strongest first through the union-find (`unionfind`),
+which refuses what would make a cluster two editions.  A record whose best matches lie
+in two clusters that cannot be one (Pride and prejudice, Penguin, no year, no ISBN)
+joins neither (`_drop_ambiguous`).  Blocks are processed in a fixed order, so the result
+does not depend on input order; and since blocks that share no record never affect each
+other, the components of the block graph can be clustered in several processes
+(`run(shard, shards)`, `finish`) with the very same result.  Cluster ids are anchored
+on an ISBN or a record key (`_cluster_ids`), so they stay stable across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from array import array
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harvest.matching.blocking import _blocks, _rep_pairs, _set_stems, _signature
+from harvest.matching.keys import MatchRecord
+from harvest.matching.rules import YEAR_SLACK, _judge
+from harvest.matching.unionfind import _Clusters
+
+
+@dataclass
+class ClusterResult:
+    """Assignment plus the edges that built each cluster (for "why merged")."""
+
+    clusters: dict[str, str]  # record key → cluster id
+    edges: list[tuple[str, str, str]]  # (key, key, rule) for every union made
+    refused: int = 0  # unions a cluster-level constraint or a split prevented
+    ambiguous: int = 0  # records left alone because they matched two incompatible clusters
+
+
+@dataclass
+class ShardResult:
+    """One process's share of a clustering (`Clustering.run`)."""
+
+    roots: bytes  # array("q"): the cluster root (record number) of each record, -1: not ours
+    edges: list[tuple[tuple[int, int], str, str, str]]  # ((block, order), key, key, rule)
+    refused: int
+    ambiguous: int
+    records: str  # `Clustering.fingerprint`: which records, in which order, this share saw
+
+
+class Clustering:
+    """One clustering run: the records in key order, their blocks in processing order
+    (ISBN stems sorted, exact titles, prefix/suffix keys; see `blocking._blocks`) and the
+    union-find they feed.
+
+    A union only ever joins records of one connected component of the block graph, and
+    the librarians' merges and splits never reach outside one either: components are
+    independent.  `run(shard, shards)` therefore clusters whole components only — every
+    process builds the same blocks from the same records and takes its share — and
+    `finish` combines the shares; the result is exactly that of one process.
+    """
+
+    def __init__(self, records: Iterable[MatchRecord],
+                 cannot_link: Collection[frozenset[str]] = frozenset(),
+                 must_link: Collection[frozenset[str]] = frozenset(),
+                 year_slack: int | None = None) -> None:
+        self.slack = YEAR_SLACK if year_slack is None else year_slack
+        self.recs = recs = sorted(records, key=lambda r: r.key)
+        index = {r.key: i for i, r in enumerate(recs)}
+        cannot: dict[int, set[int]] = {}
+        for pair in cannot_link:
+            ks = sorted(pair)
+            if len(ks) == 2 and ks[0] in index and ks[1] in index:
+                i, j = index[ks[0]], index[ks[1]]
+                cannot.setdefault(i, set()).add(j)
+                cannot.setdefault(j, set()).add(i)
+        self.must: list[tuple[int, int]] = []
+        for ends in sorted(tuple(sorted(p)) for p in must_link if len(p) == 2):
+            x, y = index.get(ends[0]), index.get(ends[1])
+            if x is not None and y is not None:
+                self.must.append((x, y))
+        self.set_stems = _set_stems(recs)
+        self.uf = _Clusters(recs, cannot, self.slack, self.set_stems)
+        self.blocks = _blocks(recs)
+        self.edges: list[tuple[tuple[int, int], str, str, str]] = []
+        self.ambiguous = 0
+
+    def _shares(self, shards: int) -> tuple[list[int], list[int], list[int]]:
+        """The shard of each librarian merge, of each block and of each record (-1: in
+        none): whole components, each to the shard with the fewest block members so far,
+        in order of first block."""
+        parent = list(range(len(self.recs)))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        groups = [[i, j] for i, j in self.must] + [members for members, _ in self.blocks]
+        for members in groups:
+            a = find(members[0])
+            for j in members[1:]:
+                b = find(j)
+                if a != b:
+                    parent[b] = a
+        load = [0] * shards
+        owner: dict[int, int] = {}
+        shard_of: list[int] = []
+        for members in groups:
+            root = find(members[0])
+            shard = owner.get(root)
+            if shard is None:
+                shard = owner[root] = load.index(min(load))
+            load[shard] += len(members)
+            shard_of.append(shard)
+        records = [owner.get(find(i), -1) for i in range(len(self.recs))]
+        return shard_of[:len(self.must)], shard_of[len(self.must):], records
+
+    def run(self, shard: int = 0, shards: int = 1) -> ShardResult:
+        """Cluster this shard's components (all of them with one shard)."""
+        if shards > 1:
+            must_shard, block_shard, record_shard = self._shares(shards)
+        else:
+            must_shard, block_shard = [0] * len(self.must), [0] * len(self.blocks)
+            record_shard = [0] * len(self.recs)
+        for n, (i, j) in enumerate(self.must):
+            if must_shard[n] == shard and self.uf.union(i, j, forced=True):
+                self.edges.append(((-1, n), self.recs[i].key, self.recs[j].key, "librarian"))
+        for number, (members, rule) in enumerate(self.blocks):
+            if block_shard[number] == shard:
+                self._run_block(number, members, rule)
+        roots = array("q", (self.uf.find(i) if owner == shard else -1
+                            for i, owner in enumerate(record_shard)))
+        return ShardResult(roots.tobytes(), self.edges, self.uf.refused, self.ambiguous,
+                           self.fingerprint())
+
+    def fingerprint(self) -> str:
+        """A digest of the record keys in order: shares combine by record number, so they
+        must all have read the same records."""
+        digest = hashlib.sha1(usedforsecurity=False)
+        for r in self.recs:
+            digest.update(r.key.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
+    def finish(self, shares: Sequence[ShardResult]) -> ClusterResult:
+        """Combine the shares of every shard (this object's own `run` included); ValueError
+        if one of them read other records (the store changed in between)."""
+        own = self.fingerprint()
+        if any(share.records != own for share in shares):
+            raise ValueError("the shares of the clustering read different records")
+        parent = self.uf.parent
+        for share in shares:
+            roots = array("q")
+            roots.frombytes(share.roots)
+            for i, root in enumerate(roots):
+                if root >= 0:
+                    parent[i] = root
+        edges = heapq.merge(*(share.edges for share in shares), key=lambda e: e[0])
+        return ClusterResult(_cluster_ids(self.recs, self.uf), [e[1:] for e in edges],
+                             sum(share.refused for share in shares),
+                             sum(share.ambiguous for share in shares))
+
+    def _drop_ambiguous(self, cands: list[tuple[int, int, int, int]]
+                        ) -> list[tuple[int, int, int, int]]:
+        """A record whose best fuzzy matches lie in two clusters that cannot be one (two
+        ISBNs, two authors, years apart) does not know which it is: it joins neither.
+        Where one cluster scores higher, only the edges to it are kept."""
+        per: dict[int, list[tuple[int, int]]] = {}
+        for s, i, j, _ in cands:
+            if -s < 100:
+                per.setdefault(i, []).append((-s, j))
+                per.setdefault(j, []).append((-s, i))
+        drop: set[tuple[int, int]] = set()
+        for x, partners in per.items():
+            if len(partners) < 2:
+                continue
+            best: dict[int, int] = {}
+            for s, p in partners:
+                r = self.uf.find(p)
+                best[r] = max(best.get(r, 0), s)
+            if len(best) < 2:
+                continue
+            top = max(best.values())
+            leaders = sorted(r for r in best if best[r] == top)
+            if len(leaders) > 40 or not all(
+                    self.uf.could_be_one(r1, r2)
+                    for n, r1 in enumerate(leaders) for r2 in leaders[n + 1:]):
+                self.ambiguous += 1
+                drop.update((x, p) for _, p in partners)
+                continue
+            rivals = {r for r in best if best[r] < top
+                      and not all(self.uf.could_be_one(lead, r) for lead in leaders)}
+            drop.update((x, p) for _, p in partners if self.uf.find(p) in rivals)
+        if not drop:
+            return cands
+        return [c for c in cands if (c[1], c[2]) not in drop and (c[2], c[1]) not in drop]
+
+    def _run_block(self, number: int, members: list[int], rule: str) -> None:
+        """Judge the candidate pairs of one block, then union strongest first.
+
+        Records with identical normalized fields are judged once against their first
+        occurrence, so a block of 500 copies of one famous edition costs 500 judgements,
+        not 125,000."""
+        reps: list[int] = []
+        by_sig: dict[tuple[Any, ...], int] = {}
+        cands: list[tuple[int, int, int, int]] = []
+        for i in members:
+            sig = _signature(self.recs[i])
+            rep = by_sig.get(sig)
+            if rep is None:
+                by_sig[sig] = i
+                reps.append(i)
+                continue
+            s, flags = _judge(self.recs[rep], self.recs[i], None, self.slack, self.set_stems)
+            if s:
+                cands.append((-s, rep, i, flags))
+            else:
+                reps.append(i)
+        for i, j in _rep_pairs(self.recs, reps, self.slack, self.set_stems):
+            if self.uf.find(i) == self.uf.find(j):
+                continue
+            s, flags = _judge(self.recs[i], self.recs[j], None, self.slack, self.set_stems)
+            if s:
+                cands.append((-s, i, j, flags))
+        if len(cands) > 1:
+            cands = self._drop_ambiguous(cands)
+        cands.sort()
+        for s, i, j, flags in cands:
+            isbn = -s >= 100
+            if self.uf.union(i, j, fuzzy=not isbn, flags=flags):
+                self.edges.append(((number, len(self.edges)), self.recs[i].key, self.recs[j].key,
+                                   "isbn" if isbn else rule))
+
+
+def cluster_detailed(records: Iterable[MatchRecord],
+                     cannot_link: Collection[frozenset[str]] = frozenset(),
+                     must_link: Collection[frozenset[str]] = frozenset(),
+                     year_slack: int | None = None) -> ClusterResult:
+    """Cluster records; see `cluster`.  Also returns the union edges with their rule."""
+    clustering = Clustering(records, cannot_link, must_link, year_slack)
+    return clustering.finish([clustering.run()])
+
+
+def _cluster_id(anchor: str) -> str:
+    """Same hash as `harvest.merge`: ids of ISBN-only clusters do not change."""
+    return hashlib.sha1(anchor.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+def lone_cluster_id(record: MatchRecord) -> str:
+    """The id `cluster` gives `record` when no other record shares its cluster or one of
+    its ISBNs (the anchor rule of `_cluster_ids`).  A bulk load stores it with the record,
+    so the merge afterwards rewrites only the rows whose cluster turns out otherwise — a
+    fifth of them, not a million 2 KB rows."""
+    return _cluster_id("i:" + min(record.isbns) if record.isbns else "r:" + record.key)
+
+
+def _cluster_ids(recs: Sequence[MatchRecord], uf: _Clusters) -> dict[str, str]:
+    """Anchor = the cluster's smallest ISBN that no other cluster has (as in
+    `harvest.merge`: "i:" + ISBN), else its smallest record key ("r:" + key).  A set
+    ISBN shared by the clusters of its volumes anchors none of them, so ids never
+    collide; ids stay stable across runs and input order.
+
+    One pass over the records for each step, no per-cluster lists: most of a million
+    clusters are single records."""
+    roots = [uf.find(i) for i in range(len(recs))]
+    owner: dict[str, int] = {}
+    shared: set[str] = set()
+    for r, root in zip(recs, roots, strict=True):
+        for isbn in r.isbns:
+            if owner.setdefault(isbn, root) != root:
+                shared.add(isbn)
+    anchors: dict[int, str] = {}
+    # Records are in key order, so a cluster's first record has its smallest key.
+    for r, root in zip(recs, roots, strict=True):
+        own = [isbn for isbn in r.isbns if isbn not in shared]
+        best = anchors.get(root)
+        if own:
+            anchor = "i:" + min(own)
+            if best is None or best.startswith("r:") or anchor < best:
+                anchors[root] = anchor
+        elif best is None:
+            anchors[root] = "r:" + r.key
+    ids = {root: _cluster_id(anchor) for root, anchor in anchors.items()}
+    return {r.key: ids[root] for r, root in zip(recs, roots, strict=True)}
+
+
+def cluster(records: Iterable[MatchRecord],
+            cannot_link: Collection[frozenset[str]] = frozenset(),
+            must_link: Collection[frozenset[str]] = frozenset(),
+            year_slack: int | None = None) -> dict[str, str]:
+    """{record key: cluster id} for every record.
+
+    `cannot_link` are librarian splits (pairs of record keys): no cluster ever holds both,
+    whatever ISBNs or chains of other records say.  `must_link` are librarian merges,
+    applied first and past the vetoes (a split of the same pair wins).  Records given
+    with only a key and ISBNs cluster exactly as `harvest.merge.assign_clusters` does.
+    """
+    return cluster_detailed(records, cannot_link, must_link, year_slack).clusters
