@@ -25,18 +25,11 @@ from core.config import Config
 from harvest.scheduler import SourceState
 from harvest.store import RecordStore
 from portal import admin_merge, admin_quality, admin_quarantine
-from portal.admin_kit import (
-    ADMIN,
-    PRINCIPAL,
-    AdminState,
-    admin_render,
-    flash,
-    redirect,
-    setup_gate,
-)
+from portal.admin_kit import admin_render, flash, redirect, setup_gate
 from portal.admin_runs import recent_runs, summarize
 from portal.auth import AuthSettings, client_address
 from portal.core import CONFIG, SCHEDULER, STORE, blocking, json_response
+from portal.principal import ADMIN, AdminState, principal
 from portal.records import iso_time, local_time, sources_status
 
 log = logging.getLogger("tongjian.admin")
@@ -140,9 +133,8 @@ async def source_action(request: web.Request) -> web.Response:
         else:
             scheduler.resume(name)
             message = f"已恢复 {name} 的定时采集，并立即采集一次。"
-        principal = request.get(PRINCIPAL)
-        log.info("admin: %s %s by %s from %s", action, name,
-                 principal.via if principal else "?", client_address(request))
+        log.info("admin: %s %s by %s from %s", action, name, principal(request).via,
+                 client_address(request))
     if request.path.startswith("/api/") or request.headers.get("Authorization"):
         return json_response({"source": name, "action": action, "message": message})
     flash(request, message)

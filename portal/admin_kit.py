@@ -1,10 +1,12 @@
 """The gate in front of /admin and /api/admin: login, logout, sessions, CSRF, rendering.
 
 One middleware guards every path under those prefixes, so a page added later is shut by
-default instead of by remembering a decorator.  A browser proves itself with a session
-cookie, and every state-changing request from it must also carry that session's CSRF token
-and come from this site (Origin/Referer); a script proves itself with the bearer token,
-which a foreign page cannot make a browser send, so it needs neither.
+default instead of by remembering a decorator.  Who is asking comes from
+`portal.principal` (the same answer the ILL view and /metrics get); the gate lets in an
+admin session or the admin token.  Every state-changing request from a browser session
+must also carry that session's CSRF token and come from this site (Origin/Referer); a
+script proves itself with the bearer token, which a foreign page cannot make a browser
+send, so it needs neither.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -25,71 +26,51 @@ from portal.auth import (
     SESSION_COOKIE,
     TOKEN_ENV,
     AuthSettings,
-    Session,
-    Sessions,
-    Throttle,
-    bearer,
     client_address,
     same_origin,
     same_secret,
     set_cookie,
     verify,
 )
-from portal.core import Handler, json_response, render
+from portal.core import EMPTY_FORM, Handler, is_api, json_response, render
+from portal.principal import (
+    ADMIN,
+    PRINCIPAL,
+    AdminState,
+    Principal,
+    Refusal,
+    Via,
+    principal,
+)
 
 log = logging.getLogger("tongjian.admin")
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-NO_FORM = {"q": "", "field": "any"}  # the header search box stays empty on admin pages
-
-
-@dataclass
-class AdminState:
-    settings: AuthSettings
-    sessions: Sessions = field(default_factory=Sessions)
-    throttle: Throttle = field(default_factory=Throttle)
-
-
-@dataclass
-class Principal:
-    """Who is asking: a browser session, or a script with the token (session None)."""
-
-    via: str  # "session" | "token"
-    session: Session | None = None
-    session_id: str = ""
-
-
-ADMIN = web.AppKey("admin", AdminState)
-# aiohttp ≥ 3.13 wants typed request keys; older releases (the project allows ≥ 3.9) take
-# a plain string.
-PRINCIPAL: Any = (web.RequestKey("admin_principal", Principal) if hasattr(web, "RequestKey")
-                  else "tongjian_admin_principal")
 
 
 def is_admin_path(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in ("/admin", "/api/admin"))
 
 
-def _is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/")
-
-
 async def admin_render(request: web.Request, template: str, status: int = 200,
                        **context: Any) -> web.Response:
-    """`render` plus what every admin page needs: the CSRF token and pending notices."""
-    principal: Principal | None = request.get(PRINCIPAL)
-    session = principal.session if principal else None
+    """`render` plus what every admin page needs: who is logged in (for the nav), the CSRF
+    token and pending notices.  A caller the gate did not admit shows as no one."""
+    who: Principal | None = request.get(PRINCIPAL)
+    if who is not None and not who.admin:
+        who = None
+    session = who.session if who else None
     flash = list(session.flash) if session else []
     if session:
         session.flash.clear()
-    return await render(request, template, status=status, form=NO_FORM,
+    return await render(request, template, status=status, form=EMPTY_FORM,
                         csrf=session.csrf if session else "", flash=flash,
-                        principal=principal, **context)
+                        principal=who, **context)
 
 
 async def denied(request: web.Request, status: int, message: str,
                  headers: dict[str, str] | None = None) -> web.Response:
-    if _is_api(request):
+    if is_api(request):
         response = json_response({"error": message}, status=status)
     else:
         response = await admin_render(request, "admin_message.html", status=status,
@@ -105,9 +86,9 @@ def redirect(location: str) -> web.Response:
 
 
 def flash(request: web.Request, message: str) -> None:
-    principal: Principal | None = request.get(PRINCIPAL)
-    if principal and principal.session:
-        principal.session.flash.append(message)
+    who: Principal | None = request.get(PRINCIPAL)
+    if who and who.session:
+        who.session.flash.append(message)
 
 
 # -- the guard ---------------------------------------------------------------------------
@@ -130,37 +111,26 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         return await denied(request, 403, "管理功能未启用。")
     if request.path == "/admin/login":
         return await handler(request)  # checks its own form: there is no session yet
-    address = client_address(request)
-    token = bearer(request)
-    if token is not None:
-        wait = state.throttle.wait(address)
-        if wait:
-            return await denied(request, 429, _wait_message(wait),
-                                {"Retry-After": str(int(wait) + 1)})
-        if not same_secret(token, state.settings.token):
-            state.throttle.failed(address)
-            log.warning("admin: wrong token from %s for %s", address, request.path)
-            return await denied(request, 401, "令牌无效。", _challenge())
-        request[PRINCIPAL] = Principal("token")
-        return await handler(request)
-    session_id = request.cookies.get(SESSION_COOKIE, "")
-    session = state.sessions.get(session_id) if session_id else None
-    if session is None:
+    who = principal(request)
+    if who.refusal is Refusal.THROTTLED:
+        return await denied(request, 429, _wait_message(who.wait), who.retry_after())
+    if who.wrong_token:
+        return await denied(request, 401, "令牌无效。", _challenge())
+    if not who.admin:
         return await _anonymous(request)
-    if request.method not in SAFE_METHODS:
+    if who.via is Via.SESSION and request.method not in SAFE_METHODS:
         form = await request.post()
         sent = str(form.get("csrf") or request.headers.get("X-CSRF-Token", ""))
-        if not same_origin(request) or not same_secret(sent, session.csrf):
+        if not same_origin(request) or not who.csrf_ok(sent):
             log.warning("admin: refused %s %s from %s (CSRF token or origin)",
-                        request.method, request.path, address)
+                        request.method, request.path, client_address(request))
             return await denied(request, 403, "表单已失效或来自其他网站，操作未执行。"
                                               "请回到管理页面刷新后重试。")
-    request[PRINCIPAL] = Principal("session", session, session_id)
     return await handler(request)
 
 
 async def _anonymous(request: web.Request) -> web.StreamResponse:
-    if _is_api(request):
+    if is_api(request):
         return await denied(request, 401, "需要管理员令牌：请求头 Authorization: Bearer …",
                             _challenge())
     if request.method in SAFE_METHODS:
@@ -197,9 +167,7 @@ def _safe_next(target: str) -> str:
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    state = request.app[ADMIN]
-    session_id = request.cookies.get(SESSION_COOKIE, "")
-    if session_id and state.sessions.get(session_id):
+    if principal(request).via is Via.SESSION:
         return redirect(_safe_next(request.query.get("next", "/admin")))
     return await _login_form(request, 200, "")
 
@@ -248,9 +216,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    principal: Principal | None = request.get(PRINCIPAL)
-    if principal and principal.session_id:
-        request.app[ADMIN].sessions.drop(principal.session_id)
+    who = principal(request)
+    if who.session_id:
+        request.app[ADMIN].sessions.drop(who.session_id)
         log.info("admin: logout from %s", client_address(request))
     response = redirect("/admin/login")
     response.del_cookie(SESSION_COOKIE, path="/")

@@ -20,8 +20,9 @@ from core.config import Config
 from harvest.pipeline import update_index
 from harvest.store import RecordStore
 from index.backend import SearchBackend
-from portal.admin_kit import PRINCIPAL, admin_render, denied, flash, redirect
+from portal.admin_kit import admin_render, denied, flash, redirect
 from portal.core import BACKEND, CONFIG, STORE, blocking
+from portal.principal import principal
 from portal.records import merge_evidence
 
 MAX_REASON = 500
@@ -73,8 +74,7 @@ async def split(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     key = str(form.get("key", ""))
     reason = str(form.get("reason", "")).strip()[:MAX_REASON]
-    principal = request.get(PRINCIPAL)
-    who = f"admin ({principal.via})" if principal else "admin"
+    who = f"admin ({principal(request).via})"
     app = request.app
     new_id = await blocking(request, _split, app[STORE], app[BACKEND], app[CONFIG],
                             cluster_id, key, who, reason)

@@ -9,9 +9,10 @@ scrape time, so they count CLI harvests too and survive restarts; request figure
 process's since it started (Prometheus handles counter resets).
 
 /metrics answers loopback clients (a Prometheus on the same host) and anybody with the
-metrics or admin bearer token; everyone else gets 403.  A request that came through a
-proxy (X-Forwarded-For, Forwarded, X-Real-IP) is not trusted as loopback, so a reverse
-proxy on the same host does not open the endpoint to the world.
+metrics or admin bearer token (`portal.principal`, which also throttles wrong tokens);
+everyone else gets 403.  A request that came through a proxy (X-Forwarded-For,
+Forwarded, X-Real-IP) is not trusted as loopback, so a reverse proxy on the same host does
+not open the endpoint to the world.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from aiohttp import web
 
 from core.config import Config
 from harvest.store import RecordStore
-from portal.admin_kit import ADMIN
 from portal.admin_runs import last_finished, run_totals
-from portal.auth import AuthSettings, bearer, client_address, same_secret
+from portal.auth import client_address
 from portal.core import CONFIG, SCHEDULER, STORE, Handler, blocking
+from portal.principal import Refusal, Via, principal
 
 # Readers notice from about a quarter of a second; a search past 10 s has failed anyway.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -224,11 +225,6 @@ def _scheduler(out: Exposition, app: web.Application) -> None:
 # -- access and wiring -------------------------------------------------------------------
 
 
-def _settings(app: web.Application) -> AuthSettings:
-    state = app.get(ADMIN)
-    return state.settings if state is not None else AuthSettings.from_env()
-
-
 def _loopback(request: web.Request) -> bool:
     if any(h in request.headers for h in PROXY_HEADERS):
         return False
@@ -238,25 +234,14 @@ def _loopback(request: web.Request) -> bool:
         return False
 
 
-def _token_ok(request: web.Request, token: str) -> bool:
-    settings = _settings(request.app)
-    return same_secret(token, settings.metrics_token) or same_secret(token, settings.token)
-
-
 async def metrics_page(request: web.Request) -> web.Response:
-    token = bearer(request)
-    state = request.app.get(ADMIN)
-    address = client_address(request)
-    if token is None:
-        # No throttle here: somebody else's wrong guesses from this host must not blind
-        # the local Prometheus.
-        ok = _loopback(request)
-    elif state is not None and state.throttle.wait(address):
+    who = principal(request)
+    if who.refusal is Refusal.THROTTLED:
         return web.Response(status=429, text="too many failed attempts\n")
-    else:
-        ok = _token_ok(request, token)
-        if not ok and state is not None:
-            state.throttle.failed(address)
+    # Without a token, the host itself; that path is never throttled, so somebody else's
+    # wrong guesses from this host cannot blind the local Prometheus.
+    ok = (who.via in (Via.METRICS, Via.TOKEN)
+          or (who.refusal is None and _loopback(request)))
     if not ok:
         return web.Response(status=403, text="metrics: loopback or a bearer token only\n",
                             content_type="text/plain")

@@ -30,7 +30,7 @@ from harvest.store import RecordStore
 from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from peers.koha import KohaSimulator, demo_records
-from portal import ill
+from portal import ill, ill_lookup
 from portal.app import create_app
 from portal.availability import AVAILABILITY
 from portal.ill import csv_lines, decode_upload, parse_query, safe_cell
@@ -259,7 +259,7 @@ async def test_matrix_is_sorted_by_region(client: TestClient) -> None:
 
 async def test_lines_beyond_the_live_limit_use_harvested_status(
         world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ill, "LIVE_LINES", 1)  # lines of one group: the cap splits it
+    monkeypatch.setattr(ill_lookup, "LIVE_LINES", 1)  # lines of one group: the cap splits it
     data = await lookup(client, [HONGLOU13, "不存在的书名", HONGLOU13, HONGLOU13])
     first, *others = (next(h for h in i["holdings"] if h["library"] == "SMLIB")
                       for i in data["items"] if i["matched"])
@@ -382,8 +382,8 @@ async def test_cross_site_posts_are_refused(client: TestClient) -> None:
 async def test_job_progress_is_reported(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # every line is held by the never-answering source (0.3 s per group of lines), so the
     # lookup takes long enough to watch
-    monkeypatch.setattr(ill, "MATCH_BATCH", 4)
-    monkeypatch.setattr(ill, "LIVE_BATCH", 2)
+    monkeypatch.setattr(ill_lookup, "MATCH_BATCH", 4)
+    monkeypatch.setattr(ill_lookup, "LIVE_BATCH", 2)
     monkeypatch.setattr(ill, "SYNC_WAIT", 0.2)
     client = await _client(world, failure_ttl=0)
     try:

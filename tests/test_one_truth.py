@@ -27,7 +27,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from core.config import Config, parse
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
-from portal import ill
+from portal import ill_lookup
 from portal.app import create_app
 from tests.conftest import free_port
 from tongjian.demo import harvest_all, member_systems
@@ -153,7 +153,7 @@ async def test_every_view_counts_the_same_holdings(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Live status changes what is on the shelf, never how many copies: a few ILL lines
     # asked live are enough here, and keep the test from waiting on the simulators.
-    monkeypatch.setattr(ill, "LIVE_LINES", 10)
+    monkeypatch.setattr(ill_lookup, "LIVE_LINES", 10)
     entries = await all_entries(client)
     assert len(entries) > 2000
     records: dict[str, dict[str, Any]] = {}
