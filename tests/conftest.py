@@ -1,10 +1,24 @@
-"""Shared test helpers: where the real data lives, and skipping cleanly without it."""
+"""Shared test helpers: where the real data lives, and skipping cleanly without it; and a
+small world — config, record store, tantivy index — with the real portal app over it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from core.config import Config, parse
+from core.model import Record
+from harvest.pipeline import rebuild_index
+from harvest.store import RecordStore
+from index.documents import cluster_document
+from index.tantivy_backend import TantivyBackend
+from portal.app import create_app
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -111,3 +125,116 @@ async def browser():
             yield browser
         finally:
             await browser.close()
+
+
+# -- a small world: config, store, index, app ----------------------------------------------
+
+
+@dataclass
+class World:
+    """What the portal runs on, in a test's tmp folder: the real store and the real
+    (in-memory) tantivy index, never a mock of the engine."""
+
+    config: Config
+    store: RecordStore
+    backend: TantivyBackend
+
+    def app(self, **options: Any) -> web.Application:
+        """The real app over this world.  `options` go to `create_app` (scheduler=,
+        availability=); `backend=` puts another engine in the index's place."""
+        backend = options.pop("backend", self.backend)
+        return create_app(self.config, self.store, backend, **options)
+
+    def close(self) -> None:
+        self.backend.close()
+        self.store.close()
+
+
+Clusters = Mapping[str, Sequence[Record]]
+
+
+def build_world(tmp_path: Path, config: Mapping[str, Any] | Config,
+                clusters: Clusters | None = None, *, records: Sequence[Record] = (),
+                run: str | None = None, raw: bytes = b"raw") -> World:
+    """A world holding the test's own records.  `clusters` (entry id → records) are entries
+    as the test states them; `records` are merged by the harvest's own matcher, as a
+    harvest would.  With `run`, the records arrive in one finished harvest run of that
+    name, so they have a harvest time (the "as of" of harvested statuses).  A config given
+    as a dict is read as if from tmp_path/config.yaml, so the store (and the covers cache
+    beside it) land in tmp_path unless it says otherwise."""
+    clusters = clusters or {}
+    if not isinstance(config, Config):
+        config = parse(dict(config), tmp_path / "config.yaml")
+    store = RecordStore(config.resolve(config.store_path))
+    backend = TantivyBackend(None)
+    harvest = store.start_harvest(run) if run is not None else None
+    for entry_id, members in clusters.items():
+        for record in members:
+            store.put(record, raw, "test", run=harvest)
+        store.set_clusters([(r.key, entry_id) for r in members])
+    for record in records:
+        store.put(record, raw, "test", run=harvest)
+    if harvest is not None:
+        store.finish_harvest(harvest, {}, None)
+    store.commit()
+    if records:
+        rebuild_index(store, backend, config, show_progress=False)
+    elif clusters:
+        backend.add(cluster_document(cid, list(recs), config.libraries)
+                    for cid, recs in clusters.items())
+        backend.commit()
+    return World(config, store, backend)
+
+
+MakeWorld = Callable[..., World]
+Serve = Callable[[web.Application], Awaitable[TestClient]]
+MakeClient = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def make_world(tmp_path: Path) -> Iterator[MakeWorld]:
+    """`make_world(config, clusters, records=…, run=…)`: `build_world` in this test's tmp
+    folder, closed at teardown.  A test module defines its `world` fixture with it."""
+    worlds: list[World] = []
+
+    def make(config: Mapping[str, Any] | Config, clusters: Clusters | None = None,
+             **options: Any) -> World:
+        worlds.append(build_world(tmp_path, config, clusters, **options))
+        return worlds[-1]
+
+    yield make
+    for world in worlds:
+        world.close()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """A started test client for an app; every one closed at teardown, even when a test
+    fails half-way."""
+    clients: list[TestClient] = []
+
+    async def start(app: web.Application) -> TestClient:
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in reversed(clients):
+        await client.close()
+
+
+@pytest.fixture
+def make_client(world: World, serve: Serve) -> MakeClient:
+    """Clients of the app over the test module's `world`, with `create_app`'s options."""
+
+    async def make(**options: Any) -> TestClient:
+        return await serve(world.app(**options))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> TestClient:
+    """The app over the test module's `world`, as it is made for `tongjian serve`."""
+    return await make_client()

@@ -10,23 +10,17 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from core.config import Config, parse
 from core.model import Holding, Record
 from harvest.pipeline import HarvestStats
 from harvest.scheduler import Scheduler
 from harvest.store import RecordStore
-from index.tantivy_backend import TantivyBackend
 from portal.admin import ADMIN
 from portal.admin_quarantine import decode_for_display, download_name
-from portal.app import create_app
 from portal.auth import (
     METRICS_TOKEN_ENV,
     PASSWORD_ENV,
@@ -36,43 +30,34 @@ from portal.auth import (
     parse_hash,
     verify,
 )
+from tests.conftest import MakeClient, MakeWorld, World
 
-MakeClient = Callable[..., Awaitable[TestClient]]
 PASSWORD = "正确的马 battery staple"
 TOKEN = "t0ken-for-scripts-0123456789abcdef"
 FAST_HASH = hash_password(PASSWORD, n=2**10)  # cheap for tests; production uses 2**14
 
-
-def config_dict(store_path: Path) -> dict:
-    return {
-        "consortium": {"name": "测试联合目录"},
-        "libraries": [
-            {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
-            {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
-        ],
-        "sources": [
-            {"name": "sxpl-z3950", "library": "SXPL", "protocol": "z3950",
-             "address": "127.0.0.1:9/Default", "schedule": 60},
-            {"name": "xylib-z3950", "library": "XYLIB", "protocol": "z3950",
-             "address": "127.0.0.1:9/Default"},
-        ],
-        "store": {"path": str(store_path)},
-    }
+CONFIG = {
+    "consortium": {"name": "测试联合目录"},
+    "libraries": [
+        {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
+        {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
+    ],
+    "sources": [
+        {"name": "sxpl-z3950", "library": "SXPL", "protocol": "z3950",
+         "address": "127.0.0.1:9/Default", "schedule": 60},
+        {"name": "xylib-z3950", "library": "XYLIB", "protocol": "z3950",
+         "address": "127.0.0.1:9/Default"},
+    ],
+}
 
 
-@dataclass
-class World:
-    config: Config
-    store: RecordStore
-    backend: TantivyBackend
-
-
-def make_world(tmp_path: Path) -> World:
-    config = parse(config_dict(tmp_path / "s.db"), tmp_path / "config.yaml")
-    store = RecordStore(tmp_path / "s.db")
-    store.put(Record(source="sxpl-z3950", source_id="1", library="SXPL", title="红楼梦",
-                     holdings=[Holding("SXPL", "", "I242.4/12", "B1")]), b"raw", "test")
-    store.set_clusters([("sxpl-z3950:1", "c1")])
+def admin_world(make_world: MakeWorld) -> World:
+    """One book, a harvest that worked then one that failed, and a quarantined record
+    whose raw bytes carry markup (the admin tests, /metrics and the quality report)."""
+    world = make_world(CONFIG, {"c1": [
+        Record(source="sxpl-z3950", source_id="1", library="SXPL", title="红楼梦",
+               holdings=[Holding("SXPL", "", "I242.4/12", "B1")])]})
+    store = world.store
     run = store.start_harvest("sxpl-z3950")
     store.finish_harvest(run, {"new": 1}, None)
     run = store.start_harvest("sxpl-z3950")
@@ -81,7 +66,7 @@ def make_world(tmp_path: Path) -> World:
                      b"00042nam<script>alert(1)</script>\x1e\x1f\xd6\xd0\xce\xc4\x1d",
                      record_id="r7", offset=1234)
     store.commit()
-    return World(config, store, TantivyBackend(None))
+    return world
 
 
 def use_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,53 +76,16 @@ def use_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(METRICS_TOKEN_ENV, raising=False)
 
 
-async def start_client(world: World, scheduler: Scheduler | None = None) -> TestClient:
-    app = create_app(world.config, world.store, world.backend, scheduler=scheduler)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
-
-
-class Clients:
-    """Clients closed at teardown even when a test fails half-way."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.clients: list[TestClient] = []
-
-    async def make(self, scheduler: Scheduler | None = None) -> TestClient:
-        self.clients.append(await start_client(self.world, scheduler))
-        return self.clients[-1]
-
-    async def close(self) -> None:
-        for c in self.clients:
-            await c.close()
-
-
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    world = make_world(tmp_path)
-    yield world
-    world.backend.close()
-    world.store.close()
+def world(make_world: MakeWorld) -> World:
+    return admin_world(make_world)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Credentials set before any app is made (the admin gate reads them at setup)."""
     use_credentials(monkeypatch)
     return monkeypatch
-
-
-@pytest.fixture
-async def make_client(world: World, env: pytest.MonkeyPatch) -> AsyncIterator[MakeClient]:
-    clients = Clients(world)
-    yield clients.make
-    await clients.close()
-
-
-@pytest.fixture
-async def client(make_client: MakeClient) -> TestClient:
-    return await make_client()
 
 
 def origin(client: TestClient) -> dict[str, str]:
@@ -187,26 +135,23 @@ def test_plain_password_or_short_token_in_env_is_ignored() -> None:
 # -- shut when not configured ------------------------------------------------------------
 
 
-async def test_without_credentials_admin_is_disabled(world: World,
+async def test_without_credentials_admin_is_disabled(make_client: MakeClient,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (PASSWORD_ENV, TOKEN_ENV, METRICS_TOKEN_ENV):
         monkeypatch.delenv(name, raising=False)
-    client = await start_client(world)
-    try:
-        resp = await client.get("/admin")
-        body = await resp.text()
-        assert resp.status == 200 and "管理功能未启用" in body
-        assert PASSWORD_ENV in body and "python -m portal.auth" in body
-        assert "<form" not in body.split("</header>")[1]  # nothing to log in with
-        for url in ("/admin/login", "/admin/quarantine", "/admin/quality", "/api/admin/sources",
-                    "/admin/quarantine/1/raw"):
-            assert (await client.get(url, allow_redirects=False)).status == 403, url
-        resp = await client.post("/admin/login", data={"password": ""}, headers=origin(client))
-        assert resp.status == 403
-        resp = await client.get("/api/admin/sources", headers={"Authorization": "Bearer x"})
-        assert resp.status == 403
-    finally:
-        await client.close()
+    client = await make_client()
+    resp = await client.get("/admin")
+    body = await resp.text()
+    assert resp.status == 200 and "管理功能未启用" in body
+    assert PASSWORD_ENV in body and "python -m portal.auth" in body
+    assert "<form" not in body.split("</header>")[1]  # nothing to log in with
+    for url in ("/admin/login", "/admin/quarantine", "/admin/quality", "/api/admin/sources",
+                "/admin/quarantine/1/raw"):
+        assert (await client.get(url, allow_redirects=False)).status == 403, url
+    resp = await client.post("/admin/login", data={"password": ""}, headers=origin(client))
+    assert resp.status == 403
+    resp = await client.get("/api/admin/sources", headers={"Authorization": "Bearer x"})
+    assert resp.status == 403
 
 
 # -- anonymous and forged requests -------------------------------------------------------
@@ -275,7 +220,7 @@ async def test_login_is_throttled_per_address(client: TestClient) -> None:
 
 async def test_forged_posts_change_nothing(world: World, make_client: MakeClient) -> None:
     scheduler = Scheduler(world.config, lambda s, st: HarvestStats(s.name), _no_reindex)
-    client = await make_client(scheduler)
+    client = await make_client(scheduler=scheduler)
     csrf = await logged_in(client)
     url = "/admin/sources/sxpl-z3950/pause"
     forged = [
@@ -359,7 +304,7 @@ async def test_actions_reach_a_real_scheduler(world: World, make_client: MakeCli
         return HarvestStats(source.name)
 
     scheduler = Scheduler(world.config, harvester, _no_reindex)
-    client = await make_client(scheduler)
+    client = await make_client(scheduler=scheduler)
     # The app started its scheduler, which harvests a scheduled source at once.
     await asyncio.wait_for(_scheduled_run_over(scheduler, "sxpl-z3950"), 5)
     assert harvested == ["sxpl-z3950"]

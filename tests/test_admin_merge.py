@@ -3,19 +3,14 @@ re-harvesting and re-merging, and the index follows at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from core.config import parse
 from core.model import Author, Holding, Record
-from harvest.pipeline import rebuild_index, update_index
-from harvest.store import RecordStore
+from harvest.pipeline import update_index
 from index.backend import SearchRequest
-from index.tantivy_backend import TantivyBackend
-from portal.app import create_app
 from portal.auth import TOKEN_ENV
+from tests.conftest import MakeWorld, World
 
 TOKEN = "t0ken-for-scripts-0123456789abcdef"
 CONFIG = {
@@ -40,43 +35,34 @@ def _records() -> list[Record]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def world(make_world: MakeWorld, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    config = parse(CONFIG, tmp_path / "c.yaml")
-    store = RecordStore(tmp_path / "s.db")
-    for r in _records():
-        store.put(r, b"raw", "test")
-    store.commit()
-    backend = TantivyBackend(None)
-    rebuild_index(store, backend, config, show_progress=False)
-    yield config, store, backend
-    backend.close()
-    store.close()
+    return make_world(CONFIG, records=_records())
 
 
-async def test_evidence_shown_and_split_survives_reharvest(world):
-    config, store, backend = world
+async def test_evidence_shown_and_split_survives_reharvest(world: World,
+                                                         client: TestClient) -> None:
+    config, store, backend = world.config, world.store, world.backend
     assert store.cluster_of("a:1") == store.cluster_of("b:7")  # merged without a shared ISBN
     entry = store.cluster_of("a:1")
-    async with TestClient(TestServer(create_app(config, store, backend))) as client:
-        page = await (await client.get(f"/record/{entry}")).text()
-        assert "合并依据" in page and "路遥" in page
-        api = await (await client.get(f"/api/records/{entry}")).json()
-        assert api["merge"] and any("题名" in line for line in api["merge"][0]["evidence"])
+    page = await (await client.get(f"/record/{entry}")).text()
+    assert "合并依据" in page and "路遥" in page
+    api = await (await client.get(f"/api/records/{entry}")).json()
+    assert api["merge"] and any("题名" in line for line in api["merge"][0]["evidence"])
 
-        # anonymous and forged requests are refused and change nothing
-        resp = await client.post(f"/admin/records/{entry}/split", data={"key": "b:7"},
-                                 allow_redirects=False)
-        assert resp.status in (302, 303, 401, 403)
-        assert store.cluster_of("a:1") == store.cluster_of("b:7")
+    # anonymous and forged requests are refused and change nothing
+    resp = await client.post(f"/admin/records/{entry}/split", data={"key": "b:7"},
+                             allow_redirects=False)
+    assert resp.status in (302, 303, 401, 403)
+    assert store.cluster_of("a:1") == store.cluster_of("b:7")
 
-        auth = {"Authorization": f"Bearer {TOKEN}"}
-        resp = await client.get(f"/admin/records/{entry}/merge", headers=auth)
-        assert resp.status == 200 and "从本条目拆出" in await resp.text()
-        resp = await client.post(f"/admin/records/{entry}/split", headers=auth,
-                                 data={"key": "b:7", "reason": "不同印次"},
-                                 allow_redirects=False)
-        assert resp.status == 303
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    resp = await client.get(f"/admin/records/{entry}/merge", headers=auth)
+    assert resp.status == 200 and "从本条目拆出" in await resp.text()
+    resp = await client.post(f"/admin/records/{entry}/split", headers=auth,
+                             data={"key": "b:7", "reason": "不同印次"},
+                             allow_redirects=False)
+    assert resp.status == 303
     assert store.cluster_of("a:1") != store.cluster_of("b:7")
     hits = backend.search(SearchRequest(q="平凡的世界")).hits
     assert len(hits) == 2  # the index followed at once

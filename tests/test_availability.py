@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.availability import AvailabilityService, HoldingStatus, match_items
 from connectors.base import LiveItem, RawRecord
@@ -44,13 +43,9 @@ from core.status import (
     location_use_only,
 )
 from harvest.crosswalk import from_raw
-from harvest.store import RecordStore
-from index.tantivy_backend import TantivyBackend
 from peers.koha import KohaSimulator, demo_records
 from peers.symphony import SymphonySimulator
-from portal.app import create_app
-from portal.availability import AVAILABILITY
-from tests.conftest import HangServer
+from tests.conftest import HangServer, MakeWorld, Serve
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"
 SYM_CLIENT, SYM_USER, SYM_PASSWORD = "TONGJIAN-TEST", "TJ_LIVE", "pw-live-not-logged"
@@ -504,49 +499,37 @@ def _availability_threads() -> list[str]:
 
 
 async def test_record_page_and_availability_api(cluster: Cluster, tmp_path: Path,
+                                                make_world: MakeWorld, serve: Serve,
                                                 failing_symphony: SymphonySimulator) -> None:
-    store = RecordStore(tmp_path / "s.db")
     keep = ("prov", "smlib", "hang-http")
-    run = store.start_harvest("all")
-    for name in keep:
-        store.put(cluster.records[name], b"raw", "test", run=run)
-    store.set_clusters([(cluster.records[n].key, "c1") for n in keep])
-    store.finish_harvest(run, {}, None)
-    store.commit()
-    backend = TantivyBackend(None)
-    app = create_app(cluster.config, store, backend)
-    app[AVAILABILITY] = AvailabilityService(cluster.config,
-                                            timeouts={"hang-http": HANG_TIMEOUT})
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        page = await (await client.get("/record/c1")).text()
-        assert '<script src="/static/availability.js" defer></script>' in page
-        cells = re.findall(r'<td data-label="状态" data-status data-barcode="([^"]*)">', page)
-        assert len(cells) == sum(len(cluster.records[n].holdings) for n in keep)
+    # the config as if read from tmp_path, so the store lands there
+    config = replace(cluster.config, path=tmp_path / "config.yaml")
+    world = make_world(config, {"c1": [cluster.records[n] for n in keep]}, run="all")
+    client = await serve(world.app(availability=AvailabilityService(
+        config, timeouts={"hang-http": HANG_TIMEOUT})))
+    page = await (await client.get("/record/c1")).text()
+    assert '<script src="/static/availability.js" defer></script>' in page
+    cells = re.findall(r'<td data-label="状态" data-status data-barcode="([^"]*)">', page)
+    assert len(cells) == sum(len(cluster.records[n].holdings) for n in keep)
 
-        started = time.monotonic()
-        response = await client.get("/api/records/c1/availability")
-        assert time.monotonic() - started < HANG_TIMEOUT + 0.8
-        assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
-        data = await response.json()
-        assert [h["barcode"] for h in data["holdings"]] == cells  # the page's row order
-        live = {h["source"]: h["live"] for h in data["holdings"]}
-        assert live == {"prov": True, "smlib": True, "hang-http": False}
-        stale = [h for h in data["holdings"] if not h["live"]]
-        assert {h["reason"] for h in stale} == {"超时"}
-        assert all(h["as_of"] and h["as_of"].endswith("+08:00") for h in stale)
-        assert all(h["label"] == LABELS[h["status"]] for h in data["holdings"])
-        assert {s["source"]: s["live"] for s in data["sources"]} == live
+    started = time.monotonic()
+    response = await client.get("/api/records/c1/availability")
+    assert time.monotonic() - started < HANG_TIMEOUT + 0.8
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    data = await response.json()
+    assert [h["barcode"] for h in data["holdings"]] == cells  # the page's row order
+    live = {h["source"]: h["live"] for h in data["holdings"]}
+    assert live == {"prov": True, "smlib": True, "hang-http": False}
+    stale = [h for h in data["holdings"] if not h["live"]]
+    assert {h["reason"] for h in stale} == {"超时"}
+    assert all(h["as_of"] and h["as_of"].endswith("+08:00") for h in stale)
+    assert all(h["label"] == LABELS[h["status"]] for h in data["holdings"])
+    assert {s["source"]: s["live"] for s in data["sources"]} == live
 
-        missing = await client.get("/api/records/nope/availability")
-        assert missing.status == 404 and "error" in await missing.json()
-        script = await client.get("/static/availability.js")
-        assert script.status == 200 and "textContent" in await script.text()
-    finally:
-        await client.close()
-        backend.close()
-        store.close()
+    missing = await client.get("/api/records/nope/availability")
+    assert missing.status == 404 and "error" in await missing.json()
+    script = await client.get("/static/availability.js")
+    assert script.status == 200 and "textContent" in await script.text()
 
 
 def test_service_rejects_nonsense_settings() -> None:

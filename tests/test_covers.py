@@ -27,12 +27,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from core.config import ConfigError, parse
 from core.model import Holding, Record
-from harvest.store import RecordStore
-from index.documents import cluster_document
-from index.tantivy_backend import TantivyBackend
 from peers.oai_repository import jpeg_bytes, png_bytes
-from portal.app import LIVE_CATALOGUE, create_app
+from portal.core import LIVE_CATALOGUE
 from portal.covers import COVERS, PLACEHOLDER_DIR, image_type, source_host
+from tests.conftest import MakeWorld, Serve, build_world
 
 PNG = png_bytes("cover-1")
 JPEG = jpeg_bytes("cover-2")
@@ -169,25 +167,18 @@ def config_for(origin: Origin, tmp_path: Path, cover_hosts: tuple[str, ...] = ()
     return parse(raw, tmp_path / "config.yaml")  # the cache lands in tmp_path/var/covers
 
 
-def build_store(origin: Origin, tmp_path: Path, config: Any) -> tuple[RecordStore,
-                                                                       TantivyBackend]:
-    store = RecordStore(config.resolve(config.store_path))
-    backend = TantivyBackend(None)
+def covers_of(origin: Origin) -> dict[str, list[Record]]:
+    """One digitized document per entry of COVERS_OF, its cover on the origin server."""
     clusters = {}
     for n, (cid, (where, kind)) in enumerate(COVERS_OF.items()):
         cover = (origin.url(where) if where.startswith("/")
                  else where.format(port=origin.port))
-        record = Record(source="sxpl-dfwx", source_id=f"oai:dfwx:{n}", library="SXPL",
-                        title=f"礼泉县志 {cid}", year=1999, material_type=kind,
-                        cover_url=cover, online_url=origin.url(f"/objects/{n}.pdf"),
-                        holdings=[Holding("SXPL", "地方文献阅览室", f"K29/{n}", f"SX{n}", "在架")])
-        store.put(record, raw=b"", raw_format="test")
-        store.set_clusters([(record.key, cid)])
-        clusters[cid] = [record]
-    store.commit()
-    backend.add(cluster_document(cid, recs, config.libraries) for cid, recs in clusters.items())
-    backend.commit()
-    return store, backend
+        clusters[cid] = [Record(
+            source="sxpl-dfwx", source_id=f"oai:dfwx:{n}", library="SXPL",
+            title=f"礼泉县志 {cid}", year=1999, material_type=kind, cover_url=cover,
+            online_url=origin.url(f"/objects/{n}.pdf"),
+            holdings=[Holding("SXPL", "地方文献阅览室", f"K29/{n}", f"SX{n}", "在架")])]
+    return clusters
 
 
 @dataclass
@@ -200,9 +191,9 @@ class Portal:
 @contextlib.asynccontextmanager
 async def portal(origin: Origin, tmp_path: Path, cover_hosts: tuple[str, ...] = (),
                  **limits: Any) -> AsyncIterator[Portal]:
-    config = config_for(origin, tmp_path, cover_hosts)
-    store, backend = build_store(origin, tmp_path, config)
-    app = create_app(config, store, backend)
+    world = build_world(tmp_path, config_for(origin, tmp_path, cover_hosts), covers_of(origin),
+                        raw=b"")
+    app = world.app()
     for name, value in limits.items():
         setattr(app[COVERS], name, value)
     client = TestClient(TestServer(app))
@@ -211,8 +202,7 @@ async def portal(origin: Origin, tmp_path: Path, cover_hosts: tuple[str, ...] = 
         yield Portal(client, app, tmp_path / "var" / "covers")
     finally:
         await client.close()
-        backend.close()
-        store.close()
+        world.close()
 
 
 @pytest.fixture
@@ -359,21 +349,18 @@ async def test_placeholder_per_material_type(site: Portal) -> None:
 
 
 async def test_live_only_entries_take_their_cover_from_the_live_records(
-        origin: Origin, tmp_path: Path) -> None:
-    config = config_for(origin, tmp_path)
-    store, backend = build_store(origin, tmp_path, config)
-    app = create_app(config, store, backend)
+        origin: Origin, tmp_path: Path, make_world: MakeWorld, serve: Serve) -> None:
+    world = make_world(config_for(origin, tmp_path), covers_of(origin), raw=b"")
+    app = world.app()
     live = Record(source="live", source_id="1", library="SXPL", title="一本只在县馆的书",
                   material_type="book", cover_url=origin.url("/cover.png"))
-    entry = app[LIVE_CATALOGUE].resolve([live], backend, store)[live.key]
+    entry = app[LIVE_CATALOGUE].resolve([live], world.backend, world.store)[live.key]
     assert entry.startswith("live-")
-    async with TestClient(TestServer(app)) as client:
-        resp = await client.get(f"/covers/{entry}")
-        assert resp.status == 200 and await resp.read() == PNG
-        resp = await client.get("/covers/live-0000000000000000")
-        assert resp.headers["X-Cover"] == "placeholder"
-    backend.close()
-    store.close()
+    client = await serve(app)
+    resp = await client.get(f"/covers/{entry}")
+    assert resp.status == 200 and await resp.read() == PNG
+    resp = await client.get("/covers/live-0000000000000000")
+    assert resp.headers["X-Cover"] == "placeholder"
 
 
 # -- pages --------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The interlibrary-loan view: a list of ISBNs or titles → a holdings matrix.
 
-A real store and tantivy index built here, the real aiohttp app, and real peers for the
-availability column: a Koha simulator for one library (live status), a server that never
-answers (to make a lookup slow enough to watch its progress), and OAI-PMH sources, which
-offer no live status at all.
+A real store and tantivy index holding this file's records (conftest's small world), the
+real aiohttp app, and real peers for the availability column: a Koha simulator for one
+library (live status), a server that never answers (to make a lookup slow enough to watch
+its progress), and OAI-PMH sources, which offer no live status at all.
 """
 
 from __future__ import annotations
@@ -12,29 +12,22 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiohttp import FormData
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from connectors.availability import AvailabilityService
 from connectors.koha import status_summary
-from core.config import Config, parse
 from core.model import Author, Holding, Record
 from harvest.isbn import valid10, valid13
-from harvest.store import RecordStore
-from index.documents import cluster_document
-from index.tantivy_backend import TantivyBackend
 from peers.koha import KohaSimulator, demo_records
 from portal import ill, ill_lookup
-from portal.app import create_app
 from portal.availability import AVAILABILITY
 from portal.ill import csv_lines, decode_upload, parse_query, safe_cell
-from tests.conftest import HangServer
+from tests.conftest import HangServer, MakeClient, MakeWorld, World
 
 KOHA_ID, KOHA_SECRET = "tongjian-ill", "ill-secret-value"
 HONGLOU13 = "9787020002207"
@@ -64,13 +57,7 @@ def test_isbn_fixtures_are_valid() -> None:
     assert valid13(HONGLOU13) and valid10(HONGLOU10) and valid13(SLOW13)
 
 
-@dataclass
-class World:
-    config: Config
-    store: RecordStore
-    backend: TantivyBackend
-    koha: KohaSimulator
-    koha_biblio: int
+KOHA_BIBLIO = 501  # 红楼梦 at 神木市图书馆, whose Koha answers live
 
 
 def _oai(name: str, library: str) -> dict[str, Any]:
@@ -79,23 +66,34 @@ def _oai(name: str, library: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def koha(monkeypatch: pytest.MonkeyPatch) -> Iterator[KohaSimulator]:
     monkeypatch.setenv("TJTEST_ILL_KOHA_ID", KOHA_ID)
     monkeypatch.setenv("TJTEST_ILL_KOHA_SECRET", KOHA_SECRET)
     koha = KohaSimulator(demo_records(5), first_biblio_id=500,
                          clients={KOHA_ID: KOHA_SECRET}).start()
+    yield koha
+    koha.stop()
+
+
+@pytest.fixture
+def hang() -> Iterator[HangServer]:
     hang = HangServer()
+    yield hang
+    hang.close()
+
+
+@pytest.fixture
+def world(make_world: MakeWorld, koha: KohaSimulator, hang: HangServer) -> World:
     auth = {"client_id_env": "TJTEST_ILL_KOHA_ID", "client_secret_env": "TJTEST_ILL_KOHA_SECRET"}
-    config = parse({"libraries": LIBRARIES, "sources": [
+    config = {"libraries": LIBRARIES, "sources": [
         _oai("sxpl", "SXPL"), _oai("xa", "XALIB"), _oai("hy", "HYLIB"), _oai("xy", "XYLIB"),
         _oai("lq", "LQLIB"), _oai("yl", "YLLIB"),
         {"name": "smlib", "library": "SMLIB", "protocol": "koha", "address": koha.base_url,
          "auth": auth},
         {"name": "slow", "library": "YLLIB", "protocol": "koha",
          "address": f"http://127.0.0.1:{hang.port}", "auth": auth},
-    ]}, Path("test.yaml"))
-    biblio = 501
-    koha_items = koha.items_of(biblio)
+    ]}
+    koha_items = koha.items_of(KOHA_BIBLIO)
     honglou = {"title": "红楼梦", "authors": [Author("曹雪芹", "著")], "year": 1982,
                "publisher": "人民文学出版社", "isbn": [HONGLOU13]}
     clusters = {
@@ -107,7 +105,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                    **honglou),
             Record("hy", "h1", "HYLIB", holdings=[Holding("HYLIB", "", "I242.4/3", "H1", "剔除")],
                    **honglou),
-            Record("smlib", str(biblio), "SMLIB", holdings=[
+            Record("smlib", str(KOHA_BIBLIO), "SMLIB", holdings=[
                 Holding("SMLIB", i["location"] or "", i["callnumber"] or "", i["external_id"],
                         status_summary(i)) for i in koha_items], **honglou),
         ],
@@ -120,38 +118,17 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "c5": [Record("slow", "9", "YLLIB", title="平凡的世界", isbn=[SLOW13],
                       holdings=[Holding("YLLIB", "", "I247.5/1", "Y9", "在架")])],
     }
-    store = RecordStore(tmp_path / "s.db")
-    backend = TantivyBackend(None)
-    run = store.start_harvest("all")
-    for cid, records in clusters.items():
-        for r in records:
-            store.put(r, b"raw", "test", run=run)
-        store.set_clusters([(r.key, cid) for r in records])
-    store.finish_harvest(run, {}, None)
-    store.commit()
-    backend.add(cluster_document(cid, recs, config.libraries) for cid, recs in clusters.items())
-    backend.commit()
-    yield World(config, store, backend, koha, biblio)
-    backend.close()
-    store.close()
-    koha.stop()
-    hang.close()
+    return make_world(config, clusters, run="all")
 
 
-async def _client(world: World, **service: Any) -> TestClient:
-    app = create_app(world.config, world.store, world.backend)
+async def _client(make_client: MakeClient, world: World, **service: Any) -> TestClient:
     service.setdefault("timeouts", {"slow": 0.3})
-    app[AVAILABILITY] = AvailabilityService(world.config, **service)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
+    return await make_client(availability=AvailabilityService(world.config, **service))
 
 
 @pytest.fixture
-async def client(world: World) -> AsyncIterator[TestClient]:
-    c = await _client(world)
-    yield c
-    await c.close()
+async def client(make_client: MakeClient, world: World) -> TestClient:
+    return await _client(make_client, world)
 
 
 def origin(client: TestClient) -> dict[str, str]:
@@ -207,7 +184,8 @@ def test_csv_cells_cannot_be_formulas(value: Any, shown: str) -> None:
 # -- the lookup -------------------------------------------------------------------------------
 
 
-async def test_json_lookup_isbns_titles_and_unmatched(world: World, client: TestClient) -> None:
+async def test_json_lookup_isbns_titles_and_unmatched(koha: KohaSimulator,
+                                                     client: TestClient) -> None:
     lines = ["978-7-02-000220-7", "7-02-000220-X", "ISBN 9787020002207 红楼梦", "紅樓夢",
              "中国发展报告", "中国发展", "7-02-000220-6", "", "不存在的书名"]
     data = await lookup(client, lines)
@@ -228,18 +206,19 @@ async def test_json_lookup_isbns_titles_and_unmatched(world: World, client: Test
     assert (by_lib["HYLIB"]["copies"], by_lib["HYLIB"]["available"]) == (1, 0)  # 剔除
     assert not by_lib["SXPL"]["live"] and by_lib["SXPL"]["reasons"] == ["不提供实时状态"]
     assert by_lib["SXPL"]["as_of"].endswith("+08:00")
-    koha_items = world.koha.items_of(world.koha_biblio)
+    koha_items = koha.items_of(KOHA_BIBLIO)
     assert by_lib["SMLIB"]["live"] and by_lib["SMLIB"]["copies"] == len(koha_items)
     assert by_lib["SMLIB"]["available"] == sum(1 for i in koha_items if not i["checked_out_date"])
     assert honglou["copies"] == 4 + len(koha_items)
     assert honglou["available"] == 2 + by_lib["SMLIB"]["available"]
 
 
-async def test_live_status_follows_the_koha_system(world: World, client: TestClient) -> None:
-    free = [i for i in world.koha.items_of(world.koha_biblio) if not i["checked_out_date"]]
+async def test_live_status_follows_the_koha_system(koha: KohaSimulator,
+                                                   client: TestClient) -> None:
+    free = [i for i in koha.items_of(KOHA_BIBLIO) if not i["checked_out_date"]]
     before = (await lookup(client, [HONGLOU13]))["items"][0]
-    world.koha.set_item(free[0]["item_id"], lost_status=1)  # lost since the harvest
-    world.koha.revoke_tokens()
+    koha.set_item(free[0]["item_id"], lost_status=1)  # lost since the harvest
+    koha.revoke_tokens()
     app_service = client.app[AVAILABILITY]
     app_service.forget()  # past the cache's 60 s
     after = (await lookup(client, [HONGLOU13]))["items"][0]
@@ -258,7 +237,7 @@ async def test_matrix_is_sorted_by_region(client: TestClient) -> None:
 
 
 async def test_lines_beyond_the_live_limit_use_harvested_status(
-        world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ill_lookup, "LIVE_LINES", 1)  # lines of one group: the cap splits it
     data = await lookup(client, [HONGLOU13, "不存在的书名", HONGLOU13, HONGLOU13])
     first, *others = (next(h for h in i["holdings"] if h["library"] == "SMLIB")
@@ -379,57 +358,52 @@ async def test_cross_site_posts_are_refused(client: TestClient) -> None:
     assert api.status == 403
 
 
-async def test_job_progress_is_reported(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_job_progress_is_reported(make_client: MakeClient, world: World,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # every line is held by the never-answering source (0.3 s per group of lines), so the
     # lookup takes long enough to watch
     monkeypatch.setattr(ill_lookup, "MATCH_BATCH", 4)
     monkeypatch.setattr(ill_lookup, "LIVE_BATCH", 2)
     monkeypatch.setattr(ill, "SYNC_WAIT", 0.2)
-    client = await _client(world, failure_ttl=0)
-    try:
-        response = await client.post("/api/holdings/lookup", json={"lines": [SLOW13] * 8})
-        assert response.status == 202
-        started = await response.json()
-        job = started["job"]
-        assert response.headers["Location"] == f"/api/holdings/lookup/{job}"
-        assert started["total"] == 8 and started["state"] == "running"
+    client = await _client(make_client, world, failure_ttl=0)
+    response = await client.post("/api/holdings/lookup", json={"lines": [SLOW13] * 8})
+    assert response.status == 202
+    started = await response.json()
+    job = started["job"]
+    assert response.headers["Location"] == f"/api/holdings/lookup/{job}"
+    assert started["total"] == 8 and started["state"] == "running"
 
-        page = await (await client.get(f"/ill/{job}")).text()
-        assert '<progress id="ill-progress"' in page and 'src="/static/ill.js"' in page
-        assert "<script>" not in page  # no inline script (CSP)
-        seen = []
-        while True:
-            p = await (await client.get(f"/api/holdings/lookup/{job}?progress=1")).json()
-            seen.append(p["done"])
-            if p["state"] != "running":
-                break
-            await asyncio.sleep(0.05)
-        assert p == {"job": job, "state": "done", "done": 8, "total": 8, "error": ""}
-        assert any(0 < d < 8 for d in seen) and seen == sorted(seen)
-        result = await (await client.get(f"/api/holdings/lookup/{job}")).json()
-        reasons = {r for i in result["items"] for h in i["holdings"] for r in h["reasons"]}
-        assert reasons == {"超时"}
-        assert (await client.get("/api/holdings/lookup/nosuchjob00")).status == 404
-        assert (await client.get("/static/ill.js")).status == 200
-    finally:
-        await client.close()
+    page = await (await client.get(f"/ill/{job}")).text()
+    assert '<progress id="ill-progress"' in page and 'src="/static/ill.js"' in page
+    assert "<script>" not in page  # no inline script (CSP)
+    seen = []
+    while True:
+        p = await (await client.get(f"/api/holdings/lookup/{job}?progress=1")).json()
+        seen.append(p["done"])
+        if p["state"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert p == {"job": job, "state": "done", "done": 8, "total": 8, "error": ""}
+    assert any(0 < d < 8 for d in seen) and seen == sorted(seen)
+    result = await (await client.get(f"/api/holdings/lookup/{job}")).json()
+    reasons = {r for i in result["items"] for h in i["holdings"] for r in h["reasons"]}
+    assert reasons == {"超时"}
+    assert (await client.get("/api/holdings/lookup/nosuchjob00")).status == 404
+    assert (await client.get("/static/ill.js")).status == 200
 
 
 async def test_behind_the_admin_login_when_it_is_configured(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        make_client: MakeClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     token = "t" * 40
     monkeypatch.setenv("TONGJIAN_ADMIN_TOKEN", token)
-    client = await _client(world)
-    try:
-        page = await client.get("/ill", allow_redirects=False)
-        assert page.status == 303 and page.headers["Location"].startswith("/admin/login")
-        api = await client.post("/api/holdings/lookup", json={"lines": [HONGLOU13]})
-        assert api.status == 401
-        wrong = await client.post("/api/holdings/lookup", json={"lines": [HONGLOU13]},
-                                  headers={"Authorization": "Bearer " + "x" * 40})
-        assert wrong.status == 401
-        ok = await client.post("/api/holdings/lookup", json={"lines": [HONGLOU13]},
-                               headers={"Authorization": f"Bearer {token}"})
-        assert ok.status == 200 and (await ok.json())["items"][0]["matched"] == ["c1"]
-    finally:
-        await client.close()
+    client = await _client(make_client, world)
+    page = await client.get("/ill", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"].startswith("/admin/login")
+    api = await client.post("/api/holdings/lookup", json={"lines": [HONGLOU13]})
+    assert api.status == 401
+    wrong = await client.post("/api/holdings/lookup", json={"lines": [HONGLOU13]},
+                              headers={"Authorization": "Bearer " + "x" * 40})
+    assert wrong.status == 401
+    ok = await client.post("/api/holdings/lookup", json={"lines": [HONGLOU13]},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert ok.status == 200 and (await ok.json())["items"][0]["matched"] == ["c1"]

@@ -14,8 +14,8 @@ import json
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,12 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.base import RawRecord
-from core.config import Config, parse
+from core.config import parse
 from harvest.pipeline import HarvestStats, ingest, rebuild_index
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
-from portal.app import create_app
 from portal.live import LIVE
+from tests.conftest import Serve, World
 from tests.test_broadcast import DEMO, free_port, hanging_server, iso_records
 from tongjian.zebra import RecordFile, ZebraServer
 
@@ -40,13 +40,6 @@ pytestmark = pytest.mark.skipif(
 
 HONGLOU_ISBN = "9787020022076"
 TITLES = ("红楼梦", "三体", "平凡的世界", "白鹿原")
-
-
-@dataclass
-class World:
-    config: Config
-    store: RecordStore
-    backend: TantivyBackend
 
 
 def _libraries() -> list[dict[str, str]]:
@@ -100,14 +93,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         finally:
             backend.close()
             store.close()
-
-
-@pytest.fixture
-async def client(world: World) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(create_app(world.config, world.store, world.backend)))
-    await client.start_server()
-    yield client
-    await client.close()
 
 
 async def start(client: TestClient, **body: Any) -> ClientResponse:
@@ -262,7 +247,7 @@ async def test_sessions_expire_and_can_be_deleted(client: TestClient) -> None:
 
 
 async def test_shutdown_ends_streams_and_threads(world: World) -> None:
-    client = TestClient(TestServer(create_app(world.config, world.store, world.backend)))
+    client = TestClient(TestServer(world.app()))  # closed by the test itself
     await client.start_server()
     engine = client.app[LIVE].broadcaster
     created = await (await start(client)).json()
@@ -296,20 +281,17 @@ async def test_search_page_offers_live_search_without_inline_script(client: Test
         assert 'id="live"' not in page and "live.js" not in page, params
 
 
-async def test_no_live_sources_no_live_box(world: World, tmp_path: Path) -> None:
+async def test_no_live_sources_no_live_box(world: World, tmp_path: Path,
+                                          serve: Serve) -> None:
     raw = {"libraries": _libraries(),
            "sources": [{"name": "sxpl", "library": "SXPL", "protocol": "z3950",
                         "address": "127.0.0.1:1/Default"}]}
     config = parse(raw, tmp_path / "config.yaml")
-    client = TestClient(TestServer(create_app(config, world.store, world.backend)))
-    await client.start_server()
-    try:
-        page = await (await client.get("/search", params={"q": "红楼梦"})).text()
-        assert 'id="live"' not in page
-        created = await (await start(client)).json()
-        assert created["done"] is True and created["sources"] == []
-    finally:
-        await client.close()
+    client = await serve(replace(world, config=config).app())
+    page = await (await client.get("/search", params={"q": "红楼梦"})).text()
+    assert 'id="live"' not in page
+    created = await (await start(client)).json()
+    assert created["done"] is True and created["sources"] == []
 
 
 async def test_live_only_book_has_a_record_page(client: TestClient) -> None:

@@ -7,15 +7,14 @@ grammar line by line here — stricter than a lenient parser would be.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 from harvest.scheduler import Scheduler
 from portal.auth import METRICS_TOKEN_ENV
 from portal.metrics import Exposition, Histogram
-from tests.test_admin import TOKEN, Clients, MakeClient, World, make_world, use_credentials
+from tests.conftest import MakeClient, MakeWorld, World
+from tests.test_admin import TOKEN, admin_world, use_credentials
 
 METRICS_TOKEN = "metrics-only-token-0123456789abcdef"
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -59,21 +58,14 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    world = make_world(tmp_path)
-    yield world
-    world.backend.close()
-    world.store.close()
+def world(make_world: MakeWorld) -> World:
+    return admin_world(make_world)
 
 
-@pytest.fixture
-async def make_client(world: World, monkeypatch: pytest.MonkeyPatch
-                      ) -> AsyncIterator[MakeClient]:
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
     use_credentials(monkeypatch)
     monkeypatch.setenv(METRICS_TOKEN_ENV, METRICS_TOKEN)
-    clients = Clients(world)
-    yield clients.make
-    await clients.close()
 
 
 async def test_metrics_parse_and_count_a_search(make_client: MakeClient) -> None:
@@ -131,7 +123,7 @@ async def test_scheduler_state_is_exported(make_client: MakeClient, world: World
 
     scheduler = Scheduler(world.config, lambda s, st: None, reindex)  # type: ignore[arg-type]
     scheduler.pause("sxpl-z3950")
-    client = await make_client(scheduler)
+    client = await make_client(scheduler=scheduler)
     _, samples = parse(await (await client.get("/metrics")).text())
     assert value(samples, "tongjian_harvest_paused", source="sxpl-z3950") == 1
 

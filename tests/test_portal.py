@@ -8,23 +8,16 @@ facet narrowing, without mocking the engine the portal actually runs on.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from core.config import Config, parse
 from core.model import Author, Holding, Record
-from harvest.store import RecordStore
 from index.backend import FACETS, SearchRequest
-from index.documents import cluster_document
-from index.tantivy_backend import TantivyBackend
-from portal.app import create_app
 from portal.query import QueryError, parse_params, to_params
+from tests.conftest import MakeClient, MakeWorld, World
 
 SCRIPT_TITLE = "<script>alert(1)</script>平凡的世界"
 
@@ -83,48 +76,15 @@ def _records() -> dict[str, list[Record]]:
     }
 
 
-@dataclass
-class World:
-    config: Config
-    store: RecordStore
-    backend: TantivyBackend
-
-
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    config = parse(CONFIG, Path("test.yaml"))
-    store = RecordStore(tmp_path / "s.db")
-    backend = TantivyBackend(None)
-    clusters = _records()
-    for cluster_id, records in clusters.items():
-        for record in records:
-            store.put(record, raw=b"raw bytes", raw_format="test")
-        store.set_clusters([(r.key, cluster_id) for r in records])
-    store.commit()
-    backend.add(cluster_document(cid, recs, config.libraries) for cid, recs in clusters.items())
-    backend.commit()
+def world(make_world: MakeWorld) -> World:
+    world = make_world(CONFIG, _records())
     # Two sources with history: one fine, one whose server was down at the last harvest.
-    run = store.start_harvest("sxpl-z3950")
-    store.finish_harvest(run, {"new": 3}, None)
-    run = store.start_harvest("smlib-z3950")
-    store.finish_harvest(run, {}, "连接 127.0.0.1:21003 超时")
-    yield World(config, store, backend)
-    backend.close()
-    store.close()
-
-
-async def _client(world: World, backend: Any = None) -> TestClient:
-    app = create_app(world.config, world.store, backend or world.backend)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
-
-
-@pytest.fixture
-async def client(world: World) -> AsyncIterator[TestClient]:
-    client = await _client(world)
-    yield client
-    await client.close()
+    run = world.store.start_harvest("sxpl-z3950")
+    world.store.finish_harvest(run, {"new": 3}, None)
+    run = world.store.start_harvest("smlib-z3950")
+    world.store.finish_harvest(run, {}, "连接 127.0.0.1:21003 超时")
+    return world
 
 
 # -- search page -------------------------------------------------------------------------
@@ -358,22 +318,19 @@ async def test_long_query_message_states_the_limit(client: TestClient) -> None:
     assert "2000" in error and "200" in error
 
 
-async def test_unexpected_errors_are_a_plain_500(world: World) -> None:
+async def test_unexpected_errors_are_a_plain_500(make_client: MakeClient) -> None:
     class Broken:
         def search(self, request: SearchRequest) -> Any:
             raise RuntimeError("secret internal detail")
 
-    client = await _client(world, Broken())
-    try:
-        for url, is_json in (("/search?q=x", False), ("/api/search?q=x", True)):
-            resp = await client.get(url)
-            body = await resp.text()
-            assert resp.status == 500
-            assert "secret internal detail" not in body and "Traceback" not in body
-            assert "服务器" in body
-            assert (resp.content_type == "application/json") is is_json
-    finally:
-        await client.close()
+    client = await make_client(backend=Broken())
+    for url, is_json in (("/search?q=x", False), ("/api/search?q=x", True)):
+        resp = await client.get(url)
+        body = await resp.text()
+        assert resp.status == 500
+        assert "secret internal detail" not in body and "Traceback" not in body
+        assert "服务器" in body
+        assert (resp.content_type == "application/json") is is_json
 
 
 async def test_unknown_path_is_a_chinese_404(client: TestClient) -> None:

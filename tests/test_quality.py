@@ -11,8 +11,6 @@ import csv
 import io
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,15 +19,8 @@ from harvest import quality_report as qr
 from harvest.quality import KIND_CODES, encoding_damage
 from harvest.store import RecordStore
 from portal.admin_quality import QUALITY
-from tests.test_admin import (
-    TOKEN,
-    Clients,
-    MakeClient,
-    World,
-    logged_in,
-    make_world,
-    use_credentials,
-)
+from tests.conftest import MakeClient, MakeWorld, World
+from tests.test_admin import TOKEN, admin_world, logged_in, use_credentials
 
 
 def isbn13(first12: str) -> str:
@@ -127,21 +118,21 @@ def expected(library: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[World]:
-    world = make_world(tmp_path)
+def seeded(make_world: MakeWorld) -> World:
+    world = admin_world(make_world)
     seed(world.store)
-    yield world
-    world.backend.close()
-    world.store.close()
+    return world
 
 
 @pytest.fixture
-async def make_client(seeded: World, monkeypatch: pytest.MonkeyPatch
-                      ) -> AsyncIterator[MakeClient]:
+def world(seeded: World) -> World:
+    """The world conftest's `make_client` serves."""
+    return seeded
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
     use_credentials(monkeypatch)
-    clients = Clients(seeded)
-    yield clients.make
-    await clients.close()
 
 
 # -- detection ---------------------------------------------------------------------------
