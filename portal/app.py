@@ -47,6 +47,7 @@ from portal.core import (
     searching,
 )
 from portal.covers import setup_covers
+from portal.health import setup_health
 from portal.ill import setup_ill
 from portal.labels import FIELD_TITLES
 from portal.live import setup_live
@@ -258,6 +259,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_availability(app, availability)  # (issue 4)
     setup_ill(app)
     setup_covers(app)  # (issue 11) covers served from our own origin
+    setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -42,6 +42,14 @@ def record(n: int) -> Record:
                   year=2000 + n % 20, isbn=[], holdings=[Holding("SXPL", barcode=f"SX{n:08}")])
 
 
+def count(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+    finally:
+        db.close()
+
+
 def dump(path: Path) -> list[str]:
     db = sqlite3.connect(path)
     try:
@@ -115,9 +123,7 @@ def test_restore_keeps_the_store_it_replaces(tmp_path: Path) -> None:
     restore(config, tmp_path / "b")
     kept = list(config.resolve(config.store_path).parent.glob("store.db.before-restore-*"))
     assert len(kept) == 1
-    assert sqlite3.connect(kept[0]).execute("SELECT COUNT(*) FROM records").fetchone()[0] == 2
-    db = sqlite3.connect(config.resolve(config.store_path))
-    assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
+    assert count(kept[0]) == 2 and count(config.resolve(config.store_path)) == 1
 
 
 def test_restore_refuses_damaged_and_newer_backups_without_touching_the_store(
