@@ -53,6 +53,7 @@ from portal.labels import FIELD_TITLES
 from portal.live import setup_live
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.metrics import setup_metrics
+from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
 from portal.views import record_context, search_context
@@ -231,9 +232,10 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     # aiohttp refuses request lines over 8 KiB with its own English 400 before any
     # middleware runs; a 2,000-character Chinese query is 18 KiB once percent-encoded, and
     # deserves the Chinese message saying the limit.  Beyond 64 KiB aiohttp's answer stands.
-    app = web.Application(middlewares=[error_middleware],
+    app = web.Application(middlewares=[forwarded, error_middleware],
                           handler_args={"max_line_size": MAX_REQUEST_LINE})
     app[CONFIG] = config
+    setup_proxies(app)
     app[STORE] = store
     app[BACKEND] = backend
     app[LIVE_CATALOGUE] = LiveCatalogue()

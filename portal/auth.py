@@ -256,8 +256,9 @@ class Throttle:
 
 
 def client_address(request: web.Request) -> str:
-    """The TCP peer.  Forwarded-for headers are not trusted: anybody can send them.  Behind
-    a reverse proxy every client is the proxy, so throttling then counts for all at once."""
+    """The reader's address: the TCP peer, or behind a proxy named in
+    `portal.trusted_proxies` the address it forwarded (`portal.proxies`).  Forwarded-for
+    headers from anyone else are ignored: anybody can send them."""
     return request.remote or "unknown"
 
 
