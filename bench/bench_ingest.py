@@ -301,12 +301,12 @@ def phase_docs(work: Path, processes: int) -> dict[str, Any]:
 
     from core.config import load
     from harvest import bulk
+    from harvest.store import RecordStore
 
     config = load(work / "config.yaml")
     store = work / "store.db"
-    import sqlite3
-
-    n = sqlite3.connect(store).execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    with RecordStore.open_read_only(store) as reader:
+        n = reader.record_count()
     docs = 0
     with (open(work / "documents.jsonl", "w", encoding="utf-8") as out,
           ProcessPoolExecutor(processes, mp_context=get_context("spawn"),
@@ -371,7 +371,7 @@ def phase_tantivy(work: Path, processes: int) -> dict[str, Any]:
                              initializer=_init_floor_worker) as pool:
         for analysed in ordered_map(pool, _analyse_lines, _line_ranges(work / "documents.jsonl"),
                                     window=2 * processes + 2):
-            docs += backend.add_analysed(analysed, replace=False)
+            docs += backend.add_prepared(analysed, replace=False)
     backend.commit()
     backend.close()
     seconds = time.monotonic() - t

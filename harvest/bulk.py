@@ -8,17 +8,17 @@ where the work happens:
 * parse: each file is cut into chunks at record terminators (the same cuts
   `iso2709.split_records` makes, so every record, its byte offset and its number come out
   as they would from `readers.read` over the whole file); worker processes decode and
-  crosswalk them with `to_record` and hand back store rows (JSON, digest, ISBNs, raw bytes)
-  — the Python-heavy work runs on every core;
-* store: the main process classifies rows exactly as `RecordStore.put` does (new, updated,
-  unchanged), quarantines broken records with their raw bytes and reason, and the second
-  copy of a record id as `pipeline._Run.ingest` does, and writes with `executemany` in
-  large transactions (synchronous=OFF for the load: a crash mid-import means importing
-  again, never a corrupt store, because WAL keeps committed transactions whole);
+  crosswalk them with `to_record` and build each record's row as `RecordStore.put` does
+  (`harvest.store.stored_row`: JSON, digest, ISBNs, match keys) — the Python-heavy work
+  runs on every core;
+* store: the main process quarantines broken records with their raw bytes and reason, and
+  the second copy of a record id as `pipeline._Run.ingest` does, and writes the rows
+  through `RecordStore.write_rows`, the method behind `put`, many per call and in large
+  transactions (`RecordStore.start_bulk_load`: no fsync for the load);
 * merge: `assign_store_clusters` over every record of the store, as `rebuild_index` does;
 * index: worker processes read the store themselves (by cluster-id range), build each
-  cluster's document and run the text analysis (`analyse_document`); the main process only
-  feeds tantivy, whose own threads do the inverted index.
+  cluster's document and run the backend's `prepare` (tantivy's text analysis); the main
+  process only feeds the backend (`add_prepared`), whose own threads build the index.
 
 `bulk_import` returns `BulkStats` with counts and per-stage seconds; progress lines go to
 stderr like every long command's.
@@ -27,29 +27,25 @@ stderr like every long command's.
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 import os
-import sqlite3
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
 from core.config import Config, HoldingsMap, Source
-from core.model import Author, Holding, Record
+from core.model import Record
 from core.progress import Progress
 from harvest.batch_gc import batch_gc
 from harvest.crosswalk import to_record
-from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.merge import assign_store_clusters
 from harvest.readers import looks_like_xml, read
-from harvest.store import SCHEMA, RecordStore, records_by_cluster, work_key
+from harvest.store import RecordStore, Rejected, StoredRow, duplicate_reason, stored_row
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,10 +54,6 @@ CHUNK_BYTES = 2 << 20  # ~2,500 records: big enough to amortize a task, small to
 COMMIT_ROWS = 100_000  # rows per transaction: WAL growth stays bounded
 INDEX_TASK_RECORDS = 4_000  # records per index task (by cluster-id range)
 BULK_WRITER_HEAP = 1_000_000_000  # fewer, larger segments: less merging during the load
-DUPLICATE_REASON = (
-    "duplicate record id {sid!r} in this source — the first record with this id was kept; "
-    "fix the record id (001) in the source"
-)  # the words of pipeline._Run.ingest: the admin pages show both the same
 
 
 @dataclass
@@ -116,6 +108,7 @@ class _SourceSpec:
     encoding: str
     flavour: str
     holdings: tuple[HoldingsMap, ...]
+    record_syntax: str = ""  # what ISO 2709 from this source is stored as (`raw_format`)
 
 
 @dataclass(frozen=True)
@@ -124,37 +117,16 @@ class _ParseTask:
     path: str
     start: int
     end: int
+    raw_format: str  # of the whole file (`raw_format`)
 
 
 # One item per record, in input order, relative to its chunk:
-#   ("ok", position, offset, source_id, data_json, digest, isbn, match_json, work, cluster,
-#    raw) — cluster: `lone_cluster_id`, what the merge will most often confirm
-#   ("noid", position, offset, record_dict, raw)  — no 001: the id is its number in the file,
-#                                                    which only the main process knows
+#   ("ok", position, offset, StoredRow)  — its cluster is `lone_cluster_id`, what the merge
+#                                          will most often confirm
+#   ("noid", position, offset, Record, raw) — no 001: the id is its number in the file,
+#                                             which only the main process knows
 #   ("bad", position, offset, reason, raw)
 Item = tuple[Any, ...]
-
-_RECORD_FIELDS = tuple(f.name for f in fields(Record))
-_AUTHOR_FIELDS = tuple(f.name for f in fields(Author))
-_HOLDING_FIELDS = tuple(f.name for f in fields(Holding))
-
-def record_dict(record: Record) -> dict[str, Any]:
-    """`record.to_dict()` without `dataclasses.asdict`'s deep copy, which was a third of a
-    worker's time; the JSON is the same (the bulk == sequential test holds it to that)."""
-    out = {name: getattr(record, name) for name in _RECORD_FIELDS}
-    out["authors"] = [{n: getattr(a, n) for n in _AUTHOR_FIELDS} for a in record.authors]
-    out["holdings"] = [{n: getattr(h, n) for n in _HOLDING_FIELDS} for h in record.holdings]
-    return out
-
-
-# `json.dumps` with options builds a new encoder per call; one serves every record.
-_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-
-
-def record_json(record_dict: dict[str, Any]) -> tuple[str, str]:
-    """JSON and digest of a record, byte for byte as `RecordStore.put` writes them."""
-    data = _JSON.encode(record_dict)
-    return data, hashlib.sha1(data.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _parse_chunk(task: _ParseTask) -> list[Item]:
@@ -169,13 +141,10 @@ def _parse_chunk(task: _ParseTask) -> list[Item]:
             continue
         record = to_record(p.marc, spec.name, spec.library, "", spec.flavour, spec.holdings)
         if not record.source_id:
-            out.append(("noid", p.position, p.offset, record_dict(record), p.raw))
+            out.append(("noid", p.position, p.offset, record, p.raw))
             continue
-        data_json, digest = record_json(record_dict(record))
-        match = MatchRecord.from_record(record)  # the merge step's input, as `put` stores it
-        out.append(("ok", p.position, p.offset, record.source_id, data_json, digest,
-                    " ".join(record.isbn), match.to_json(), work_key(match),
-                    lone_cluster_id(match), p.raw))
+        out.append(("ok", p.position, p.offset,
+                    stored_row(record, p.raw, task.raw_format, lone_cluster=True)))
     return out
 
 
@@ -188,7 +157,7 @@ def chunk_file(spec: _SourceSpec, path: Path,
     with open(path, "rb") as f:
         head = f.read(4096)
         if looks_like_xml(head):
-            return True, [_ParseTask(spec, str(path), 0, size)]
+            return True, [_ParseTask(spec, str(path), 0, size, raw_format(spec, True))]
         tasks: list[_ParseTask] = []
         start = 0
         while start < size:
@@ -205,56 +174,47 @@ def chunk_file(spec: _SourceSpec, path: Path,
                 if not looks_like_xml(f.read(4096)):
                     break
             cut = min(cut, size)
-            tasks.append(_ParseTask(spec, str(path), start, cut))
+            tasks.append(_ParseTask(spec, str(path), start, cut, raw_format(spec, False)))
             start = cut
     return False, tasks
 
 
 # -- worker side: cluster documents + text analysis -----------------------------------------
 
-_DB: sqlite3.Connection | None = None
+_STORE: RecordStore | None = None
 _LIBRARIES: dict[str, Any] = {}
+_PREPARE: Callable[[dict[str, Any]], Any] | None = None
 
 
-def _init_index_worker(store_path: str, libraries: dict[str, Any]) -> None:
-    global _DB, _LIBRARIES
-    _DB = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, check_same_thread=False)
-    _DB.execute("PRAGMA cache_size=-200000")
-    _LIBRARIES = libraries
+def _init_index_worker(store_path: str, libraries: dict[str, Any],
+                       prepare: Callable[[dict[str, Any]], Any] | None = None) -> None:
+    """A worker's own read-only store, the libraries, and the backend's `prepare` (a
+    module-level function: it pickles by name)."""
+    global _STORE, _LIBRARIES, _PREPARE
+    _STORE = RecordStore.open_read_only(store_path, cache_kb=200_000)
+    _LIBRARIES, _PREPARE = libraries, prepare
     batch_gc()
-    from index import text
-
-    text.tokens("预热")  # load jieba's dictionary and OpenCC now, not in the first task
-    text.pinyin_tokens("预热")
+    if prepare is not None:  # load jieba's dictionary and OpenCC now, not in the first task
+        prepare({"id": "预热", "title": "预热", "authors": ["预热"]})
 
 
 def clusters_in_range(bounds: tuple[str | None, str | None]
                       ) -> Iterator[tuple[str, list[Record]]]:
     """(cluster id, records) for the clusters with ids in [low, high), in a worker."""
-    assert _DB is not None, "worker not initialised"
-    low, high = bounds
-    where, args = ["cluster IS NOT NULL"], []
-    if low is not None:
-        where.append("cluster >= ?")
-        args.append(low)
-    if high is not None:
-        where.append("cluster < ?")
-        args.append(high)
-    yield from records_by_cluster(_DB.execute(
-        f"SELECT cluster, data FROM records WHERE {' AND '.join(where)} ORDER BY cluster, key",
-        args))
+    assert _STORE is not None, "worker not initialised"
+    yield from _STORE.clusters(*bounds)
 
 
 def _analyse_range(bounds: tuple[str | None, str | None]) -> tuple[int, list[Any]]:
-    """(records read, analysed documents) for the clusters with ids in [low, high)."""
+    """(records read, prepared documents) for the clusters with ids in [low, high)."""
     from index.documents import cluster_document
-    from index.tantivy_backend import analyse_document
 
+    assert _PREPARE is not None, "worker not initialised with a backend's prepare"
     n = 0
     out: list[Any] = []
     for cluster, group in clusters_in_range(bounds):
         n += len(group)
-        out.append(analyse_document(cluster_document(cluster, group, _LIBRARIES)))
+        out.append(_PREPARE(cluster_document(cluster, group, _LIBRARIES)))
     return n, out
 
 
@@ -287,28 +247,24 @@ def ordered_map(pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Iterable
 
 class _Loader:
     """Applies the workers' items to the store in input order: the rules of
-    `RecordStore.put` and `pipeline._Run.ingest`, in batches."""
+    `pipeline._Run.ingest` (quarantine, the first copy of an id wins), and the rows written
+    by `RecordStore.write_rows` a chunk at a time against the source's digests read once."""
 
-    def __init__(self, store: RecordStore, source: Source, raw_format: str, run: int,
-                 stats: BulkStats) -> None:
+    def __init__(self, store: RecordStore, source: Source, run: int, stats: BulkStats) -> None:
         self.store, self.source, self.run, self.stats = store, source, run, stats
-        self.raw_format = raw_format
-        self.existing: dict[str, str] = dict(store.db.execute(
-            "SELECT key, digest FROM records WHERE source = ?", (source.name,)))
+        self.existing = store.digests(source.name)
         self.seen: set[str] = set()
-        self.clusters: dict[str, str] = {}  # inserted record -> the cluster written with it
+        self.clusters: dict[str, str | None] = {}  # inserted record -> cluster written with it
         self.touched: set[str] = set()
         self.emptied: set[str] = set()
-        self._inserts: list[tuple[Any, ...]] = []
-        self._updates: list[tuple[Any, ...]] = []
-        self._unchanged: list[tuple[Any, ...]] = []
-        self._quarantine: list[tuple[Any, ...]] = []
-        self._rows = 0
+        self._rows: list[StoredRow] = []
+        self._rejected: list[Rejected] = []
+        self._written = 0  # rows since the last commit
 
-    def apply(self, items: list[Item], base_position: int, base_offset: int | None) -> int:
+    def apply(self, items: list[Item], base_position: int, base_offset: int | None,
+              raw_format: str) -> int:
         """Returns the number of records (positions) the chunk held."""
         name = self.source.name
-        now = time.time()
         last = 0
         for item in items:
             kind, position, offset = item[0], item[1] + base_position, item[2]
@@ -316,84 +272,47 @@ class _Loader:
             if offset is not None and base_offset is not None:
                 offset += base_offset
             if kind == "bad":
-                self._quarantine.append((name, position, offset, "", item[3], item[4], now))
+                self._rejected.append(Rejected(name, position, item[3], item[4], "", offset))
                 continue
             if kind == "noid":
-                fields, raw = item[3], item[4]
-                source_id = fields["source_id"] = f"#{position}"
-                data, digest = record_json(fields)
-                isbn = " ".join(fields["isbn"])
-                match = MatchRecord.from_record(Record.from_dict(fields))
-                match_json, work, cluster = match.to_json(), work_key(match), lone_cluster_id(match)
+                record: Record = item[3]
+                record.source_id = f"#{position}"
+                row: StoredRow = stored_row(record, item[4], raw_format, lone_cluster=True)
             else:
-                source_id, data, digest, isbn, match_json, work, cluster, raw = item[3:11]
-            key = f"{name}:{source_id}"
-            if key in self.seen:
-                self._quarantine.append((name, position, offset, source_id,
-                                         DUPLICATE_REASON.format(sid=source_id), raw, now))
+                row = item[3]
+            if row.key in self.seen:
+                self._rejected.append(Rejected(name, position, duplicate_reason(row.source_id),
+                                               row.raw, row.source_id, offset))
                 continue
-            self.seen.add(key)
-            old = self.existing.get(key)
-            if old is None:
-                self._inserts.append((key, name, source_id, self.source.library, cluster,
-                                      data, digest, isbn, match_json, work, self.run, raw,
-                                      self.raw_format, now, now))
-                self.clusters[key] = cluster
-                self.stats.new += 1
-                self.touched.add(key)
-            elif old == digest:
-                self._unchanged.append((self.run, key))
-                self.stats.unchanged += 1
-            else:
-                self._updates.append((data, digest, isbn, match_json, work, self.run, raw,
-                                      self.raw_format, self.source.library, now, key))
-                self.stats.updated += 1
-                self.touched.add(key)
-        self.stats.quarantined += len(self._quarantine)
+            self.seen.add(row.key)
+            self._rows.append(row)
+        self.stats.quarantined += len(self._rejected)
         self.flush()
         return last
 
     def flush(self, commit: bool = False) -> None:
-        db = self.store.db
-        if self._inserts:
-            db.executemany(
-                "INSERT INTO records (key, source, source_id, library, cluster, data, digest, "
-                "isbn, match, work, seen_run, raw, raw_format, first_seen, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._inserts)
-        if self._updates:
-            db.executemany(
-                "UPDATE records SET data = ?, digest = ?, isbn = ?, match = ?, work = ?, "
-                "seen_run = ?, raw = ?, raw_format = ?, library = ?, updated_at = ? "
-                "WHERE key = ?", self._updates)
-        if self._unchanged:
-            db.executemany("UPDATE records SET seen_run = ? WHERE key = ?", self._unchanged)
-        if self._quarantine:
-            db.executemany(
-                "INSERT INTO quarantine (source, position, offset, record_id, reason, raw, at) "
-                "VALUES (?,?,?,?,?,?,?)", self._quarantine)
-        self._rows += len(self._inserts) + len(self._updates) + len(self._unchanged)
-        self._inserts, self._updates, self._unchanged, self._quarantine = [], [], [], []
-        if commit or self._rows >= COMMIT_ROWS:
+        stats = self.stats
+        outcomes = self.store.write_rows(self._rows, self.run, self.existing)
+        for row, outcome in zip(self._rows, outcomes, strict=True):
+            if outcome == "new":
+                self.clusters[row.key] = row.cluster
+                stats.new += 1
+                self.touched.add(row.key)
+            elif outcome == "updated":
+                stats.updated += 1
+                self.touched.add(row.key)
+            else:
+                stats.unchanged += 1
+        if self._rejected:
+            self.store.quarantine_many(self._rejected)
+        self._written += len(self._rows)
+        self._rows, self._rejected = [], []
+        if commit or self._written >= COMMIT_ROWS:
             self.store.commit()
-            self._rows = 0
+            self._written = 0
 
 
-def _bulk_pragmas(db: sqlite3.Connection) -> None:
-    """For the load only: no fsync per commit, a 256 MB page cache, temp b-trees in memory,
-    and fewer WAL checkpoints (each copies pages back into the database)."""
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute("PRAGMA cache_size=-256000")
-    db.execute("PRAGMA temp_store=MEMORY")
-    db.execute("PRAGMA wal_autocheckpoint=20000")
-
-
-def _normal_pragmas(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA wal_autocheckpoint=1000")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-def raw_format(source: Source, is_xml: bool) -> str:
+def raw_format(source: Source | _SourceSpec, is_xml: bool) -> str:
     """What the raw column says the bytes are: the source's record syntax for ISO 2709."""
     return "marcxml" if is_xml else (source.record_syntax or "usmarc")
 
@@ -430,19 +349,14 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
     ctx = get_context("spawn")  # no fork: the parent holds SQLite and tantivy threads
     gc_thresholds = batch_gc()
     try:
-        fresh = store.db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
-        _bulk_pragmas(store.db)
-        if fresh:
-            # An empty store: build the secondary indexes once at the end instead of
-            # maintaining them row by row (same definitions: SCHEMA creates them again).
-            for (index,) in store.db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND "
-                    "tbl_name = 'records' AND sql IS NOT NULL").fetchall():
-                store.db.execute(f'DROP INDEX "{index}"')
+        fresh = store.is_empty()
+        # An empty store builds its secondary indexes once at the end instead of
+        # maintaining them row by row.
+        store.start_bulk_load(drop_indexes=fresh)
         progress = Progress("import") if show_progress else None
         touched: set[str] = set()
         emptied: set[str] = set()
-        written: dict[str, str] = {}  # record key -> cluster stored with it
+        written: dict[str, str | None] = {}  # record key -> cluster stored with it
         t = time.monotonic()
         with ProcessPoolExecutor(processes, mp_context=ctx, initializer=batch_gc) as pool:
             for source in sources:
@@ -462,7 +376,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
             from index.backend import open_backend
 
             if fresh:
-                store.db.executescript(SCHEMA)
+                store.create_indexes()
             backend = open_backend(config)
             try:
                 stats.index_entries = update_index(store, backend, config, touched, emptied)
@@ -474,7 +388,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
             stats.stages["merge"] = time.monotonic() - t
             if fresh:  # after the merge, which would otherwise update records_cluster
                 t = time.monotonic()
-                store.db.executescript(SCHEMA)
+                store.create_indexes()
                 store.commit()
                 stats.stages["store indexes"] = time.monotonic() - t
             if mode == "rebuild":
@@ -484,7 +398,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
                 stats.stages["index"] = time.monotonic() - t
     finally:
         gc.set_threshold(*gc_thresholds)
-        _normal_pragmas(store.db)
+        store.finish_bulk_load()
         if own_store:
             store.close()
     stats.seconds = time.monotonic() - started
@@ -504,18 +418,18 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
     run = store.start_harvest(source.name)
     stats = BulkStats(source.name)
     spec = _SourceSpec(source.name, source.library, source.encoding, source.format,
-                       tuple(source.holdings))
+                       tuple(source.holdings), source.record_syntax)
     if full:
         store.clear_quarantine(source.name)
-    loader = _Loader(store, source, raw_format(source, False), run, stats)
+    loader = _Loader(store, source, run, stats)
     try:
         for path in paths:
             is_xml, tasks = chunk_file(spec, path, chunk_bytes)
-            loader.raw_format = raw_format(source, is_xml)
             position = 0
             for task, items in zip(tasks, ordered_map(pool, _parse_chunk, tasks, window),
                                    strict=True):
-                position += loader.apply(items, position, None if is_xml else task.start)
+                position += loader.apply(items, position, None if is_xml else task.start,
+                                         task.raw_format)
                 if progress:
                     progress.advance(len(items))
             stats.records += position
@@ -536,7 +450,7 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
     return loader
 
 
-def _merge(store: RecordStore, written: dict[str, str] | None) -> dict[str, str]:
+def _merge(store: RecordStore, written: Mapping[str, str | None] | None) -> dict[str, str]:
     """Cluster every record of the store, as `rebuild_index` does (the matcher's input is
     the `match` column the loader wrote; librarians' splits and merges apply), in two
     processes for a big store; write only the assignments that changed: compared with the
@@ -560,29 +474,32 @@ def _index_mode(reindex: str, config: Config, stats: BulkStats, store: RecordSto
         empty = backend.count() == 0
     finally:
         backend.close()
-    total = store.db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    total = store.record_count()
     changed = stats.new + stats.updated + stats.deleted
     return "rebuild" if empty or changed > total // 4 else "update"
 
 
 def _rebuild_index(store: RecordStore, config: Config, processes: int, ctx: Any,
                    records: int, show_progress: bool) -> int:
-    """The whole index from the store: documents built and analysed in worker processes,
-    each reading its own cluster-id ranges; this process only feeds the writer."""
+    """The whole index from the store: documents built and prepared (`SearchBackend.prepare`)
+    in worker processes, each reading its own cluster-id ranges; this process only feeds the
+    writer (`add_prepared`)."""
+    from index.backend import SearchBackend
     from index.tantivy_backend import TantivyBackend
 
     store.commit()
-    backend = TantivyBackend(config.resolve(config.index.path), writer_heap=BULK_WRITER_HEAP)
+    backend: SearchBackend = TantivyBackend(config.resolve(config.index.path),
+                                            writer_heap=BULK_WRITER_HEAP)
     progress = Progress("index", unit="entries") if show_progress else None
     entries = 0
     try:
         backend.clear()
         libraries = dict(config.libraries)
         with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_index_worker,
-                                 initargs=(str(store.path), libraries)) as pool:
+                                 initargs=(str(store.path), libraries, backend.prepare)) as pool:
             for _, docs in ordered_map(pool, _analyse_range, cluster_ranges(records),
                                        window=2 * processes + 2):
-                entries += backend.add_analysed(docs, replace=False)
+                entries += backend.add_prepared(docs, replace=False)
                 if progress:
                     progress.advance(len(docs))
         t = time.monotonic()

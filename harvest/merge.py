@@ -10,14 +10,13 @@ URLs.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 from harvest.batch_gc import batch_gc
 from harvest.matching import Clustering, MatchRecord, ShardResult, cluster
-from harvest.store import RecordStore, read_match_records
+from harvest.store import RecordStore
 
 #: Below this many records a second process costs more than it saves: it starts a Python
 #: and reads every record again.
@@ -46,8 +45,8 @@ def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, s
     cannot, must = store.links()
     store.commit()  # the workers see what is committed
     shards = min(processes, os.cpu_count() or 1)
-    if shards < 2 or str(store.path) == ":memory:" or store.db.execute(
-            "SELECT COUNT(*) FROM records").fetchone()[0] < PARALLEL_MIN_RECORDS:
+    if (shards < 2 or str(store.path) == ":memory:"
+            or store.record_count() < PARALLEL_MIN_RECORDS):
         return assign_clusters(store.match_records(), cannot, must)
     # spawn, not fork: the parent holds SQLite (and perhaps tantivy) threads.
     with ProcessPoolExecutor(shards - 1, mp_context=get_context("spawn"),
@@ -68,8 +67,5 @@ def _cluster_share(path: str, cannot_link: Collection[frozenset[str]],
                    shards: int) -> ShardResult:
     """A worker's share, from the store through a read-only connection (records with a
     stale match key are rebuilt here too, and saved by the parent)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return Clustering(read_match_records(db, []), cannot_link, must_link).run(shard, shards)
-    finally:
-        db.close()
+    with RecordStore.open_read_only(path) as store:
+        return Clustering(store.match_records(), cannot_link, must_link).run(shard, shards)

@@ -16,7 +16,7 @@ from core.progress import Progress
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_store_clusters
-from harvest.store import RecordStore
+from harvest.store import RecordStore, duplicate_reason
 from index.backend import SearchBackend
 from index.documents import cluster_document
 
@@ -92,11 +92,9 @@ class _Run:
             self.stats.quarantined += 1
             return
         if record.key in self.seen:
-            self.store.quarantine(
-                self.source.name, raw.position,
-                f"duplicate record id {record.source_id!r} in this source — the first record "
-                "with this id was kept; fix the record id (001) in the source",
-                raw.data, record.source_id)
+            self.store.quarantine(self.source.name, raw.position,
+                                  duplicate_reason(record.source_id), raw.data,
+                                  record.source_id)
             self.stats.quarantined += 1
             return
         self.seen.add(record.key)
@@ -177,7 +175,7 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
     new = assign_store_clusters(store)
     changed = {k for k in new if new[k] != old.get(k)} | set(touched)
     affected = set(emptied) | {new[k] for k in changed if k in new}
-    affected |= {old[k] for k in changed if old.get(k)}
+    affected |= {c for k in changed if (c := old.get(k))}
     affected.discard("")
     store.set_clusters((k, new[k]) for k in changed if k in new)
     store.commit()

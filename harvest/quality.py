@@ -25,7 +25,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,8 +33,8 @@ from typing import Any
 from urllib.parse import quote
 
 from core.fold import title_key as _norm  # the one title/name fold, as the matcher's
-from core.model import Record
 from harvest.matching import MatchRecord, isbn_reused
+from harvest.store import IsbnScratch, RecordStore
 
 # Books only got ISBNs in China from 1987 (统一书号 before); serials, maps, manuscripts,
 # recordings never have one.  Counting those as "missing ISBN" would bury the real faults
@@ -235,14 +234,8 @@ class ScanStopped(Exception):
     pass
 
 
-#: Rows of (ISBN, rowid, work key) written to the temporary table at a time.
+#: Rows of (ISBN, rowid, work key) written to the scratch table at a time.
 ISBN_BATCH = 5000
-_ISBNS = "temp.quality_isbns"
-_ISBNS_TABLE = f"CREATE TEMP TABLE IF NOT EXISTS {_ISBNS[5:]} (isbn TEXT, rid INTEGER, work TEXT)"
-
-
-#: Rowids per SELECT … IN (…) when an ISBN group is read: under SQLite's variable limit.
-GROUP_CHUNK = 500
 
 
 def _judged_alike(m: MatchRecord) -> tuple[Any, ...]:
@@ -254,35 +247,33 @@ def _judged_alike(m: MatchRecord) -> tuple[Any, ...]:
 class Scan:
     """Iterate for the problems; `records` and `holdings` count per library as it goes."""
 
-    def __init__(self, db: sqlite3.Connection, stop: threading.Event | None = None) -> None:
-        self.db = db
+    def __init__(self, store: RecordStore, stop: threading.Event | None = None) -> None:
+        self.store = store
         self.stop = stop  # set at shutdown: a scan must not hold the process for a minute
         self.records: Counter[str] = Counter()
         self.holdings: Counter[str] = Counter()
         self._isbn_seen: dict[int, int] = {}
         self._title_seen: dict[int, int] = {}
         self._isbn_rows: list[tuple[str, int, str]] = []
+        self._isbns: IsbnScratch | None = None  # while iterating
 
     def __iter__(self) -> Iterator[Problem]:
-        self.db.execute(_ISBNS_TABLE)
-        self.db.execute(f"DELETE FROM {_ISBNS}")
-        rows = self.db.execute(
-            "SELECT rowid, key, source, library, cluster, isbn, work, data FROM records")
-        try:
+        with self.store.isbn_scratch() as self._isbns:
+            rows = self.store.scan_records()
             try:
-                for n, (rowid, key, source, library, cluster, isbn, work, text) in enumerate(
-                        rows):
-                    self._check_stop(n)
-                    if isbn:
-                        self._file_isbns(isbn, rowid, work or "")
-                    yield from self.check(rowid, key, source, library, cluster or "", isbn,
-                                          text)
+                try:
+                    for n, (rowid, key, source, library, cluster, isbn, work, text) in (
+                            enumerate(rows)):
+                        self._check_stop(n)
+                        if isbn:
+                            self._file_isbns(isbn, rowid, work or "")
+                        yield from self.check(rowid, key, source, library, cluster or "",
+                                              isbn, text)
+                finally:
+                    rows.close()  # at once, not when a traceback lets go: it locks the table
+                yield from self._reused_isbns()
             finally:
-                rows.close()  # at once, not when a traceback lets go of it: it locks the table
-            yield from self._reused_isbns()
-        finally:
-            self._isbn_rows.clear()
-            self.db.execute(f"DROP TABLE IF EXISTS {_ISBNS}")
+                self._isbn_rows.clear()
 
     def _check_stop(self, n: int) -> None:
         if self.stop is not None and n % 4096 == 0 and self.stop.is_set():
@@ -294,7 +285,8 @@ class Scan:
             self._flush_isbns()
 
     def _flush_isbns(self) -> None:
-        self.db.executemany(f"INSERT INTO {_ISBNS} VALUES (?,?,?)", self._isbn_rows)
+        assert self._isbns is not None, "only while iterating"
+        self._isbns.add(self._isbn_rows)
         self._isbn_rows.clear()
 
     def _reused_isbns(self) -> Iterator[Problem]:
@@ -305,9 +297,8 @@ class Scan:
         merged = self._librarian_merges()
         others: dict[int, list[int]] = {}  # rowid → rowids of other books, in ISBN order
         isbn_of: dict[int, str] = {}
-        groups = self.db.execute(
-            f"SELECT isbn, rid FROM {_ISBNS} WHERE isbn IN (SELECT isbn FROM {_ISBNS} "
-            "GROUP BY isbn HAVING COUNT(DISTINCT work) > 1) ORDER BY isbn, rid")
+        assert self._isbns is not None, "only while iterating"
+        groups = self._isbns.disputed()
         try:
             for n, (isbn, members) in enumerate(itertools.groupby(groups, lambda r: r[0])):
                 self._check_stop(n)
@@ -329,14 +320,8 @@ class Scan:
 
     def _described(self, rowid: int) -> tuple[str, str, str, str, str]:
         """(key, library, cluster, title, first author) of a record, for a detail line."""
-        row = self.db.execute(
-            "SELECT key, library, cluster, json_extract(data, '$.title'), "
-            "json_extract(data, '$.authors[0].name') FROM records WHERE rowid = ?",
-            (rowid,)).fetchone()
-        if row is None:  # cannot happen within the scan's one read transaction
-            return "?", "", "", "", ""
-        key, library, cluster, title, author = row
-        return key, library, cluster or "", title or "", author or ""
+        # None cannot happen within the scan's one read transaction
+        return self.store.record_brief(rowid) or ("?", "", "", "", "")
 
     def _two_books(self, isbn: str, rids: list[int], merged: set[frozenset[str]]
                    ) -> Iterator[tuple[int, int]]:
@@ -344,19 +329,15 @@ class Scan:
         the rule reads are judged once: a group is mostly copies of one description."""
         alike: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
         reps: list[MatchRecord] = []
-        for start in range(0, len(rids), GROUP_CHUNK):
-            chunk = rids[start:start + GROUP_CHUNK]
-            rows = self.db.execute("SELECT rowid, key, match FROM records WHERE rowid IN "
-                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
-            for rowid, key, match in rows:
-                m = self._match_record(rowid, match)
-                if isbn not in m.isbns:
-                    continue
-                sig = _judged_alike(m)
-                if sig not in alike:
-                    alike[sig] = []
-                    reps.append(m)
-                alike[sig].append((rowid, key))
+        for rowid, key, match in self.store.match_rows(rids):
+            m = self._match_record(rowid, match)
+            if isbn not in m.isbns:
+                continue
+            sig = _judged_alike(m)
+            if sig not in alike:
+                alike[sig] = []
+                reps.append(m)
+            alike[sig].append((rowid, key))
         sigs = list(alike)
         for i, a in enumerate(reps):
             for j in range(i + 1, len(reps)):
@@ -375,17 +356,14 @@ class Scan:
                 return MatchRecord.from_json(match)
             except (TypeError, ValueError):
                 pass
-        (data,) = self.db.execute("SELECT data FROM records WHERE rowid = ?",
-                                  (rowid,)).fetchone()
-        return MatchRecord.from_record(Record.from_dict(json.loads(data)))
+        record = self.store.record_at(rowid)
+        if record is None:  # cannot happen within the scan's one read transaction
+            raise LookupError(f"record at rowid {rowid} vanished during the scan")
+        return MatchRecord.from_record(record)
 
     def _librarian_merges(self) -> set[frozenset[str]]:
         """Pairs a librarian merged by hand: they looked, and it is one book."""
-        try:
-            rows = self.db.execute("SELECT key_a, key_b FROM match_links WHERE kind = 'merge'")
-        except sqlite3.OperationalError:  # a store from before librarians' links
-            return set()
-        return {frozenset(pair) for pair in rows}
+        return self.store.links()[1]
 
     def check(self, rowid: int, key: str, source: str, library: str, cluster: str, isbn: str,
               text: str) -> Iterator[Problem]:
@@ -445,6 +423,5 @@ class Scan:
 
     def _other(self, rowid: int) -> str:
         """The first record of a duplicate group, as "key《title》" for the detail line."""
-        row = self.db.execute("SELECT key, json_extract(data, '$.title') FROM records "
-                              "WHERE rowid = ?", (rowid,)).fetchone()
-        return f"{row[0]}《{row[1] or ''}》" if row else "?"
+        brief = self.store.record_brief(rowid)
+        return f"{brief[0]}《{brief[3]}》" if brief else "?"

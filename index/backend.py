@@ -83,10 +83,33 @@ class SearchResult:
 
 
 class SearchBackend(Protocol):
+    """An engine holding the documents above.  Changes are visible after `commit`.
+
+    Indexing is two steps, so that a bulk rebuild can spread the first over processes:
+    `prepare` is an engine's work on one document that needs no index (tantivy: the
+    Chinese text analysis of `index.text`; a Meilisearch backend, whose server analyses
+    text itself: the document's JSON), a plain function whose result pickles; and
+    `add_prepared` hands prepared documents to the engine from this process (tantivy: its
+    writer; Meilisearch: `add_documents` in batches).  `add` is both in one.
+    """
+
     path: Path | None  # where the index lives (its format marker too); None in memory
 
+    @staticmethod
+    def prepare(doc: dict[str, Any]) -> Any:
+        """One document made ready for `add_prepared` of the same kind of backend.  A
+        module-level function: worker processes are handed it by name."""
+        ...
+
+    def add_prepared(self, docs: Iterable[Any], replace: bool = True) -> int:
+        """Add documents `prepare` made (in any process); returns how many.
+        `replace=False` promises that none of their ids is in the index (right after
+        `clear`), so an engine may skip removing an older version of each."""
+        ...
+
     def add(self, docs: Iterable[dict[str, Any]]) -> int:
-        """Add or replace documents (by id); returns how many. Visible after `commit`."""
+        """Add or replace documents (by id); returns how many: `add_prepared` of each
+        one `prepare`d."""
         ...
 
     def delete(self, ids: Iterable[str]) -> None: ...

@@ -241,13 +241,19 @@ class TantivyBackend:
             self._writer = self._index.writer(heap_size=self._writer_heap)
         return self._writer
 
-    def add(self, docs: Iterable[dict[str, Any]]) -> int:
-        return self.add_analysed(analyse_document(doc) for doc in docs)
+    @staticmethod
+    def prepare(doc: dict[str, Any]) -> Analysed:
+        """`analyse_document`: the text analysis needs no index, so a bulk rebuild runs it
+        in worker processes, on every core."""
+        return analyse_document(doc)
 
-    def add_analysed(self, docs: Iterable[Analysed], replace: bool = True) -> int:
-        """Add documents already put through `analyse_document` (in this process or in
-        worker processes, which is how a bulk rebuild uses both cores).  `replace=False`
-        skips the delete-by-id, for an index known to be empty (right after `clear`)."""
+    def add(self, docs: Iterable[dict[str, Any]]) -> int:
+        return self.add_prepared(analyse_document(doc) for doc in docs)
+
+    def add_prepared(self, docs: Iterable[Analysed], replace: bool = True) -> int:
+        """Add documents `analyse_document` made (here or in a worker process): the writer
+        only parses their JSON.  `replace=False` skips the delete-by-id, for an index
+        known to be empty (right after `clear`)."""
         writer = self._w()
         n = 0
         for analysed in docs:

@@ -68,7 +68,7 @@ QUALITY = web.AppKey("quality", QualityJob)
 
 def _compute_in_own_connection(path: str, stop: threading.Event) -> None:
     with RecordStore(path) as own:
-        qr.compute(own.db, stop=stop)
+        qr.compute(own, stop=stop)
 
 
 async def _run(app: web.Application) -> None:
@@ -77,7 +77,7 @@ async def _run(app: web.Application) -> None:
     loop = asyncio.get_running_loop()
     try:
         if str(store.path) == ":memory:":  # no second connection to an in-memory store
-            await loop.run_in_executor(app[WORKER], qr.compute, store.db, None, job.stop)
+            await loop.run_in_executor(app[WORKER], qr.compute, store, None, job.stop)
         else:
             await loop.run_in_executor(job.executor, _compute_in_own_connection,
                                        str(store.path), job.stop)
@@ -100,7 +100,7 @@ def start(app: web.Application) -> bool:
 
 
 def _read_latest(store: RecordStore) -> dict[str, qr.Snapshot]:
-    return qr.latest(store.db)
+    return qr.latest(store)
 
 
 async def _latest(request: web.Request, auto: bool = True) -> dict[str, qr.Snapshot]:
@@ -144,12 +144,12 @@ def _kinds() -> list[dict[str, str]]:
 
 def _report(store: RecordStore, library: str) -> dict[str, Any]:
     """Blocking: the latest counts, examples and trend of one library."""
-    snapshots = qr.history(store.db, library)
+    snapshots = qr.history(store, library)
     return {
         "snapshot": _snapshot_dict(snapshots[0]) if snapshots else None,
         "trend": qr.trend(snapshots),
         "examples": {k: [_problem_dict(p) for p in ps]
-                     for k, ps in qr.examples(store.db, library, EXAMPLES).items()},
+                     for k, ps in qr.examples(store, library, EXAMPLES).items()},
     }
 
 
@@ -208,7 +208,7 @@ async def _kind_page(request: web.Request, code: str, name: str, kind: str) -> w
         after = max(0, int(request.query.get("after", "0")))
     except ValueError:
         after = 0
-    page = await blocking(request, qr.problems, request.app[STORE].db, code, kind, after,
+    page = await blocking(request, qr.problems, request.app[STORE], code, kind, after,
                           KIND_PAGE)
     return await admin_render(request, "admin_quality_kind.html", code=code, name=name,
                               kind=next(k for k in _kinds() if k["code"] == kind),
@@ -227,10 +227,10 @@ async def csv_export(request: web.Request) -> web.StreamResponse:
         "Cache-Control": "no-store",
     })
     await response.prepare(request)
-    db = request.app[STORE].db
+    store = request.app[STORE]
     after, header = 0, True
     while True:
-        page = await blocking(request, qr.problems, db, code, None, after, qr.BATCH)
+        page = await blocking(request, qr.problems, store, code, None, after, qr.BATCH)
         if page or header:
             await response.write(qr.csv_chunk([p for _, p in page], base, header))
         header = False

@@ -15,11 +15,12 @@ Routes:
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
-from harvest.store import RecordStore
+from harvest.store import QuarantineSummary, RecordStore
 from portal.admin_kit import admin_render
 from portal.core import CONFIG, STORE, blocking
 from portal.records import local_time
@@ -70,31 +71,22 @@ def download_name(entry_id: int, source: str, raw: bytes) -> str:
     return f"quarantine-{entry_id}-{_UNSAFE_NAME.sub('_', source)[:40] or 'source'}{ext}"
 
 
-_COLUMNS = "id, source, position, offset, record_id, reason, length(raw), at"
-
-
-def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
-    keys = ("id", "source", "position", "offset", "record_id", "reason", "size", "at")
-    entry = dict(zip(keys, row, strict=True))
-    entry["when"] = local_time(entry["at"])
+def _entry(summary: QuarantineSummary) -> dict[str, Any]:
+    entry = asdict(summary)
+    entry["when"] = local_time(summary.at)
     return entry
 
 
 def list_entries(store: RecordStore, source: str, page: int) -> dict[str, Any]:
     """Blocking: one page of entries (without their bytes), newest first, and the total."""
-    where, args = ("WHERE source = ?", (source,)) if source else ("", ())
-    total = store.db.execute(f"SELECT COUNT(*) FROM quarantine {where}", args).fetchone()[0]
-    rows = store.db.execute(f"SELECT {_COLUMNS} FROM quarantine {where} ORDER BY id DESC "
-                            "LIMIT ? OFFSET ?", (*args, PAGE_SIZE, (page - 1) * PAGE_SIZE))
-    sources = [s for (s,) in store.db.execute("SELECT DISTINCT source FROM quarantine "
-                                              "ORDER BY source")]
-    return {"total": total, "entries": [_entry(r) for r in rows], "sources": sources}
+    rows = store.quarantine_summaries(source, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    return {"total": store.quarantine_count(source), "entries": [_entry(r) for r in rows],
+            "sources": store.quarantine_sources()}
 
 
 def get_entry(store: RecordStore, entry_id: int) -> tuple[dict[str, Any], bytes] | None:
-    row = store.db.execute(f"SELECT {_COLUMNS}, raw FROM quarantine WHERE id = ?",
-                           (entry_id,)).fetchone()
-    return None if row is None else (_entry(row[:-1]), bytes(row[-1]))
+    entry = store.quarantine_entry(entry_id)
+    return None if entry is None else (_entry(entry.summary()), entry.raw)
 
 
 def _page(request: web.Request) -> int:

@@ -1,9 +1,10 @@
-"""Harvest history read from the store's `harvests` table, for the admin pages and /metrics.
+"""Harvest history from the store's `harvests` table, for the admin pages and /metrics.
 
-The store keeps one row per run and answers "the latest run of each source"; operations
-need more — how long runs take, how often they fail, totals since the store began — and
-these are plain aggregates over the same table, read here without changing the store.
-Blocking (SQLite): call through the portal's worker thread.
+Operations want more than "the latest run of each source": how long runs take, how often
+they fail, totals since the store began.  The store answers with its runs and aggregates
+(`RecordStore.harvest_runs`, `harvest_totals`, `last_finished_harvests`); here they get
+their durations and the dashboard's summary.  Blocking (SQLite): call through the
+portal's worker thread.
 """
 
 from __future__ import annotations
@@ -13,44 +14,28 @@ from typing import Any
 
 from harvest.store import RecordStore
 
-_RUN_COLUMNS = "id, source, started, finished, new, updated, unchanged, deleted, quarantined, error"
 
-
-def _row(names: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
-    run = dict(zip(names, row, strict=True))
+def _timed(run: dict[str, Any]) -> dict[str, Any]:
     run["duration"] = (run["finished"] - run["started"]) if run["finished"] else None
     return run
 
 
 def recent_runs(store: RecordStore, source: str, limit: int = 10) -> list[dict[str, Any]]:
     """The last `limit` runs of one source, newest first, each with its duration."""
-    cur = store.db.execute(f"SELECT {_RUN_COLUMNS} FROM harvests WHERE source = ? "
-                           "ORDER BY id DESC LIMIT ?", (source, limit))
-    names = [d[0] for d in cur.description]
-    return [_row(names, r) for r in cur]
+    return [_timed(run) for run in store.harvest_runs(source, limit)]
 
 
 def run_totals(store: RecordStore) -> dict[str, dict[str, Any]]:
     """Per source, over finished runs: counts, failures, record outcomes, last success."""
-    cur = store.db.execute(
-        "SELECT source, COUNT(*), SUM(error IS NOT NULL), SUM(new), SUM(updated), "
-        "SUM(deleted), SUM(quarantined), MAX(CASE WHEN error IS NULL THEN finished END) "
-        "FROM harvests WHERE finished IS NOT NULL GROUP BY source")
-    out: dict[str, dict[str, Any]] = {}
-    for source, runs, failures, new, updated, deleted, quarantined, last_ok in cur:
-        out[source] = {"runs": runs, "failures": failures or 0, "last_success": last_ok,
-                       "records": {"new": new or 0, "updated": updated or 0,
-                                   "deleted": deleted or 0, "quarantined": quarantined or 0}}
-    return out
+    return {source: {"runs": t["runs"], "failures": t["failures"],
+                     "last_success": t["last_success"],
+                     "records": {k: t[k] for k in ("new", "updated", "deleted", "quarantined")}}
+            for source, t in store.harvest_totals().items()}
 
 
 def last_finished(store: RecordStore) -> dict[str, dict[str, Any]]:
     """The latest finished run of each source (a run in progress has no duration yet)."""
-    cur = store.db.execute(
-        f"SELECT {_RUN_COLUMNS} FROM harvests h JOIN (SELECT source AS s, MAX(id) AS last "
-        "FROM harvests WHERE finished IS NOT NULL GROUP BY source) l ON h.id = l.last")
-    names = [d[0] for d in cur.description]
-    return {r[1]: _row(names, r) for r in cur}
+    return {source: _timed(run) for source, run in store.last_finished_harvests().items()}
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:

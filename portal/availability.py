@@ -28,22 +28,12 @@ from portal.live_catalogue import is_live_id
 from portal.records import holdings_rows, iso_time, local_time
 
 AVAILABILITY = web.AppKey("availability", AvailabilityService)
-_KEYS_PER_QUERY = 500  # SQLite host parameters per statement, well under its limit
 
 
 def harvest_times(store: RecordStore, keys: Sequence[str]) -> dict[str, float]:
-    """When each record's harvested status was last seen: the start of the harvest run
-    that last delivered it (or its last update).  Blocking."""
-    out: dict[str, float] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), _KEYS_PER_QUERY):
-        chunk = unique[start:start + _KEYS_PER_QUERY]
-        marks = ",".join("?" * len(chunk))
-        rows = store.db.execute(
-            "SELECT r.key, COALESCE(h.started, r.updated_at) FROM records r "
-            f"LEFT JOIN harvests h ON h.id = r.seen_run WHERE r.key IN ({marks})", chunk)
-        out.update({key: float(ts) for key, ts in rows if ts is not None})
-    return out
+    """When each record's harvested status was last seen (`RecordStore.harvest_times`).
+    Blocking."""
+    return store.harvest_times(keys)
 
 
 def load_cluster(store: RecordStore, cluster_id: str) -> tuple[list[Record], dict[str, float]]:

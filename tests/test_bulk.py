@@ -16,12 +16,12 @@ import pytest
 
 from core.config import Config, parse
 from harvest import iso2709
-from harvest.bulk import DUPLICATE_REASON, import_sources, raw_format
+from harvest.bulk import import_sources, raw_format
 from harvest.crosswalk import to_record
 from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.pipeline import rebuild_index
 from harvest.readers import looks_like_xml, read
-from harvest.store import RecordStore
+from harvest.store import RecordStore, StoredRow, duplicate_reason
 from index.backend import SearchRequest
 from index.tantivy_backend import TantivyBackend
 from tests.conftest import shared_data
@@ -90,9 +90,8 @@ def _sequential(config: Config, imports: dict[str, list[Path]]) -> RecordStore:
                 record = to_record(p.marc, name, source.library, f"#{p.position}",
                                    source.format, source.holdings)
                 if record.key in seen:
-                    store.quarantine(name, p.position,
-                                     DUPLICATE_REASON.format(sid=record.source_id), p.raw,
-                                     record.source_id, offset=p.offset)
+                    store.quarantine(name, p.position, duplicate_reason(record.source_id),
+                                     p.raw, record.source_id, offset=p.offset)
                     continue
                 seen.add(record.key)
                 store.put(record, p.raw, fmt, run)
@@ -100,13 +99,10 @@ def _sequential(config: Config, imports: dict[str, list[Path]]) -> RecordStore:
     return store
 
 
-def _rows(store: RecordStore) -> tuple[list[tuple], list[tuple]]:
-    records = store.db.execute(
-        "SELECT key, source, source_id, library, cluster, isbn, match, work, data, digest, "
-        "raw, raw_format, seen_run FROM records ORDER BY key").fetchall()
-    quarantine = store.db.execute(
-        "SELECT source, position, offset, record_id, reason, raw FROM quarantine "
-        "ORDER BY id").fetchall()
+def _rows(store: RecordStore) -> tuple[list[tuple[StoredRow, int | None]], list[tuple]]:
+    records = list(store.stored_rows())
+    quarantine = [(e.source, e.position, e.offset, e.record_id, e.reason, e.raw)
+                  for e in store.quarantined(limit=1_000_000)]
     return records, quarantine
 
 
@@ -140,8 +136,8 @@ def test_bulk_stores_what_the_sequential_path_stores(imports):
     assert bulk_quarantine == seq_quarantine
     # The loader writes each record's lone cluster id; the merge must rewrite the rows
     # whose cluster turned out otherwise (records merged without a shared ISBN).
-    rewritten = [key for key, _, _, _, cluster, _, match, *_ in bulk_records
-                 if cluster != lone_cluster_id(MatchRecord.from_json(match))]
+    rewritten = [row.key for row, _ in bulk_records
+                 if row.cluster != lone_cluster_id(MatchRecord.from_json(row.match))]
     assert rewritten
     assert stats.new == len(seq_records) and stats.quarantined == len(seq_quarantine)
     assert stats.records == stats.new + stats.quarantined
@@ -178,8 +174,7 @@ def test_quarantine_keeps_raw_bytes_reason_and_place(imports):
         assert any(r.startswith("duplicate record id") for r in reasons)
         # A record without 001 is keyed by its number in the file, as `from_raw` does;
         # its second copy is the same number-free record at another number, so kept too.
-        keys = [k for (k,) in store.db.execute("SELECT key FROM records WHERE source_id "
-                                               "LIKE '#%'")]
+        keys = [k for k in store.keys("cn") if k.split(":", 1)[1].startswith("#")]
         assert len(keys) == 2
 
 
@@ -199,10 +194,10 @@ def test_reimport_is_unchanged_and_full_import_deletes_what_is_gone(imports):
     assert third.deleted == 3 and third.unchanged == first.new - 3
     with RecordStore(config.resolve(config.store_path)) as store:
         assert store.counts()["m21"]["records"] == first.new - 3
-        runs = store.db.execute("SELECT COUNT(*) FROM harvests WHERE source = 'm21' AND "
-                                "finished IS NOT NULL AND error IS NULL").fetchone()[0]
+        runs = sum(1 for r in store.harvest_runs("m21", limit=100)
+                   if r["finished"] is not None and r["error"] is None)
         assert runs == 3
-        clusters = store.db.execute("SELECT COUNT(DISTINCT cluster) FROM records").fetchone()[0]
+        clusters = len({c for c in store.cluster_map().values() if c is not None})
     backend = TantivyBackend(config.resolve(config.index.path))
     assert backend.count() == clusters  # the emptied entries left the index
     backend.close()

@@ -164,16 +164,16 @@ def test_genuine_text_is_not_damage(text: str) -> None:
 
 
 def test_each_kind_is_counted(seeded: World) -> None:
-    snaps = qr.compute(seeded.store.db)
+    snaps = qr.compute(seeded.store)
     assert snaps["SXPL"].counts == expected("SXPL")
     assert snaps["XYLIB"].counts == expected("XYLIB")
     assert snaps["SXPL"].records == len([r for r, _ in SEED if r.library == "SXPL"]) + 1
     xylib = [r for r, _ in SEED if r.library == "XYLIB"]
     assert snaps["XYLIB"].records == len(xylib)
     assert snaps["XYLIB"].holdings == sum(len(r.holdings) for r in xylib) + 1  # + SHARED's
-    found = {(p.key, p.kind) for _, p in qr.problems(seeded.store.db, "SXPL", limit=1000)}
+    found = {(p.key, p.kind) for _, p in qr.problems(seeded.store, "SXPL", limit=1000)}
     assert found == {(r.key, k) for r, kinds in SEED if r.library == "SXPL" for k in kinds}
-    details = {p.key: p.detail for _, p in qr.problems(seeded.store.db, "SXPL", limit=1000)}
+    details = {p.key: p.detail for _, p in qr.problems(seeded.store, "SXPL", limit=1000)}
     assert "s:clean" in details["s:dup1"] and "s:t1" in details["s:t2"]
     assert "提要" in details["s:gbk"] and "GBK" in details["s:gbk"]
     assert "2 条馆藏中 1 条无索书号（B3）" in details["s:nocall"]
@@ -183,16 +183,15 @@ def test_each_kind_is_counted(seeded: World) -> None:
 def test_isbn_reused_names_the_other_book(seeded: World) -> None:
     """Each side of a re-used ISBN is listed under its own library, naming the other
     record (of whichever library) so the cataloguer can check the book in hand."""
-    db = seeded.store.db
-    qr.compute(db)
-    (sx,) = [p for _, p in qr.problems(db, "SXPL", "isbn_reused")]
-    (xy,) = [p for _, p in qr.problems(db, "XYLIB", "isbn_reused")]
+    store = seeded.store
+    qr.compute(store)
+    (sx,) = [p for _, p in qr.problems(store, "SXPL", "isbn_reused")]
+    (xy,) = [p for _, p in qr.problems(store, "XYLIB", "isbn_reused")]
     assert sx.key == "s:reuse1" and sx.url == "/record/c-reuse1"
     assert sx.detail == (f"ISBN {R} 亦著录于 x:reuse2《形势概论》（杜辉），"
                          "题名与著者均不同（一号多书）")
     assert xy.key == "x:reuse2" and "s:reuse1《区域概论》（秦林娜）" in xy.detail
-    assert db.execute("SELECT name FROM sqlite_temp_master WHERE name = 'quality_isbns'"
-                      ).fetchone() is None  # the scan's scratch table is gone
+    assert "quality_isbns" not in store.temp_tables()  # the scan's scratch table is gone
 
 
 def test_isbn_reused_follows_the_matcher(seeded: World) -> None:
@@ -201,31 +200,31 @@ def test_isbn_reused_follows_the_matcher(seeded: World) -> None:
     librarian merged by hand is one book, whatever the rule says."""
     store = seeded.store
     store.put(book("x", "reuse3", "XYLIB", "胖子概论", "王红", R), b"", "test")
-    store.db.execute("UPDATE records SET match = NULL WHERE key = 's:reuse1'")
+    store.clear_match_keys(["s:reuse1"])
     store.commit()
-    qr.compute(store.db)
-    found = {p.key: p.detail for _, p in qr.problems(store.db, "XYLIB", "isbn_reused")}
+    qr.compute(store)
+    found = {p.key: p.detail for _, p in qr.problems(store, "XYLIB", "isbn_reused")}
     assert set(found) == {"x:reuse2", "x:reuse3"}
     assert "等 2 条记录" in found["x:reuse2"]  # s:reuse1 and x:reuse3
-    assert qr.latest(store.db)["SXPL"].count("isbn_reused") == 1
+    assert qr.latest(store)["SXPL"].count("isbn_reused") == 1
     store.add_link("s:reuse1", "x:reuse2", "merge", "审校员")
     store.add_link("s:reuse1", "x:reuse3", "merge", "审校员")
     store.add_link("x:reuse2", "x:reuse3", "merge", "审校员")
-    snaps = qr.compute(store.db)
+    snaps = qr.compute(store)
     assert snaps["SXPL"].count("isbn_reused") == snaps["XYLIB"].count("isbn_reused") == 0
 
 
 def test_trend_month_over_month(seeded: World) -> None:
-    db = seeded.store.db
+    store = seeded.store
     now = time.time()
-    qr.compute(db, now=now - 31 * 86400)  # last month, with "noclc" still unclassified
+    qr.compute(store, now=now - 31 * 86400)  # last month, with "noclc" still unclassified
     fixed, _ = SEED[5]
     seeded.store.put(Record(**{**fixed.to_dict(), "clc": ["I247"],
                                "authors": [], "holdings": []}), b"", "test")
     seeded.store.commit()
-    qr.compute(db, now=now)
-    qr.compute(db, now=now)  # a second run in a month replaces that month's snapshot
-    history = qr.history(db, "SXPL")
+    qr.compute(store, now=now)
+    qr.compute(store, now=now)  # a second run in a month replaces that month's snapshot
+    history = qr.history(store, "SXPL")
     assert [h.month for h in history] == [qr.month_of(now), qr.month_of(now - 31 * 86400)]
     trend = qr.trend(history)
     assert trend[0]["change"]["no_clc"] == -1 and trend[0]["change"]["encoding"] == 0
@@ -236,7 +235,7 @@ def test_trend_month_over_month(seeded: World) -> None:
 
 
 async def test_csv_and_json_agree(seeded: World, make_client: MakeClient) -> None:
-    qr.compute(seeded.store.db)
+    qr.compute(seeded.store)
     client = await make_client()
     auth = {"Authorization": f"Bearer {TOKEN}"}
     resp = await client.get("/api/admin/quality", params={"library": "SXPL"}, headers=auth)
@@ -295,6 +294,6 @@ def test_a_stopped_scan_saves_nothing(seeded: World) -> None:
     stop = threading.Event()
     stop.set()
     with pytest.raises(ScanStopped):
-        qr.compute(seeded.store.db, stop=stop)
-    assert qr.latest(seeded.store.db) == {}
-    assert qr.compute(seeded.store.db)["SXPL"].counts == expected("SXPL")  # usable after
+        qr.compute(seeded.store, stop=stop)
+    assert qr.latest(seeded.store) == {}
+    assert qr.compute(seeded.store)["SXPL"].counts == expected("SXPL")  # usable after
