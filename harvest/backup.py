@@ -15,6 +15,7 @@ index is marked for a rebuild from the restored store at the next start.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -22,10 +23,12 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from core.config import Config
 from core.version import installed_version
 from harvest.schema import SCHEMA_VERSION, check_openable, version_of
+from harvest.store import lock_path
 from index import marker
 
 MANIFEST = "manifest.json"
@@ -106,17 +109,18 @@ def backup(config: Config, dest: Path) -> Summary:
                    (dest / STORE_FILE).stat().st_size)
 
 
-def _not_in_use(store: Path) -> None:
-    """Refuse while another process has the store open for writing or reading."""
-    db = sqlite3.connect(store, timeout=0)
+def _exclusive(store: Path) -> IO[bytes]:
+    """The store's lock, exclusively: every process that has the store open holds it
+    shared (`harvest.store.in_use`), so this fails while the portal or a harvest runs —
+    and keeps them from starting until the restore is done."""
+    handle = open(lock_path(store), "ab")  # noqa: SIM115 - held by the caller
     try:
-        db.execute("BEGIN EXCLUSIVE")
-        db.execute("ROLLBACK")
-    except sqlite3.OperationalError:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
         raise BackupError(f"{store}: the store is in use — stop the portal and any harvest "
                           "(systemctl stop tongjian) before restoring") from None
-    finally:
-        db.close()
+    return handle
 
 
 def restore(config: Config, src: Path) -> Summary:
@@ -131,6 +135,15 @@ def restore(config: Config, src: Path) -> Summary:
     check_openable(schema, str(backup_file))
     store = config.resolve(config.store_path)
     store.parent.mkdir(parents=True, exist_ok=True)
+    lock = _exclusive(store)
+    try:
+        return _replace(store, backup_file, config, schema, records, started)
+    finally:
+        lock.close()
+
+
+def _replace(store: Path, backup_file: Path, config: Config, schema: int, records: int,
+             started: float) -> Summary:
     incoming = store.with_name(store.name + ".restoring")
     incoming.unlink(missing_ok=True)
     source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
@@ -141,7 +154,6 @@ def restore(config: Config, src: Path) -> Summary:
         target.close()
         source.close()
     if store.exists():
-        _not_in_use(store)
         kept = store.with_name(f"{store.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
         keep = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
         out = sqlite3.connect(kept)

@@ -46,6 +46,7 @@ from harvest.crosswalk import to_record
 from harvest.merge import assign_store_clusters
 from harvest.readers import looks_like_xml, read
 from harvest.store import RecordStore, Rejected, StoredRow, duplicate_reason, stored_row
+from index import marker
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -504,6 +505,7 @@ def _rebuild_index(store: RecordStore, config: Config, processes: int, ctx: Any,
                     progress.advance(len(docs))
         t = time.monotonic()
         backend.commit()
+        marker.write(backend.path)
         if progress:
             progress.done()
             print(f"index: commit {time.monotonic() - t:.1f}s", file=sys.stderr, flush=True)

@@ -17,6 +17,7 @@ from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_store_clusters
 from harvest.store import RecordStore, duplicate_reason
+from index import marker
 from index.backend import SearchBackend
 from index.documents import cluster_document
 
@@ -211,6 +212,7 @@ def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
 
     backend.add(documents())
     backend.commit()
+    marker.write(backend.path)  # built by this release: current until the analysis changes
     if progress:
         progress.done()
     return docs

@@ -52,8 +52,9 @@ def version_of(db: sqlite3.Connection) -> int:
 
 
 def _has_tables(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
-                      ).fetchone()[0] > 0
+    tables: int = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+                             ).fetchone()[0]
+    return tables > 0
 
 
 def check_openable(found: int, where: str) -> None:
@@ -77,6 +78,7 @@ def prepare(db: sqlite3.Connection, schema_sql: str, where: str) -> list[str]:
     started = time.monotonic()
     steps = [] if fresh else [m for m in MIGRATIONS if m.version > found]
     db.commit()
+    level = db.isolation_level
     db.isolation_level = None  # explicit transaction: DDL included, all or nothing
     try:
         db.execute("BEGIN IMMEDIATE")
@@ -90,7 +92,7 @@ def prepare(db: sqlite3.Connection, schema_sql: str, where: str) -> list[str]:
         db.execute("ROLLBACK")
         raise
     finally:
-        db.isolation_level = ""
+        db.isolation_level = level
     if fresh:
         return []
     took = time.monotonic() - started

@@ -14,6 +14,7 @@ opens one with `RecordStore.open_read_only`.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sqlite3
@@ -22,11 +23,12 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from core.config import Config
 from core.model import Author, Holding, Record
 from harvest.matching import MatchRecord, lone_cluster_id
+from harvest.schema import StoreVersionError, check_openable, prepare, version_of
 
 
 def work_key(m: MatchRecord) -> str:
@@ -303,24 +305,51 @@ class IsbnScratch:
             cur.close()
 
 
+def lock_path(store: Path) -> Path:
+    return store.with_name(store.name + ".lock")
+
+
+def in_use(store: Path) -> IO[bytes]:
+    """A shared lock on `<store>.lock` for as long as the store is open: every process
+    using the store holds one, so `tongjian restore` (which needs it exclusively) can tell
+    that the portal or a harvest is still running instead of pulling the file from under
+    them."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path(store), "ab")  # noqa: SIM115 - held until close()
+    fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+    return handle
+
+
 class RecordStore:
     def __init__(self, path: str | Path, *, read_only: bool = False, cache_kb: int = 0) -> None:
         """Open (and create) the store at `path`; `read_only`: see `open_read_only`."""
         self.path = Path(path)
         self._read_only = read_only
+        self.migrated: list[str] = []  # what opening did to an older store, for the log
+        self._lock = in_use(self.path) if str(path) != ":memory:" else None
         if read_only:
             self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                        check_same_thread=False, timeout=60)
+            self._refuse_newer()
         else:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             # The portal reads and scheduled harvests write through separate connections.
             self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
+            self._refuse_newer()  # before anything is written
             self._wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            # a store of an older release is migrated here, in one transaction
+            self.migrated = prepare(self._db, SCHEMA, str(path))
         if cache_kb:
             self._db.execute(f"PRAGMA cache_size=-{int(cache_kb)}")
+
+    def _refuse_newer(self) -> None:
+        try:
+            check_openable(version_of(self._db), str(self.path))
+        except StoreVersionError:
+            self.close()
+            raise
 
     @classmethod
     def open_read_only(cls, path: str | Path, cache_kb: int = 0) -> RecordStore:
@@ -344,6 +373,9 @@ class RecordStore:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            self._lock.close()  # releases the shared lock
+            self._lock = None
 
     def __enter__(self) -> RecordStore:
         return self

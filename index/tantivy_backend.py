@@ -386,7 +386,9 @@ class TantivyBackend:
         if sort in ("year_desc", "year_asc"):
             kwargs["order_by_field"] = "year"
             kwargs["order"] = tantivy.Order.Desc if sort == "year_desc" else tantivy.Order.Asc
-        return searcher.search(query, limit, count=False, offset=offset, **kwargs).hits
+        hits: list[tuple[Any, Any]] = searcher.search(query, limit, count=False, offset=offset,
+                                                      **kwargs).hits
+        return hits
 
     def _hit(self, searcher: Any, key: Any, addr: Any, sort: str) -> SearchHit:
         stored = searcher.doc(addr)

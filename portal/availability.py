@@ -106,9 +106,9 @@ async def api_availability(request: web.Request) -> web.Response:
     cluster_id = request.match_info["id"]
     config = app[CONFIG]
     live = app[LIVE_CATALOGUE].records_for(cluster_id)
-    if is_live_id(cluster_id):
-        records, seen = [], {}
-    else:
+    records: list[Record] = []
+    seen: dict[str, float] = {}
+    if not is_live_id(cluster_id):
         records, seen = await blocking(request, load_cluster, app[STORE], cluster_id)
     if not records and not live:
         return json_response({"error": f"没有编号为“{cluster_id[:60]}”的书目；"

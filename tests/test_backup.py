@@ -155,5 +155,11 @@ def test_restore_refuses_damaged_and_newer_backups_without_touching_the_store(
         restore(config, newer)
     with pytest.raises(BackupError, match="made by `tongjian backup`"):
         restore(config, tmp_path / "nothing-here")
+    portal = RecordStore(config.resolve(config.store_path))  # the portal still running
+    try:
+        with pytest.raises(BackupError, match="in use — stop the portal"):
+            restore(config, tmp_path / "b")
+    finally:
+        portal.close()
     assert dump(config.resolve(config.store_path)) == original
     assert not list(config.resolve(config.store_path).parent.glob("*.before-restore-*"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.config import ConfigError, load
 from core.version import installed_version
+from harvest.schema import StoreVersionError
 from tongjian.logs import FORMATS, setup_logging
 
 DEFAULT_CONFIG = "config.yaml"
@@ -165,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             return commands.rebuild(config)
     except ConfigError as e:
         print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except StoreVersionError as e:
+        print(f"store: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -13,7 +13,8 @@ from core.config import Config, ConfigError, Source
 from harvest.pipeline import HarvestStats, harvest_source, rebuild_index, update_index
 from harvest.scheduler import Reindex, Scheduler
 from harvest.store import RecordStore, open_store
-from index.backend import open_backend
+from index import marker
+from index.backend import SearchBackend, open_backend
 
 
 def print_table(stats: Sequence[HarvestStats]) -> None:
@@ -46,13 +47,25 @@ def harvest_one(source: Source, store: RecordStore, full: bool = False,
     return harvest_source(source, connector, store, full=full, show_progress=show_progress)
 
 
+def current_index(store: RecordStore, backend: SearchBackend, config: Config) -> str:
+    """Rebuild the index from the store when it was built by another release (or never):
+    serving it would analyse queries one way and documents another.  Returns what was
+    done ('' when the index is current)."""
+    reason = marker.stale_reason(backend.path)
+    if not reason:
+        return ""
+    print(f"index: rebuilding from the store — {reason}", file=sys.stderr, flush=True)
+    return f"index rebuilt: {rebuild_index(store, backend, config)} entries ({reason})"
+
+
 def refresh_index(store: RecordStore, config: Config, stats: Sequence[HarvestStats]) -> str:
     """Bring the index up to date after harvests: only what changed, or a full build when
-    the index is new."""
+    the index is new or from another release."""
     backend = open_backend(config)
     try:
-        if backend.count() == 0:
-            return f"index built: {rebuild_index(store, backend, config)} entries"
+        rebuilt = current_index(store, backend, config)
+        if rebuilt:
+            return rebuilt
         touched = set().union(*(s.touched for s in stats)) if stats else set()
         emptied = set().union(*(s.emptied for s in stats)) if stats else set()
         n = update_index(store, backend, config, touched, emptied)
@@ -113,6 +126,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     store = open_store(config)
     backend = open_backend(config)
     try:
+        current_index(store, backend, config)  # an upgrade's rebuild happens before serving
         app: web.Application | None = None
 
         async def reindex(stats: list[HarvestStats]) -> None:
