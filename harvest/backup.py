@@ -73,6 +73,18 @@ def _integrity(path: Path) -> tuple[int, int]:
         db.close()
 
 
+def _copy(src: Path, dst: Path) -> None:
+    """`src` into the new file `dst` through the online backup API in one step: one read
+    transaction, so the copy is `src` as of one instant even while others write to it."""
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=60)
+    target = sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
 def backup(config: Config, dest: Path) -> Summary:
     """Copy the store (consistently, while it is in use), the config and a manifest into
     the folder `dest`; an earlier backup there is replaced only once the new one is whole."""
@@ -83,13 +95,7 @@ def backup(config: Config, dest: Path) -> Summary:
     started = time.monotonic()
     partial = dest / (STORE_FILE + ".partial")
     partial.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=60)
-    target = sqlite3.connect(partial)
-    try:
-        source.backup(target)  # pages=-1: one step, one read transaction, one instant
-    finally:
-        target.close()
-        source.close()
+    _copy(store, partial)
     schema, records = _integrity(partial)
     os.replace(partial, dest / STORE_FILE)
     shutil.copyfile(config.path, dest / "config.yaml")
@@ -146,22 +152,10 @@ def _replace(store: Path, backup_file: Path, config: Config, schema: int, record
              started: float) -> Summary:
     incoming = store.with_name(store.name + ".restoring")
     incoming.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
-    target = sqlite3.connect(incoming)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    _copy(backup_file, incoming)
     if store.exists():
-        kept = store.with_name(f"{store.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
-        keep = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-        out = sqlite3.connect(kept)
-        try:
-            keep.backup(out)
-        finally:
-            out.close()
-            keep.close()
+        _copy(store, store.with_name(
+            f"{store.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}"))
         for suffix in ("-wal", "-shm"):
             Path(f"{store}{suffix}").unlink(missing_ok=True)
     os.replace(incoming, store)

@@ -42,6 +42,14 @@ def record(n: int) -> Record:
                   year=2000 + n % 20, isbn=[], holdings=[Holding("SXPL", barcode=f"SX{n:08}")])
 
 
+def store_with(config: Config, *numbers: int) -> None:
+    store = RecordStore(config.resolve(config.store_path))
+    for n in numbers:
+        store.put(record(n), b"raw", "test")
+    store.commit()
+    store.close()
+
+
 def count(path: Path) -> int:
     db = sqlite3.connect(path)
     try:
@@ -111,15 +119,9 @@ def test_backup_under_write_load_restores_to_an_identical_store(tmp_path: Path) 
 
 def test_restore_keeps_the_store_it_replaces(tmp_path: Path) -> None:
     config = config_in(tmp_path / "site")
-    store = RecordStore(config.resolve(config.store_path))
-    store.put(record(1), b"raw", "test")
-    store.commit()
-    store.close()
+    store_with(config, 1)
     backup(config, tmp_path / "b")
-    store = RecordStore(config.resolve(config.store_path))
-    store.put(record(2), b"raw", "test")
-    store.commit()
-    store.close()
+    store_with(config, 2)
     restore(config, tmp_path / "b")
     kept = list(config.resolve(config.store_path).parent.glob("store.db.before-restore-*"))
     assert len(kept) == 1
@@ -129,10 +131,7 @@ def test_restore_keeps_the_store_it_replaces(tmp_path: Path) -> None:
 def test_restore_refuses_damaged_and_newer_backups_without_touching_the_store(
         tmp_path: Path) -> None:
     config = config_in(tmp_path / "site")
-    store = RecordStore(config.resolve(config.store_path))
-    store.put(record(1), b"raw", "test")
-    store.commit()
-    store.close()
+    store_with(config, 1)
     backup(config, tmp_path / "b")
     original = dump(config.resolve(config.store_path))
 

@@ -105,13 +105,18 @@ def quality(config: Config, as_json: bool = False) -> int:
     return 0
 
 
+def rebuild_from_store(config: Config, store: RecordStore) -> int:
+    """Re-merge and index everything in the store; returns the entries indexed."""
+    backend = open_backend(config)
+    try:
+        return rebuild_index(store, backend, config)
+    finally:
+        backend.close()
+
+
 def rebuild(config: Config) -> int:
     with open_store(config) as store:
-        backend = open_backend(config)
-        try:
-            n = rebuild_index(store, backend, config)
-        finally:
-            backend.close()
+        n = rebuild_from_store(config, store)
     print(f"index rebuilt from the store: {n} entries")
     return 0
 

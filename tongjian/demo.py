@@ -26,11 +26,9 @@ from typing import Any
 
 from core.config import Config, ConfigError, Source
 from harvest.iso2709 import split_records
-from harvest.pipeline import rebuild_index
 from harvest.store import open_store
-from index.backend import open_backend
 from tongjian import commands
-from tongjian.commands import harvest_one, print_table
+from tongjian.commands import harvest_one, print_table, rebuild_from_store
 from tongjian.zebra import RecordFile, ZebraServer
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
@@ -155,11 +153,7 @@ def harvest_all(config: Config, started: list[Source]) -> bool:
     with open_store(config) as store:
         stats = [harvest_one(s, store, full=True) for s in started if s.mode == "harvest"]
         print_table(stats)
-        backend = open_backend(config)
-        try:
-            n = rebuild_index(store, backend, config)
-        finally:
-            backend.close()
+        n = rebuild_from_store(config, store)
         print(f"index: {n} entries from {sum(s.seen for s in stats)} records")
     return not any(s.errors for s in stats)
 
