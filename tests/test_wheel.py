@@ -9,6 +9,7 @@ from a folder with no source code in it, so nothing can be picked up from the ch
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -42,8 +43,12 @@ print("files ok")
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
+    # built from a copy: an in-tree build would leave build/ and *.egg-info in the checkout
+    source = tmp / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".*_cache", "tests"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp / "dist"), str(ROOT)], check=True, cwd=tmp)
+                    "-q", "-w", str(tmp / "dist"), str(source)], check=True, cwd=tmp)
     [wheel] = (tmp / "dist").glob("tongjian-*.whl")
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=True)
