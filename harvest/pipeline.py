@@ -6,6 +6,7 @@ that fails is recorded as failing (the portal shows it) and never stops the othe
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from harvest.store import RecordStore, duplicate_reason
 from index import marker
 from index.backend import SearchBackend
 from index.documents import cluster_document
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,10 +59,17 @@ class _Run:
         self.run, self.full, self.progress = run, full, progress
         self.seen: set[str] = set()
 
-    def on_error(self, position: int, reason: str) -> None:
-        self.store.quarantine(self.source.name, position,
-                              f"server could not deliver record: {reason}", b"")
+    def quarantine(self, position: int, reason: str, raw: bytes, record_id: str = "") -> None:
+        """Keep the record's bytes with the reason, and say so in the log: one event per
+        record, with the source and record ids a log collector can filter on."""
+        self.store.quarantine(self.source.name, position, reason, raw, record_id)
         self.stats.quarantined += 1
+        log.warning("%s: record %s quarantined: %s", self.source.name,
+                    record_id or f"#{position}", reason,
+                    extra={"source": self.source.name, "record": record_id or f"#{position}"})
+
+    def on_error(self, position: int, reason: str) -> None:
+        self.quarantine(position, f"server could not deliver record: {reason}", b"")
 
     def apply(self, item: RawRecord | Checkpoint) -> None:
         if isinstance(item, Checkpoint):
@@ -88,15 +98,11 @@ class _Run:
         try:
             record = from_raw(raw, self.source)
         except RecordError as e:
-            self.store.quarantine(self.source.name, raw.position, str(e), raw.data,
-                                  raw.record_id)
-            self.stats.quarantined += 1
+            self.quarantine(raw.position, str(e), raw.data, raw.record_id)
             return
         if record.key in self.seen:
-            self.store.quarantine(self.source.name, raw.position,
-                                  duplicate_reason(record.source_id), raw.data,
-                                  record.source_id)
-            self.stats.quarantined += 1
+            self.quarantine(raw.position, duplicate_reason(record.source_id), raw.data,
+                            record.source_id)
             return
         self.seen.add(record.key)
         outcome = self.store.put(record, raw.data, raw.syntax, self.run)

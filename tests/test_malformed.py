@@ -101,6 +101,18 @@ def test_duplicate_ids_in_one_source_are_quarantined_not_overwritten(tmp_path, g
     assert "duplicate record id" in store.quarantined("d")[0].reason
 
 
+def test_a_quarantined_record_is_one_log_event_naming_source_and_record(
+        tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    source = Source(name="d", library="L", protocol="z3950", address="x")
+    store = RecordStore(tmp_path / "s.db")
+    with caplog.at_level("WARNING", logger="harvest.pipeline"):
+        ingest(source, [RawRecord("d", 7, b"01234nam  22   not MARC\x1d", "unimarc")], store,
+               HarvestStats("d"))
+    [event] = [r for r in caplog.records if r.name == "harvest.pipeline"]
+    assert (event.source, event.record) == ("d", "#7")  # type: ignore[attr-defined]
+    assert "quarantined" in event.getMessage() and "bad leader" in event.getMessage()
+
+
 def test_real_broken_files(shared):
     parsed = list(read((shared / "marc21_general/pymarc/bad_records.mrc").read_bytes()))
     assert sum(p.marc is not None for p in parsed) >= 2
