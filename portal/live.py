@@ -20,9 +20,12 @@ portal's worker thread, one batch at a time; ``done`` is sent once every record 
 
 Limits.  Sessions expire ``ttl`` seconds after last use (their broadcast is cancelled);
 at most ``max_running`` broadcasts run at once (503), ``max_per_client`` per client address
-(429), and ``max_sessions`` are kept.  Starting needs a JSON body, which a cross-site form
-cannot send, so another site cannot make readers' browsers fan out searches to county
-servers.
+(429), each client starts at most ``per_minute`` searches a minute (429 — a script that
+fires searches back to back would otherwise fan them all out to county servers), and
+``max_sessions`` are kept.  Starting needs a JSON body, which a cross-site form cannot
+send, and a request that names another site as its Origin is refused (403), so another
+site cannot make readers' browsers fan out searches to county servers.  The client is the
+reader's address (behind a trusted proxy, the one it forwarded: `portal.proxies`).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -54,6 +59,7 @@ from harvest.crosswalk import from_raw
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchHit, SearchRequest
 from index.documents import best_record
+from portal.auth import client_address, same_origin
 from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
 from portal.labels import FIELD_TITLES, LEVEL_RANK
 from portal.live_catalogue import LiveCatalogue, is_live_id
@@ -349,10 +355,11 @@ def live_entry_json(entry_id: str, records: list[Record],
 class LiveError(Exception):
     """A request the registry refuses; ``status`` and a message for the reader."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: float = 5.0) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 class LiveSessions:
@@ -361,7 +368,7 @@ class LiveSessions:
 
     def __init__(self, broadcaster: Broadcaster, backend: SearchBackend, worker: Any,
                  config: Config, *, ttl: float = 300.0, max_running: int = 16,
-                 max_per_client: int = 4, max_sessions: int = 64,
+                 max_per_client: int = 4, max_sessions: int = 64, per_minute: int = 20,
                  catalogue: LiveCatalogue | None = None, store: RecordStore | None = None
                  ) -> None:
         self.broadcaster = broadcaster
@@ -372,6 +379,8 @@ class LiveSessions:
         self.max_running = max_running
         self.max_per_client = max_per_client
         self.max_sessions = max_sessions
+        self.per_minute = per_minute
+        self._started: dict[str, deque[float]] = {}
         self.catalogue = catalogue or LiveCatalogue()
         self.store = store
         self.sessions: dict[str, LiveSession] = {}
@@ -416,8 +425,25 @@ class LiveSessions:
             del self.sessions[session.id]
             session.close()
 
+    def _rate_limited(self, client: str) -> float:
+        """Seconds until `client` may start another search (0: now), counting this one."""
+        now = time.monotonic()
+        recent = self._started.setdefault(client, deque())
+        while recent and now - recent[0] >= 60.0:
+            recent.popleft()
+        if len(recent) >= self.per_minute:
+            return 60.0 - (now - recent[0])
+        recent.append(now)
+        for other in [c for c, times in self._started.items() if not times]:
+            del self._started[other]  # forget clients that went quiet
+        return 0.0
+
     async def create(self, req: SearchRequest, client: str) -> LiveSession:
         self.sweep()
+        wait = self._rate_limited(client)
+        if wait:
+            raise LiveError(429, f"实时检索过于频繁：每分钟最多 {self.per_minute} 次，"
+                                 f"请约 {max(1, round(wait))} 秒后再试。", retry_after=wait)
         running = [s for s in self.sessions.values() if s.running]
         if sum(1 for s in running if s.client == client) >= self.max_per_client:
             raise LiveError(429, f"同时进行的实时检索最多 {self.max_per_client} 个，"
@@ -518,6 +544,9 @@ def _request(body: Any) -> SearchRequest:
 
 
 async def create_search(request: web.Request) -> web.Response:
+    origin = request.headers.get("Origin")
+    if origin is not None and not same_origin(request):
+        return _error(403, "不接受其他网站发起的实时检索。")
     if request.content_type != "application/json":
         return _error(415, '请以 JSON 提交（Content-Type: application/json），例如 '
                            '{"q": "红楼梦", "field": "any"}。')
@@ -531,10 +560,10 @@ async def create_search(request: web.Request) -> web.Response:
         return _error(400, exc.message)
     registry = request.app[LIVE]
     try:
-        session = await registry.create(req, request.remote or "")
+        session = await registry.create(req, client_address(request))
     except LiveError as exc:
         response = _error(exc.status, exc.message)
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return response
     response = json_response(session.snapshot(), status=201)
     response.headers["Location"] = f"/api/live-searches/{session.id}"

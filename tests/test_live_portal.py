@@ -357,3 +357,21 @@ async def test_browser_shows_live_copies_in_place_and_live_only_books_apart(
     body = await page.locator("main").inner_text()
     assert "尚未收入联合目录" in body and "TM/154" in body and "实时" in body
     assert errors == []
+
+
+async def test_live_search_refuses_other_sites_and_rapid_fire(client: TestClient) -> None:
+    """Another site cannot make readers' browsers fan searches out to county servers, and
+    one client cannot start searches back to back without limit."""
+    evil = await client.post("/api/live-searches", json={"q": "红楼梦"},
+                             headers={"Origin": "http://evil.example"})
+    assert evil.status == 403 and "其他网站" in (await evil.json())["error"]
+    own = await client.post("/api/live-searches", json={"q": "红楼梦"},
+                            headers={"Origin": str(client.make_url("")).rstrip("/")})
+    assert own.status == 201
+    client.app[LIVE].per_minute = 3
+    statuses = [(await client.post("/api/live-searches", json={"q": "三体"})).status
+                for _ in range(3)]
+    assert statuses == [201, 201, 429]  # the same-origin search above was the first
+    refused = await client.post("/api/live-searches", json={"q": "三体"})
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "每分钟最多 3 次" in (await refused.json())["error"]
