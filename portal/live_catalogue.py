@@ -19,6 +19,7 @@ live source is asked again.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,8 @@ from core.model import Record
 from harvest.matching import MatchRecord, cluster_detailed, title_key
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
+
+log = logging.getLogger(__name__)
 
 LIVE_PREFIX = "live-"
 DEFAULT_TTL = 1800.0
@@ -52,16 +55,20 @@ class _Seen:
 
 def candidate_entries(backend: SearchBackend, record: Record) -> list[str]:
     """Index entries the record could be: those sharing an ISBN, and the best title hits.
-    Blocking (index searches)."""
-    ids: dict[str, None] = {}
-    for isbn in record.isbn[:5]:
-        result = backend.search(SearchRequest(q=isbn, field="isbn", page_size=ISBN_CANDIDATES))
-        ids.update(dict.fromkeys(h.id for h in result.hits))
+    Blocking (index searches).  A title the engine cannot search (remote data may hold
+    anything) only costs that look-up: the record is still matched by its ISBNs."""
+    requests = [SearchRequest(q=isbn, field="isbn", page_size=ISBN_CANDIDATES)
+                for isbn in record.isbn[:5]]
     title = " ".join(record.title.split())[:MAX_TITLE_CHARS]
     if title and any(ch.isalnum() for ch in title):
-        result = backend.search(SearchRequest(q=title, field="title",
-                                              page_size=TITLE_CANDIDATES))
-        ids.update(dict.fromkeys(h.id for h in result.hits))
+        requests.append(SearchRequest(q=title, field="title", page_size=TITLE_CANDIDATES))
+    ids: dict[str, None] = {}
+    for request in requests:
+        try:
+            ids.update(dict.fromkeys(h.id for h in backend.search(request).hits))
+        except Exception:  # noqa: BLE001 - one failed look-up must not lose the record
+            log.warning("live catalogue: %s: look-up %r failed", record.key, request.q,
+                        exc_info=True)
     return list(ids)
 
 
