@@ -112,7 +112,9 @@ RawFields = list[tuple[str, bytes]]  # (tag, data) as `iso2709.parse_fields` spl
 
 def detect_encoding(leader: bytes, fields: RawFields, chunk: bytes, flavour: str) -> str:
     """Pick the charset from the bytes: ESC means MARC-8, valid UTF-8 means UTF-8,
-    valid GB18030 in a CNMARC record means GB18030; anything else is refused."""
+    valid GB18030 in a CNMARC record means GB18030, and so it does in a MARC 21 record with
+    a blank leader/09 when its high bytes are CJK text (`looks_like_gb_text`) — otherwise
+    such a record is MARC-8 without escapes; anything else is refused."""
     if b"\x1b" in chunk:
         return "marc-8"
     if chunk.isascii():  # no evidence either way: believe the leader
@@ -120,15 +122,22 @@ def detect_encoding(leader: bytes, fields: RawFields, chunk: bytes, flavour: str
     bad = _first_bad_utf8(chunk)
     if bad is None:
         return "utf-8"
-    if flavour == "marc21" and leader[9:10] != b"a":
-        return "marc-8"  # MARC-8 without escapes: ANSEL diacritics in 0xE0-0xFE
     try:
         chunk.decode("gb18030")
     except UnicodeDecodeError:
-        pass
+        gb = False
     else:
+        gb = True
         if flavour == "cnmarc":
             return "gb18030"
+    if flavour == "marc21" and leader[9:10] != b"a":
+        # Blank leader/09 says MARC-8, but GBK exports leave it blank too.  No escape
+        # sequence came before, so the bytes decide: Chinese text is high bytes in pairs
+        # (GBK characters), MARC-8 without escapes is ANSEL — a high byte (a diacritic)
+        # before an ASCII letter — which GB18030 may also accept but never as mostly CJK.
+        if gb and looks_like_gb_text(chunk):
+            return "gb18030"
+        return "marc-8"
     field_tag = _field_at(fields, chunk, bad)
     raise RecordError(
         f"invalid UTF-8 at byte {bad}{field_tag}: the record claims UTF-8 (leader/09 'a') "
@@ -137,6 +146,36 @@ def detect_encoding(leader: bytes, fields: RawFields, chunk: bytes, flavour: str
         else f"invalid UTF-8 at byte {bad}{field_tag} and not valid GB18030 either: "
         "the text is damaged; check the export settings of this source"
     )
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x3000 <= o <= 0x30FF
+            or 0xFF00 <= o <= 0xFFEF or 0x20000 <= o <= 0x2FFFF or 0xF900 <= o <= 0xFAFF)
+
+
+def looks_like_gb_text(chunk: bytes, share: float = 0.6) -> bool:
+    """True when the record's high bytes read as text in GB18030 and not as ANSEL (MARC-8
+    without escapes).  It must decode, hold a CJK character, and at least `share` of its
+    high bytes must be in characters ANSEL cannot produce: a pair with a high trail byte
+    (ANSEL puts an ASCII letter after a diacritic), a pair led by 0x81-0xA0 (no ANSEL
+    characters there), or a four-byte GB18030 sequence.  A pair of a high byte and an
+    ASCII byte is what ANSEL looks like, so it counts for neither."""
+    try:
+        text = chunk.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    high = sum(1 for b in chunk if b >= 0x80)
+    evidence = 0
+    cjk = False
+    for ch in text:
+        if ord(ch) < 0x80:
+            continue
+        cjk = cjk or _is_cjk(ch)
+        enc = ch.encode("gb18030")
+        if len(enc) == 4 or (len(enc) == 2 and (enc[1] >= 0x80 or enc[0] <= 0xA0)):
+            evidence += 2  # a four-byte sequence has two high bytes too
+    return cjk and evidence >= share * high
 
 
 def _field_at(fields: RawFields, chunk: bytes, offset: int) -> str:
@@ -305,13 +344,41 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+_XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
+
+
+def declared_xml_encoding(data: bytes) -> str:
+    """The encoding an XML declaration names ('' when there is none)."""
+    m = _XML_DECLARED.match(data.lstrip(b"\xef\xbb\xbf")[:512])
+    return m.group(1).decode("ascii", "replace") if m else ""
+
+
+def parse_xml(data: bytes, what: str = "") -> ET.Element:
+    """An XML document's root, or RecordError with the reason — never another exception.
+
+    Expat reads only single-byte encodings and UTF-8/16: a declared `encoding="GBK"` raises
+    ValueError, an unknown name LookupError, and absurd nesting RecursionError; each is this
+    record's problem, not the harvest's, so each becomes the quarantine reason."""
+    prefix = f"{what}: " if what else ""
+    try:
+        root: ET.Element = SafeET.fromstring(data)
+        return root
+    except (ET.ParseError, DefusedXmlException) as e:
+        raise RecordError(f"{prefix}not well-formed XML: {e}") from None
+    except (ValueError, LookupError) as e:
+        declared = declared_xml_encoding(data)
+        raise RecordError(
+            f"{prefix}XML declares encoding {declared or '?'!r}, which cannot be read ({e}); "
+            "MARCXML must be UTF-8 (ask the library to export UTF-8)"
+        ) from None
+    except RecursionError:
+        raise RecordError(f"{prefix}XML nested too deeply to read") from None
+
+
 def marcxml_records(data: bytes) -> Iterator[ET.Element]:
     """Every <record> with a <leader> in a document: a MARCXML collection, a single record,
     UNIMARC/CNMARC slim, marcxchange, or records wrapped in an SRU or OAI-PMH response."""
-    try:
-        root = SafeET.fromstring(data)
-    except (ET.ParseError, DefusedXmlException) as e:
-        raise RecordError(f"not well-formed XML: {e}") from None
+    root = parse_xml(data)
     for el in root.iter():
         if _local(el.tag) == "record" and any(_local(c.tag) == "leader" for c in el):
             yield el

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from core.model import Record
 from harvest import clc, isbn
+from harvest.marc import RecordError
 
 # ISBD punctuation left at the end of a subfield: " /", " :", " ;", ",", "." and Chinese
 # forms; at the start, the same less the full-width slash and equals sign.  Runs of it and
@@ -91,3 +94,52 @@ def material_type(leader: str, unimarc: bool) -> str:
     if kind == "book" and level7 == "s":
         return "serial"
     return kind
+
+
+# -- vendor JSON ----------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 64  # a bib is ~5 levels deep; Symphony's callList/itemList ~8
+
+
+def load_json(data: bytes, what: str) -> Any:
+    """A vendor's JSON document, or RecordError naming `what` and the reason.
+
+    Bounded: a document nested deeper than MAX_JSON_DEPTH is refused before anything walks
+    it (json itself raises RecursionError near 1,000 levels, and so would `str()` of one)."""
+    if _open_depth(data) > MAX_JSON_DEPTH:
+        raise RecordError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as e:
+        raise RecordError(f"{what} is not UTF-8 ({e.reason} at byte {e.start})") from None
+    except ValueError as e:
+        raise RecordError(f"{what} is not valid JSON: {e}") from None
+    except RecursionError:  # not reachable after the depth check; kept as the last word
+        raise RecordError(f"{what} is nested too deeply") from None
+
+
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _open_depth(data: bytes | str) -> int:
+    """The deepest nesting of [ and { in a JSON text, strings skipped (without parsing)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if b"[" not in raw and b"{" not in raw:
+        return 0
+    depth = deepest = 0
+    for m in _JSON_TOKENS.finditer(raw):
+        token = m.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    break
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def shape_error(what: str, path: str, expected: str, value: Any) -> RecordError:
+    """RecordError for a JSON value of the wrong type, with its path in the document."""
+    return RecordError(f"{what}: {path} is {type(value).__name__}, expected {expected}")

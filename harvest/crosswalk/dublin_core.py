@@ -11,19 +11,15 @@ without reading the code.  Only http(s) links ever reach the record: the portal 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from urllib.parse import urlsplit
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 
 from connectors.base import RawRecord
 from core.config import Source
 from core.model import Author, Record
 from harvest import clc, isbn
 from harvest.crosswalk.common import add_clc, add_isbns, add_unique, tidy, year
-from harvest.marc import RecordError
+from harvest.marc import RecordError, parse_xml
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
 DCTERMS_NS = "http://purl.org/dc/terms/"
@@ -156,10 +152,7 @@ def to_record(raw: RawRecord, source: Source) -> Record:
 
 def _read(data: bytes) -> dict[str, list[Value]]:
     """Every dc:/dcterms: element anywhere in the record, by slot, in document order."""
-    try:
-        root = SafeET.fromstring(data)
-    except (ET.ParseError, DefusedXmlException) as e:
-        raise RecordError(f"not well-formed XML: {e}") from None
+    root = parse_xml(data)  # RecordError for every unreadable document, named
     fields: dict[str, list[Value]] = {}
     found = False
     for el in root.iter():

@@ -14,20 +14,17 @@ MARC record, with the source's ``format`` deciding the flavour.  Two things diff
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 
 from connectors.base import RawRecord
 from connectors.koha import status_summary
 from core.config import Source
 from core.model import Holding, Record
 from harvest.crosswalk import to_record as marc_to_record
-from harvest.marc import Field, Marc, RecordError, decode_marcxml
+from harvest.crosswalk.common import load_json
+from harvest.marc import Field, Marc, RecordError, decode_marcxml, parse_xml
 
 # Holding attribute → item attribute (definitions/item.yaml), kept raw: codes such as the
 # shelving location stay Koha's authorised values until a vocabulary mapping exists.
@@ -68,12 +65,7 @@ def item_holding(item: Mapping[str, Any], source: Source) -> Holding:
 
 
 def _envelope(data: bytes) -> dict[str, Any]:
-    try:
-        envelope = json.loads(data)
-    except UnicodeDecodeError as e:
-        raise RecordError(f"Koha envelope is not UTF-8 ({e.reason} at byte {e.start})") from None
-    except ValueError as e:
-        raise RecordError(f"Koha envelope is not valid JSON: {e}") from None
+    envelope = load_json(data, "Koha envelope")
     if not isinstance(envelope, dict):
         raise RecordError("Koha envelope is not a JSON object")
     if not isinstance(envelope.get("biblio_id"), int | str) or envelope["biblio_id"] == "":
@@ -90,7 +82,9 @@ def _marc(envelope: Mapping[str, Any]) -> Marc:
         text = envelope["marcxml"]
         if not isinstance(text, str):
             raise RecordError(f"biblio {biblio_id}: 'marcxml' is not a string")
-        elements = _records(text.encode("utf-8"), biblio_id)
+        # surrogatepass: a lone surrogate from a JSON \ud800 escape makes invalid UTF-8,
+        # which the XML parser refuses (a RecordError), instead of UnicodeEncodeError here
+        elements = _records(text.encode("utf-8", "surrogatepass"), biblio_id)
         if len(elements) != 1:
             raise RecordError(f"biblio {biblio_id}: expected one MARCXML <record>, found "
                               f"{len(elements)}")
@@ -99,14 +93,9 @@ def _marc(envelope: Mapping[str, Any]) -> Marc:
 
 
 def _records(data: bytes, biblio_id: Any) -> list[ET.Element]:
-    """The <record>s of Koha's MARCXML (one, MARC21slim namespace even for UNIMARC).
-
-    Parsed here rather than with harvest.marc.marcxml_records, whose error handler names
-    an exception defusedxml.ElementTree does not have (AttributeError on malformed XML)."""
-    try:
-        root = SafeET.fromstring(data)
-    except (ET.ParseError, DefusedXmlException) as e:
-        raise RecordError(f"biblio {biblio_id}: not well-formed XML: {e}") from None
+    """The <record>s of Koha's MARCXML (one, MARC21slim namespace even for UNIMARC); an
+    unreadable document (malformed, an encoding expat cannot read) is a RecordError."""
+    root = parse_xml(data, f"biblio {biblio_id}")
     return [el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "record"
             and any(c.tag.rsplit("}", 1)[-1] == "leader" for c in el)]
 

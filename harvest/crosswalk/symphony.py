@@ -13,7 +13,6 @@ catalogue (and in the admin's eyes) instead of vanishing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from connectors.base import RawRecord
 from core.config import Source
 from core.model import Holding, Record
 from harvest import crosswalk
+from harvest.crosswalk.common import load_json, shape_error
 from harvest.marc import Field, Marc, RecordError
 
 CONTROL_CODE = "_"  # ILSWS puts a control field's data in one subfield with this code
@@ -28,10 +28,7 @@ CONTROL_CODE = "_"  # ILSWS puts a control field's data in one subfield with thi
 
 def to_record(raw: RawRecord, source: Source) -> Record:
     """RecordError (the quarantine reason) when the JSON or its MARC is unusable."""
-    try:
-        bib = json.loads(raw.data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise RecordError(f"not valid JSON from Symphony: {e}") from None
+    bib = load_json(raw.data, "Symphony bib")
     if not isinstance(bib, Mapping):
         raise RecordError("Symphony bib is not a JSON object")
     fields = bib.get("fields")
@@ -45,7 +42,7 @@ def to_record(raw: RawRecord, source: Source) -> Record:
     # 001 in a union catalogue is often the contributing library's own number.
     record.source_id = key or record.source_id
     if "callList" in fields:
-        record.holdings = holdings(fields.get("callList"), source)
+        record.holdings = holdings(fields.get("callList"), source, key)
     return record
 
 
@@ -83,7 +80,7 @@ def decode_marc(data: Any) -> Marc:
 
 def _key(link: Any) -> str:
     if isinstance(link, Mapping):
-        return str(link.get("key") or link.get("@key") or "")
+        return _text(link.get("key") or link.get("@key"))
     return ""
 
 
@@ -92,15 +89,32 @@ def _fields(resource: Any) -> Mapping[str, Any]:
     return fields if isinstance(fields, Mapping) else {}
 
 
-def holdings(call_list: Any, source: Source) -> list[Holding]:
-    """One Holding per item that is not shadowed (hidden from the public in Symphony)."""
+def holdings(call_list: Any, source: Source, key: str = "") -> list[Holding]:
+    """One Holding per item that is not shadowed (hidden from the public in Symphony).
+    A callList or itemList that is not a list (nor absent) is a RecordError naming its
+    path: guessing what a dict or a string of items means would invent holdings."""
+    what = f"Symphony bib {key}" if key else "Symphony bib"
+    if call_list is None:
+        return []
+    if not isinstance(call_list, list):
+        raise shape_error(what, "fields.callList", "a list", call_list)
     out: list[Holding] = []
-    for call in call_list if isinstance(call_list, list) else []:
+    for n, call in enumerate(call_list):
+        if call is not None and not isinstance(call, Mapping):
+            raise shape_error(what, f"fields.callList[{n}]", "an object", call)
         cf = _fields(call)
         if cf.get("shadowed") is True:
             continue
-        number = str(cf.get("callNumber") or cf.get("dispCallNumber") or "").strip()
-        for item in cf.get("itemList") or []:
+        number = str(_text(cf.get("callNumber")) or _text(cf.get("dispCallNumber"))).strip()
+        items = cf.get("itemList")
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise shape_error(what, f"fields.callList[{n}].fields.itemList", "a list", items)
+        for m, item in enumerate(items):
+            if item is not None and not isinstance(item, Mapping):
+                raise shape_error(what, f"fields.callList[{n}].fields.itemList[{m}]",
+                                  "an object", item)
             f = _fields(item)
             if f.get("shadowed") is True:
                 continue
@@ -110,11 +124,18 @@ def holdings(call_list: Any, source: Source) -> list[Holding]:
             current = _key(f.get("currentLocation"))
             out.append(Holding(
                 library=member or source.library,
-                location=str(_fields(home).get("description") or _key(home)),
+                location=str(_text(_fields(home).get("description")) or _key(home)),
                 call_number=number,
-                barcode=str(f.get("barcode") or ""),
+                barcode=_text(f.get("barcode")),
                 # Symphony says "on the shelf" by the current location being the home one.
                 status="ON-SHELF" if current and current == _key(home) else current,
                 note="" if member else remote,
             ))
     return out
+
+
+def _text(value: Any) -> str:
+    """A scalar as text; a list or object where text belongs is no text (never its repr)."""
+    if value is None or isinstance(value, list | dict):
+        return ""
+    return str(value)
