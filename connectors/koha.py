@@ -78,6 +78,7 @@ from connectors.base import (
     RawRecord,
     Unreachable,
 )
+from connectors.httplimits import Limits, deadline_error, read_bounded
 from core.status import ON_LOAN, Status, common_status
 from core.status import due_date as calendar_date
 
@@ -209,9 +210,11 @@ class _Response:
 class _Http:
     """One keep-alive connection to the server, reopened when the server drops it."""
 
-    def __init__(self, name: str, base_url: str, timeout: float) -> None:
+    def __init__(self, name: str, base_url: str, timeout: float,
+                 limits: Limits | None = None) -> None:
         parts = urlsplit(base_url)
         self.name, self.base_url, self.timeout = name, base_url, timeout
+        self.limits = limits or Limits()
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
         self.port = parts.port
@@ -235,12 +238,28 @@ class _Http:
 
     def request(self, method: str, path: str, headers: Mapping[str, str],
                 body: bytes | None = None) -> _Response:
+        ends_at = time.monotonic() + self.limits.request_deadline
+        where = f"{method} {self.base_url}{path.split('?', 1)[0]}"
         while True:
             conn, fresh = self._connection()
             try:
+                # Every blocking step waits at most the per-read timeout and never past the
+                # request's deadline; the body is read in chunks against both bounds.
+                conn.timeout = self._wait(ends_at, where)
+                if conn.sock is not None:
+                    conn.sock.settimeout(conn.timeout)
                 conn.request(method, self.prefix + path, body=body, headers=dict(headers))
+                if conn.sock is not None:
+                    conn.sock.settimeout(self._wait(ends_at, where))
                 resp = conn.getresponse()
-                data = resp.read()
+                sock = conn.sock
+                data = read_bounded(resp.read1, name=self.name, where=where,
+                                    limits=self.limits, ends_at=ends_at, per_read=self.timeout,
+                                    set_timeout=sock.settimeout if sock is not None else None)
+                resp.close()  # read1 leaves a fully read answer open; free the connection
+            except ConnectorError:  # deadline or size: the connection is mid-answer
+                self.close()
+                raise
             except (http.client.RemoteDisconnected, http.client.BadStatusLine,
                     BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as e:
                 self.close()
@@ -250,6 +269,8 @@ class _Http:
                                   f"({type(e).__name__})") from None
             except TimeoutError:
                 self.close()
+                if time.monotonic() >= ends_at - 0.05:
+                    raise deadline_error(self.name, where, self.limits) from None
                 raise Unreachable(self.name, f"no answer from {self.base_url} within "
                                   f"{self.timeout:g} s") from None
             except ssl.SSLError as e:
@@ -265,6 +286,15 @@ class _Http:
             if resp.will_close:
                 self.close()
             return _Response(resp.status, resp.headers, data)
+
+    def _wait(self, ends_at: float, where: str) -> float:
+        """How long the next blocking step may wait: the per-read timeout, cut to the time
+        left before the request's deadline (`Unreachable` when none is left)."""
+        left = ends_at - time.monotonic()
+        if left <= 0:
+            self.close()
+            raise deadline_error(self.name, where, self.limits)
+        return min(self.timeout, left)
 
 
 def _error_text(resp: _Response) -> tuple[str, str]:
@@ -350,7 +380,8 @@ class KohaConnector:
                  client_secret: str = "", user: str = "", password: str = "",
                  credentials_from: str = "", timeout: float = 10.0, batch_size: int = 50,
                  query: Mapping[str, Any] | None = None, overlap: float = 60.0,
-                 incremental: bool | None = None, marc_format: str = "marcxml") -> None:
+                 incremental: bool | None = None, marc_format: str = "marcxml",
+                 limits: Limits | None = None) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if timeout <= 0:
@@ -381,7 +412,7 @@ class KohaConnector:
         self._token_expires = 0.0
         self._incremental = incremental
         self._checkouts_allowed = True  # False once Koha says the key lacks `circulate`
-        self._http = _Http(name, self.base_url, timeout)
+        self._http = _Http(name, self.base_url, timeout, limits)
         self._first_date: datetime | None = None
 
     def __repr__(self) -> str:  # never the secret, password or token
@@ -441,7 +472,9 @@ class KohaConnector:
                    batch_size=source.batch_size, query=query,
                    credentials_from="environment variables " + ", ".join(names),
                    client_id=credentials.client_id, client_secret=credentials.client_secret,
-                   user=credentials.user, password=credentials.password)
+                   user=credentials.user, password=credentials.password,
+                   limits=Limits(source.request_deadline, source.max_response_bytes,
+                                 source.max_pages))
 
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:

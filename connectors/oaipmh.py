@@ -35,6 +35,11 @@ What is our choice, not the specification's:
   429 is treated like 503; a repository still refusing afterwards, a timeout, a refused
   connection, HTTP 404 and 5xx are ``Unreachable``; 401/403 are a ``ConnectorError``;
 * when Identify cannot be used, ``from`` is sent as ``YYYY-MM-DD`` (always legal);
+* every request has the source's total deadline and size cap (`connectors.httplimits`);
+  a list stops with a ``ConnectorError`` after ``max_pages`` pages or when a
+  resumptionToken comes back a second time; a list that ends with fewer records than its
+  ``completeListSize`` announced ends with a non-final checkpoint (the run is incomplete,
+  the next one harvests the window again);
 * characters XML 1.0 forbids (C0 controls, often copied from MARC data) are dropped from
   a page that is otherwise unreadable, instead of failing the whole harvest;
 * ``record_id`` is the OAI identifier; ``syntax`` is ``oai_dc`` for Dublin Core and
@@ -51,6 +56,7 @@ import copy
 import email.utils
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,10 +65,12 @@ from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from lxml import etree
 from sickle import Sickle
 
 from connectors.base import Checkpoint, ConnectorError, Diagnostic, RawRecord, Unreachable
+from connectors.httplimits import Limits, read_bounded
 from core.config import Source
 
 log = logging.getLogger(__name__)
@@ -291,9 +299,12 @@ class _Client(Sickle):
     would hang the harvest for a day.
     """
 
-    def __init__(self, endpoint: str, *, max_retry_after: float, **kwargs: Any) -> None:
+    def __init__(self, endpoint: str, *, max_retry_after: float, name: str = "",
+                 limits: Limits | None = None, **kwargs: Any) -> None:
         super().__init__(endpoint, **kwargs)
         self.max_retry_after = max_retry_after
+        self.name = name
+        self.limits = limits or Limits()
         self.session = requests.Session()
 
     def get_retry_after(self, http_response: requests.Response) -> float:
@@ -311,9 +322,35 @@ class _Client(Sickle):
         return min(wait, self.max_retry_after)
 
     def _request(self, kwargs: dict[str, str]) -> requests.Response:
+        """One request under the source's deadline and size cap: streamed, read in chunks
+        (each after one network read) so a trickling or endless answer is cut off."""
+        ends_at = time.monotonic() + self.limits.request_deadline
+        args = dict(self.request_args)
+        timeout = args.pop("timeout", None) or self.limits.request_deadline
+        args["timeout"] = min(float(timeout), self.limits.request_deadline)
         if self.http_method == "GET":
-            return self.session.get(self.endpoint, params=kwargs, **self.request_args)
-        return self.session.post(self.endpoint, data=kwargs, **self.request_args)
+            response = self.session.get(self.endpoint, params=kwargs, stream=True, **args)
+        else:
+            response = self.session.post(self.endpoint, data=kwargs, stream=True, **args)
+        where = f"{self.endpoint} ({kwargs.get('verb', '')}{_describe(kwargs, skip='verb')})"
+
+        def read1(n: int) -> bytes:
+            try:
+                return bytes(response.raw.read1(n, decode_content=True))
+            except urllib3.exceptions.ReadTimeoutError:
+                raise TimeoutError from None
+
+        try:
+            data = read_bounded(read1, name=self.name, where=where, limits=self.limits,
+                                ends_at=ends_at)
+        except TimeoutError:
+            raise requests.Timeout(f"no answer within {args['timeout']:g} s") from None
+        except urllib3.exceptions.HTTPError as e:
+            raise requests.ConnectionError(str(e)) from None
+        finally:
+            response.close()
+        response._content = data  # what .content and .text give from now on
+        return response
 
 
 @dataclass
@@ -321,6 +358,7 @@ class _Page:
     response_date: str
     items: list[etree._Element]
     token: str | None
+    complete_size: int | None = None  # the resumptionToken's completeListSize, if given
 
 
 class OAIPMHConnector:
@@ -347,6 +385,7 @@ class OAIPMHConnector:
         encoding: str | None = None,
         user: str | None = None,
         password: str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -362,6 +401,7 @@ class OAIPMHConnector:
         self.timeout = timeout
         self.max_retries = max_retries
         self.encoding = encoding
+        self.limits = limits or Limits()
         request_args: dict[str, Any] = {
             "timeout": timeout,
             "headers": {"User-Agent": "Tongjian-harvester/0.1 (OAI-PMH 2.0)"},
@@ -370,7 +410,8 @@ class OAIPMHConnector:
             request_args["auth"] = (user, password or "")
         self._client = _Client(self.base_url, max_retries=max_retries,
                                retry_status_codes=(429, 503), default_retry_after=10,
-                               max_retry_after=max_retry_after, **request_args)
+                               max_retry_after=max_retry_after, name=name,
+                               limits=self.limits, **request_args)
         self._granularity: str | None = None
 
     @classmethod
@@ -387,7 +428,9 @@ class OAIPMHConnector:
                    timeout=source.timeout if timeout is None else timeout,
                    encoding=encoding,
                    user=source.auth.resolve("user") or None,
-                   password=source.auth.resolve("password") or None)
+                   password=source.auth.resolve("password") or None,
+                   limits=Limits(source.request_deadline, source.max_response_bytes,
+                                 source.max_pages))
 
     def __repr__(self) -> str:  # no credentials here, ever
         return (f"OAIPMHConnector(name={self.name!r}, base_url={self.base_url!r}, "
@@ -476,8 +519,18 @@ class OAIPMHConnector:
     def _pages(self, verb: str, params: dict[str, str | None],
                token: str | None = None) -> Iterator[_Page]:
         """Every page of a list verb, following resumption tokens (the only place that
-        knows about them)."""
+        knows about them).  A token the repository already gave in this call, or more than
+        ``max_pages`` pages, end it with a `ConnectorError`: a repository that hands out
+        the same token again would otherwise be followed forever."""
+        seen: set[str] = {token} if token else set()
+        pages = 0
         while True:
+            pages += 1
+            if pages > self.limits.max_pages:
+                raise ConnectorError(self.name, f"{self.base_url}: {verb} still going after "
+                                     f"{self.limits.max_pages} pages (last resumptionToken "
+                                     f"{token!r}); stopped — raise max_pages for this source "
+                                     "in config.yaml if the list really is that long")
             root = (self._request(verb, resumptionToken=token) if token
                     else self._request(verb, **params))
             body = root.find(_oai(verb))
@@ -487,7 +540,16 @@ class OAIPMHConnector:
             items = [c for c in body if _local(c.tag) != "resumptionToken"]
             token_el = body.find(_oai("resumptionToken"))
             token = (token_el.text or "").strip() if token_el is not None else ""
-            yield _Page(_text(root, "responseDate"), items, token or None)
+            if token and token in seen:
+                raise ConnectorError(self.name, f"{self.base_url}: {verb} gave the "
+                                     f"resumptionToken {token!r} again; stopped, as following "
+                                     "it would loop forever — the repository's paging is "
+                                     "broken: report it to its administrator")
+            if token:
+                seen.add(token)
+            size = token_el.get("completeListSize", "") if token_el is not None else ""
+            yield _Page(_text(root, "responseDate"), items, token or None,
+                        int(size) if size.strip().isdigit() else None)
             if not token:
                 return
 
@@ -558,11 +620,16 @@ class OAIPMHConnector:
         position = int(state.get("position") or 0)
         delivered: set[str] = set()
         restarts = 0
+        # position before the list's first record (a list resumed from a token: 0)
+        list_start = position if token is None else 0
+        announced: int | None = None  # completeListSize, when the repository gives it
         while True:
             # The window is only sent without a token; a resumed token needs no Identify.
             params = self._window(window_from, until) if token is None else {}
             try:
                 for page in self._pages("ListRecords", params, token):
+                    if page.complete_size is not None:
+                        announced = page.complete_size
                     if started is None:
                         started = _canonical(page.response_date) or window_from or ""
                     for el in page.items:
@@ -587,11 +654,22 @@ class OAIPMHConnector:
                 if restarts >= MAX_RESTARTS:
                     raise
                 restarts += 1
+                list_start, announced = position, None
                 log.warning("%s: resumption token refused; harvesting the window from %s "
                             "again", self.name, window_from or "the beginning")
                 token = None
                 continue
             break
+        received = position - list_start
+        if announced is not None and received < announced:
+            # The list ended early: not a complete harvest, so nothing may be swept on its
+            # word.  The next run harvests the same window again from its start.
+            log.warning("%s: the repository announced %d records (completeListSize) but the "
+                        "list ended after %d; this run is incomplete", self.name, announced,
+                        received)
+            yield Checkpoint({"from": window_from, "until": until, "harvest_started": started,
+                              "position": position, "short_list": [received, announced]})
+            return
         yield Checkpoint({"from": started or window_from}, final=True)
 
     def _window(self, window_from: str | None, until: str | None) -> dict[str, str | None]:
@@ -670,8 +748,8 @@ class _BadRecord(Exception):
     """One record element that cannot become a RawRecord; the message is the reason."""
 
 
-def _describe(args: dict[str, str]) -> str:
-    shown = {k: (v if len(v) <= 40 else v[:37] + "…") for k, v in args.items()}
+def _describe(args: dict[str, str], skip: str = "") -> str:
+    shown = {k: (v if len(v) <= 40 else v[:37] + "…") for k, v in args.items() if k != skip}
     return "".join(f" {k}={v}" for k, v in shown.items())
 
 

@@ -86,6 +86,7 @@ from connectors.base import (
     RawRecord,
     Unreachable,
 )
+from connectors.httplimits import Limits, deadline_error, read_bounded
 from core.status import (
     AVAILABLE,
     LIBRARY_USE_ONLY,
@@ -298,7 +299,7 @@ class SymphonyConnector:
                  timeout: float = 10.0, batch_size: int = 50,
                  harvest_query: str = DEFAULT_HARVEST_QUERY, listing_size: int = 1000,
                  session_max_age: float = 3000.0, overlap: float = 600.0,
-                 app_id: str = APP_ID) -> None:
+                 app_id: str = APP_ID, limits: Limits | None = None) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ConnectorError(name, f"address must be the Web Services URL including the "
@@ -322,6 +323,7 @@ class SymphonyConnector:
         self.session_max_age = session_max_age
         self.overlap = overlap
         self.app_id = app_id
+        self.limits = limits or Limits()
         self._environ = environ
         self._token: str | None = None
         self._token_time = 0.0
@@ -350,7 +352,9 @@ class SymphonyConnector:
                    password_env=auth.password_env, environ=environ,
                    timeout=source.timeout if timeout is None else timeout,
                    batch_size=source.batch_size,
-                   harvest_query=source.query or DEFAULT_HARVEST_QUERY)
+                   harvest_query=source.query or DEFAULT_HARVEST_QUERY,
+                   limits=Limits(source.request_deadline, source.max_response_bytes,
+                                 source.max_pages))
 
     def __repr__(self) -> str:  # no credentials, no token
         return (f"SymphonyConnector(name={self.name!r}, base_url={self.base_url!r}, "
@@ -434,12 +438,28 @@ class SymphonyConnector:
         request = urllib.request.Request(url, data=data, headers=headers,  # noqa: S310
                                          method=method)
         log.debug("%s: %s %s", self.name, method, path)
+        # One deadline for the whole request (connect + every read) and a size cap: the
+        # body is read in chunks (each returns after one network read, waiting at most the
+        # timeout), and the time left is checked before every read.
+        ends_at = time.monotonic() + self.limits.request_deadline
+        where = f"{method} {self.base_url}{path}"
+
+        def read_all(response: Any) -> bytes:
+            return read_bounded(response.read1, name=self.name, where=where,
+                                limits=self.limits, ends_at=ends_at)
+
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:  # noqa: S310
-                status, raw, date = response.status, response.read(), response.headers["Date"]
+            wait = min(self.timeout, self.limits.request_deadline)
+            with self._opener.open(request, timeout=wait) as response:  # noqa: S310
+                status, raw, date = response.status, read_all(response), response.headers["Date"]
         except urllib.error.HTTPError as e:
             with e:
-                status, raw, date = e.code, e.read(), e.headers.get("Date")
+                status, raw, date = e.code, read_all(e), e.headers.get("Date")
+        except TimeoutError:
+            if time.monotonic() >= ends_at - 0.05:
+                raise deadline_error(self.name, where, self.limits) from None
+            raise Unreachable(self.name, f"no answer within {self.timeout:g} s "
+                              f"({self.base_url})") from None
         except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
             reason = getattr(e, "reason", e)
             raise Unreachable(self.name, f"{reason or type(e).__name__} ({self.base_url})"

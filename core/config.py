@@ -99,6 +99,11 @@ class Source:
     deadline: float = 5.0  # live search: seconds before a source's answer is given up
     max_concurrent: int = 2  # live search: parallel searches one server is sent at most
     availability_timeout: float = 0.0  # live item status: seconds per check; 0 = 3 s
+    # HTTP sources (OAI-PMH, Koha, Symphony): bounds on one request and on one harvest run,
+    # so a hostile or broken peer cannot hold a harvest or fill memory.
+    request_deadline: float = 60.0  # seconds per request: connect + every read together
+    max_response_bytes: int = 50 * 1024 * 1024  # one response larger than this is refused
+    max_pages: int = 100_000  # pages of one listing per run (OAI-PMH resumption tokens)
     holdings: tuple[HoldingsMap, ...] = ()
     metadata_prefix: str = ""  # OAI-PMH: oai_dc, marc21, marcxml …
     set: str = ""  # OAI-PMH set spec
@@ -325,7 +330,8 @@ class _Validator:
             optional=("mode", "record_syntax", "format", "encoding", "database", "query",
                       "timeout", "batch_size", "holdings", "metadata_prefix", "set",
                       "schedule", "auth", "members", "deadline", "max_concurrent",
-                      "availability_timeout"),
+                      "availability_timeout", "request_deadline", "max_response_bytes",
+                      "max_pages"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
@@ -351,6 +357,20 @@ class _Validator:
         if not isinstance(availability_timeout, int | float) or not 0 <= availability_timeout <= 30:
             raise self.fail(where, "availability_timeout must be 0–30 seconds (0 = the 3 s "
                             f"default), not {availability_timeout!r}")
+        request_deadline = d.get("request_deadline", 60.0)
+        if (isinstance(request_deadline, bool) or not isinstance(request_deadline, int | float)
+                or not 0 < request_deadline <= 3600):
+            raise self.fail(where, "request_deadline must be 0–3600 seconds (the most one HTTP "
+                            f"request may take, connect and all reads), not {request_deadline!r}")
+        max_response_bytes = d.get("max_response_bytes", 50 * 1024 * 1024)
+        if (isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int)
+                or max_response_bytes < 1024):
+            raise self.fail(where, "max_response_bytes must be a whole number of bytes ≥ 1024 "
+                            f"(the largest HTTP answer read), not {max_response_bytes!r}")
+        max_pages = d.get("max_pages", 100_000)
+        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+            raise self.fail(where, "max_pages must be a whole number ≥ 1 (pages of one listing "
+                            f"per harvest run), not {max_pages!r}")
         schedule = d.get("schedule", 0)
         if not isinstance(schedule, int) or schedule < 0:
             raise self.fail(where, f"schedule must be whole minutes (0 = only by hand), not "
@@ -372,6 +392,8 @@ class _Validator:
             set=str(d.get("set", "")), schedule=schedule, auth=auth, members=members,
             deadline=float(deadline), max_concurrent=max_concurrent,
             availability_timeout=float(availability_timeout),
+            request_deadline=float(request_deadline), max_response_bytes=max_response_bytes,
+            max_pages=max_pages,
         )
 
     def auth(self, raw: Any, where: str) -> Auth:
