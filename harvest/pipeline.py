@@ -7,6 +7,7 @@ that fails is recorded as failing (the portal shows it) and never stops the othe
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ class HarvestStats:
     seconds: float = 0.0
     mode: str = "full"  # full | incremental | resumed
     complete: bool = False
+    # The mass-deletion guard: records a complete full run would have deleted but did not
+    # (more than the source's `max_delete_share`, or the run saw nothing), and why.
+    held_deletions: int = 0
+    notice: str = ""
     # What the index must hear about: records written, and clusters that lost a record.
     touched: set[str] = field(default_factory=set)
     emptied: set[str] = field(default_factory=set)
@@ -48,6 +53,28 @@ class HarvestStats:
     def as_counts(self) -> dict[str, int]:
         return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged,
                 "deleted": self.deleted, "quarantined": self.quarantined}
+
+
+#: How a held sweep is told in `harvests.error` (the run table, the admin page and
+#: /metrics read it back with `held_deletions`); no table changes for the guard.
+HELD_PREFIX = "deletions held: "
+_HELD = re.compile(r"^deletions held: would delete (\d+) of (\d+) records")
+
+
+def held_deletions(error: str | None) -> int:
+    """Records a held sweep kept, from a run's `harvests.error` text (0: not held)."""
+    match = _HELD.match(error or "")
+    return int(match.group(1)) if match else 0
+
+
+def held_notice(name: str, doomed: int, held: int, share: float) -> str:
+    allowed = f"{share * 100:g} %"
+    why = ("the run saw no records at all" if doomed == held else
+           f"more than the {allowed} allowed")
+    return (f"{HELD_PREFIX}would delete {doomed} of {held} records "
+            f"({doomed / held * 100 if held else 0:.0f} %) — {why}; nothing deleted. "
+            f"Check the source, then run `tongjian harvest {name} --full --confirm-deletions` "
+            "or press 确认删除 on /admin")
 
 
 class _Run:
@@ -110,9 +137,24 @@ class _Run:
         if outcome != "unchanged":
             self.stats.touched.add(record.key)
 
-    def sweep(self) -> None:
-        """After a complete full run: what the source no longer has is deleted."""
-        for key in self.store.unseen(self.source.name, self.run):
+    def sweep(self, confirmed: bool = False) -> None:
+        """After a complete full run: what the source no longer has is deleted — unless
+        that is more than the source's `max_delete_share` of its records, or the run saw
+        none at all (a server that answers an empty result set, an OAI-PMH list cut
+        short): then nothing is deleted and the run says so (`stats.notice`) until a
+        confirmed full run (`confirmed`) deletes what that run did not see."""
+        doomed = self.store.unseen(self.source.name, self.run)
+        held = len(self.store.keys(self.source.name))
+        if doomed and not confirmed and (
+                self.stats.seen == 0
+                or len(doomed) > self.source.max_delete_share * held):
+            self.stats.held_deletions = len(doomed)
+            self.stats.notice = held_notice(self.source.name, len(doomed), held,
+                                            self.source.max_delete_share)
+            log.warning("%s: %s", self.source.name, self.stats.notice,
+                        extra={"source": self.source.name})
+            return
+        for key in doomed:
             self.delete(key)
         self.store.commit()
 
@@ -126,17 +168,33 @@ def ingest(source: Source, raws: Iterable[RawRecord], store: RecordStore,
     store.commit()
 
 
+def _pending_hold(store: RecordStore, name: str) -> str:
+    """The held-deletions notice of the source's last finished run, if it was held."""
+    for run in store.harvest_runs(name, limit=3):
+        if run["finished"] is not None:
+            return str(run["error"]) if held_deletions(run["error"]) else ""
+    return ""
+
+
 def harvest_source(source: Source, connector: HarvestConnector, store: RecordStore,
-                   full: bool = False, show_progress: bool = True) -> HarvestStats:
+                   full: bool = False, show_progress: bool = True,
+                   confirm_deletions: bool = False) -> HarvestStats:
     """Harvest one source: resume an interrupted run, else fetch what changed since the
     last complete run (or everything, for sources that cannot say what changed).
 
     Records are committed together with the connector's checkpoints, so a harvest killed
     at any moment resumes where it stopped and stores every record exactly once.  Records
     the source no longer returns are deleted only after a complete full run — a harvest
-    cut short never deletes anything.
+    cut short never deletes anything, and a full run that would delete more than the
+    source's `max_delete_share` (or saw nothing) holds its deletions (`_Run.sweep`).
+
+    `confirm_deletions`: a full run (implied) whose sweep deletes whatever it did not see,
+    however much — how a held sweep is confirmed, against the source as it is now.  Until
+    then every later run (incremental ones too) carries the held notice forward.
     """
+    full = full or confirm_deletions
     stats = HarvestStats(source.name)
+    pending = _pending_hold(store, source.name)
     started = time.monotonic()
     saved = None if full else store.checkpoint(source.name)
     state: dict | None = None
@@ -162,11 +220,13 @@ def harvest_source(source: Source, connector: HarvestConnector, store: RecordSto
         store.commit()
         connector.close()
     if stats.complete and is_full:
-        run.sweep()
+        run.sweep(confirmed=confirm_deletions)
+    elif pending and error is None:  # the held sweep still waits for its confirmation
+        stats.held_deletions, stats.notice = held_deletions(pending), pending
     if progress:
         progress.done()
     stats.seconds = time.monotonic() - started
-    store.finish_harvest(run_id, stats.as_counts(), error)
+    store.finish_harvest(run_id, stats.as_counts(), error or stats.notice or None)
     return stats
 
 

@@ -52,9 +52,11 @@ class SourceState:
 
 class Scheduler:
     def __init__(self, config: Config, harvester: Harvester, reindex: Reindex,
-                 workers: int = 2) -> None:
+                 workers: int = 2, confirmer: Harvester | None = None) -> None:
         self.config = config
         self.harvester = harvester
+        # A full run that deletes past the mass-deletion guard (the admin's 确认删除).
+        self.confirmer = confirmer
         self.reindex = reindex
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="harvest")
         self.states = {s.name: SourceState(s.name) for s in config.sources
@@ -93,6 +95,17 @@ class Scheduler:
             self._tasks.append(asyncio.create_task(self.run_once(source),
                                                    name=f"harvest-now:{name}"))
 
+    def confirm_deletions(self, name: str) -> bool:
+        """Run the confirmed full harvest of a source now, in the background; False when
+        this scheduler cannot (no confirmer) or the source is being harvested already."""
+        state = self._state(name)
+        if self.confirmer is None or state.running:
+            return False
+        source = self.config.source(name)
+        self._tasks.append(asyncio.create_task(self.run_once(source, confirm=True),
+                                               name=f"harvest-confirm:{name}"))
+        return True
+
     def _state(self, name: str) -> SourceState:
         self.config.source(name)  # raises ConfigError for an unknown name
         return self.states.setdefault(name, SourceState(name))
@@ -112,14 +125,14 @@ class Scheduler:
             except TimeoutError:
                 pass
 
-    async def run_once(self, source: Source) -> HarvestStats:
+    async def run_once(self, source: Source, confirm: bool = False) -> HarvestStats:
         state = self.states.setdefault(source.name, SourceState(source.name))
         if state.running:  # a manual trigger while the scheduled run is under way
             return HarvestStats(source.name)
         state.running = True
         loop = asyncio.get_running_loop()
         try:
-            stats = await loop.run_in_executor(self.pool, self._harvest, source)
+            stats = await loop.run_in_executor(self.pool, self._harvest, source, confirm)
         except Exception as e:  # noqa: BLE001 - a bug in one source must not stop the rest
             log.exception("harvest of %s crashed", source.name)
             stats = HarvestStats(source.name, errors=[f"{source.name}: {e}"])
@@ -139,6 +152,7 @@ class Scheduler:
             await self.reindex([stats])
         return stats
 
-    def _harvest(self, source: Source) -> HarvestStats:
+    def _harvest(self, source: Source, confirm: bool = False) -> HarvestStats:
+        harvester = self.confirmer if confirm and self.confirmer else self.harvester
         with RecordStore(self.config.resolve(self.config.store_path)) as store:
-            return self.harvester(source, store)
+            return harvester(source, store)

@@ -8,7 +8,9 @@ why the buttons are off.
 
 Routes (all behind `admin_kit`'s gate):
     GET  /admin                          sources dashboard
-    POST /admin/sources/{name}/{action}  action = harvest | pause | resume
+    POST /admin/sources/{name}/{action}  action = harvest | pause | resume |
+                                         confirm-deletions (a full run past the
+                                         mass-deletion guard: 确认删除)
     GET  /api/admin/sources              the dashboard as JSON
 plus login/logout (`admin_kit`), quarantine (`admin_quarantine`), quality (`admin_quality`),
 merge corrections (`admin_merge`).
@@ -22,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from core.config import Config
+from harvest.pipeline import held_deletions
 from harvest.scheduler import SourceState
 from harvest.store import RecordStore
 from portal import admin_merge, admin_quality, admin_quarantine
@@ -35,7 +38,8 @@ from portal.records import iso_time, local_time, sources_status
 log = logging.getLogger("tongjian.admin")
 
 HISTORY = 10  # runs shown per source
-ACTIONS = {"harvest": "立即采集", "pause": "暂停", "resume": "恢复"}
+ACTIONS = {"harvest": "立即采集", "pause": "暂停", "resume": "恢复",
+           "confirm-deletions": "确认删除"}
 
 __all__ = ["ADMIN", "SCHEDULER", "setup_admin"]
 
@@ -46,8 +50,12 @@ def source_rows(store: RecordStore, config: Config) -> list[dict[str, Any]]:
     for status in sources_status(store, config):
         source = config.source(status["name"])
         runs = recent_runs(store, source.name, HISTORY)
+        last = next((r for r in runs if r["finished"] is not None), None)
+        held = held_deletions(last["error"]) if last else 0
         rows.append({
             **status,
+            "held_deletions": held,  # the mass-deletion guard kept these: 确认删除
+            "held_notice": last["error"] if held and last else "",
             "schedule": source.schedule,
             "summary": summarize(runs),
             "runs": [{
@@ -117,6 +125,12 @@ async def source_action(request: web.Request) -> web.Response:
         message = "后台采集调度未运行（scheduler not running），操作未执行。"
     elif source.mode != "harvest":
         message = f"{name} 是实时检索源，不采集。"
+    elif action == "confirm-deletions":
+        started = scheduler.confirm_deletions(name)
+        message = (f"已开始 {name} 的完整采集，并删除源中已没有的书目（确认删除）。" if started
+                   else f"{name} 正在采集中或调度不支持确认删除，未执行。")
+        log.info("admin: %s %s by %s from %s (started: %s)", action, name,
+                 principal(request).via, client_address(request), started)
     elif action != "harvest" and source.schedule <= 0:
         message = f"{name} 没有定时采集，无需暂停或恢复。"
     else:

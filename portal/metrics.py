@@ -29,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from core.config import Config
+from harvest.pipeline import held_deletions
 from harvest.store import RecordStore
 from portal.admin_runs import last_finished, run_totals
 from portal.auth import client_address
@@ -184,6 +185,7 @@ def source_figures(store: RecordStore, config: Config) -> list[dict[str, Any]]:
             "last_success": total.get("last_success"),
             "last_duration": run["duration"] if run else None,
             "up": (0 if run["error"] else 1) if run else None,
+            "held": held_deletions(run["error"]) if run else 0,
         })
     return out
 
@@ -207,6 +209,10 @@ def _sources(out: Exposition, figures: list[dict[str, Any]]) -> None:
                "Records by outcome over all harvest runs.",
                (({**f["labels"], "outcome": o}, f["outcomes"].get(o, 0)) for f in figures
                 for o in ("new", "updated", "deleted", "quarantined")))
+    out.metric("tongjian_harvest_deletions_held", "gauge",
+               "Records the last full harvest would have deleted but held back (more than "
+               "the source's max_delete_share, or it saw nothing): confirm or fix.",
+               each("held"))
     out.metric("tongjian_source_up", "gauge",
                "1 when the last finished harvest run succeeded, 0 when it failed.", each("up"))
 

@@ -99,8 +99,10 @@ def test_full_rerun_deletes_what_the_source_lost_and_index_follows(two_editions)
     with ZebraServer(tmp / "z1", "unimarc", [first]) as zebra:
         config_path.write_text(yaml.safe_dump({
             "libraries": [{"code": "L", "name": "测试馆", "region": "西安市", "level": "city"}],
+            # 3 of 10 withdrawn is past the default mass-deletion guard (10 %)
             "sources": [{"name": "s", "library": "L", "protocol": "z3950",
-                         "address": zebra.address, "record_syntax": "unimarc"}],
+                         "address": zebra.address, "record_syntax": "unimarc",
+                         "max_delete_share": 0.5}],
             "store": {"path": "store.db"}, "index": {"path": "index"},
         }, allow_unicode=True), encoding="utf-8")
         config = load(config_path)

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-index", action="store_true", help="do not update the index after")
     p.add_argument("--full", action="store_true",
                    help="harvest everything again instead of what changed since last time")
+    p.add_argument("--confirm-deletions", action="store_true",
+                   help="a full run that deletes every record the source no longer returns, "
+                   "even past the source's max_delete_share (confirms held deletions)")
 
     p = sub.add_parser("import", help="load MARC export files of a configured source "
                        "(a library that sends dumps), in parallel, then merge and index")
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             return commands.serve(config, host=args.host, port=args.port)
         if args.command == "harvest":
             return commands.harvest(config, args.sources, reindex=not args.no_index,
-                                    full=args.full)
+                                    full=args.full, confirm_deletions=args.confirm_deletions)
         if args.command == "import":
             from harvest.bulk import bulk_import
 

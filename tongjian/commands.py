@@ -24,18 +24,21 @@ def print_table(stats: Sequence[HarvestStats]) -> None:
     print("-" * len(head))
     for s in stats:
         mode = s.mode if s.complete or s.errors else f"{s.mode}…"
-        print(f"{s.source:<16} {mode:<11} {s.new:>7} {s.updated:>8} {s.deleted:>8} "
+        deleted = f"{s.deleted}+{s.held_deletions}?" if s.held_deletions else str(s.deleted)
+        print(f"{s.source:<16} {mode:<11} {s.new:>7} {s.updated:>8} {deleted:>8} "
               f"{s.quarantined:>8} {len(s.errors):>6} {s.seconds:>6.1f}s")
     for s in stats:
         for e in s.errors:
             print(f"error: {e}", file=sys.stderr)
+        if s.held_deletions:
+            print(f"NEEDS CONFIRMATION: {s.source}: {s.notice}", file=sys.stderr)
         if s.quarantined:
             print(f"note: {s.source}: {s.quarantined} records quarantined with their reasons "
                   "(see the admin pages or the quarantine table)", file=sys.stderr)
 
 
 def harvest_one(source: Source, store: RecordStore, full: bool = False,
-                show_progress: bool = True) -> HarvestStats:
+                show_progress: bool = True, confirm_deletions: bool = False) -> HarvestStats:
     """One source, never raising: a source that cannot even be opened is a failed run."""
     try:
         connector = open_connector(source)
@@ -44,7 +47,8 @@ def harvest_one(source: Source, store: RecordStore, full: bool = False,
         run = store.start_harvest(source.name)
         store.finish_harvest(run, stats.as_counts(), stats.errors[0])
         return stats
-    return harvest_source(source, connector, store, full=full, show_progress=show_progress)
+    return harvest_source(source, connector, store, full=full, show_progress=show_progress,
+                          confirm_deletions=confirm_deletions)
 
 
 def current_index(store: RecordStore, backend: SearchBackend, config: Config) -> str:
@@ -75,15 +79,23 @@ def refresh_index(store: RecordStore, config: Config, stats: Sequence[HarvestSta
 
 
 def harvest(config: Config, names: Sequence[str], reindex: bool = True,
-            full: bool = False) -> int:
+            full: bool = False, confirm_deletions: bool = False) -> int:
+    """Exit status 1 when a source failed or holds deletions that need confirming.
+    `confirm_deletions` (named sources only): a full run that deletes whatever the source
+    no longer returns, past the mass-deletion guard."""
+    if confirm_deletions and not names:
+        print("harvest: --confirm-deletions needs the source names it confirms",
+              file=sys.stderr)
+        return 2
     sources = [config.source(n) for n in names] if names else [
         s for s in config.sources if s.mode == "harvest"]
     with open_store(config) as store:
-        stats = [harvest_one(source, store, full=full) for source in sources]
+        stats = [harvest_one(source, store, full=full, confirm_deletions=confirm_deletions)
+                 for source in sources]
         print_table(stats)
         if reindex:
             print(refresh_index(store, config, stats))
-    return 1 if any(s.errors for s in stats) else 0
+    return 1 if any(s.errors or s.held_deletions for s in stats) else 0
 
 
 def quality(config: Config, as_json: bool = False) -> int:
@@ -161,7 +173,10 @@ def harvest_scheduler(config: Config, reindex: Reindex) -> Scheduler:
     def harvester(source: Source, own_store: RecordStore) -> HarvestStats:
         return harvest_one(source, own_store, show_progress=False)
 
-    return Scheduler(config, harvester, reindex)
+    def confirmer(source: Source, own_store: RecordStore) -> HarvestStats:
+        return harvest_one(source, own_store, show_progress=False, confirm_deletions=True)
+
+    return Scheduler(config, harvester, reindex, confirmer=confirmer)
 
 
 def demo(config: Config, port: int | None = None, serve_portal: bool = True) -> int:
