@@ -108,6 +108,9 @@ class Source:
     metadata_prefix: str = ""  # OAI-PMH: oai_dc, marc21, marcxml …
     set: str = ""  # OAI-PMH set spec
     schedule: int = 0  # minutes between incremental harvests under `tongjian serve`; 0 = never
+    # A complete full run deletes what it did not see — but never more than this share of
+    # the source (nor anything when it saw nothing) without `--confirm-deletions`.
+    max_delete_share: float = 0.10
     auth: Auth = Auth()
     # A shared system (the provincial Symphony union catalog) holds items of many members:
     # the system's own library codes → library codes in this file.
@@ -331,7 +334,7 @@ class _Validator:
                       "timeout", "batch_size", "holdings", "metadata_prefix", "set",
                       "schedule", "auth", "members", "deadline", "max_concurrent",
                       "availability_timeout", "request_deadline", "max_response_bytes",
-                      "max_pages"),
+                      "max_pages", "max_delete_share"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")
@@ -375,6 +378,12 @@ class _Validator:
         if not isinstance(schedule, int) or schedule < 0:
             raise self.fail(where, f"schedule must be whole minutes (0 = only by hand), not "
                             f"{schedule!r}")
+        max_delete_share = d.get("max_delete_share", 0.10)
+        if (isinstance(max_delete_share, bool) or not isinstance(max_delete_share, int | float)
+                or not 0 <= max_delete_share <= 1):
+            raise self.fail(where, "max_delete_share must be a share 0–1 of the source's "
+                            "records a full harvest may delete unconfirmed (0.1 = 10 %), not "
+                            f"{max_delete_share!r}")
         auth = self.auth(d.get("auth", {}), f"{where}.auth")
         members_raw = self.mapping(d.get("members", {}), f"{where}.members",
                                    optional=tuple(map(str, d.get("members", {}) or {})))
@@ -394,6 +403,7 @@ class _Validator:
             availability_timeout=float(availability_timeout),
             request_deadline=float(request_deadline), max_response_bytes=max_response_bytes,
             max_pages=max_pages,
+            max_delete_share=float(max_delete_share),
         )
 
     def auth(self, raw: Any, where: str) -> Auth:
