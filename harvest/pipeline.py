@@ -169,10 +169,16 @@ def ingest(source: Source, raws: Iterable[RawRecord], store: RecordStore,
 
 
 def _pending_hold(store: RecordStore, name: str) -> str:
-    """The held-deletions notice of the source's last finished run, if it was held."""
-    for run in store.harvest_runs(name, limit=3):
-        if run["finished"] is not None:
-            return str(run["error"]) if held_deletions(run["error"]) else ""
+    """The held-deletions notice still waiting for confirmation: that of the latest
+    finished run that either held its sweep or ended well (failed runs in between, which
+    could not sweep, do not forget it)."""
+    for run in store.harvest_runs(name, limit=50):
+        if run["finished"] is None:
+            continue
+        if held_deletions(run["error"]):
+            return str(run["error"])
+        if not run["error"]:
+            return ""
     return ""
 
 

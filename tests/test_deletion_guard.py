@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.base import Checkpoint, RawRecord
+from connectors.base import Checkpoint, RawRecord, Unreachable
 from core.config import ConfigError, Source, load
 from harvest import iso2709
 from harvest.pipeline import HarvestStats, harvest_source, held_deletions
@@ -158,6 +158,15 @@ def test_hold_outlives_incremental_runs_until_confirmed(store: RecordStore) -> N
     assert later.mode == "incremental" and later.unchanged == 1
     assert later.held_deletions == 20 and later.notice == held.notice
     assert held_deletions(last_error(store)) == 20  # still on the admin page and /metrics
+
+    class Down(ListConnector):
+        def harvest(self, state: dict[str, Any] | None = None,
+                    on_error: Any = None) -> Iterator[RawRecord | Checkpoint]:
+            raise Unreachable("s", "connection refused")
+
+    failed = harvest_source(SOURCE, Down([]), store, show_progress=False)
+    assert failed.errors and failed.held_deletions == 0  # a failed run says it failed …
+    assert inc(range(80)).held_deletions == 20  # … and the hold is not forgotten
     done = inc(range(80), confirm_deletions=True)
     assert (done.deleted, done.held_deletions) == (20, 0) and last_error(store) == ""
 
