@@ -175,6 +175,22 @@ def _dumps_deep(value: object) -> bytes:
     return json.dumps(value).encode()
 
 
+def test_lone_surrogate_escape_in_vendor_json_is_quarantined_not_a_store_crash(tmp_path):
+    """json accepts "\\ud800"; before, the Koha record passed the crosswalk and the store's
+    UTF-8 encoding raised UnicodeEncodeError, stopping the harvest (found by the fuzzer)."""
+    mij = {"leader": "", "fields": [{"001": "x"}, {"245": {"subfields": [{"a": "书\ud800"}]}}]}
+    data = json.dumps({"biblio_id": 9, "items": [], "marc_in_json": mij}).encode()
+    assert b"\\ud800" in data
+    store = RecordStore(tmp_path / "s.db")
+    stats = HarvestStats("k")
+    ingest(KOHA, [RawRecord("k", 1, data, "koha", "9")], store, stats)
+    assert (stats.new, stats.quarantined) == (0, 1)
+    assert "lone surrogate" in store.quarantined("k")[0].reason
+    bib = {"key": "7", "fields": {"bib": {**BIB, "leader": "\ud800"}}}
+    with pytest.raises(RecordError, match="Symphony bib holds a lone surrogate"):
+        from_raw(RawRecord("prov", 1, json.dumps(bib).encode(), "symphony", "7"), SYMPHONY)
+
+
 # -- item 7: GBK MARC 21 with a blank leader/09 -----------------------------------------
 
 

@@ -3,7 +3,8 @@
 The property, for ISO 2709, MARCXML, Dublin Core/OAI-PMH XML, Koha and Symphony JSON: any
 input — a real record with bytes flipped, inserted, cut, spliced from another record, or a
 JSON document with one value replaced by another of any type or depth — yields a record or
-the project's own RecordError with a reason, nothing else.  Any other exception is a bug
+the project's own RecordError with a reason, nothing else (and a record is storable: it
+encodes as UTF-8 JSON).  Any other exception is a bug
 (it would stop `tongjian normalize`, a harvest or an import instead of quarantining one
 record).
 
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 
 from connectors.base import RawRecord
 from core.config import Source
+from core.model import Record
 from harvest import iso2709
 from harvest.crosswalk import from_raw, to_record
 from harvest.marc import Marc, RecordError
@@ -343,18 +345,25 @@ def parse_file(data: bytes, encoding: str = "auto", flavour: str = "auto") -> in
         if parsed.marc is None:
             assert parsed.error, "a bad record without a reason"
             continue
-        to_record(parsed.marc, "fuzz", "SXPL", f"#{parsed.position}", flavour)
+        storable(to_record(parsed.marc, "fuzz", "SXPL", f"#{parsed.position}", flavour))
         n += 1
     return n
+
+
+def storable(record: Record) -> None:
+    """A record must also be storable: the store writes it as UTF-8 JSON, and a lone
+    surrogate that got this far would stop the harvest there (UnicodeEncodeError)."""
+    json.dumps(record.to_dict(), ensure_ascii=False).encode("utf-8")
 
 
 def parse_raw(data: bytes, syntax: str) -> int:
     """A connector's record through `from_raw`: 1 for a Record, 0 for a RecordError."""
     try:
-        from_raw(RawRecord("fuzz", 1, data, syntax, "1"), SOURCE)
+        record = from_raw(RawRecord("fuzz", 1, data, syntax, "1"), SOURCE)
     except RecordError as e:
         assert str(e), "a RecordError without a reason"
         return 0
+    storable(record)
     return 1
 
 

@@ -109,13 +109,25 @@ def load_json(data: bytes, what: str) -> Any:
     if _open_depth(data) > MAX_JSON_DEPTH:
         raise RecordError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        return json.loads(data)
+        doc = json.loads(data)
     except UnicodeDecodeError as e:
         raise RecordError(f"{what} is not UTF-8 ({e.reason} at byte {e.start})") from None
     except ValueError as e:
         raise RecordError(f"{what} is not valid JSON: {e}") from None
     except RecursionError:  # not reachable after the depth check; kept as the last word
         raise RecordError(f"{what} is nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(data):  # rare: only then pay for the check
+        try:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            # json accepts a lone \ud800; the text would pass the crosswalk and fail
+            # where the store encodes it, stopping the harvest instead of this record.
+            raise RecordError(f"{what} holds a lone surrogate escape ({e.object[e.start]!r}),"
+                              " which is no character") from None
+    return doc
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
