@@ -186,6 +186,9 @@ def test_lone_surrogate_escape_in_vendor_json_is_quarantined_not_a_store_crash(t
     ingest(KOHA, [RawRecord("k", 1, data, "koha", "9")], store, stats)
     assert (stats.new, stats.quarantined) == (0, 1)
     assert "lone surrogate" in store.quarantined("k")[0].reason
+    encoded = data.replace(b"\\ud800", b"\xed\xa0\x80")  # the surrogate as (CESU) bytes
+    with pytest.raises(RecordError, match="Koha envelope is not UTF-8"):
+        from_raw(RawRecord("k", 1, encoded, "koha", "9"), KOHA)
     bib = {"key": "7", "fields": {"bib": {**BIB, "leader": "\ud800"}}}
     with pytest.raises(RecordError, match="Symphony bib holds a lone surrogate"):
         from_raw(RawRecord("prov", 1, json.dumps(bib).encode(), "symphony", "7"), SYMPHONY)

@@ -108,10 +108,14 @@ def load_json(data: bytes, what: str) -> Any:
     it (json itself raises RecursionError near 1,000 levels, and so would `str()` of one)."""
     if _open_depth(data) > MAX_JSON_DEPTH:
         raise RecordError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
+    codec = json.detect_encoding(data)
     try:
-        doc = json.loads(data)
+        # Strictly: json.loads(bytes) would decode with surrogatepass and let encoded
+        # surrogates through, which fail later where the store encodes the text.
+        doc = json.loads(data.decode(codec))
     except UnicodeDecodeError as e:
-        raise RecordError(f"{what} is not UTF-8 ({e.reason} at byte {e.start})") from None
+        raise RecordError(f"{what} is not {codec.upper()} ({e.reason} at byte {e.start})"
+                          ) from None
     except ValueError as e:
         raise RecordError(f"{what} is not valid JSON: {e}") from None
     except RecursionError:  # not reachable after the depth check; kept as the last word
