@@ -3,6 +3,11 @@ small world — config, record store, tantivy index — with the real portal app
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,26 +43,20 @@ def shared() -> Path:
 
 def free_port() -> int:
     """A loopback port that was free a moment ago (connecting to it is refused)."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def ztest():
-    """yaz-ztest, YAZ's own test server (a second server implementation): "host:port"."""
-    import shutil
-    import socket
-    import subprocess
-    import time
-
+@contextlib.contextmanager
+def running_ztest(*options: str) -> Iterator[str]:
+    """yaz-ztest (with its command-line `options`) on a free loopback port, ready for
+    connections: "host:port"; stopped on exit."""
     exe = shutil.which("yaz-ztest")
     if exe is None:
         pytest.skip("yaz-ztest (package yaz) is not installed")
     port = free_port()
-    proc = subprocess.Popen([exe, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([exe, *options, f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 5
@@ -73,11 +72,17 @@ def ztest():
         proc.wait(timeout=5)
 
 
+@pytest.fixture(scope="module")
+def ztest() -> Iterator[str]:
+    """yaz-ztest, YAZ's own test server (a second server implementation): "host:port"."""
+    with running_ztest() as address:
+        yield address
+
+
 class HangServer:
     """Accepts TCP connections and never says a word — a member server that hangs."""
 
     def __init__(self) -> None:
-        import socket
         import threading
 
         self.sock = socket.socket()

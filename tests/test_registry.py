@@ -15,9 +15,6 @@ them (as the Z39.50 harvest once did) fails here.
 from __future__ import annotations
 
 import ast
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -39,7 +36,7 @@ from core.config import PROTOCOLS, Config, parse
 from core.model import Holding, Record
 from harvest.crosswalk import from_raw
 from harvest.store import RecordStore
-from tests.conftest import free_port
+from tests.conftest import running_ztest
 from tongjian.commands import harvest_one
 
 USER, PASSWORD = "tj-county", "pw-Zq8-never-dropped"
@@ -208,29 +205,12 @@ class LoggedZtest:
 
 @pytest.fixture
 def logged_ztest(tmp_path: Path) -> Iterator[LoggedZtest]:
-    exe = shutil.which("yaz-ztest")
-    if exe is None:
-        pytest.skip("yaz-ztest (package yaz) is not installed")
-    port = free_port()
     folder = tmp_path / "ztest"
     folder.mkdir()
-    proc = subprocess.Popen([exe, "-a", str(folder / "apdu"), "-l", str(folder / "ztest.log"),
-                             f"tcp:127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.02)
+    with running_ztest("-a", str(folder / "apdu"), "-l", str(folder / "ztest.log")) as address:
         for stale in folder.glob("apdu*"):  # the readiness probe's empty session
             stale.unlink()
-        yield LoggedZtest(f"127.0.0.1:{port}/Default", folder)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+        yield LoggedZtest(f"{address}/Default", folder)
 
 
 @pytest.fixture
