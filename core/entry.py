@@ -87,15 +87,7 @@ def entry_holdings(records: Iterable[Record], live: Iterable[Record] = ()) -> li
 def library_copies(rows: Iterable[EntryHolding]) -> list[LibraryCopies]:
     """One line per holding library, in first-seen order (views sort by their own rule).
     Copies are summed over every row, an online copy counting as one."""
-    copies: dict[str, int] = {}
-    online: dict[str, bool] = {}
-    live: dict[str, bool] = {}
-    for row in rows:
-        code = row.library
-        copies[code] = copies.get(code, 0) + row.copies
-        online[code] = online.get(code, False) or row.online
-        live[code] = live.get(code, True) and row.live
-    return [LibraryCopies(code, n, online[code], live[code]) for code, n in copies.items()]
+    return combine(LibraryCopies(r.library, r.copies, r.online, r.live) for r in rows)
 
 
 def combine(*parts: Iterable[LibraryCopies]) -> list[LibraryCopies]:

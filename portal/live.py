@@ -61,9 +61,16 @@ from index.backend import SearchBackend, SearchHit, SearchRequest
 from index.documents import best_record
 from portal.auth import client_address, same_origin
 from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
-from portal.labels import FIELD_TITLES, LEVEL_RANK
+from portal.labels import FIELD_TITLES
 from portal.live_catalogue import LiveCatalogue, is_live_id
-from portal.query import QueryError, describe, hit_json, parse_params, search_json
+from portal.query import (
+    QueryError,
+    describe,
+    hit_json,
+    holding_lines,
+    parse_params,
+    search_json,
+)
 from portal.views import holdings_summary, record_url
 
 log = logging.getLogger(__name__)
@@ -103,11 +110,6 @@ def status_text(s: TargetStatus) -> str:
 
 
 # -- one session ------------------------------------------------------------------------
-
-
-def _level(libraries: dict[str, Library], code: str) -> int:
-    lib = libraries.get(code)
-    return LEVEL_RANK.get(lib.level, 9) if lib else 10
 
 
 def _dumps(data: Any) -> str:
@@ -335,13 +337,7 @@ def live_entry_json(entry_id: str, records: list[Record],
     """A live-only entry as a result line: the best live record's description and its
     holdings counted by `core.entry`, as every other line."""
     best = best_record(records, libraries)
-    holdings: list[dict[str, Any]] = []
-    for lc in library_copies(entry_holdings((), records)):
-        lib = libraries.get(lc.library)
-        holdings.append({"library": lc.library, "name": lib.name if lib else lc.library,
-                         "region": lib.region if lib else "", "copies": lc.copies,
-                         "online": lc.online, "live": True})
-    holdings.sort(key=lambda h: _level(libraries, h["library"]))
+    holdings = holding_lines(library_copies(entry_holdings((), records)), libraries)
     return {"id": entry_id, "title": best.title,
             "authors": [a.name for a in best.authors if a.name], "year": best.year,
             "isbn": list(dict.fromkeys(i for r in records for i in r.isbn)),

@@ -219,24 +219,35 @@ def hit_json(hit: SearchHit, libraries: dict[str, Library],
     stored = [LibraryCopies(str(h.get("library", "")), int(h.get("copies", 1)),
                             bool(h.get("online")), False) for h in doc.get("holdings") or []]
     names = {str(h.get("library", "")): h for h in doc.get("holdings") or []}
-    holdings = []
-    for lc in combine(stored, library_copies(entry_holdings((), live))):
-        lib = libraries.get(lc.library)
-        old = names.get(lc.library, {})
-        holdings.append({"library": lc.library,
-                         "name": lib.name if lib else str(old.get("name") or lc.library),
-                         "region": lib.region if lib else str(old.get("region", "")),
-                         "copies": lc.copies, "online": lc.online, "live": lc.live})
-
-    def level(holding: dict[str, Any]) -> int:
-        lib = libraries.get(holding["library"])
-        return LEVEL_RANK.get(lib.level, 9) if lib else 10
-
-    holdings.sort(key=level)  # stable: the index's order within a level stays
+    holdings = holding_lines(combine(stored, library_copies(entry_holdings((), live))),
+                             libraries, names)
     return {"id": hit.id, "title": doc.get("title", ""), "authors": list(doc.get("authors") or []),
             "year": doc.get("year"), "isbn": list(doc.get("isbn") or []),
             "publisher": doc.get("publisher", ""), "holdings": holdings,
             "live_sources": sorted({r.source for r in live})}
+
+
+def holding_lines(copies: Iterable[LibraryCopies], libraries: dict[str, Library],
+                  stored: Mapping[str, Mapping[str, Any]] | None = None
+                  ) -> list[dict[str, Any]]:
+    """A result line's holdings: one per library, named from the current config (else
+    from what the index stored), province, city, county … — the index's order within a
+    level stays (the sort is stable)."""
+    stored = stored or {}
+    lines = []
+    for lc in copies:
+        lib = libraries.get(lc.library)
+        old = stored.get(lc.library, {})
+        lines.append({"library": lc.library,
+                      "name": lib.name if lib else str(old.get("name") or lc.library),
+                      "region": lib.region if lib else str(old.get("region", "")),
+                      "copies": lc.copies, "online": lc.online, "live": lc.live})
+
+    def level(line: dict[str, Any]) -> int:
+        lib = libraries.get(line["library"])
+        return LEVEL_RANK.get(lib.level, 9) if lib else 10
+
+    return sorted(lines, key=level)
 
 
 def _filterable(facet: str, value: str) -> bool:
