@@ -49,7 +49,6 @@ def is_live_id(entry_id: str) -> bool:
 class _Seen:
     record: Record
     entry: str  # a catalogue cluster id, or a live-only id
-    evidence: tuple[tuple[str, str, str], ...]  # the matcher's edges touching the record
     expires: float
 
 
@@ -81,42 +80,62 @@ class LiveCatalogue:
     def __init__(self, ttl: float = DEFAULT_TTL, max_records: int = MAX_RECORDS,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.max_records, self.clock = ttl, max_records, clock
-        self._seen: OrderedDict[str, _Seen] = OrderedDict()
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()  # oldest first
+        # entry → its live record keys: every search page asks for its hits' live copies,
+        # so that look-up must not scan every live record.
+        self._by_entry: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
-    # -- reading -----------------------------------------------------------------------
-    def _alive(self) -> list[_Seen]:
-        now = self.clock()
-        with self._lock:
-            for key in [k for k, s in self._seen.items() if s.expires <= now]:
-                del self._seen[key]
-            return list(self._seen.values())
+    # -- keeping (under the lock) -----------------------------------------------------
+    def _drop(self, key: str) -> None:
+        seen = self._seen.pop(key)
+        keys = self._by_entry[seen.entry]
+        keys.discard(key)
+        if not keys:
+            del self._by_entry[seen.entry]
 
+    def _keep(self, key: str, seen: _Seen) -> None:
+        if key in self._seen:
+            self._drop(key)
+        self._seen[key] = seen
+        self._by_entry.setdefault(seen.entry, set()).add(key)
+        while len(self._seen) > self.max_records:
+            self._drop(next(iter(self._seen)))
+
+    def _expire(self) -> None:
+        """Drop what has expired: the oldest first, so this stops at the first live one
+        (every record kept in one call gets the same expiry, and later calls later ones)."""
+        now = self.clock()
+        while self._seen:
+            key, seen = next(iter(self._seen.items()))
+            if seen.expires > now:
+                return
+            self._drop(key)
+
+    # -- reading -----------------------------------------------------------------------
     def entry_of(self, key: str) -> str | None:
         with self._lock:
+            self._expire()
             seen = self._seen.get(key)
-        return seen.entry if seen is not None and seen.expires > self.clock() else None
+            return seen.entry if seen is not None else None
 
     def records_for(self, entry_id: str) -> list[Record]:
         """The live records of an entry (a catalogue entry's live copies, or the records
         of a live-only entry), in key order."""
-        found = [s.record for s in self._alive() if s.entry == entry_id]
-        return sorted(found, key=lambda r: r.key)
+        return self.entries_with_live([entry_id]).get(entry_id, [])
 
     def entries_with_live(self, entry_ids: Iterable[str]) -> dict[str, list[Record]]:
-        wanted = set(entry_ids)
-        out: dict[str, list[Record]] = {}
-        for s in self._alive():
-            if s.entry in wanted:
-                out.setdefault(s.entry, []).append(s.record)
-        return {k: sorted(v, key=lambda r: r.key) for k, v in out.items()}
+        """{entry id: its live records} for those of `entry_ids` that have any."""
+        with self._lock:
+            self._expire()
+            return {entry: [self._seen[k].record for k in sorted(keys)]
+                    for entry in dict.fromkeys(entry_ids)
+                    if (keys := self._by_entry.get(entry))}
 
-    def evidence(self, entry_id: str) -> list[tuple[str, str, str]]:
-        edges: dict[tuple[str, str, str], None] = {}
-        for s in self._alive():
-            if s.entry == entry_id:
-                edges.update(dict.fromkeys(s.evidence))
-        return list(edges)
+    def _live_only(self) -> list[Record]:
+        with self._lock:
+            self._expire()
+            return [s.record for s in self._seen.values() if is_live_id(s.entry)]
 
     # -- resolving ---------------------------------------------------------------------
     def resolve(self, records: Sequence[Record], backend: SearchBackend,
@@ -130,10 +149,8 @@ class LiveCatalogue:
         # (two live libraries, or the same library in two searches): cluster them too.
         keys = {title_key(r.title) for r in records} - {""}
         isbns = {i for r in records for i in r.isbn}
-        for s in self._alive():
-            r = s.record
-            if is_live_id(s.entry) and r.key not in live and (
-                    title_key(r.title) in keys or isbns.intersection(r.isbn)):
+        for r in self._live_only():
+            if r.key not in live and (title_key(r.title) in keys or isbns.intersection(r.isbn)):
                 live[r.key] = r
         entries: dict[str, str] = {}  # catalogue record key -> its cluster id
         catalogue: list[Record] = []
@@ -159,22 +176,13 @@ class LiveCatalogue:
         group_entry: dict[str, str] = {}
         for key, cid in entries.items():
             group_entry.setdefault(result.clusters[key], cid)
-        edges: dict[str, list[tuple[str, str, str]]] = {}
-        for a, b, rule in result.edges:
-            if a in live or b in live:
-                for k in (a, b):
-                    edges.setdefault(k, []).append((a, b, rule))
         expires = self.clock() + self.ttl
         out: dict[str, str] = {}
         with self._lock:
             for key, record in live.items():
                 group = result.clusters[key]
-                entry = group_entry.get(group, LIVE_PREFIX + group)
-                self._seen[key] = _Seen(record, entry, tuple(edges.get(key, ())), expires)
-                self._seen.move_to_end(key)
-                out[key] = entry
-            while len(self._seen) > self.max_records:
-                self._seen.popitem(last=False)
+                out[key] = group_entry.get(group, LIVE_PREFIX + group)
+                self._keep(key, _Seen(record, out[key], expires))
         return {k: out[k] for k in (r.key for r in records)}
 
 

@@ -82,8 +82,12 @@ def test_a_live_record_joins_its_entry_by_isbn_and_without_one(
     assert placed == {by_isbn.key: "honglou-2008", no_isbn.key: "honglou-1982"}
     assert live.records_for("honglou-1982") == [no_isbn]
     assert live.entries_with_live(["honglou-2008", "quyu"]) == {"honglou-2008": [by_isbn]}
-    # the matcher's evidence for the join is kept with the record
-    assert any(no_isbn.key in (a, b) for a, b, _ in live.evidence("honglou-1982"))
+    # the record page shows the matcher's evidence for the join
+    config = parse({"libraries": [], "sources": []}, Path("test.yaml"))
+    data = record_data("honglou-1982", store, config, live.entries_with_live)
+    assert data is not None
+    joined = [m for m in data["merge"] if no_isbn.key in (m["a"], m["b"])]
+    assert joined and joined[0]["evidence"][-1].startswith("结论：合并")
 
 
 def test_a_reused_isbn_does_not_join_a_different_book(
