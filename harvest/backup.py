@@ -27,7 +27,7 @@ from typing import IO
 
 from core.config import Config
 from core.version import installed_version
-from harvest.schema import SCHEMA_VERSION, check_openable, version_of
+from harvest.schema import check_openable, version_of
 from harvest.store import lock_path
 from index import marker
 
@@ -164,4 +164,4 @@ def _replace(store: Path, backup_file: Path, config: Config, schema: int, record
     return Summary(store, records, schema, time.monotonic() - started, store.stat().st_size)
 
 
-__all__ = ["SCHEMA_VERSION", "BackupError", "Summary", "backup", "restore", "secret_names"]
+__all__ = ["BackupError", "Summary", "backup", "restore", "secret_names"]
