@@ -219,7 +219,11 @@ def templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,  # a typo in a template fails a test, not silently
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Every user-facing string in a template is marked `{{ _("…") }}`; until the message
+    # catalogues are wired per request, the marked text (Chinese) is shown as written.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
