@@ -27,6 +27,7 @@ ENCODINGS = ("auto", "utf-8", "marc-8", "gb18030")
 BACKENDS = ("tantivy", "meilisearch")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+_CARD = re.compile(r"[A-Za-z0-9]{1,32}")
 _HOST = re.compile(r"[^\s/:@?#\[\]\\]{1,253}|\[[0-9a-f:.]{2,45}\]")  # name, IPv4 or [IPv6]
 
 
@@ -44,6 +45,9 @@ class Library:
     address: str = ""
     contact: str = ""
     barcode_ranges: tuple[str, ...] = ()
+    # Unified reader cards (通借通还): card numbers "FIRST-LAST" issued by this library, so a
+    # reader can name their home library by typing their card number.
+    reader_ranges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,17 @@ class Config:
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"{self.path}: no source named {name!r}; configured sources: {known}")
 
+    def reader_library(self, card: str) -> Library | None:
+        """The home library that issued a unified reader card (通借通还), by `reader_ranges`;
+        None when no range holds the number."""
+        card = card.strip().upper()
+        for lib in self.libraries.values():
+            for span in lib.reader_ranges:
+                first, _, last = span.upper().partition("-")
+                if len(card) == len(first) and first <= card <= last:
+                    return lib
+        return None
+
 
 def load(path: str | Path) -> Config:
     path = Path(path)
@@ -201,6 +216,7 @@ def parse(data: Any, path: Path) -> Config:
             raise ConfigError(f"{path}: libraries[{i}]: code {lib.code!r} is used twice — "
                               "library codes must be unique")
         libraries[lib.code] = lib
+    _check_reader_ranges(libraries, path)
     sources: list[Source] = []
     for i, raw in enumerate(v.sequence(top["sources"], "sources")):
         src = v.source(raw, i)
@@ -246,6 +262,18 @@ def parse(data: Any, path: Path) -> Config:
         portal=portal,
         store_path=str(store.get("path", "var/tongjian.db")),
     )
+
+
+def _check_reader_ranges(libraries: dict[str, Library], path: Path) -> None:
+    """One card number names one home library: overlapping ranges are refused."""
+    spans = [(span.partition("-")[0], span.partition("-")[2], lib.code)
+             for lib in libraries.values() for span in lib.reader_ranges]
+    for i, (first, last, code) in enumerate(spans):
+        for first2, last2, code2 in spans[i + 1:]:
+            if len(first) == len(first2) and first <= last2 and first2 <= last:
+                raise ConfigError(f"{path}: reader_ranges of {code} ({first}-{last}) and "
+                                  f"{code2} ({first2}-{last2}) overlap — a card number must "
+                                  "name one home library; correct one of the ranges")
 
 
 class _Validator:
@@ -312,7 +340,8 @@ class _Validator:
     def library(self, raw: Any, i: int) -> Library:
         where = self._entry("libraries", i, raw, "code")
         d = self.mapping(raw, where, required=("code", "name", "region", "level"),
-                         optional=("county", "address", "contact", "barcode_ranges"))
+                         optional=("county", "address", "contact", "barcode_ranges",
+                                   "reader_ranges"))
         if not _CODE.match(str(d["code"])):
             raise self.fail(where, "code must be 1–32 letters, digits, '-' or '_'")
         self.choice(d["level"], LEVELS, f"{where}.level")
@@ -321,10 +350,25 @@ class _Validator:
             isinstance(r, str) and r.count("-") == 1 for r in ranges
         ):
             raise self.fail(where, "barcode_ranges must be a list like ['XY0000001-XY0099999']")
+        readers = self.reader_ranges(d.get("reader_ranges"), f"{where}.reader_ranges")
         return Library(code=str(d["code"]), name=str(d["name"]), region=str(d["region"]),
                        level=d["level"], county=str(d.get("county", "")),
                        address=str(d.get("address", "")), contact=str(d.get("contact", "")),
-                       barcode_ranges=tuple(ranges))
+                       barcode_ranges=tuple(ranges), reader_ranges=readers)
+
+    def reader_ranges(self, data: Any, where: str) -> tuple[str, ...]:
+        """Card-number ranges 'FIRST-LAST': both ends the same length (a card number is
+        compared as text of that length, so 0-padded numbers stay in order), FIRST ≤ LAST."""
+        out = []
+        for i, raw in enumerate(self.sequence(data or [], where)):
+            first, _, last = str(raw).partition("-")
+            if (not isinstance(raw, str) or not _CARD.fullmatch(first)
+                    or not _CARD.fullmatch(last) or len(first) != len(last) or first > last):
+                raise self.fail(f"{where}[{i}]", f"{raw!r} is not a card-number range — write "
+                                "'FIRST-LAST' with both ends of the same length, like "
+                                "'53260100000001-53260100999999'")
+            out.append(f"{first}-{last}")
+        return tuple(out)
 
     def source(self, raw: Any, i: int) -> Source:
         where = self._entry("sources", i, raw, "name")

@@ -6,7 +6,8 @@ it; when each counted on its own they drifted apart (a record without items was 
 in the list and none on the record page; a union-catalogue record held by four county
 libraries counted as one library).  So every view goes through `entry_holdings` (one row
 per copy or group of copies) and, where it only needs a line per library,
-`library_copies` over those rows.
+`library_copies` over those rows — which also counts the copies known to be on the shelf
+(`available`), the number behind "本馆在架" and "3 馆在架可借".
 
 Two kinds of row exist beyond a record's own `Holding`s:
 
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.model import Record
+from core.status import common_status
 
 NO_ITEM_DATA = "来源未提供单册信息"  # a catalogue record without items: the library has it
 ONLINE_LOCATION = "在线阅读"
@@ -60,6 +62,14 @@ class LibraryCopies:
     copies: int
     online: bool = False  # it offers the book online
     live: bool = False  # every row of it came from a live source
+    # Copies whose harvested status reads "on the shelf, may be borrowed" (`core.status`);
+    # an unknown status never counts, so 0 means "none known to be on the shelf".
+    available: int = 0
+
+
+def on_shelf(row: EntryHolding) -> int:
+    """Copies of a row known to be on the shelf: its status maps to `available`."""
+    return row.copies if not row.online and common_status(row.status).available else 0
 
 
 def record_holdings(record: Record, live: bool = False) -> list[EntryHolding]:
@@ -87,7 +97,8 @@ def entry_holdings(records: Iterable[Record], live: Iterable[Record] = ()) -> li
 def library_copies(rows: Iterable[EntryHolding]) -> list[LibraryCopies]:
     """One line per holding library, in first-seen order (views sort by their own rule).
     Copies are summed over every row, an online copy counting as one."""
-    return combine(LibraryCopies(r.library, r.copies, r.online, r.live) for r in rows)
+    return combine(LibraryCopies(r.library, r.copies, r.online, r.live, on_shelf(r))
+                   for r in rows)
 
 
 def combine(*parts: Iterable[LibraryCopies]) -> list[LibraryCopies]:
@@ -99,9 +110,9 @@ def combine(*parts: Iterable[LibraryCopies]) -> list[LibraryCopies]:
             had = out.get(lc.library)
             out[lc.library] = lc if had is None else LibraryCopies(
                 lc.library, had.copies + lc.copies, had.online or lc.online,
-                had.live and lc.live)
+                had.live and lc.live, had.available + lc.available)
     return list(out.values())
 
 
 __all__ = ["DERIVED", "NO_ITEM_DATA", "ONLINE_LOCATION", "EntryHolding", "LibraryCopies",
-           "combine", "entry_holdings", "library_copies", "record_holdings"]
+           "combine", "entry_holdings", "library_copies", "on_shelf", "record_holdings"]

@@ -717,6 +717,13 @@ class RecordStore:
                                 (cluster_id,))
         return [Record.from_dict(json.loads(r[0])) for r in rows]
 
+    def entry_times(self, cluster_id: str) -> tuple[float, float]:
+        """When the catalogue first had one of the entry's records, and when one last
+        changed (0, 0 for no such entry) — what an Atom feed of a search calls "new"."""
+        row = self._db.execute("SELECT MIN(first_seen), MAX(updated_at) FROM records "
+                               "WHERE cluster = ?", (cluster_id,)).fetchone()
+        return (float(row[0] or 0), float(row[1] or 0)) if row else (0.0, 0.0)
+
     def cluster_of(self, key: str) -> str | None:
         row = self._db.execute("SELECT cluster FROM records WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None

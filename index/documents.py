@@ -91,6 +91,7 @@ def _holdings(records: list[Record], libraries: Mapping[str, Any]) -> list[dict[
             "region": _attr(libraries.get(lc.library), "region"),
             "copies": lc.copies,
             "online": lc.online,
+            "available": lc.available,
         }
         for lc in library_copies(entry_holdings(records))
     ]
@@ -156,6 +157,7 @@ def cluster_document(
             "year": year,
             "isbn": isbn,
             "publisher": publisher,
+            "material_type": best.material_type or _first(r.material_type for r in ordered) or "",
             "holdings": holdings,
         },
     }

@@ -47,12 +47,14 @@ from portal.core import (
     searching,
 )
 from portal.covers import setup_covers
+from portal.export.routes import feed_url, setup_export
 from portal.health import setup_health
 from portal.ill import setup_ill
 from portal.labels import FIELD_TITLES
 from portal.live import setup_live
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.metrics import setup_metrics
+from portal.my_library import home_library, setup_my_library
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
@@ -120,7 +122,8 @@ async def search_page(request: web.Request) -> web.Response:
         req = parse_params(request.query.items())
     except QueryError as exc:
         return await render(request, "search.html", status=400, error=exc.message,
-                            form=search_form(request, None), home=False, result=None)
+                            form=search_form(request, None), home=False, result=None,
+                            my_lib=home_library(request), here="/", feed_url="")
     data = await searching(request, run_search, app[BACKEND], req, config.libraries,
                            app[LIVE_CATALOGUE].entries_with_live)
     home = None
@@ -133,8 +136,10 @@ async def search_page(request: web.Request) -> web.Response:
                          "url": search_url(SearchRequest(q=q, field=f))}  # type: ignore[arg-type]
                         for q, f in SAMPLES],
         }
+    mine = home_library(request)
     return await render(request, "search.html", error=None, form=search_form(request, req),
-                        home=home, result=search_context(req, data, config))
+                        home=home, result=search_context(req, data, config, mine),
+                        my_lib=mine, here=request.path_qs, feed_url=feed_url(req))
 
 
 LIVE_GONE = ("这条实时检索结果已过期（实时检索的结果保留 {minutes} 分钟）。"
@@ -169,8 +174,9 @@ async def record_page(request: web.Request) -> web.Response:
         return await render(request, "error.html", status=404, status_code=404,
                             message=gone_message(request, cluster_id),
                             form=search_form(request, None))
-    return await render(request, "record.html", form=EMPTY_FORM,
-                        **record_context(data, app[CONFIG]))
+    mine = home_library(request)
+    return await render(request, "record.html", form=EMPTY_FORM, my_lib=mine,
+                        here=request.path_qs, **record_context(data, app[CONFIG], mine))
 
 
 async def sources_page(request: web.Request) -> web.Response:
@@ -266,6 +272,8 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_ill(app)
     setup_covers(app)  # (issue 11) covers served from our own origin
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
+    setup_my_library(app)  # (issue 14) home library, nearness
+    setup_export(app)  # (issue 14) export, cite, QR, OpenSearch, Atom
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -217,13 +217,15 @@ def hit_json(hit: SearchHit, libraries: dict[str, Library],
     once; libraries are listed province, city, county …, as on the record page."""
     doc = hit.doc
     stored = [LibraryCopies(str(h.get("library", "")), int(h.get("copies", 1)),
-                            bool(h.get("online")), False) for h in doc.get("holdings") or []]
+                            bool(h.get("online")), False, int(h.get("available", 0)))
+              for h in doc.get("holdings") or []]
     names = {str(h.get("library", "")): h for h in doc.get("holdings") or []}
     holdings = holding_lines(combine(stored, library_copies(entry_holdings((), live))),
                              libraries, names)
     return {"id": hit.id, "title": doc.get("title", ""), "authors": list(doc.get("authors") or []),
             "year": doc.get("year"), "isbn": list(doc.get("isbn") or []),
             "publisher": doc.get("publisher", ""), "holdings": holdings,
+            "material_type": doc.get("material_type", ""),
             "live_sources": sorted({r.source for r in live})}
 
 
@@ -241,7 +243,8 @@ def holding_lines(copies: Iterable[LibraryCopies], libraries: dict[str, Library]
         lines.append({"library": lc.library,
                       "name": lib.name if lib else str(old.get("name") or lc.library),
                       "region": lib.region if lib else str(old.get("region", "")),
-                      "copies": lc.copies, "online": lc.online, "live": lc.live})
+                      "copies": lc.copies, "online": lc.online, "live": lc.live,
+                      "available": lc.available})
 
     def level(line: dict[str, Any]) -> int:
         lib = libraries.get(line["library"])

@@ -8,14 +8,17 @@ and Jinja's autoescaping takes care of the HTML side.
 from __future__ import annotations
 
 from dataclasses import replace
-from itertools import groupby
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from core.config import Config
+from core.config import Config, Library
+from core.model import Record
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
 from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
+from portal.export.gbt7714 import cite
+from portal.export.routes import export_links, qr_url
+from portal.my_library import annotate_hits, holding_groups
 from portal.query import (
     QueryError,
     clean_q,
@@ -94,14 +97,16 @@ def _facets(req: SearchRequest, data: dict[str, Any], config: Config) -> list[di
     return out
 
 
-def search_context(req: SearchRequest, data: dict[str, Any], config: Config) -> dict[str, Any]:
+def search_context(req: SearchRequest, data: dict[str, Any], config: Config,
+                   home: Library | None = None) -> dict[str, Any]:
     active = [
         {"title": FACET_TITLES[facet], "label": facet_label(facet, value, config.libraries),
          "url": search_url(with_filter(req, facet, value, False))}
         for facet in FACETS for value in req.filters.get(facet, [])
     ]
-    hits = [{**hit, "url": record_url(hit["id"]), "summary": holdings_summary(hit["holdings"])}
-            for hit in data["hits"]]
+    hits = [{**hit, "url": record_url(hit["id"]), "summary": holdings_summary(hit["holdings"]),
+             "material": MATERIAL_TYPES.get(hit.get("material_type") or "", "")}
+            for hit in annotate_hits(data["hits"], home, config.libraries)]
     first = (req.page - 1) * req.page_size + 1
     return {
         "req": req,
@@ -179,10 +184,10 @@ def web_url(url: str | None) -> str:
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
+def record_context(data: dict[str, Any], config: Config,
+                   home: Library | None = None) -> dict[str, Any]:
     rows = [{**row, "online_url": web_url(row.get("online_url"))} for row in data["holdings"]]
-    groups = [{"region": region, "rows": list(group)}
-              for region, group in groupby(rows, key=lambda r: r["region"])]
+    groups = holding_groups(rows, home, config.libraries)
     codes = dict.fromkeys(r["library"] for r in data["holdings"])
     contacts = [config.libraries[c] for c in codes
                 if c in config.libraries
@@ -210,4 +215,18 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
         "source_names": {f"{s['source']}:{s['source_id']}": s["library_name"] for s in sources},
         "cover_url": "/covers/" + quote(data["id"], safe=""),  # fetched by us: portal/covers.py
         "online_url": web_url(data["record"].get("online_url")),
+        **export_context(data, groups),
     }
+
+
+def export_context(data: dict[str, Any], groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """Export, cite and QR for a catalogue entry (a live-only one is not in the store)."""
+    if data.get("live_only"):
+        return {"exports": [], "citation": "", "qr": None}
+    libraries = list(dict.fromkeys((r["library"], r["name"]) for g in groups for r in g["rows"]
+                                   if not r.get("live")))
+    return {"exports": export_links(data["id"]),
+            "citation": cite(Record.from_dict(data["record"])),
+            "qr": {"url": qr_url(data["id"]),
+                   "others": [{"name": name, "url": qr_url(data["id"], code)}
+                              for code, name in libraries[1:]]} if libraries else None}
