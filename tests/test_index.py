@@ -146,15 +146,16 @@ def test_cluster_document_unions_and_groups_holdings():
     assert doc["call_number"] == ["F124/15", "F124/15a"]
     holdings = doc["summary_doc"]["holdings"]
     assert holdings[0] == {"library": "SXPL", "name": "陕西省图书馆", "region": "西安市",
-                           "copies": 2, "online": False}
+                           "copies": 2, "online": False, "available": 0}
     unknown = cluster_document("x", [rec("s", "1", "ZZZ", title="甲")], LIBS)
     assert unknown["summary_doc"]["holdings"] == [
-        {"library": "ZZZ", "name": "ZZZ", "region": "", "copies": 1, "online": False}
+        {"library": "ZZZ", "name": "ZZZ", "region": "", "copies": 1, "online": False,
+         "available": 0}
     ]
     digitized = rec("d", "1", "SXPL", title="县志", online_url="http://127.0.0.1/o/1.pdf")
     assert cluster_document("d", [digitized], LIBS)["summary_doc"]["holdings"] == [
         {"library": "SXPL", "name": "陕西省图书馆", "region": "西安市", "copies": 1,
-         "online": True}
+         "online": True, "available": 0}
     ]
 
 

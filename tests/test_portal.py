@@ -161,10 +161,15 @@ async def test_api_search_shape(client: TestClient) -> None:
     assert data["total"] == 1
     hit = data["hits"][0]
     assert set(hit) == {"id", "title", "authors", "year", "isbn", "publisher", "holdings",
-                        "live_sources"}
+                        "live_sources", "material_type"}
     assert hit["id"] == "c1" and hit["title"] == "红楼梦" and hit["year"] == 1982
+    assert hit["material_type"] == "book"
     assert {h["library"] for h in hit["holdings"]} == {"SXPL", "XYLIB", "SMLIB"}
-    assert set(hit["holdings"][0]) == {"library", "name", "region", "copies", "online", "live"}
+    assert set(hit["holdings"][0]) == {"library", "name", "region", "copies", "online", "live",
+                                       "available"}
+    # on the shelf: SXPL's 在架 copy, not its 不外借 one, XYLIB's 借出 or SMLIB's unknown
+    assert {h["library"]: h["available"] for h in hit["holdings"]} == {
+        "SXPL": 1, "XYLIB": 0, "SMLIB": 0}
     assert set(data["facets"]) == set(FACETS)
     assert {"value": "I", "label": "I 文学", "count": 1} in data["facets"]["clc_top"]
     assert {"value": "SXPL", "label": "陕西省图书馆", "count": 1} in data["facets"]["library"]
