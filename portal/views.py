@@ -15,9 +15,9 @@ from core.config import Config, Library
 from core.model import Record
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
-from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
 from portal.export.gbt7714 import cite
 from portal.export.routes import export_links, qr_url
+from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
 from portal.my_library import annotate_hits, holding_groups
 from portal.query import (
     QueryError,

@@ -33,6 +33,7 @@ _LATIN_NAME = re.compile(r"^[A-Za-zÀ-ɏ' .,\-]+$")
 _CORPORATE = re.compile(r"\b(university|society|association|institute|committee|council|"
                         r"organization|organisation|press|ministry|department|office|"
                         r"academy|library|company|inc|ltd|group)\b", re.I)
+_DATES = re.compile(r",?\s*(?:b\.\s*|d\.\s*|ca\.\s*)?\d{3,4}\??-?(?:\d{3,4}\??)?\.?$")
 _EDITION_NUMBER = re.compile(r"第?\s*([0-9一二三四五六七八九十]+)\s*版")
 _ORDINAL = re.compile(r"^\s*(\d+)(st|nd|rd|th)\b", re.I)
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -48,11 +49,11 @@ def personal_name(name: str) -> str:
     "Einstein, Albert" and "Albert Einstein" → "EINSTEIN A"; a Chinese name, a corporate
     name or a romanized Chinese name already surname first is left as written."""
     name = " ".join(name.replace("，", ",").split()).strip(" ,.;/")
+    name = _DATES.sub("", name).strip(" ,.")  # MARC headings carry dates: "Smith, J., 1950-"
     if not name or _CJK.search(name) or not _LATIN_NAME.match(name) or _CORPORATE.search(name):
         return name
     if "," in name:
         surname, _, given = name.partition(",")
-        given = re.sub(r",?\s*\d{3,4}-?\d{0,4}.*$", "", given)  # MARC dates: "1879-1955"
     else:
         parts = name.split(" ")
         if len(parts) < 2:
@@ -135,7 +136,7 @@ def cite(record: Record, accessed: date | None = None) -> str:
     if record.online_url:
         imprint += f"[{(accessed or date.today()).isoformat()}]"
     parts.append(imprint)
-    text = ". ".join(parts) + "."
+    text = ". ".join(p.rstrip(".") for p in parts) + "."
     if record.online_url:
         text += f" {record.online_url}."
     return text

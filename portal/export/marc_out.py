@@ -13,8 +13,9 @@ What a receiving system needs, and so what this does:
   "0120" for GB18030, what dp2 and CALIS-era systems write on a non-Unicode export.  Lengths
   in the leader and directory are counted in bytes of the encoding written.
 * **No other library's items.** Holdings and item fields (852, 876–878, every 9XX: 905/906,
-  949, 952, 999 …) are the source library's shelves: a system importing them would create
-  items it does not own, so they are left out; 035 names where the record came from.
+  949, 952, 999 …, and a system's non-numeric local tags such as Aleph's AVA/OWN) are the
+  source library's shelves: a system importing them would create items it does not own,
+  so they are left out; 035 names where the record came from.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ _MARC21_TYPES = {"book": "am", "serial": "as", "map": "em", "score": "cm", "soun
 
 
 def is_holdings_tag(tag: str) -> bool:
-    return tag == "852" or tag in ("876", "877", "878") or tag.startswith("9")
+    """Items and the source system's own local fields (Aleph's AVA/OWN are not numeric)."""
+    return (tag == "852" or tag in ("876", "877", "878") or tag.startswith("9")
+            or not tag.isdigit())
 
 
 def flavour(item: ExportItem) -> str:
