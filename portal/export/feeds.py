@@ -27,7 +27,7 @@ def opensearch(base: str, name: str, description: str) -> bytes:
                       template=f"{base}{path}?q={{searchTerms}}")
     ET.SubElement(root, f"{{{OPENSEARCH}}}Url", type="application/opensearchdescription+xml",
                   rel="self", template=f"{base}/opensearch.xml")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _when(ts: float) -> str:
@@ -63,7 +63,7 @@ def atom(items: list[ExportItem], *, title: str, self_url: str, html_url: str,
                               f"{{{ATOM}}}name").text = a.name
         ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = \
             summaries.get(item.entry_id, "")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
 
 
 __all__ = ["SUGGEST_PATH", "atom", "opensearch"]

@@ -150,13 +150,15 @@ def marcxml(items: list[ExportItem]) -> bytes:
         ET.SubElement(rec, f"{{{MARCXML_NS}}}leader").text = marc.leader
         for f in marc.fields:
             if f.value is not None:
-                ET.SubElement(rec, f"{{{MARCXML_NS}}}controlfield", tag=f.tag).text = f.value
+                ET.SubElement(rec, f"{{{MARCXML_NS}}}controlfield",
+                              attrib={"tag": f.tag}).text = f.value
                 continue
-            df = ET.SubElement(rec, f"{{{MARCXML_NS}}}datafield", tag=f.tag,
-                               ind1=(f.ind1 or " ")[:1], ind2=(f.ind2 or " ")[:1])
+            df = ET.SubElement(rec, f"{{{MARCXML_NS}}}datafield",
+                               attrib={"tag": f.tag, "ind1": (f.ind1 or " ")[:1],
+                                       "ind2": (f.ind2 or " ")[:1]})
             for code, value in f.subfields:
                 ET.SubElement(df, f"{{{MARCXML_NS}}}subfield", code=code).text = value
-    return ET.tostring(collection, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(collection, encoding="utf-8", xml_declaration=True))
 
 
 __all__ = ["ENCODINGS", "build", "declare", "iso2709", "marcxml", "to_marc"]
