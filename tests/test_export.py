@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import bibtexparser
 import feedparser
@@ -279,3 +280,59 @@ async def test_atom_feed_lists_the_query_hits_newest_first(client) -> None:
     assert everything.entries[0].published_parsed >= everything.entries[-1].published_parsed
     resp = await client.get("/feed?sort=nonsense")
     assert resp.status == 400
+
+
+# -- in a real browser -----------------------------------------------------------------------
+
+
+async def test_browser_search_mark_export_record_qr_and_print(client: TestClient,
+                                                              browser: Any) -> None:
+    """A reader marks books on two result pages, exports them together as RIS, opens a
+    record, downloads its MARCXML, scans its QR code and prints it."""
+    import zxingcpp
+    from PIL import Image
+
+    base = str(client.make_url("/"))
+    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(base + "search?q=中国发展报告")
+    hit = page.locator("li.hit", has_text="中国发展报告")
+    assert "图书" in await hit.locator(".imprint").inner_text()
+    assert "1994" in await hit.locator(".imprint").inner_text()
+    assert await hit.locator("img.cover-thumb").get_attribute("src") == "/covers/c-cn"
+    assert await hit.locator(".availability").inner_text() == "暂无已知在架馆藏"
+    await hit.locator("input.mark").check()
+    await page.goto(base + "search?q=县志")
+    await page.locator("li.hit", has_text="三原县志").locator("input.mark").check()
+    assert "已选 2 条" in await page.locator(".marked-count").inner_text()
+    await page.select_option("#export-format", "ris")
+    async with page.expect_download() as info:
+        await page.locator(".export-bar button").click()
+    download = await info.value
+    assert download.suggested_filename.endswith(".ris")
+    entries = rispy.loads(Path(await download.path()).read_text(encoding="utf-8"))
+    assert sorted(e["title"] for e in entries) == ["'94中国发展报告", "三原县志"]
+
+    await page.goto(base + "search?q=中国发展报告")
+    await page.locator("li.hit h2 a").first.click()
+    await page.wait_for_url("**/record/c-cn")
+    assert "[M]. 北京: 中国统计出版社, 1994." in await page.locator(".citation").inner_text()
+    async with page.expect_download() as info:
+        await page.locator(".export-links a", has_text="MARCXML").click()
+    marcxml = Path(await (await info.value).path()).read_bytes()
+    assert pymarc.parse_xml_to_array(io.BytesIO(marcxml))[0]["200"]["a"] == "'94中国发展报告"
+
+    await page.emulate_media(media="print")
+    assert not await page.locator("header.site").is_visible()
+    assert not await page.locator("form.searchbox").is_visible()
+    assert await page.locator("h1").is_visible()
+    assert await page.locator(".shelf-qr img").is_visible()
+    await page.emulate_media(media="screen")
+
+    await page.goto(base + "record/c-cn/qr.svg")
+    shot = await page.screenshot()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    assert [r.text for r in found] == [
+        f"'94中国发展报告\n索书号 F124/26\n陕西省图书馆\n{base}record/c-cn"]
+    assert not errors

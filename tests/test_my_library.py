@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -183,3 +184,28 @@ async def test_bad_choices_are_refused_with_a_reason_and_forget_works(client: Te
     assert 'value="SYLIB" selected' in page and "读者证号" in page
     await choose(client, clear="1", next="/")
     assert COOKIE not in client.session.cookie_jar.filter_cookies(client.make_url("/"))
+
+
+async def test_browser_reader_card_then_nearest_copies_first(client: TestClient,
+                                                           browser: Any) -> None:
+    """A reader of 三原县图书馆 types their card number once; the list and the record page
+    then answer "where is the nearest copy on the shelf" — without any JavaScript."""
+    base = str(client.make_url("/"))
+    context = await browser.new_context(java_script_enabled=False,
+                                        viewport={"width": 1366, "height": 768})
+    page = await context.new_page()
+    await page.goto(base + "search?q=平凡的世界")
+    assert await page.locator(".availability").inner_text() == "3 馆在架可借"
+    await page.locator(".my-library-bar a").click()
+    await page.fill("#reader-card", "61042200000123")
+    await page.locator(".my-library-form button[type=submit]").first.click()
+    await page.wait_for_url("**/search?q=*")
+    assert "三原县图书馆" in await page.locator(".my-library-bar").inner_text()
+    assert await page.locator(".availability").inner_text() == "同县 1 馆在架"
+    await page.locator("li.hit h2 a").click()
+    await page.wait_for_url("**/record/e1")
+    groups = await page.locator("th[scope=rowgroup]").all_inner_texts()
+    assert groups == ["本馆", "同县", "同市", "省内其他馆"]
+    first = page.locator("tbody tr:not(.region)").first
+    assert "三原县图书馆" in await first.inner_text() and "借出" in await first.inner_text()
+    await context.close()
