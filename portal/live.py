@@ -71,6 +71,7 @@ from portal.query import (
     parse_params,
     search_json,
 )
+from portal.my_library import home_library, nearest_first
 from portal.views import holdings_summary, record_url
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class LiveSession:
         self.catalogue = catalogue
         self.resolver = resolver
         self.ttl = ttl
+        self.home: Library | None = None  # the reader's home library: holdings nearest first
         self.last_seen = time.monotonic()
         self.search: LiveSearch | None = None
         self.index: dict[str, Any] | None = None  # run_search's answer for the page
@@ -279,11 +281,13 @@ class LiveSession:
     # -- merge -----------------------------------------------------------------------
     def _index_hit(self, hit: SearchHit, live: list[Record]) -> dict[str, Any]:
         shown = hit_json(hit, self.config.libraries, live)
+        shown["holdings"] = nearest_first(shown["holdings"], self.home, self.config.libraries)
         return {**shown, "origin": "index", "url": record_url(hit.id),
                 "summary": holdings_summary(shown["holdings"])}
 
     def _live_hit(self, entry_id: str, records: list[Record]) -> dict[str, Any]:
         shown = live_entry_json(entry_id, records, self.config.libraries)
+        shown["holdings"] = nearest_first(shown["holdings"], self.home, self.config.libraries)
         return {**shown, "origin": "live", "url": record_url(entry_id),
                 "summary": holdings_summary(shown["holdings"])}
 
@@ -434,7 +438,8 @@ class LiveSessions:
             del self._started[other]  # forget clients that went quiet
         return 0.0
 
-    async def create(self, req: SearchRequest, client: str) -> LiveSession:
+    async def create(self, req: SearchRequest, client: str,
+                     home: Library | None = None) -> LiveSession:
         self.sweep()
         wait = self._rate_limited(client)
         if wait:
@@ -451,6 +456,7 @@ class LiveSessions:
             raise LiveError(503, "实时检索正忙，请稍后再试；上方联合目录的结果不受影响。")
         session = LiveSession(secrets.token_urlsafe(12), req, client, self.config, self.names,
                               self.catalogue, self.resolve, self.ttl)
+        session.home = home
         # The broadcast starts before the index query: member servers are the slow part.
         session.attach(self.broadcaster.start(req.q, req.field))
         self.sessions[session.id] = session
@@ -556,7 +562,7 @@ async def create_search(request: web.Request) -> web.Response:
         return _error(400, exc.message)
     registry = request.app[LIVE]
     try:
-        session = await registry.create(req, client_address(request))
+        session = await registry.create(req, client_address(request), home_library(request))
     except LiveError as exc:
         response = _error(exc.status, exc.message)
         response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))

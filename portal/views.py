@@ -117,6 +117,9 @@ def search_context(req: SearchRequest, data: dict[str, Any], config: Config,
         "facets": _facets(req, data, config),
         "active": active,
         "clear_url": search_url(replace(req, filters={}, page=1)),
+        # a reader with a home library can narrow to what it holds (the library facet)
+        "mine_url": search_url(with_filter(req, "library", home.code, True))
+        if home is not None and home.code not in req.filters.get("library", []) else None,
         "pager": _pager(req, data["total"]),
         # the sort form resubmits everything else as hidden fields (no JavaScript needed)
         "sort_hidden": [p for p in to_params(replace(req, page=1)) if p[0] != "sort"],

@@ -151,6 +151,8 @@ async def test_reader_card_sets_the_home_library_and_orders_the_list(client: Tes
     html = await (await client.get(where)).text()
     assert "我的图书馆：<strong>三原县图书馆</strong>" in html
     assert "同县 1 馆在架" in html  # the town library; 三原县图书馆's own copy is out
+    assert 'href="/search?q=%E5%B9%B3%E5%87%A1%E7%9A%84%E4%B8%96%E7%95%8C&amp;library=SYLIB"' \
+        in html  # 只看本馆收藏
     # nearest first: my library, my county, my city, the province (the list names three)
     assert holdings_order(html) == ["三原县图书馆", "三原县城关镇图书室", "乾县图书馆"]
 
