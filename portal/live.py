@@ -63,6 +63,7 @@ from portal.auth import client_address, same_origin
 from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
 from portal.labels import FIELD_TITLES
 from portal.live_catalogue import LiveCatalogue, is_live_id
+from portal.my_library import home_library, nearest_first
 from portal.query import (
     QueryError,
     describe,
@@ -71,7 +72,6 @@ from portal.query import (
     parse_params,
     search_json,
 )
-from portal.my_library import home_library, nearest_first
 from portal.views import holdings_summary, record_url
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from portal.core import BACKEND, CONFIG, STORE, blocking, json_response, searchi
 from portal.export import bibtex, feeds, gbt7714, marc_out, ris, table
 from portal.export.items import MAX_ITEMS, ExportItem, load_items
 from portal.export.qr import qr_svg, shelf_text
-from portal.query import QueryError, parse_params, to_params
+from portal.query import DEFAULT_PAGE_SIZE, QueryError, parse_params, search_url, to_params
 from portal.records import BEIJING
 
 MAX_ID = 128
@@ -153,7 +153,7 @@ async def feed(request: web.Request) -> web.Response:
         "收藏馆：" + "、".join(s.name for s in i.shelves[:5]) if i.shelves else "") if x)
         for i in items}
     query = " ".join(v for k, v in to_params(req) if k == "q") or "全部书目"
-    html = "/search?" + urlencode([p for p in to_params(req) if p[0] in ("q", "field")])
+    html = search_url(replace(req, page_size=DEFAULT_PAGE_SIZE))
     return web.Response(body=feeds.atom(items, title=f"{app[CONFIG].portal.title}：{query}",
                                         self_url=base + str(request.rel_url),
                                         html_url=base + html, summaries=summaries),
