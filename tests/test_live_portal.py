@@ -167,6 +167,18 @@ async def test_live_hits_merge_into_index_hits(client: TestClient) -> None:
     assert final["live"] == {"records": 2, "live_hits": 0, "merged": 2, "elsewhere": 0}
 
 
+async def test_live_hits_keep_a_readers_nearest_first_order(client: TestClient) -> None:
+    """A reader of 咸阳市图书馆 (home-library cookie, issue 14): live updates of a hit list
+    their own library first, as the page did, not back in province-first order."""
+    client.session.cookie_jar.update_cookies({"tongjian_home": "XYLIB"})
+    created = await (await start(client)).json()
+    await read_events(await client.get(created["links"]["events"]))
+    final = await (await client.get(created["links"]["self"])).json()
+    hit = next(h for h in final["hits"] if HONGLOU_ISBN in h["isbn"])
+    assert [h["library"] for h in hit["holdings"]] == ["XYLIB", "SXPL"]
+    assert hit["summary"] == "2 馆收藏：咸阳市图书馆、陕西省图书馆"
+
+
 async def test_events_arrive_progressively_and_replay(client: TestClient) -> None:
     clock = time.monotonic()
     created = await (await start(client)).json()
