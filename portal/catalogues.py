@@ -24,6 +24,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_javascript, extract_python
@@ -57,15 +58,16 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
-def _collect(found: Iterable[tuple[int, str, object, list[str]]],
-             path: Path) -> Iterator[Message]:
-    for lineno, _func, message, _comments in found:
+def _collect(found: Iterable[tuple[Any, ...]], path: Path) -> Iterator[Message]:
+    for lineno, _func, message, *_rest in found:
         # a call with keyword arguments comes as (msgid, None), ngettext as (one, many, None)
         if isinstance(message, tuple):
             strings = [m for m in message if isinstance(m, str)]
-            message = (strings[0], strings[1]) if len(strings) >= 2 else (
-                strings[0] if strings else None)
-        if message:
+            if len(strings) >= 2:
+                yield (strings[0], strings[1]), _relative(path), lineno
+            elif strings:
+                yield strings[0], _relative(path), lineno
+        elif isinstance(message, str) and message:
             yield message, _relative(path), lineno
 
 

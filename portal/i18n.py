@@ -85,7 +85,8 @@ def translations(lang: str) -> gettext_module.NullTranslations:
 
 
 def language(request: web.Request) -> str:
-    return request.get(REQUEST_LANG, DEFAULT)
+    lang: str = request.get(REQUEST_LANG, DEFAULT)
+    return lang
 
 
 def chosen_language(request: web.Request) -> tuple[str, bool]:
@@ -127,7 +128,7 @@ def _jinja_gettext(t: gettext_module.NullTranslations
         rv: str = t.gettext(string)
         if context.eval_ctx.autoescape:
             rv = Markup(rv)  # noqa: S704 -- our own catalogue text, not remote data
-        return rv % variables  # type: ignore[no-any-return]
+        return rv % variables
 
     @jinja2.pass_context
     def ngettext(context: jinja2.runtime.Context, singular: str, plural: str, num: int,
@@ -136,7 +137,7 @@ def _jinja_gettext(t: gettext_module.NullTranslations
         rv: str = t.ngettext(singular, plural, num)
         if context.eval_ctx.autoescape:
             rv = Markup(rv)  # noqa: S704 -- our own catalogue text, not remote data
-        return rv % variables  # type: ignore[no-any-return]
+        return rv % variables
 
     return gettext, ngettext
 
