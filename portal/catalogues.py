@@ -15,7 +15,8 @@ Where texts come from:
 - Python in portal/: `_("…")`, `N_("…")`, `ngettext(…)`;
 - the scripts in portal/static: `T("…")`;
 - label tables that are data (facet, field and sort titles, languages, material types,
-  year ranges, the status vocabulary's labels): translated where shown, listed here so a
+  year ranges, the status vocabulary's labels, the CLC's main classes, the live-status
+  reasons): translated where shown, listed here so a
   new entry in a table is a new text to translate.
 """
 
@@ -34,6 +35,7 @@ from jinja2.ext import babel_extract
 from connectors.availability import REASONS
 from core.entry import NO_ITEM_DATA, ONLINE_LOCATION
 from core.status import LABELS
+from harvest.clc import TOP_CLASSES
 from portal.i18n import DEFAULT, DOMAIN, LANGUAGES, po_path
 from portal.labels import (
     FACET_TITLES,
@@ -74,7 +76,7 @@ def _collect(found: Iterable[tuple[Any, ...]], path: Path) -> Iterator[Message]:
 def data_tables() -> Iterator[str]:
     """Labels kept as tables (data, not calls to `_`), translated where they are shown."""
     for table in (FACET_TITLES, FIELD_TITLES, SORT_TITLES, LANGUAGE_NAMES, MATERIAL_TYPES,
-                  YEAR_RANGE_TITLES, LABELS, REASONS):
+                  YEAR_RANGE_TITLES, LABELS, REASONS, TOP_CLASSES):
         yield from table.values()
     yield NO_ITEM_DATA
     yield ONLINE_LOCATION

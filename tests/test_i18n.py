@@ -42,7 +42,8 @@ CONFIG = {
 
 BOOK = dict(title="Pride and Prejudice", authors=[Author("Austen, Jane", "")],
             publisher="Penguin", place="London", year=2003, isbn=["9780141439518"],
-            language="eng", material_type="book", subjects=["Courtship"])
+            language="eng", material_type="book", subjects=["Courtship"], clc=["I561.44"],
+            clc_top="I")
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def _visible_text(html: str) -> str:
 
 
 @pytest.mark.parametrize(("path", "status"), [
-    ("/", 200), ("/search?q=pride", 200), ("/search?q=pride&language=eng", 200),
+    ("/", 200), ("/search?q=pride", 200), ("/search?q=pride&language=eng&clc_top=I", 200),
     ("/search?q=zzzzqqq", 200), ("/record/e1", 200), ("/sources", 200), ("/ill", 200),
     ("/record/nothing-here", 404), ("/no/such/page", 404), ("/search?page=x", 400),
     ("/search?colour=red", 400),
@@ -172,6 +173,8 @@ async def test_messages_made_in_python_follow_the_language(client: TestClient) -
     availability = await client.get("/api/records/e1/availability?lang=en")
     labels = {h["label"] for h in (await availability.json())["holdings"]}
     assert labels <= {"On the shelf", "On loan", "Status unknown"} and "On the shelf" in labels
+    search = await (await client.get("/api/search?q=pride&lang=en")).json()
+    assert {"value": "I", "label": "I Literature", "count": 1} in search["facets"]["clc_top"]
 
 
 async def test_scripts_get_their_messages_in_the_page(client: TestClient) -> None:
