@@ -53,6 +53,8 @@ ROOT = PORTAL.parent
 PY_KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
                  "lstrip_blocks": "true"}
+HEADER = ("# The portal's English (docs/i18n.md): fill each empty msgstr, review and unflag\n"
+          "# each fuzzy entry, then `python -m portal.catalogues check`.\n#")
 Message = tuple[str | tuple[str, str], str, int]  # msgid (or singular, plural), file, line
 
 
@@ -121,12 +123,16 @@ def update() -> dict[str, int]:
         if lang == DEFAULT:
             continue
         catalog = read(lang)
+        template.creation_date = catalog.creation_date  # no date churn in the .po's diff
         catalog.update(template, no_fuzzy_matching=False)
+        catalog.header_comment = HEADER
         path = po_path(lang)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
-            write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True,
-                     include_previous=True)
+            # sorted, without file:line references: two branches adding texts touch
+            # different lines, and moving a template line changes nothing here
+            write_po(f, catalog, width=100, ignore_obsolete=True, include_previous=True,
+                     no_location=True, sort_output=True)
         left[lang] = len(missing(lang, template))
     return left
 

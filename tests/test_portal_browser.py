@@ -185,7 +185,14 @@ async def test_phone_layout_of_search_record_and_ill(client: TestClient, browser
     context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                         device_scale_factor=2)
     page = await context.new_page()
-    await page.goto(base + "search?q=红楼梦")
+    for name, path in (("home", ""), ("filtered", "search?q=红楼梦&library=SXPL"),
+                       ("no-results", "search?q=没有这本书啊"), ("digitized", "record/c2"),
+                       ("sources", "sources"), ("not-found", "record/gone"),
+                       ("admin-login", "admin/login"), ("english-record", "record/c3?lang=en")):
+        await page.goto(base + path)
+        await _fits(page)
+        await _shot(page, "phone-" + name)
+    await page.goto(base + "search?q=红楼梦&lang=zh")
     await _fits(page)
     await _shot(page, "phone-search")
 
