@@ -43,7 +43,10 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 STATIC = Path(__file__).parent / "static"
-REQUEST_LANG = web.RequestKey("lang", str)  # the language this request is answered in
+# The language a request is answered in.  aiohttp ≥ 3.13 wants typed request keys; older
+# releases (the project allows ≥ 3.9) take a plain string, as in portal.principal.
+REQUEST_LANG: Any = (web.RequestKey("lang", str) if hasattr(web, "RequestKey")
+                     else "tongjian_lang")
 
 _NULL = gettext_module.NullTranslations()
 _current: ContextVar[gettext_module.NullTranslations] = ContextVar("portal_translations",

@@ -198,3 +198,10 @@ async def test_ill_is_linked_from_every_public_page(client: TestClient) -> None:
     for path in ("/", "/search?q=pride", "/record/e1", "/sources", "/no/such/page"):
         html = await (await client.get(path)).text()
         assert '<a href="/ill">馆际互借查询</a>' in html, path
+
+
+async def test_values_in_translated_sentences_are_escaped(client: TestClient) -> None:
+    """A translated sentence is trusted markup, what is put into it never is."""
+    for lang, sentence in (("en", "Results for “{}”"), ("zh", "“{}”的检索结果")):
+        html = await (await client.get("/search", params={"q": "<b>x</b>", "lang": lang})).text()
+        assert sentence.format("&lt;b&gt;x&lt;/b&gt;") in html and "<b>x</b>" not in html
