@@ -19,10 +19,9 @@ from aiohttp.test_utils import TestClient
 
 from core.model import Author, Holding, Record
 from portal.auth import hash_password
-from tests.conftest import MakeClient, MakeWorld, World
+from tests.conftest import AXE, MakeClient, MakeWorld, World, axe_violations
 
 ROOT = Path(__file__).resolve().parents[1]
-AXE = Path(__file__).parent / "axe" / "axe.min.js"
 SHOTS = ROOT / "var" / "screenshots"
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -82,16 +81,6 @@ async def client(make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> Te
     return await make_client()
 
 
-async def _axe(page: Any) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("async () => await axe.run(document, "
-                                 "{resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"],
-             "nodes": [n["html"][:160] for n in v["nodes"][:3]]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 async def _shot(page: Any, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
@@ -123,7 +112,7 @@ async def test_no_serious_accessibility_problem_on_any_page(client: TestClient,
     found: dict[str, Any] = {}
 
     async def check(name: str) -> None:
-        found[name] = await _axe(page)
+        found[name] = await axe_violations(page)
         assert await page.locator("h1").count() == 1, name
         assert await page.locator("main#main").count() == 1, name
         assert await page.locator("header.site").count() == 1, name
