@@ -150,8 +150,8 @@ def description(record: dict[str, Any]) -> list[dict[str, Any]]:
                                for i in record.get("isbn_invalid", []))]
     language = record.get("language", "")
     material = record.get("material_type", "")
-    clc = [f"{c}（{_(TOP_CLASSES[c[0]])}）" if c[:1] in TOP_CLASSES else c
-           for c in record["clc"]]
+    clc = [_("{code}（{name}）").format(code=c, name=_(TOP_CLASSES[c[0]]))
+           if c[:1] in TOP_CLASSES else c for c in record["clc"]]
     rows = [
         (N_("题名"), _plain([title])),
         (N_("其他题名"), _plain(record["title_alt"])),
