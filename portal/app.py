@@ -48,7 +48,7 @@ from portal.core import (
 )
 from portal.covers import setup_covers
 from portal.health import setup_health
-from portal.i18n import N_, _, language_middleware
+from portal.i18n import N_, _, language_middleware, load_catalogues
 from portal.ill import setup_ill
 from portal.labels import FIELD_TITLES
 from portal.live import setup_live
@@ -270,6 +270,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_covers(app)  # (issue 11) covers served from our own origin
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
     setup_site(app)  # (issue 14) /favicon.ico
+    app.on_startup.append(load_catalogues)  # (issue 14) the message catalogues
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

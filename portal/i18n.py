@@ -4,8 +4,8 @@ Text is written in Chinese and marked where it is written — `{{ _("…") }}` i
 `_("…")` in Python for text made while answering a request, `N_("…")` for module-level
 constants translated where they are shown — and translated through gettext catalogues
 (`portal/locale/<lang>/LC_MESSAGES/messages.po`).  The .po files are the only committed
-form: they are compiled to gettext's binary form in memory the first time a language is
-used, so a fresh clone, an editable install and the wheel all work without a build step
+form: they are compiled to gettext's binary form in memory when the portal starts
+(`load_catalogues`; on first use outside the portal), so a fresh clone, an editable install and the wheel all work without a build step
 (the wheel carries the .po files as package data).  `python -m portal.catalogues`
 extracts, updates and checks them (docs/i18n.md).
 
@@ -85,6 +85,13 @@ def translations(lang: str) -> gettext_module.NullTranslations:
     write_mo(buffer, catalog)  # fuzzy entries are left out: shown in Chinese until reviewed
     buffer.seek(0)
     return gettext_module.GNUTranslations(buffer)
+
+
+async def load_catalogues(app: web.Application) -> None:
+    """Compile every catalogue when the portal starts: a broken .po stops the start with
+    its error, instead of failing the first English page."""
+    for lang in LANGUAGES:
+        translations(lang)
 
 
 def language(request: web.Request) -> str:
