@@ -5,8 +5,9 @@ Text is written in Chinese and marked where it is written — `{{ _("…") }}` i
 constants translated where they are shown — and translated through gettext catalogues
 (`portal/locale/<lang>/LC_MESSAGES/messages.po`).  The .po files are the only committed
 form: they are compiled to gettext's binary form in memory when the portal starts
-(`load_catalogues`; on first use outside the portal), so a fresh clone, an editable install and the wheel all work without a build step
-(the wheel carries the .po files as package data).  `python -m portal.catalogues`
+(`load_catalogues`; on first use outside the portal), so a fresh clone, an editable
+install and the wheel all work without a build step (the wheel carries the .po files as
+package data).  `python -m portal.catalogues`
 extracts, updates and checks them (docs/i18n.md).
 
 The reader's language is per request: `?lang=en` chooses it and is remembered in a cookie,
