@@ -33,6 +33,7 @@ from portal.auth import (
     verify,
 )
 from portal.core import EMPTY_FORM, Handler, is_api, json_response, render
+from portal.i18n import _
 from portal.principal import (
     ADMIN,
     PRINCIPAL,
@@ -74,7 +75,7 @@ async def denied(request: web.Request, status: int, message: str,
         response = json_response({"error": message}, status=status)
     else:
         response = await admin_render(request, "admin_message.html", status=status,
-                                      heading="无法访问" if status != 429 else "请稍后再试",
+                                      heading=_("无法访问") if status != 429 else _("请稍后再试"),
                                       message=message)
     response.headers.update(headers or {})
     return response
@@ -108,14 +109,14 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     if not state.settings.enabled:
         if request.path == "/admin" and request.method in SAFE_METHODS:
             return await disabled_page(request)
-        return await denied(request, 403, "管理功能未启用。")
+        return await denied(request, 403, _("管理功能未启用。"))
     if request.path == "/admin/login":
         return await handler(request)  # checks its own form: there is no session yet
     who = principal(request)
     if who.refusal is Refusal.THROTTLED:
         return await denied(request, 429, _wait_message(who.wait), who.retry_after())
     if who.wrong_token:
-        return await denied(request, 401, "令牌无效。", _challenge())
+        return await denied(request, 401, _("令牌无效。"), _challenge())
     if not who.admin:
         return await _anonymous(request)
     if who.via is Via.SESSION and request.method not in SAFE_METHODS:
@@ -124,18 +125,18 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         if not same_origin(request) or not who.csrf_ok(sent):
             log.warning("admin: refused %s %s from %s (CSRF token or origin)",
                         request.method, request.path, client_address(request))
-            return await denied(request, 403, "表单已失效或来自其他网站，操作未执行。"
-                                              "请回到管理页面刷新后重试。")
+            return await denied(request, 403, _("表单已失效或来自其他网站，操作未执行。"
+                                                "请回到管理页面刷新后重试。"))
     return await handler(request)
 
 
 async def _anonymous(request: web.Request) -> web.StreamResponse:
     if is_api(request):
-        return await denied(request, 401, "需要管理员令牌：请求头 Authorization: Bearer …",
+        return await denied(request, 401, _("需要管理员令牌：请求头 Authorization: Bearer …"),
                             _challenge())
     if request.method in SAFE_METHODS:
         return redirect("/admin/login?" + urlencode({"next": request.path_qs}))
-    return await denied(request, 403, "请先登录。")
+    return await denied(request, 403, _("请先登录。"))
 
 
 def _challenge() -> dict[str, str]:
@@ -143,7 +144,7 @@ def _challenge() -> dict[str, str]:
 
 
 def _wait_message(seconds: float) -> str:
-    return f"失败次数过多，请 {int(seconds // 60) + 1} 分钟后再试。"
+    return _("失败次数过多，请 {minutes} 分钟后再试。").format(minutes=int(seconds // 60) + 1)
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -196,18 +197,18 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     sent = str(form.get("csrf", ""))
     if not same_origin(request) or not same_secret(sent, request.cookies.get(LOGIN_COOKIE, "")):
         log.warning("admin: login form from %s refused (CSRF token or origin)", address)
-        return await _login_form(request, 403, "登录表单已过期或来自其他网站，请重新输入。")
+        return await _login_form(request, 403, _("登录表单已过期或来自其他网站，请重新输入。"))
     if not state.settings.password_hash:
-        return await _login_form(request, 403, "本站未设置管理口令，只能用令牌访问。")
+        return await _login_form(request, 403, _("本站未设置管理口令，只能用令牌访问。"))
     password = str(form.get("password", ""))[:1024]
     loop = asyncio.get_running_loop()
     ok = await loop.run_in_executor(None, verify, password, state.settings.password_hash)
     if not ok:
         state.throttle.failed(address)
         log.warning("admin: failed login from %s", address)
-        return await _login_form(request, 401, "口令不正确。", _challenge())
+        return await _login_form(request, 401, _("口令不正确。"), _challenge())
     state.throttle.succeeded(address)
-    session_id, _ = state.sessions.create()  # always a new id: no session fixation
+    session_id, _csrf = state.sessions.create()  # always a new id: no session fixation
     log.info("admin: login from %s", address)
     response = redirect(_safe_next(str(form.get("next", "/admin"))))
     set_cookie(response, request, SESSION_COOKIE, session_id)

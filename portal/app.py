@@ -49,6 +49,7 @@ from portal.core import (
 from portal.covers import setup_covers
 from portal.export.routes import feed_url, setup_export
 from portal.health import setup_health
+from portal.i18n import N_, _, language_middleware, load_catalogues
 from portal.ill import setup_ill
 from portal.labels import FIELD_TITLES
 from portal.live import setup_live
@@ -58,6 +59,7 @@ from portal.my_library import home_library, setup_my_library
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
+from portal.site import setup_site
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
@@ -77,11 +79,11 @@ SECURITY_HEADERS = {
 }
 SAMPLES = (("红楼梦", "any"), ("中国发展报告", "title"), ("鲁迅", "author"),
            ("陕西", "subject"))
-STATUS_MESSAGES = {
-    400: "请求有误。请返回检索页重新输入。",
-    404: "找不到这个页面。请检查网址，或从首页重新检索。",
-    405: "不支持这种请求方式。",
-    500: "服务器出了点问题，我们已记录下来。请稍后再试；如果一直出现，请联系管理员。",
+STATUS_MESSAGES = {  # translated where they are shown
+    400: N_("请求有误。请返回检索页重新输入。"),
+    404: N_("找不到这个页面。请检查网址，或从首页重新检索。"),
+    405: N_("不支持这种请求方式。"),
+    500: N_("服务器出了点问题，我们已记录下来。请稍后再试；如果一直出现，请联系管理员。"),
 }
 
 
@@ -94,7 +96,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         response = await error_response(
-            request, exc.status, STATUS_MESSAGES.get(exc.status, STATUS_MESSAGES[400]))
+            request, exc.status, _(STATUS_MESSAGES.get(exc.status, STATUS_MESSAGES[400])))
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
@@ -104,7 +106,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception:
         log.exception("unhandled error for %s %s", request.method, request.path_qs)
-        return await error_response(request, 500, STATUS_MESSAGES[500])
+        return await error_response(request, 500, _(STATUS_MESSAGES[500]))
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -142,9 +144,9 @@ async def search_page(request: web.Request) -> web.Response:
                         my_lib=mine, here=request.path_qs, feed_url=feed_url(req))
 
 
-LIVE_GONE = ("这条实时检索结果已过期（实时检索的结果保留 {minutes} 分钟）。"
-             "请重新检索，成员馆的系统会被再次查询。")
-ENTRY_GONE = "没有找到这条书目。它可能已在数据更新中与其他书目合并，或已被删除。请重新检索。"
+LIVE_GONE = N_("这条实时检索结果已过期（实时检索的结果保留 {minutes} 分钟）。"
+               "请重新检索，成员馆的系统会被再次查询。")
+ENTRY_GONE = N_("没有找到这条书目。它可能已在数据更新中与其他书目合并，或已被删除。请重新检索。")
 
 
 async def entry(request: web.Request, entry_id: str) -> dict[str, Any] | None:
@@ -162,8 +164,8 @@ async def entry(request: web.Request, entry_id: str) -> dict[str, Any] | None:
 
 def gone_message(request: web.Request, entry_id: str) -> str:
     if is_live_id(entry_id):
-        return LIVE_GONE.format(minutes=round(request.app[LIVE_CATALOGUE].ttl / 60))
-    return ENTRY_GONE
+        return _(LIVE_GONE).format(minutes=round(request.app[LIVE_CATALOGUE].ttl / 60))
+    return _(ENTRY_GONE)
 
 
 async def record_page(request: web.Request) -> web.Response:
@@ -205,8 +207,9 @@ async def api_record(request: web.Request) -> web.Response:
     if data is None:
         if is_live_id(cluster_id):
             return json_response({"error": gone_message(request, cluster_id)}, status=404)
-        return json_response({"error": f"没有编号为“{cluster_id[:60]}”的书目；"
-                                       "请用 /api/search 重新检索获取当前编号。"}, status=404)
+        return json_response({"error": _("没有编号为“{id}”的书目；请用 /api/search 重新检索"
+                                         "获取当前编号。").format(id=cluster_id[:60])},
+                             status=404)
     return json_response(data)
 
 
@@ -242,7 +245,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     # aiohttp refuses request lines over 8 KiB with its own English 400 before any
     # middleware runs; a 2,000-character Chinese query is 18 KiB once percent-encoded, and
     # deserves the Chinese message saying the limit.  Beyond 64 KiB aiohttp's answer stands.
-    app = web.Application(middlewares=[forwarded, error_middleware],
+    app = web.Application(middlewares=[forwarded, language_middleware, error_middleware],
                           handler_args={"max_line_size": MAX_REQUEST_LINE})
     app[CONFIG] = config
     setup_proxies(app)
@@ -274,6 +277,8 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
     setup_my_library(app)  # (issue 14) home library, nearness
     setup_export(app)  # (issue 14) export, cite, QR, OpenSearch, Atom
+    setup_site(app)  # (issue 14) /favicon.ico
+    app.on_startup.append(load_catalogues)  # (issue 14) the message catalogues
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -24,6 +24,7 @@ from core.model import Record
 from core.status import label
 from harvest.store import RecordStore
 from portal.core import CONFIG, LIVE_CATALOGUE, STORE, blocking, json_response
+from portal.i18n import _
 from portal.live_catalogue import is_live_id
 from portal.records import holdings_rows, iso_time, local_time
 
@@ -62,13 +63,13 @@ def status_json(s: HoldingStatus, libraries: dict[str, Library],
         "call_number": s.call_number,
         "barcode": s.barcode,
         "status": s.status,
-        "label": s.label,
+        "label": _(s.label),  # the request's language; "status" is the code
         "due_date": s.due_date,
         "raw_status": s.raw_status,
         "harvested_status": s.harvested_status,
         "live": s.live,
         "reason_code": s.reason_code,
-        "reason": s.reason,
+        "reason": _(s.reason),
         "as_of": iso_time(s.as_of),
         "as_of_text": local_time(s.as_of) if s.as_of else "",
         "copies": s.copies,
@@ -94,11 +95,11 @@ def summary(statuses: Sequence[HoldingStatus]) -> dict[str, Any]:
             entry["live"] = True
         elif not entry["reason"] and s.reason_code not in ("not_found", "no_barcode", "no_items",
                                                            "online"):
-            entry["reason"], entry["reason_code"] = s.reason, s.reason_code
+            entry["reason"], entry["reason_code"] = _(s.reason), s.reason_code
     return {"sources": list(out.values()),
             "counts": {code: sum(1 for s in statuses if s.status == code)
                        for code in dict.fromkeys(s.status for s in statuses)},
-            "labels": {s.status: label(s.status) for s in statuses}}
+            "labels": {s.status: _(label(s.status)) for s in statuses}}
 
 
 async def api_availability(request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from functools import partial
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from core.config import Config
 from harvest.scheduler import Scheduler
 from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
+from portal.i18n import template_context
 from portal.labels import FIELD_TITLES, SORT_TITLES
 from portal.live_catalogue import LiveCatalogue
 from portal.query import MAX_QUERY_CHARS
@@ -57,7 +59,8 @@ async def on_worker(app: web.Application, fn: Callable[..., T], *args: Any) -> T
     """`fn(*args)` on the app's one store-and-index thread, for callers without a request
     (the scheduler's index updates)."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(app[WORKER], partial(fn, *args))
+    # in the caller's context: text made on the thread speaks the request's language
+    return await loop.run_in_executor(app[WORKER], partial(copy_context().run, fn, *args))
 
 
 async def blocking(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
@@ -69,7 +72,8 @@ async def searching(request: web.Request, fn: Callable[..., T], *args: Any) -> T
     release the GIL and read a snapshot, so they need neither the store's thread nor
     each other — only writes to the store and index stay on the single worker."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app[SEARCHERS], partial(fn, *args))
+    return await loop.run_in_executor(request.app[SEARCHERS],
+                                      partial(copy_context().run, fn, *args))
 
 
 def is_api(request: web.Request) -> bool:
@@ -93,7 +97,7 @@ async def render(request: web.Request, template: str, status: int = 200,
     html = app[TEMPLATES].get_template(template).render(
         site_title=config.portal.title, consortium=config.name, failing=failing,
         field_titles=FIELD_TITLES, sort_titles=SORT_TITLES, max_q=MAX_QUERY_CHARS,
-        **context,
+        **template_context(request), **context,
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 

@@ -40,6 +40,7 @@ from aiohttp import web
 from portal.auth import same_origin
 from portal.availability import AVAILABILITY, setup_availability
 from portal.core import CONFIG, EMPTY_FORM, Handler, is_api, json_response, render
+from portal.i18n import _
 from portal.ill_export import csv_text, matrix, safe_cell
 from portal.ill_input import (
     MAX_LINES,
@@ -93,13 +94,13 @@ def for_librarians(handler: IllHandler) -> Handler:
         if who.admin:
             return await handler(request, who)
         if who.refusal is Refusal.THROTTLED:
-            return await _deny(request, 429, "失败次数过多，请稍后再试。", who.retry_after())
+            return await _deny(request, 429, _("失败次数过多，请稍后再试。"), who.retry_after())
         if who.wrong_token:
-            return await _deny(request, 401, "令牌无效。")
+            return await _deny(request, 401, _("令牌无效。"))
         if request.method == "GET" and not is_api(request):
             raise web.HTTPSeeOther("/admin/login?next=/ill")
-        return await _deny(request, 401, "馆际互借查询仅供馆员使用：请先登录管理页面，"
-                                         "或在请求头中提供管理员令牌。")
+        return await _deny(request, 401, _("馆际互借查询仅供馆员使用：请先登录管理页面，"
+                                           "或在请求头中提供管理员令牌。"))
 
     return checked
 
@@ -122,12 +123,13 @@ async def form_page(request: web.Request, who: Principal) -> web.StreamResponse:
 async def submit(request: web.Request, who: Principal) -> web.StreamResponse:
     if not same_origin(request):
         return await _deny(request, 403,
-                           "表单来自其他网站或已失效，查询未执行。请回到本页重新提交。")
+                           _("表单来自其他网站或已失效，查询未执行。请回到本页重新提交。"))
     text = ""
     try:
         text, lines, csrf = await read_form(request)
         if who.via is Via.SESSION and not who.csrf_ok(csrf):
-            return await _deny(request, 403, "表单已失效，查询未执行。请刷新本页后重新提交。")
+            return await _deny(request, 403, _("表单已失效，查询未执行。请刷新本页后重新"
+                                                         "提交。"))
         queries = build_queries(lines)
         job = start_job(request.app, queries)
     except InputError as e:
@@ -136,7 +138,7 @@ async def submit(request: web.Request, who: Principal) -> web.StreamResponse:
                             limits=_limits(), locked=False)
     except Busy:
         return await render(request, "ill.html", status=503, form=EMPTY_FORM, text=text,
-                            error="正在处理其他馆际互借查询，请稍候一两分钟再提交。",
+                            error=_("正在处理其他馆际互借查询，请稍候一两分钟再提交。"),
                             csrf=who.csrf, limits=_limits(), locked=False)
     raise web.HTTPSeeOther(f"/ill/{job.id}")
 
@@ -154,7 +156,8 @@ async def job_page(request: web.Request, who: Principal) -> web.StreamResponse:
         job = _job(request)
     except web.HTTPNotFound:
         return await render(request, "ill.html", status=404, form=EMPTY_FORM, csrf=who.csrf,
-                            error="这次查询的结果已过期或不存在（结果保留一小时）。请重新提交清单。",
+                            error=_("这次查询的结果已过期或不存在（结果保留一小时）。"
+                                    "请重新提交清单。"),
                             text="", limits=_limits(), locked=False)
     context: dict[str, Any] = {"job": {**job.progress(), "id": job.id}, "limits": _limits()}
     if job.state == "done":
@@ -168,7 +171,7 @@ async def job_page(request: web.Request, who: Principal) -> web.StreamResponse:
 async def job_csv(request: web.Request, who: Principal) -> web.StreamResponse:
     job = _job(request)
     if job.state != "done":
-        raise web.HTTPConflict(text="查询尚未完成")
+        raise web.HTTPConflict(text=_("查询尚未完成"))
     body = csv_text(job.result(request.app[CONFIG].libraries)).encode("utf-8")
     return web.Response(body=body, content_type="text/csv", charset="utf-8", headers={
         "Content-Disposition": f'attachment; filename="ill-{job.id}.csv"',
@@ -178,19 +181,19 @@ async def job_csv(request: web.Request, who: Principal) -> web.StreamResponse:
 @for_librarians
 async def api_lookup(request: web.Request, who: Principal) -> web.StreamResponse:
     if request.content_type != "application/json":
-        return json_response({"error": "请以 JSON 提交：{\"lines\": [\"ISBN 或题名\", …]}"},
+        return json_response({"error": _("请以 JSON 提交：{\"lines\": [\"ISBN 或题名\", …]}")},
                              status=415)
     if (request.headers.get("Origin") or who.via is Via.SESSION) and not same_origin(request):
-        return json_response({"error": "不接受其他网站发起的请求。"}, status=403)
+        return json_response({"error": _("不接受其他网站发起的请求。")}, status=403)
     if (request.content_length or 0) > MAX_UPLOAD_BYTES * 2:
-        return json_response({"error": "提交的内容太大。"}, status=413)
+        return json_response({"error": _("提交的内容太大。")}, status=413)
     try:
         body = await request.json()
     except ValueError:
-        return json_response({"error": "请求体不是有效的 JSON。"}, status=400)
+        return json_response({"error": _("请求体不是有效的 JSON。")}, status=400)
     raw = body.get("lines") if isinstance(body, dict) else None
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-        return json_response({"error": "需要 {\"lines\": [字符串, …]}：每项一个 ISBN 或题名。"},
+        return json_response({"error": _("需要 {\"lines\": [字符串, …]}：每项一个 ISBN 或题名。")},
                              status=400)
     lines = [x for x in raw if x.strip()]
     try:
@@ -212,7 +215,7 @@ async def api_lookup(request: web.Request, who: Principal) -> web.StreamResponse
 
 
 def _busy() -> web.Response:
-    response = json_response({"error": "正在处理其他查询，请稍后再试。"}, status=503)
+    response = json_response({"error": _("正在处理其他查询，请稍后再试。")}, status=503)
     response.headers["Retry-After"] = "30"
     return response
 
@@ -221,7 +224,7 @@ def _busy() -> web.Response:
 async def api_job(request: web.Request, who: Principal) -> web.StreamResponse:
     job = request.app[ILL_JOBS].get(request.match_info["job"])
     if job is None:
-        return json_response({"error": "没有这个查询（结果保留一小时）。"}, status=404)
+        return json_response({"error": _("没有这个查询（结果保留一小时）。")}, status=404)
     if job.state != "done" or request.query.get("progress"):
         response = json_response(job.progress())
     else:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.config import Library
+from portal.i18n import _
 from portal.labels import LEVEL_RANK
 from portal.records import UNKNOWN_REGION
 from portal.views import record_url
@@ -77,10 +78,13 @@ def matrix(result: dict[str, Any]) -> dict[str, Any]:
             if h is None:
                 cells.append(None)
                 continue
-            detail = "；".join(f"{k} {v} 册" for k, v in h["statuses"].items())
+            detail = "；".join(_("{status} {n} 册").format(status=_(k), n=v)
+                              for k, v in h["statuses"].items())
             if not h["live"]:
-                when = f"，截至 {local_time_iso(h['as_of'])}" if h["as_of"] else ""
-                detail += f"（{'、'.join(h['reasons']) or '同步记录'}{when}）"
+                when = (_("，截至 {time}").format(time=local_time_iso(h["as_of"]))
+                        if h["as_of"] else "")
+                reasons = "、".join(_(r) for r in h["reasons"]) or _("同步记录")
+                detail += f"（{reasons}{when}）"
             cells.append({**h, "detail": detail})
         rows.append({**item, "cells": cells,
                      "urls": [record_url(c) for c in item["matched"]]})

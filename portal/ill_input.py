@@ -19,6 +19,7 @@ from aiohttp import web
 
 from harvest.isbn import normalize as normalize_isbn
 from index.text import isbn_key
+from portal.i18n import N_, _
 from portal.query import MAX_QUERY_CHARS
 
 MAX_LINES = 1000
@@ -39,8 +40,8 @@ class InputError(ValueError):
 
 
 def too_many(count: int) -> str:
-    return (f"一次最多可查 {MAX_LINES} 行，这份清单有 {count} 行。"
-            f"请分成几批提交（每批不超过 {MAX_LINES} 行）。")
+    return _("一次最多可查 {max} 行，这份清单有 {count} 行。"
+             "请分成几批提交（每批不超过 {max} 行）。").format(max=MAX_LINES, count=count)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def parse_query(line: int, raw: str) -> Query:
     if isbn:
         return Query(line, text, isbn=isbn)
     if _ISBN_LIKE.match(text):
-        return Query(line, text, problem="不是有效的 ISBN（位数或校验位不对）")
+        return Query(line, text, problem=N_("不是有效的 ISBN（位数或校验位不对）"))
     return Query(line, text, title=text[:MAX_QUERY_CHARS])
 
 
@@ -81,8 +82,8 @@ def decode_upload(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError("无法识别文件的文字编码：请另存为 UTF-8 或 GB18030（GBK）编码的 "
-                     ".txt 或 .csv 文件。")
+    raise InputError(_("无法识别文件的文字编码：请另存为 UTF-8 或 GB18030（GBK）编码的 "
+                       ".txt 或 .csv 文件。"))
 
 
 def csv_lines(text: str) -> list[str]:
@@ -119,7 +120,7 @@ def build_queries(lines: Sequence[str]) -> list[Query]:
     if len(lines) > MAX_LINES:
         raise InputError(too_many(len(lines)))
     if not lines:
-        raise InputError("请粘贴或上传至少一行 ISBN 或题名。")
+        raise InputError(_("请粘贴或上传至少一行 ISBN 或题名。"))
     return [parse_query(n, text) for n, text in enumerate(lines, 1)]
 
 
@@ -128,7 +129,8 @@ async def _read_limited(part: Any, limit: int) -> bytes:
     while chunk := await part.read_chunk(65536):
         size += len(chunk)
         if size > limit:
-            raise InputError(f"提交的内容太大（超过 {limit // 1024} KB）。请分批提交。", 413)
+            raise InputError(_("提交的内容太大（超过 {kb} KB）。请分批提交。").format(
+                kb=limit // 1024), 413)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -150,15 +152,17 @@ async def read_form(request: web.Request) -> tuple[str, list[str], str]:
                 await part.release()
     else:
         if (request.content_length or 0) > MAX_UPLOAD_BYTES * 2:
-            raise InputError(f"提交的内容太大（超过 {MAX_UPLOAD_BYTES // 1024} KB）。", 413)
+            raise InputError(_("提交的内容太大（超过 {kb} KB）。").format(
+                kb=MAX_UPLOAD_BYTES // 1024), 413)
         form = await request.post()
         text, csrf = str(form.get("lines") or ""), str(form.get("csrf") or "")
     if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
-        raise InputError(f"粘贴的内容太大（超过 {MAX_UPLOAD_BYTES // 1024} KB）。请分批提交。", 413)
+        raise InputError(_("粘贴的内容太大（超过 {kb} KB）。请分批提交。").format(
+            kb=MAX_UPLOAD_BYTES // 1024), 413)
     lines = text_lines(text)
     if upload.strip():
         if not filename.lower().endswith((".txt", ".csv")):
-            raise InputError("只接受 .txt 或 .csv 文件（每行一个 ISBN 或题名）。")
+            raise InputError(_("只接受 .txt 或 .csv 文件（每行一个 ISBN 或题名）。"))
         decoded = decode_upload(upload)
         lines += csv_lines(decoded) if filename.lower().endswith(".csv") else text_lines(decoded)
     return text, lines, csrf

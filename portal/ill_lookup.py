@@ -37,6 +37,7 @@ from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from portal.availability import AVAILABILITY, harvest_times
 from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, on_worker
+from portal.i18n import N_
 from portal.ill_export import library_json, library_sort
 from portal.ill_input import Query
 from portal.query import LiveRecords
@@ -68,6 +69,9 @@ class Match:
     records: list[Record] = field(default_factory=list)
     suggestions: list[dict[str, str]] = field(default_factory=list)
     seen: dict[str, float] = field(default_factory=dict)
+
+
+NOT_FOUND = N_("未找到")  # translated where shown (the page; the CSV stays Chinese)
 
 
 def match_query(store: RecordStore, backend: SearchBackend, query: Query,
@@ -142,7 +146,7 @@ def item_json(match: Match, statuses: Sequence[HoldingStatus],
         "copies": sum(h["copies"] for h in holdings),
         "available": sum(h["available"] for h in holdings),
         "live": bool(holdings) and all(h["live"] for h in holdings),
-        "problem": q.problem or ("" if match.clusters else "未找到"),
+        "problem": q.problem or ("" if match.clusters else NOT_FOUND),
         "suggestions": match.suggestions,
     }
 

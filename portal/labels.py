@@ -1,4 +1,6 @@
-"""Chinese display names for the codes the index stores.
+"""Chinese display names for the codes the index stores (translated where they are shown:
+the tables are listed in `portal.catalogues.data_tables`; facet labels are made in the
+request's language).
 
 Kept apart from the query logic because both the JSON API (which returns a `label` beside
 every facet value, so API users need no tables of their own) and the templates use them.
@@ -11,6 +13,7 @@ from typing import get_args
 from core.config import Library
 from harvest.clc import TOP_CLASSES
 from index.backend import YEAR_RANGES, SearchField, Sort
+from portal.i18n import _
 
 FACET_TITLES: dict[str, str] = {
     "library": "收藏馆",
@@ -75,7 +78,7 @@ LEVEL_RANK: dict[str, int] = {"province": 0, "city": 1, "county": 2, "town": 3, 
 
 def clc_title(letter: str) -> str:
     name = TOP_CLASSES.get(letter)
-    return f"{letter} {name}" if name else letter
+    return f"{letter} {_(name)}" if name else letter
 
 
 def facet_label(facet: str, value: str, libraries: dict[str, Library]) -> str:
@@ -86,9 +89,9 @@ def facet_label(facet: str, value: str, libraries: dict[str, Library]) -> str:
     if facet == "clc_top":
         return clc_title(value)
     if facet == "year_range":
-        return YEAR_RANGE_TITLES.get(value, value)
+        return _(YEAR_RANGE_TITLES.get(value, value))
     if facet == "language":
-        return LANGUAGES.get(value, value)
+        return _(LANGUAGES.get(value, value))
     if facet == "material_type":
-        return MATERIAL_TYPES.get(value, value)
+        return _(MATERIAL_TYPES.get(value, value))
     return value

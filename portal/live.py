@@ -61,6 +61,7 @@ from index.backend import SearchBackend, SearchHit, SearchRequest
 from index.documents import best_record
 from portal.auth import client_address, same_origin
 from portal.core import BACKEND, CONFIG, LIVE_CATALOGUE, STORE, TEMPLATES, WORKER, json_response
+from portal.i18n import N_, _
 from portal.labels import FIELD_TITLES
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.my_library import home_library, nearest_first
@@ -82,32 +83,35 @@ POST_KEYS = ("q", "field", "sort", "page", "page_size")
 
 # -- status lines -----------------------------------------------------------------------
 
-ERROR_TEXT = {
-    "unreachable": "无法连接",
-    "timeout": "超时",
-    "busy": "繁忙，超时",
-    "diagnostic": "服务器拒绝了这次检索",
-    "protocol": "应答无法识别",
-    "unsupported": "不支持实时检索",
-    "query": "检索式无法发送",
-    "internal": "出错",
+ERROR_TEXT = {  # translated where shown
+    "unreachable": N_("无法连接"),
+    "timeout": N_("超时"),
+    "busy": N_("繁忙，超时"),
+    "diagnostic": N_("服务器拒绝了这次检索"),
+    "protocol": N_("应答无法识别"),
+    "unsupported": N_("不支持实时检索"),
+    "query": N_("检索式无法发送"),
+    "internal": N_("出错"),
 }
 
 
 def status_text(s: TargetStatus) -> str:
     """The reader's words for a target's state: "12 条", "超时", "暂停检索" …"""
     if s.state == State.DONE:
-        shown = f"（显示 {s.records} 条）" if s.hits and s.records < s.hits else ""
-        return f"{s.hits or 0} 条{shown}"
+        shown = (_("（显示 {n} 条）").format(n=s.records) if s.hits and s.records < s.hits
+                 else "")
+        return _("{n} 条").format(n=s.hits or 0) + shown
     if s.state == State.FETCHING:
-        return f"{s.hits or 0} 条，正在获取…"
+        return _("{n} 条，正在获取…").format(n=s.hits or 0)
     if s.state in (State.FAILED, State.TIMEOUT):
-        return ERROR_TEXT.get(s.error, "超时" if s.state == State.TIMEOUT else "出错")
+        return _(ERROR_TEXT.get(s.error, N_("超时") if s.state == State.TIMEOUT else N_("出错")))
     if s.state == State.SKIPPED:
-        wait = f"，约 {max(1, round(s.retry_in or 0))} 秒后重试" if s.retry_in else ""
-        return f"连续失败，暂停检索{wait}"
-    return {State.QUEUED: "排队中…", State.CONNECTING: "连接中…", State.SEARCHING: "检索中…",
-            State.CANCELLED: "已取消"}.get(s.state, str(s.state))
+        wait = (_("，约 {n} 秒后重试").format(n=max(1, round(s.retry_in or 0))) if s.retry_in
+                else "")
+        return _("连续失败，暂停检索") + wait
+    return _({State.QUEUED: N_("排队中…"), State.CONNECTING: N_("连接中…"),
+              State.SEARCHING: N_("检索中…"),
+              State.CANCELLED: N_("已取消")}.get(s.state, str(s.state)))
 
 
 # -- one session ------------------------------------------------------------------------
@@ -319,7 +323,7 @@ class LiveSession:
         live_ids = [e for e in entries if is_live_id(e) and live.get(e)]
         live_only = [self._cached(e, live[e], partial(self._live_hit, e, live[e]))
                      for e in live_ids] if self.req.page == 1 else []
-        self.hits = [hit for hit, _ in rendered + live_only]
+        self.hits = [hit for hit, _json in rendered + live_only]
         self.counts = {
             "records": len(self._placed) + len(self._pending),
             "live_hits": len(live_ids),
@@ -443,17 +447,18 @@ class LiveSessions:
         self.sweep()
         wait = self._rate_limited(client)
         if wait:
-            raise LiveError(429, f"实时检索过于频繁：每分钟最多 {self.per_minute} 次，"
-                                 f"请约 {max(1, round(wait))} 秒后再试。", retry_after=wait)
+            raise LiveError(429, _("实时检索过于频繁：每分钟最多 {max} 次，请约 {n} 秒后再试。")
+                            .format(max=self.per_minute, n=max(1, round(wait))),
+                            retry_after=wait)
         running = [s for s in self.sessions.values() if s.running]
         if sum(1 for s in running if s.client == client) >= self.max_per_client:
-            raise LiveError(429, f"同时进行的实时检索最多 {self.max_per_client} 个，"
-                                 "请等前面的检索完成后再试。")
+            raise LiveError(429, _("同时进行的实时检索最多 {max} 个，请等前面的检索完成后再试。")
+                            .format(max=self.max_per_client))
         if len(running) >= self.max_running:
-            raise LiveError(503, "实时检索正忙，请稍后再试；上方联合目录的结果不受影响。")
+            raise LiveError(503, _("实时检索正忙，请稍后再试；上方联合目录的结果不受影响。"))
         self._make_room()
         if len(self.sessions) >= self.max_sessions:
-            raise LiveError(503, "实时检索正忙，请稍后再试；上方联合目录的结果不受影响。")
+            raise LiveError(503, _("实时检索正忙，请稍后再试；上方联合目录的结果不受影响。"))
         session = LiveSession(secrets.token_urlsafe(12), req, client, self.config, self.names,
                               self.catalogue, self.resolve, self.ttl)
         session.home = home
@@ -514,7 +519,7 @@ def index_part(backend: SearchBackend, req: SearchRequest, libraries: dict[str, 
 # -- HTTP -------------------------------------------------------------------------------
 
 LIVE: web.AppKey[LiveSessions] = web.AppKey("live", LiveSessions)
-_NOT_FOUND = "没有这个实时检索，或它已过期（{ttl} 秒未使用即失效）。请重新检索。"
+_NOT_FOUND = N_("没有这个实时检索，或它已过期（{ttl} 秒未使用即失效）。请重新检索。")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -524,38 +529,39 @@ def _error(status: int, message: str) -> web.Response:
 def _request(body: Any) -> SearchRequest:
     """The POST body through the one query path, plus what live search cannot do."""
     if not isinstance(body, dict):
-        raise QueryError('请求体应为 JSON 对象，例如 {"q": "红楼梦", "field": "any"}。')
+        raise QueryError(_('请求体应为 JSON 对象，例如 {"q": "红楼梦", "field": "any"}。'))
     unknown = [k for k in body if k not in POST_KEYS]
     if unknown:
-        raise QueryError(f"不认识的参数“{str(unknown[0])[:30]}”。可用参数："
-                         f"{'、'.join(POST_KEYS)}；实时检索不支持筛选条件。")
+        raise QueryError(_("不认识的参数“{name}”。可用参数：{choices}；实时检索不支持筛选条件。")
+                         .format(name=str(unknown[0])[:30], choices="、".join(POST_KEYS)))
     pairs = []
     for key, value in body.items():
         if value is None:
             continue
         if not isinstance(value, str | int) or isinstance(value, bool):
-            raise QueryError(f"参数 {key} 应为文字或整数。")
+            raise QueryError(_("参数 {key} 应为文字或整数。").format(key=key))
         pairs.append((key, str(value)))
     req = parse_params(pairs)
     if not req.q:
-        raise QueryError("实时检索需要检索词：请输入题名、著者、ISBN 等。")
+        raise QueryError(_("实时检索需要检索词：请输入题名、著者、ISBN 等。"))
     if req.field not in LIVE_FIELDS:
-        raise QueryError(f"实时检索不支持按{FIELD_TITLES.get(req.field, req.field)}检索；"
-                         f"可用：{'、'.join(FIELD_TITLES[f] for f in LIVE_FIELDS)}。")
+        raise QueryError(_("实时检索不支持按{field}检索；可用：{choices}。").format(
+            field=_(FIELD_TITLES.get(req.field, req.field)),
+            choices="、".join(_(FIELD_TITLES[f]) for f in LIVE_FIELDS)))
     return req
 
 
 async def create_search(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
     if origin is not None and not same_origin(request):
-        return _error(403, "不接受其他网站发起的实时检索。")
+        return _error(403, _("不接受其他网站发起的实时检索。"))
     if request.content_type != "application/json":
-        return _error(415, '请以 JSON 提交（Content-Type: application/json），例如 '
-                           '{"q": "红楼梦", "field": "any"}。')
+        return _error(415, _('请以 JSON 提交（Content-Type: application/json），例如 '
+                             '{"q": "红楼梦", "field": "any"}。'))
     try:
         body = await request.json()
     except ValueError:
-        return _error(400, "请求体不是有效的 JSON。")
+        return _error(400, _("请求体不是有效的 JSON。"))
     try:
         req = _request(body)
     except QueryError as exc:
@@ -579,7 +585,7 @@ def _session(request: web.Request) -> LiveSession | None:
 async def get_search(request: web.Request) -> web.Response:
     session = _session(request)
     if session is None:
-        return _error(404, _NOT_FOUND.format(ttl=round(request.app[LIVE].ttl)))
+        return _error(404, _(_NOT_FOUND).format(ttl=round(request.app[LIVE].ttl)))
     return json_response(session.snapshot())
 
 
@@ -587,7 +593,7 @@ async def delete_search(request: web.Request) -> web.Response:
     registry = request.app[LIVE]
     session = registry.sessions.pop(request.match_info["id"], None)
     if session is None:
-        return _error(404, _NOT_FOUND.format(ttl=round(registry.ttl)))
+        return _error(404, _(_NOT_FOUND).format(ttl=round(registry.ttl)))
     session.close()
     return web.Response(status=204)
 
@@ -601,7 +607,7 @@ async def search_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the session's log from Last-Event-ID on, ending after ``done``."""
     session = _session(request)
     if session is None:
-        return _error(404, _NOT_FOUND.format(ttl=round(request.app[LIVE].ttl)))
+        return _error(404, _(_NOT_FOUND).format(ttl=round(request.app[LIVE].ttl)))
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream; charset=utf-8",
         "Cache-Control": "no-store",

@@ -21,14 +21,15 @@ from aiohttp import web
 from core.config import Library
 from core.nearness import CITY, COUNTY, HOME, PROVINCE, tier
 from portal.core import CONFIG, EMPTY_FORM, render
+from portal.i18n import N_, _
 
 COOKIE = "tongjian_home"
 COOKIE_AGE = 365 * 24 * 3600  # a reader's library rarely changes
 MAX_CARD = 32
 
 # Group headings on the record page when a home library is set (the tiers of core.nearness).
-TIER_TITLES = {HOME: "本馆", COUNTY: "同县", CITY: "同市", PROVINCE: "省内其他馆",
-               PROVINCE + 1: "其他"}
+TIER_TITLES = {HOME: N_("本馆"), COUNTY: N_("同县"), CITY: N_("同市"),
+               PROVINCE: N_("省内其他馆"), PROVINCE + 1: N_("其他")}
 
 
 def home_library(request: web.Request) -> Library | None:
@@ -93,7 +94,7 @@ def holding_groups(rows: Sequence[dict[str, Any]], home: Library | None,
         return [{"region": region, "rows": list(group)}
                 for region, group in groupby(rows, key=lambda r: r["region"])]
     ordered = nearest_first(rows, home, libraries)
-    return [{"region": TIER_TITLES[t], "rows": list(group)}
+    return [{"region": _(TIER_TITLES[t]), "rows": list(group)}
             for t, group in groupby(ordered, key=lambda r: tier(home, r["library"], libraries))]
 
 
@@ -139,12 +140,12 @@ async def set_my_library(request: web.Request) -> web.StreamResponse:
         if lib is None:
             return await my_library_page(
                 request, status=400, next_url=nxt,
-                error="这个读者证号不属于任何成员馆的读者证号段。请核对证号，或直接从列表中选择您的图书馆。")
+                error=_("这个读者证号不属于任何成员馆的读者证号段。请核对证号，或直接从列表中选择您的图书馆。"))
     else:
         lib = config.libraries.get(code)
         if lib is None:
             return await my_library_page(request, status=400, next_url=nxt,
-                                         error="请从列表中选择一个图书馆，或输入读者证号。")
+                                         error=_("请从列表中选择一个图书馆，或输入读者证号。"))
     response = _see_other(nxt)
     response.set_cookie(COOKIE, lib.code, max_age=COOKIE_AGE, path="/", httponly=True,
                         samesite="Lax", secure=request.secure)

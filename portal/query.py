@@ -25,6 +25,7 @@ from core.entry import LibraryCopies, combine, entry_holdings, library_copies
 from core.model import Record
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
+from portal.i18n import N_, _
 from portal.labels import (
     FACET_TITLES,
     FIELD_TITLES,
@@ -42,6 +43,7 @@ MAX_PAGE_SIZE = 100  # larger requests are capped, not refused
 MAX_FILTERS = 20
 MAX_FILTER_CHARS = 100
 SCALAR_PARAMS = ("q", "field", "sort", "page", "page_size")
+IGNORED_PARAMS = ("lang",)  # the reader's language: portal.i18n reads it, searches ignore it
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _SPACES = {ord("\t"): " ", ord("\n"): " ", ord("\r"): " "}
 
@@ -60,7 +62,7 @@ def _shown(value: str, limit: int = 30) -> str:
 
 
 def _choices(titles: dict[str, str]) -> str:
-    return "、".join(f"{code}（{title}）" for code, title in titles.items())
+    return "、".join(f"{code}（{_(title)}）" for code, title in titles.items())
 
 
 def _has_control(text: str) -> bool:
@@ -77,15 +79,16 @@ def clean_q(raw: str) -> str:
     """
     text = raw.translate(_SPACES)
     if _has_control(text):
-        raise QueryError("检索词中含有不可见的控制字符。请删除后重新输入，"
-                         "或直接键入题名、著者等文字。")
+        raise QueryError(_("检索词中含有不可见的控制字符。请删除后重新输入，"
+                           "或直接键入题名、著者等文字。"))
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = " ".join(text.split())
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"检索词过长（{len(text)} 个字符），最多 {MAX_QUERY_CHARS} 个字符。"
-                         "请只输入题名或著者中的几个关键词。")
+        raise QueryError(_("检索词过长（{n} 个字符），最多 {max} 个字符。"
+                           "请只输入题名或著者中的几个关键词。").format(n=len(text),
+                                                                      max=MAX_QUERY_CHARS))
     if text and not any(ch.isalnum() for ch in text):
-        raise QueryError("检索词只有标点或符号。请输入题名、著者、ISBN 等文字或数字。")
+        raise QueryError(_("检索词只有标点或符号。请输入题名、著者、ISBN 等文字或数字。"))
     return text
 
 
@@ -94,28 +97,32 @@ def _integer(raw: str | None, what: str, low: int, high: int | None, default: in
     if raw is None or raw.strip() == "":
         return default
     text = raw.strip()
-    bound = f" {low} 到 {high} 之间" if high else f"不小于 {low} "
+    bound = (_(" {low} 到 {high} 之间").format(low=low, high=high) if high
+             else _("不小于 {low} ").format(low=low))
     if not _DIGITS.fullmatch(text) or int(text) < low or (high and int(text) > high):
-        raise QueryError(f"{what}“{_shown(text)}”无效：应为{bound}的整数。{advice}")
+        raise QueryError(_("{what}“{value}”无效：应为{bound}的整数。{advice}").format(
+            what=_(what), value=_shown(text), bound=bound, advice=advice))
     return int(text)
 
 
 def _clean_filter(facet: str, raw: str) -> str:
     value = raw.strip()
-    title = FACET_TITLES[facet]
+    title = _(FACET_TITLES[facet])
     if _has_control(value):
-        raise QueryError(f"筛选条件“{title}”中含有控制字符。请从检索结果页的筛选列表中重新选择。")
+        raise QueryError(_("筛选条件“{title}”中含有控制字符。请从检索结果页的筛选列表中重新"
+                           "选择。").format(title=title))
     if len(value) > MAX_FILTER_CHARS:
-        raise QueryError(f"筛选条件“{title}”的值过长（最多 {MAX_FILTER_CHARS} 个字符）。"
-                         "请从检索结果页的筛选列表中重新选择。")
+        raise QueryError(_("筛选条件“{title}”的值过长（最多 {max} 个字符）。"
+                           "请从检索结果页的筛选列表中重新选择。").format(
+                               title=title, max=MAX_FILTER_CHARS))
     if facet == "year_range" and value and value not in YEAR_RANGE_TITLES:
-        raise QueryError(f"出版年范围“{_shown(value)}”无效。可用的范围："
-                         f"{'、'.join(YEAR_RANGE_TITLES)}。")
+        raise QueryError(_("出版年范围“{value}”无效。可用的范围：{choices}。").format(
+            value=_shown(value), choices="、".join(YEAR_RANGE_TITLES)))
     if facet == "clc_top" and value:
         value = value.upper()
         if value not in TOP_CLASSES:
-            raise QueryError(f"中图分类“{_shown(value)}”无效：应为一个大类字母，"
-                             f"例如 I（文学）、K（历史、地理）。")
+            raise QueryError(_("中图分类“{value}”无效：应为一个大类字母，"
+                               "例如 I（文学）、K（历史、地理）。").format(value=_shown(value)))
     return value
 
 
@@ -128,6 +135,8 @@ def parse_params(pairs: Iterable[tuple[str, str]]) -> SearchRequest:
     scalars: dict[str, str] = {}
     filters: dict[str, list[str]] = {}
     for name, raw in pairs:
+        if name in IGNORED_PARAMS:
+            continue
         if name in SCALAR_PARAMS:
             scalars.setdefault(name, raw)
         elif name in FACETS:
@@ -136,22 +145,26 @@ def parse_params(pairs: Iterable[tuple[str, str]]) -> SearchRequest:
             if value and value not in values:
                 values.append(value)
         else:
-            raise QueryError(f"未知的参数或筛选条件“{_shown(name)}”。可用的筛选条件："
-                             f"{_choices(FACET_TITLES)}；其他参数：q、field、sort、page、"
-                             "page_size。")
+            raise QueryError(_("未知的参数或筛选条件“{name}”。可用的筛选条件：{choices}；"
+                               "其他参数：q、field、sort、page、page_size、lang。").format(
+                                   name=_shown(name), choices=_choices(FACET_TITLES)))
     filters = {k: v for k, v in filters.items() if v}
     if sum(len(v) for v in filters.values()) > MAX_FILTERS:
-        raise QueryError(f"筛选条件过多（最多 {MAX_FILTERS} 个）。请先清除部分筛选条件。")
+        raise QueryError(_("筛选条件过多（最多 {max} 个）。请先清除部分筛选条件。").format(
+            max=MAX_FILTERS))
     field = scalars.get("field", "").strip() or "any"
     if field not in FIELD_TITLES:
-        raise QueryError(f"不支持的检索字段“{_shown(field)}”。可用字段：{_choices(FIELD_TITLES)}。")
+        raise QueryError(_("不支持的检索字段“{value}”。可用字段：{choices}。").format(
+            value=_shown(field), choices=_choices(FIELD_TITLES)))
     sort = scalars.get("sort", "").strip() or "relevance"
     if sort not in SORT_TITLES:
-        raise QueryError(f"不支持的排序方式“{_shown(sort)}”。可用的排序：{_choices(SORT_TITLES)}。")
-    page = _integer(scalars.get("page"), "页码", 1, MAX_PAGE, 1,
-                    "请使用结果列表下方的翻页链接；结果太多时，可用筛选条件缩小范围。")
-    page_size = min(_integer(scalars.get("page_size"), "每页条数", 1, None, DEFAULT_PAGE_SIZE,
-                             f"超过 {MAX_PAGE_SIZE} 时按 {MAX_PAGE_SIZE} 条计。"),
+        raise QueryError(_("不支持的排序方式“{value}”。可用的排序：{choices}。").format(
+            value=_shown(sort), choices=_choices(SORT_TITLES)))
+    page = _integer(scalars.get("page"), N_("页码"), 1, MAX_PAGE, 1,
+                    _("请使用结果列表下方的翻页链接；结果太多时，可用筛选条件缩小范围。"))
+    page_size = min(_integer(scalars.get("page_size"), N_("每页条数"), 1, None,
+                             DEFAULT_PAGE_SIZE,
+                             _("超过 {max} 时按 {max} 条计。").format(max=MAX_PAGE_SIZE)),
                     MAX_PAGE_SIZE)
     return SearchRequest(q=clean_q(scalars.get("q", "")), field=field,  # type: ignore[arg-type]
                          filters=filters, sort=sort, page=page,  # type: ignore[arg-type]

@@ -12,11 +12,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from core.config import Config, Library
+from core.entry import NO_ITEM_DATA
 from core.model import Record
+from core.status import ONLINE, Status, common_status
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
 from portal.export.gbt7714 import cite
 from portal.export.routes import export_links, qr_url
+from portal.i18n import N_, _
 from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
 from portal.my_library import annotate_hits, holding_groups
 from portal.query import (
@@ -40,10 +43,10 @@ def record_url(cluster_id: str) -> str:
 def holdings_summary(holdings: list[dict[str, Any]]) -> str:
     names = [h["name"] for h in holdings]
     if not names:
-        return "暂无馆藏信息"
+        return _("暂无馆藏信息")
     shown = "、".join(names[:SUMMARY_LIBRARIES])
     more = "…" if len(names) > SUMMARY_LIBRARIES else ""
-    return f"{len(names)} 馆收藏：{shown}{more}"
+    return _("{n} 馆收藏：{names}").format(n=len(names), names=shown + more)
 
 
 def _pager(req: SearchRequest, total: int) -> dict[str, Any]:
@@ -105,7 +108,8 @@ def search_context(req: SearchRequest, data: dict[str, Any], config: Config,
         for facet in FACETS for value in req.filters.get(facet, [])
     ]
     hits = [{**hit, "url": record_url(hit["id"]), "summary": holdings_summary(hit["holdings"]),
-             "material": MATERIAL_TYPES.get(hit.get("material_type") or "", "")}
+             "material": _(MATERIAL_TYPES[hit["material_type"]])
+             if hit.get("material_type") in MATERIAL_TYPES else ""}
             for hit in annotate_hits(data["hits"], home, config.libraries)]
     first = (req.page - 1) * req.page_size + 1
     return {
@@ -151,29 +155,31 @@ def description(record: dict[str, Any]) -> list[dict[str, Any]]:
         item["extra"] = extra
         authors.append(item)
     publisher = [record["publisher"], *record.get("publisher_alt", [])]
-    isbn = [*record["isbn"], *(f"{i}（校验位错误）" for i in record.get("isbn_invalid", []))]
+    isbn = [*record["isbn"], *(_("{isbn}（校验位错误）").format(isbn=i)
+                               for i in record.get("isbn_invalid", []))]
     language = record.get("language", "")
     material = record.get("material_type", "")
-    clc = [f"{c}（{TOP_CLASSES[c[0]]}）" if c[:1] in TOP_CLASSES else c for c in record["clc"]]
+    clc = [_("{code}（{name}）").format(code=c, name=_(TOP_CLASSES[c[0]]))
+           if c[:1] in TOP_CLASSES else c for c in record["clc"]]
     rows = [
-        ("题名", _plain([title])),
-        ("其他题名", _plain(record["title_alt"])),
-        ("拼音", _plain([record.get("title_pinyin", "")])),
-        ("责任说明", _plain([record["responsibility"]])),
-        ("著者", authors),
-        ("出版者", _plain(publisher)),
-        ("出版地", _plain([record["place"]])),
-        ("出版年", _plain([str(record["year"])] if record.get("year") else [])),
-        ("版本", _plain([record["edition"]])),
-        ("ISBN", _plain(isbn)),
-        ("ISSN", _plain(record["issn"])),
-        ("中图分类号", _plain(clc)),
-        ("主题", [_link(s, "subject") for s in record["subjects"] if s]),
-        ("地区", [_link(p, "subject") for p in record.get("places", []) if p]),
-        ("丛编", _plain(record["series"])),
-        ("语种", _plain([LANGUAGES.get(language, language)])),
-        ("文献类型", _plain([MATERIAL_TYPES.get(material, material)])),
-        ("摘要", _plain([record["summary"]])),
+        (N_("题名"), _plain([title])),
+        (N_("其他题名"), _plain(record["title_alt"])),
+        (N_("拼音"), _plain([record.get("title_pinyin", "")])),
+        (N_("责任说明"), _plain([record["responsibility"]])),
+        (N_("著者"), authors),
+        (N_("出版者"), _plain(publisher)),
+        (N_("出版地"), _plain([record["place"]])),
+        (N_("出版年"), _plain([str(record["year"])] if record.get("year") else [])),
+        (N_("版本"), _plain([record["edition"]])),
+        (N_("ISBN"), _plain(isbn)),
+        (N_("ISSN"), _plain(record["issn"])),
+        (N_("中图分类号"), _plain(clc)),
+        (N_("主题"), [_link(s, "subject") for s in record["subjects"] if s]),
+        (N_("地区"), [_link(p, "subject") for p in record.get("places", []) if p]),
+        (N_("丛编"), _plain(record["series"])),
+        (N_("语种"), _plain([_(LANGUAGES.get(language, language))])),
+        (N_("文献类型"), _plain([_(MATERIAL_TYPES.get(material, material))])),
+        (N_("摘要"), _plain([record["summary"]])),
     ]
     return [{"label": label, "parts": parts} for label, parts in rows if parts]
 
@@ -187,9 +193,21 @@ def web_url(url: str | None) -> str:
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+def harvested_status(row: dict[str, Any]) -> dict[str, str]:
+    """The record page's status cell before (or without) JavaScript: the harvested status
+    in the common vocabulary's words (在架可借, 已借出 · 应还 …), never the source's raw
+    code (ON-SHELF, CHECKOUT); a note only when it is ours (来源未提供单册信息), not a
+    source's member code."""
+    status = Status(ONLINE) if row.get("online_url") else common_status(row.get("status"))
+    return {"status_code": status.code, "status_label": status.label,
+            "due_date": status.due_date,
+            "note": row["note"] if row.get("note") == NO_ITEM_DATA else ""}
+
+
 def record_context(data: dict[str, Any], config: Config,
                    home: Library | None = None) -> dict[str, Any]:
-    rows = [{**row, "online_url": web_url(row.get("online_url"))} for row in data["holdings"]]
+    rows = [{**row, "online_url": web_url(row.get("online_url")), **harvested_status(row)}
+            for row in data["holdings"]]
     groups = holding_groups(rows, home, config.libraries)
     codes = dict.fromkeys(r["library"] for r in data["holdings"])
     contacts = [config.libraries[c] for c in codes
@@ -205,7 +223,7 @@ def record_context(data: dict[str, Any], config: Config,
         "live_only": bool(data.get("live_only")),
         "live_libraries": list(live_libraries),
         "record": data["record"],
-        "title": data["record"]["title"] or "（无题名）",
+        "title": data["record"]["title"] or _("（无题名）"),
         "description": description(data["record"]),
         "groups": groups,
         "holdings_count": len(data["holdings"]),

@@ -132,6 +132,20 @@ async def browser():
             await browser.close()
 
 
+AXE = Path(__file__).parent / "axe" / "axe.min.js"  # axe-core from npm, tests/axe/README.md
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on a Playwright page as it is now (the
+    page's context needs bypass_csp=True: the portal's CSP rightly refuses injected code)."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("async () => await axe.run(document, "
+                                 "{resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"],
+             "nodes": [n["html"][:160] for n in v["nodes"][:3]]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
 # -- a small world: config, store, index, app ----------------------------------------------
 
 

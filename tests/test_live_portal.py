@@ -29,7 +29,7 @@ from harvest.pipeline import HarvestStats, ingest, rebuild_index
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
 from portal.live import LIVE
-from tests.conftest import Serve, World
+from tests.conftest import Serve, World, axe_violations
 from tests.test_broadcast import DEMO, free_port, hanging_server, iso_records
 from tongjian.zebra import RecordFile, ZebraServer
 
@@ -348,12 +348,15 @@ async def test_browser_shows_live_copies_in_place_and_live_only_books_apart(
     belongs to, and a book only a live library has in the live box's own list, linking to
     its record page; the catalogue's count stays the catalogue's."""
     base = str(client.make_url("/"))
-    page = await browser.new_page()
+    page = await (await browser.new_context(bypass_csp=True)).new_page()  # to inject axe
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     await page.goto(base + "search?q=红楼梦")
     count = await page.locator("p.count").inner_text()
-    await page.locator(".live-summary", has_text="实时检索完成").wait_for(timeout=10_000)
+    summary = page.locator(".live-summary")
+    assert await summary.get_attribute("aria-live") == "polite"  # arrivals are announced
+    await summary.filter(has_text="实时检索完成").wait_for(timeout=10_000)
+    assert await axe_violations(page) == []  # (issue 14) with the live results in place
     notes = await page.locator("ol.hits:not(.live-hits) .live-note").all_inner_texts()
     assert notes and all("咸阳市图书馆" in n for n in notes)
     assert await page.locator("ol.live-hits li").count() == 0

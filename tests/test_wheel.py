@@ -28,7 +28,8 @@ def folder(package):
     return pathlib.Path(importlib.util.find_spec(package).origin).parent
 for package, files in {
     "portal": ["templates/record.html", "templates/search.html", "static/style.css",
-               "static/live.js", "static/covers/book.svg"],
+               "static/live.js", "static/covers/book.svg", "static/favicon.ico",
+               "locale/en/LC_MESSAGES/messages.po"],
     "tongjian": ["zebra_conf/tongjian-unimarc.abs", "demo_data/SXPL.cnmarc.utf8.iso",
                  "demo_data/README.md"],
 }.items():
@@ -36,6 +37,8 @@ for package, files in {
     assert str(base).startswith(sys.prefix), (package, base)  # the wheel's copy, not the tree
     missing = [f for f in files if not (base / f).is_file()]
     assert not missing, (package, missing)
+from portal.i18n import translations  # the catalogue compiles from the wheel's .po
+assert translations("en").gettext("检索") == "Search"
 print("files ok")
 """
 

@@ -22,6 +22,7 @@ from portal.core import BACKEND, CONFIG, STORE, blocking, json_response, searchi
 from portal.export import bibtex, feeds, gbt7714, marc_out, ris, table
 from portal.export.items import MAX_ITEMS, ExportItem, load_items
 from portal.export.qr import qr_svg, shelf_text
+from portal.i18n import N_, _
 from portal.query import DEFAULT_PAGE_SIZE, QueryError, parse_params, search_url, to_params
 from portal.records import BEIJING
 
@@ -41,7 +42,7 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {
-    "ris": Format("RIS（EndNote、Zotero、NoteExpress）", "application/x-research-info-systems",
+    "ris": Format(N_("RIS（EndNote、Zotero、NoteExpress）"), "application/x-research-info-systems",
                   "ris", lambda items, _enc: ris.ris(items)),
     "bibtex": Format("BibTeX", "application/x-bibtex", "bib",
                      lambda items, _enc: bibtex.bibtex(items)),
@@ -50,7 +51,7 @@ FORMATS: dict[str, Format] = {
     "marcxml": Format("MARCXML", "application/marcxml+xml", "xml",
                       lambda items, _enc: marc_out.marcxml(items)),
     "csv": Format("CSV（Excel）", "text/csv", "csv", table.table, ("utf-8", "gb18030")),
-    "gbt7714": Format("GB/T 7714-2015 引文", "text/plain", "txt",
+    "gbt7714": Format(N_("GB/T 7714-2015 引文"), "text/plain", "txt",
                       lambda items, _enc: gbt7714.citations(
                           [i.record for i in items],
                           datetime.now(BEIJING).date()).encode("utf-8")),
@@ -64,12 +65,12 @@ def base_url(request: web.Request) -> str:
 def _ids(request: web.Request) -> list[str]:
     ids = [i.strip() for i in request.query.getall("id", []) if i.strip()]
     if not ids:
-        raise QueryError("没有选中要导出的书目。请在检索结果中勾选书目，或从书目页面导出。")
+        raise QueryError(_("没有选中要导出的书目。请在检索结果中勾选书目，或从书目页面导出。"))
     if len(ids) > MAX_ITEMS:
-        raise QueryError(f"一次最多导出 {MAX_ITEMS} 条书目（选中了 {len(ids)} 条）。"
-                         "请分几次导出。")
+        raise QueryError(_("一次最多导出 {max} 条书目（选中了 {n} 条）。请分几次导出。").format(
+            max=MAX_ITEMS, n=len(ids)))
     if any(len(i) > MAX_ID or not i.isprintable() for i in ids):
-        raise QueryError("书目编号无效。请从检索结果或书目页面重新导出。")
+        raise QueryError(_("书目编号无效。请从检索结果或书目页面重新导出。"))
     return ids
 
 
@@ -77,18 +78,18 @@ async def export(request: web.Request) -> web.Response:
     name = request.query.get("format", "")
     fmt = FORMATS.get(name)
     if fmt is None:
-        raise QueryError(f"不支持的导出格式“{name[:20]}”。可用格式："
-                         f"{'、'.join(f'{k}（{f.title}）' for k, f in FORMATS.items())}。")
+        raise QueryError(_("不支持的导出格式“{name}”。可用格式：{formats}。").format(
+            name=name[:20], formats="、".join(f"{k}（{_(f.title)}）" for k, f in FORMATS.items())))
     encoding = request.query.get("encoding", "utf-8").lower()
     if encoding not in fmt.encodings:
-        raise QueryError(f"{fmt.title} 不支持字符集“{encoding[:20]}”，可用："
-                         f"{'、'.join(fmt.encodings)}。")
+        raise QueryError(_("{format} 不支持字符集“{encoding}”，可用：{encodings}。").format(
+            format=_(fmt.title), encoding=encoding[:20], encodings="、".join(fmt.encodings)))
     ids = _ids(request)
     app = request.app
     items = await blocking(request, load_items, app[STORE], app[CONFIG], ids, base_url(request))
     if not items:
         return web.Response(status=404, content_type="text/plain", charset="utf-8",
-                            text="选中的书目都已不存在（可能已在数据更新中合并）。请重新检索后再导出。")
+                            text=_("选中的书目都已不存在（可能已在数据更新中合并）。请重新检索后再导出。"))
     body = fmt.write(items, encoding)
     stamp = datetime.now(BEIJING).strftime("%Y%m%d")
     charset = f"; charset={encoding}" if fmt.media_type.startswith("text/") else ""
@@ -150,9 +151,9 @@ async def feed(request: web.Request) -> web.Response:
     items = sorted(items, key=lambda i: (-i.first_seen, i.entry_id))[:FEED_ENTRIES]
     summaries = {i.entry_id: "　".join(x for x in (
         i.record.publisher, str(i.record.year or ""),
-        "收藏馆：" + "、".join(s.name for s in i.shelves[:5]) if i.shelves else "") if x)
+        _("收藏馆：") + "、".join(s.name for s in i.shelves[:5]) if i.shelves else "") if x)
         for i in items}
-    query = " ".join(v for k, v in to_params(req) if k == "q") or "全部书目"
+    query = " ".join(v for k, v in to_params(req) if k == "q") or _("全部书目")
     html = search_url(replace(req, page_size=DEFAULT_PAGE_SIZE))
     return web.Response(body=feeds.atom(items, title=f"{app[CONFIG].portal.title}：{query}",
                                         self_url=base + str(request.rel_url),
@@ -166,7 +167,7 @@ def export_links(entry_id: str) -> list[dict[str, str]]:
     for name, fmt in FORMATS.items():
         for enc in fmt.encodings:
             params = [("format", name), ("id", entry_id)]
-            label = fmt.title
+            label = _(fmt.title)
             if enc != "utf-8":
                 params.append(("encoding", enc))
                 label += f"（{enc.upper()}）"

@@ -13,6 +13,19 @@
 (function () {
   "use strict";
 
+  // The page's language (portal/i18n.py): msgid → translation from <script id="i18n">;
+  // "{name}" in a message is filled from `values`.
+  var messages = {};
+  try {
+    var table = document.getElementById("i18n");
+    if (table) { messages = JSON.parse(table.textContent) || {}; }
+  } catch (e) { messages = {}; }
+  function T(text, values) {
+    var out = messages[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
+    return out;
+  }
+
   var cells = document.querySelectorAll("td[data-status]");
   if (!cells.length || !window.fetch || !window.JSON) {
     return;
@@ -33,24 +46,27 @@
   function fill(cell, h) {
     var harvested = cell.textContent.replace(/\s+/g, " ").trim();
     while (cell.firstChild) { cell.removeChild(cell.firstChild); }
-    var main = h.label + (h.due_date ? " · 应还 " + h.due_date : "");
+    var main = h.label + (h.due_date ? " · " + T("应还 {date}", {date: h.due_date}) : "");
     cell.appendChild(el("span", "avail avail-" + h.status, main));
     var note;
     if (h.live) {
-      note = "实时";
+      note = T("实时");
     } else if (h.reason_code === "online" || h.reason_code === "no_items") {
       note = h.reason;
     } else if (h.found_live) {
-      note = "实时检索时成员馆系统报告的记录";
+      note = T("实时检索时成员馆系统报告的记录");
     } else {
-      note = (h.reason_code === "not_offered" ? "该馆系统不提供实时状态" :
-              "实时状态不可得：" + h.reason) +
-             (h.as_of_text ? "；截至 " + h.as_of_text + " 的记录" : "；为上次同步的记录");
+      note = (h.reason_code === "not_offered" ? T("该馆系统不提供实时状态") :
+              T("实时状态不可得：{reason}", {reason: h.reason})) +
+             (h.as_of_text ? T("；截至 {time} 的记录", {time: h.as_of_text}) : T("；为上次同步的记录"));
     }
     cell.appendChild(document.createTextNode(" "));
     cell.appendChild(el("span", "extra avail-note", note));
     var raw = h.live ? h.raw_status : (h.harvested_status || harvested);
-    if (raw) { cell.title = "系统原文：" + raw; }
+    if (raw) {
+      cell.appendChild(document.createTextNode(" "));
+      cell.appendChild(el("span", "extra avail-raw", T("系统原文：{raw}", {raw: raw})));
+    }
     cell.setAttribute("data-live", h.live ? "1" : "0");
   }
 
@@ -72,9 +88,8 @@
     } else if (hint) {
       var live = list.filter(function (h) { return h.live; }).length;
       hint.textContent = live ?
-        "标注“实时”的状态刚刚向收藏馆系统查询过（" + live + " 条）；其余为各馆上次同步的记录。" +
-        "借阅前请以收藏馆为准。" :
-        "暂时无法向收藏馆系统查询实时状态，以下为各馆上次同步的记录，借阅前请以收藏馆为准。";
+        T("标注“实时”的状态刚刚向收藏馆系统查询过（{n} 条）；其余为各馆上次同步的记录。借阅前请以收藏馆为准。", {n: live}) :
+        T("暂时无法向收藏馆系统查询实时状态，以下为各馆上次同步的记录，借阅前请以收藏馆为准。");
     }
   }
 

@@ -16,6 +16,19 @@
 (function () {
   "use strict";
 
+  // The page's language (portal/i18n.py): msgid → translation from <script id="i18n">;
+  // "{name}" in a message is filled from `values`.
+  var messages = {};
+  try {
+    var table = document.getElementById("i18n");
+    if (table) { messages = JSON.parse(table.textContent) || {}; }
+  } catch (e) { messages = {}; }
+  function T(text, values) {
+    var out = messages[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
+    return out;
+  }
+
   var box = document.getElementById("live");
   if (!box || !window.fetch || !window.JSON) {
     return;
@@ -43,16 +56,15 @@
       statusList.appendChild(li);
     }
     li.className = "live-source live-" + s.state;
-    li.textContent = s.name + "：" + s.text;
-    li.title = s.reason || "";
+    li.textContent = s.name + T("：") + s.text + (s.reason ? T("（{reason}）", {reason: s.reason}) : "");
   }
 
   function liveNote(hit) {
     var names = [];
     (hit.holdings || []).forEach(function (h) {
-      if (h.live) { names.push(h.name + "（" + h.copies + " 册）"); }
+      if (h.live) { names.push(h.name + T("（{n} 册）", {n: h.copies})); }
     });
-    return names.length ? "实时检索：" + names.join("、") : "";
+    return names.length ? T("实时检索：") + names.join("、") : "";
   }
 
   function indexItem(url) {
@@ -86,7 +98,7 @@
     cover.setAttribute("loading", "lazy");
     li.appendChild(cover);
     var heading = el("h3");
-    var link = el("a", null, hit.title || "（无题名）");
+    var link = el("a", null, hit.title || T("（无题名）"));
     link.setAttribute("href", hit.url);
     heading.appendChild(link);
     li.appendChild(heading);
@@ -100,14 +112,14 @@
       });
     li.appendChild(imprint);
     li.appendChild(el("p", "holdings-summary", hit.summary));
-    li.appendChild(el("p", "live-note hint", "仅见于实时检索，尚未收入联合目录"));
+    li.appendChild(el("p", "live-note hint", T("仅见于实时检索，尚未收入联合目录")));
     return li;
   }
 
   function showLiveCount() {
     var n = Object.keys(liveItems).length;
     liveList.hidden = liveHeading.hidden = n === 0;
-    liveHeading.textContent = "仅见于实时检索的书（" + n + " 种）";
+    liveHeading.textContent = T("仅见于实时检索的书（{n} 种）", {n: n});
   }
 
   function applyHits(hits, removed) {
@@ -136,11 +148,11 @@
   function setSummary(live, done) {
     if (!live) { return; }
     var parts = [];
-    if (live.live_hits) { parts.push("另找到 " + live.live_hits + " 种仅见于实时检索的书"); }
-    if (live.merged) { parts.push(live.merged + " 种已并入上方结果"); }
-    if (live.elsewhere) { parts.push(live.elsewhere + " 种联合目录已收录（不在本页）"); }
-    var text = parts.length ? parts.join("，") : (done ? "没有找到其他结果" : "");
-    summary.textContent = (done ? "实时检索完成" : "正在检索…") + (text ? "：" + text : "");
+    if (live.live_hits) { parts.push(T("另找到 {n} 种仅见于实时检索的书", {n: live.live_hits})); }
+    if (live.merged) { parts.push(T("{n} 种已并入上方结果", {n: live.merged})); }
+    if (live.elsewhere) { parts.push(T("{n} 种联合目录已收录（不在本页）", {n: live.elsewhere})); }
+    var text = parts.length ? parts.join(T("，")) : (done ? T("没有找到其他结果") : "");
+    summary.textContent = (done ? T("实时检索完成") : T("正在检索…")) + (text ? T("：") + text : "");
   }
 
   function finish(data) {
@@ -159,7 +171,7 @@
         applyHits(s.hits, Object.keys(liveItems).filter(function (id) { return !current[id]; }));
         if (s.done) { finish(s); } else { setSummary(s.live, false); setTimeout(function () { poll(url); }, 1000); }
       })
-      .catch(function () { summary.textContent = "实时检索已中断。"; });
+      .catch(function () { summary.textContent = T("实时检索已中断。"); });
   }
 
   function follow(session) {
@@ -205,7 +217,7 @@
         if (session.done) { finish(session); } else { setSummary(session.live, false); follow(session); }
       })
       .catch(function (err) {
-        summary.textContent = (err && err.error) ? err.error : "实时检索暂不可用；上方结果不受影响。";
+        summary.textContent = (err && err.error) ? err.error : T("实时检索暂不可用；上方结果不受影响。");
       });
   }
 
