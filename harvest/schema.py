@@ -140,5 +140,5 @@ def _statements(script: str) -> list[str]:
     return [s for s in out if s]
 
 
-__all__ = ["LINEAGE_SQL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError", "check_openable",
-           "prepare", "version_of"]
+__all__ = ["LINEAGE_SQL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError",
+           "check_openable", "prepare", "version_of"]

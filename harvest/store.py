@@ -859,10 +859,9 @@ class RecordStore:
                 chunk) if c)
         return out
 
-    def lineage_page(self, since: float | None, until: float | None, set_spec: str | None,
-                     after: tuple[float, str] | None, limit: int) -> list[LineageRow]:
-        """Entries changed in [since, until] (in `set_spec`), in (changed, entry) order from
-        after `after`: the pages of an OAI-PMH list, stable while entries change."""
+    @staticmethod
+    def _lineage_where(since: float | None, until: float | None,
+                       set_spec: str | None) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         args: list[Any] = []
         if since is not None:
@@ -871,10 +870,19 @@ class RecordStore:
         if until is not None:
             where.append("changed < ?")
             args.append(until)
-        if set_spec:
-            where.append("(' ' || sets || ' ') LIKE ? ESCAPE '\\'")
-            escaped = set_spec.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args.append(f"% {escaped} %")
+        if set_spec:  # the set itself or, for a hierarchy's node, any set below it
+            escaped = (set_spec.replace("\\", "\\\\").replace("%", "\\%")
+                       .replace("_", "\\_"))
+            where.append("((' ' || sets || ' ') LIKE ? ESCAPE '\\' "
+                         "OR (' ' || sets) LIKE ? ESCAPE '\\')")
+            args += [f"% {escaped} %", f"% {escaped}:%"]
+        return where, args
+
+    def lineage_page(self, since: float | None, until: float | None, set_spec: str | None,
+                     after: tuple[float, str] | None, limit: int) -> list[LineageRow]:
+        """Entries changed in [since, until) (in `set_spec`), in (changed, entry) order from
+        after `after`: the pages of an OAI-PMH list, stable while entries change."""
+        where, args = self._lineage_where(since, until, set_spec)
         if after is not None:
             where.append("(changed > ? OR (changed = ? AND entry > ?))")
             args += [after[0], after[0], after[1]]
@@ -883,6 +891,14 @@ class RecordStore:
             sql += " WHERE " + " AND ".join(where)
         return [_lineage_row(r) for r in self._db.execute(
             sql + " ORDER BY changed, entry LIMIT ?", (*args, limit))]
+
+    def lineage_count(self, since: float | None, until: float | None,
+                      set_spec: str | None) -> int:
+        where, args = self._lineage_where(since, until, set_spec)
+        sql = "SELECT COUNT(*) FROM entry_lineage"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return int(self._db.execute(sql, args).fetchone()[0])
 
     def lineage_span(self) -> tuple[float, float] | None:
         """(earliest, latest) change time: Identify's earliestDatestamp."""
