@@ -54,6 +54,7 @@ from portal.live import setup_live
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.metrics import setup_metrics
 from portal.oai_provider import setup_oai
+from portal.permalinks import setup_permalinks
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
@@ -268,6 +269,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_covers(app)  # (issue 11) covers served from our own origin
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
     setup_oai(app)  # (issue 15) OAI-PMH provider of the merged catalogue
+    setup_permalinks(app)  # (issue 14 item 7) old entry ids redirect to where they went
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
