@@ -58,6 +58,7 @@ from portal.permalinks import setup_permalinks
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
+from portal.sru import setup_sru
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
     setup_oai(app)  # (issue 15) OAI-PMH provider of the merged catalogue
     setup_permalinks(app)  # (issue 14 item 7) old entry ids redirect to where they went
+    setup_sru(app)  # (issue 15) SRU 1.2/2.0 searchRetrieve and explain
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
