@@ -179,6 +179,7 @@ class SRU:
         for index in YEAR_INDEXES:
             if "." in index:
                 self._index(sub, index_info, index, "出版年 year (= < > <= >=)")
+        self._index(sub, index_info, "cql.allRecords", "全部书目 every entry (= 1)")
         schema_info = sub(explain, "schemaInfo")
         for schema in SCHEMAS:
             s = sub(schema_info, "schema", identifier=schema.identifier, name=schema.name,

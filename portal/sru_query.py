@@ -46,6 +46,8 @@ FILTER_INDEXES = {
     "clc": "clc_top", "tongjian.clc": "clc_top", "dc.clc": "clc_top",
 }
 YEAR_INDEXES = ("dc.date", "year", "date", "tongjian.year")
+#: `cql.allRecords = 1`: every entry (how a harvester over SRU asks for everything).
+ALL_RECORDS = ("cql.allrecords", "allrecords")
 SORT_INDEXES = {"dc.date": "year", "year": "year", "date": "year", "dc.title": "title",
                 "title": "title"}
 
@@ -88,7 +90,8 @@ def _index(clause: Clause) -> str:
 
 def _is_limit(node: Node) -> bool:
     return isinstance(node, Clause) and (_index(node) in FILTER_INDEXES
-                                         or _index(node) in YEAR_INDEXES)
+                                         or _index(node) in YEAR_INDEXES
+                                         or _index(node) in ALL_RECORDS)
 
 
 def _year_limit(clause: Clause) -> Limits:
@@ -133,6 +136,8 @@ def _facet_limit(clause: Clause) -> Limits:
 
 
 def limit_of(clause: Clause) -> Limits:
+    if _index(clause) in ALL_RECORDS:
+        return Limits()  # limits nothing
     return _year_limit(clause) if _index(clause) in YEAR_INDEXES else _facet_limit(clause)
 
 
