@@ -331,6 +331,12 @@ class _Validator:
         email = str(d.get("admin_email", ""))
         if email and not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
             raise self.fail("offer.admin_email", f"{email!r} is not an e-mail address")
+        z3950 = d.get("z3950") or {}
+        if isinstance(z3950, dict) and ({"networks", "per_minute"} & set(z3950)):
+            raise self.fail("offer.z3950", "Zebra cannot keep Z39.50 to networks or count "
+                            "requests per client: leave out networks/per_minute, listen on an "
+                            "internal address (tongjian zserver --host) and restrict the port "
+                            "in the firewall")
         return OfferConfig(**{name: self.endpoint(d[name], f"offer.{name}",
                                                   getattr(defaults, name))
                               for name in d if name != "admin_email"},
