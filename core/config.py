@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-LEVELS = ("province", "city", "county", "town", "village")
+# "other": a library of another system (university, research, neighbouring province).
+LEVELS = ("province", "city", "county", "town", "village", "other")
 PROTOCOLS = ("z3950", "sru", "oaipmh", "symphony", "koha")
 MODES = ("harvest", "live")
 SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc")
@@ -39,7 +40,7 @@ class Library:
     code: str
     name: str
     region: str  # city (地级市) the library belongs to, e.g. 咸阳市
-    level: str  # province | city | county | town | village
+    level: str  # province | city | county | town | village | other
     county: str = ""  # for county-level and below: 县/区/县级市
     address: str = ""
     contact: str = ""
