@@ -73,6 +73,10 @@ class LineageChanges:
     deleted: int = 0  # entries that vanished
 
 
+#: Entries compared per step of a full refresh: memory stays flat for a million.
+CHUNK = 2000
+
+
 def refresh(store: RecordStore, libraries: Mapping[str, Library],
             entries: Collection[str] | None = None, now: float | None = None) -> LineageChanges:
     """Bring the lineage of `entries` (every entry when None) in line with the store after
@@ -80,14 +84,22 @@ def refresh(store: RecordStore, libraries: Mapping[str, Library],
     change time; one that has no records any more becomes a tombstone naming the entries
     its records are in now."""
     now = time.time() if now is None else now
-    members = store.entry_members(entries)
-    if entries is None:
-        known = store.lineage_rows(None)
-        known.update(store.lineage_rows(set(members) - set(known)))
-    else:
-        known = store.lineage_rows(entries)
-    out: list[LineageRow] = []
     changes = LineageChanges()
+    if entries is not None:
+        _refresh(store, libraries, list(entries), now, changes)
+    else:
+        wanted = store.entry_ids() + store.vanished_entries()
+        for start in range(0, len(wanted), CHUNK):
+            _refresh(store, libraries, wanted[start:start + CHUNK], now, changes)
+    store.commit()
+    return changes
+
+
+def _refresh(store: RecordStore, libraries: Mapping[str, Library], entries: list[str],
+             now: float, changes: LineageChanges) -> None:
+    members = store.entry_members(entries)
+    known = store.lineage_rows(entries)
+    out: list[LineageRow] = []
     for entry, rows in members.items():
         digest = members_digest(rows)
         old = known.get(entry)
@@ -105,8 +117,6 @@ def refresh(store: RecordStore, libraries: Mapping[str, Library],
         out.append(LineageRow(entry, old.keys, old.digest, now, True, successors, old.sets))
         changes.deleted += 1
     store.save_lineage(out)
-    store.commit()
-    return changes
 
 
 def resolve(store: RecordStore, entry: str) -> list[str] | None:

@@ -835,6 +835,17 @@ class RecordStore:
                 f"({','.join('?' * len(chunk))})", chunk))
         return out
 
+    def entry_ids(self) -> list[str]:
+        """Every entry (cluster) id the records name now."""
+        return [c for (c,) in self._db.execute(
+            "SELECT DISTINCT cluster FROM records WHERE cluster IS NOT NULL AND cluster != ''")]
+
+    def vanished_entries(self) -> list[str]:
+        """Entries the lineage holds as existing that no record names any more."""
+        return [e for (e,) in self._db.execute(
+            "SELECT entry FROM entry_lineage l WHERE deleted = 0 AND NOT EXISTS "
+            "(SELECT 1 FROM records r WHERE r.cluster = l.entry)")]
+
     def lineage(self, entry: str) -> LineageRow | None:
         row = self._db.execute(f"SELECT {_LINEAGE_COLUMNS} FROM entry_lineage WHERE entry = ?",
                                (entry,)).fetchone()

@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from lxml import etree
 
-from connectors.cql import CQLSyntaxError, parse
+from connectors.cql import CQLSyntaxError, Modifier, Query, SortKey, parse
 from core.config import Config
 from harvest import export
 from harvest.store import RecordStore
@@ -135,8 +136,6 @@ class SRU:
     # -- explain ---------------------------------------------------------------------
 
     def explain_record(self, base_url: str) -> etree._Element:
-        from urllib.parse import urlsplit
-
         url = urlsplit(base_url)
         explain = etree.Element(f"{{{EXPLAIN_NS}}}explain", nsmap={"zr": EXPLAIN_NS})
 
@@ -213,7 +212,7 @@ class SRU:
 
     # -- searchRetrieve ----------------------------------------------------------------
 
-    def plan(self, params: Mapping[str, str]) -> tuple[Any, Schema, int, int]:
+    def plan(self, params: Mapping[str, str]) -> tuple[Query, Schema, int, int]:
         """(parsed query, schema, startRecord, maximumRecords) or Diagnostic."""
         _known(params, SEARCH_PARAMS)
         query_text = params.get("query")
@@ -265,9 +264,7 @@ def _escaped(params: Mapping[str, str]) -> bool:
     return packing == "string"
 
 
-def _with_sort_keys(query: Any, sort_keys: str) -> Any:
-    from connectors.cql import Modifier, Query, SortKey
-
+def _with_sort_keys(query: Query, sort_keys: str) -> Query:
     keys = []
     for spec in sort_keys.split():
         parts = spec.split(",")

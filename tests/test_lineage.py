@@ -137,3 +137,22 @@ def test_migration_2_fills_the_lineage_of_an_older_store(tmp_path: Path) -> None
     assert "library:SXPL" in row.sets
     assert version_of(sqlite3.connect(tmp_path / "s.db")) == SCHEMA_VERSION
     store.close()
+
+
+def test_a_full_refresh_in_small_steps_finds_changes_and_vanished_entries(
+        tmp_path: Path, monkeypatch) -> None:
+    config, store, backend = merged(tmp_path, [rec("sx", str(n), f"97870200{n:05d}")
+                                               for n in range(1, 6)])
+    before = {k: store.cluster_of(k) for k in ("sx:1", "sx:2", "sx:3")}
+    times = {e: store.lineage(e or "").changed for e in before.values()}  # type: ignore[union-attr]
+    store.delete("sx:1")
+    store.put(rec("sx", "2", "9787020000002", summary="改了"), b"raw", "test")
+    store.commit()
+    monkeypatch.setattr(lineage, "CHUNK", 1)
+    changes = lineage.refresh(store, config.libraries, now=times[before["sx:3"]] + 100)
+    assert (changes.changed, changes.deleted) == (1, 1)
+    assert store.lineage(before["sx:1"] or "").deleted  # type: ignore[union-attr]
+    assert store.lineage(before["sx:2"] or "").changed > times[before["sx:2"]]  # type: ignore[union-attr]
+    assert store.lineage(before["sx:3"] or "").changed == times[before["sx:3"]]  # type: ignore[union-attr]
+    store.close()
+    backend.close()
