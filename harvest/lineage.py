@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,13 +58,18 @@ def entry_sets(members: list[MemberRow], libraries: Mapping[str, Library]) -> li
     return sorted(specs)
 
 
+@lru_cache(maxsize=4096)
 def _spec_safe(code: str) -> bool:
     return all(ch.isascii() and (ch.isalnum() or ch in "-_.!~*'()") for ch in code)
 
 
 def members_digest(members: list[MemberRow]) -> str:
-    lines = sorted(f"{m.key}\t{m.digest}" for m in members)
-    return hashlib.sha1("\n".join(lines).encode("utf-8"), usedforsecurity=False).hexdigest()
+    return _digest([f"{m.key}\t{m.digest}" for m in members])
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha1("\n".join(sorted(lines)).encode("utf-8"),
+                        usedforsecurity=False).hexdigest()
 
 
 @dataclass
@@ -88,11 +93,41 @@ def refresh(store: RecordStore, libraries: Mapping[str, Library],
     if entries is not None:
         _refresh(store, libraries, list(entries), now, changes)
     else:
-        wanted = store.entry_ids() + store.vanished_entries()
-        for start in range(0, len(wanted), CHUNK):
-            _refresh(store, libraries, wanted[start:start + CHUNK], now, changes)
+        # Compare digests alone (no record decoded); only what differs is looked at.
+        stale: list[str] = []
+        for group in _chunks(_grouped(store.member_digests()), CHUNK):
+            recorded = store.lineage_digests([entry for entry, _ in group])
+            stale += [entry for entry, digest in group if recorded.get(entry) != digest]
+        stale += store.vanished_entries()
+        for start in range(0, len(stale), CHUNK):
+            _refresh(store, libraries, stale[start:start + CHUNK], now, changes)
     store.commit()
     return changes
+
+
+def _grouped(rows: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str]]:
+    """(entry, members digest) from (entry, key, digest) rows ordered by entry."""
+    current: str | None = None
+    lines: list[str] = []
+    for entry, key, digest in rows:
+        if entry != current:
+            if current is not None:
+                yield current, _digest(lines)
+            current, lines = entry, []
+        lines.append(f"{key}\t{digest}")
+    if current is not None:
+        yield current, _digest(lines)
+
+
+def _chunks(items: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _refresh(store: RecordStore, libraries: Mapping[str, Library], entries: list[str],

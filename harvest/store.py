@@ -840,6 +840,27 @@ class RecordStore:
         return [c for (c,) in self._db.execute(
             "SELECT DISTINCT cluster FROM records WHERE cluster IS NOT NULL AND cluster != ''")]
 
+    def member_digests(self) -> Generator[tuple[str, str, str], None, None]:
+        """(entry, record key, record digest) of every record, by entry: what a full
+        lineage refresh compares, without decoding any record."""
+        cur = self._db.execute("SELECT cluster, key, digest FROM records WHERE cluster IS NOT "
+                               "NULL AND cluster != '' ORDER BY cluster")
+        try:
+            yield from cur
+        finally:
+            cur.close()
+
+    def lineage_digests(self, entries: Sequence[str]) -> dict[str, str]:
+        """{entry: its recorded digest} of those of `entries` the lineage holds as
+        existing."""
+        out: dict[str, str] = {}
+        for start in range(0, len(entries), _PARAMS_PER_QUERY):
+            chunk = entries[start:start + _PARAMS_PER_QUERY]
+            out.update(self._db.execute(
+                "SELECT entry, digest FROM entry_lineage WHERE deleted = 0 AND entry IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
+
     def vanished_entries(self) -> list[str]:
         """Entries the lineage holds as existing that no record names any more."""
         return [e for (e,) in self._db.execute(
