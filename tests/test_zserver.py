@@ -44,14 +44,19 @@ def test_yaz_client_searches_the_marc21_catalogue_in_utf8_and_gb18030(world,
                          "find @attr 1=7 9787020008735\n"
                          "find @attr 1=21 陕西\n"
                          "find @attr 1=1016 史念海\n"
-                         "format opac\nshow 1\nquit\n", tmp_path)
+                         "find @attr 1=4 红楼梦\nformat opac\nshow 2\nquit\n", tmp_path)
         hits = [line for line in out.splitlines() if line.startswith("Number of hits")]
         assert [h.split(",")[0] for h in hits] == [
             "Number of hits: 2", "Number of hits: 1", "Number of hits: 1",
-            "Number of hits: 1", "Number of hits: 1"]
+            "Number of hits: 1", "Number of hits: 1", "Number of hits: 2"]
         assert "852    $a SXPL $b 借阅区 $h I242.4/1 $p SXPL1" in out
         assert "852    $a XYLIB $b 借阅区 $h I242.4/1 $p XYLIB1" in out
-        assert "[239]" in out  # no OPAC record syntax: holdings travel in 852
+        # OPAC record syntax: the record, and a holding per 852 (no circulation part:
+        # the union catalogue cannot say what is on the shelf now)
+        opac = out[out.index("Record type: OPAC"):]
+        assert "nucCode: SXPL" in opac and "nucCode: XYLIB" in opac
+        assert "callNumber: I242.4/1" in opac and "shelvingLocation: 借阅区" in opac
+        assert "availableNow" not in opac
         # GB18030 by character-set negotiation: query and records in GB18030
         out = yaz_client("charset GB18030\n"
                          f"open tcp:{zebra.address}\nset_marcdump raw.mrc\n"

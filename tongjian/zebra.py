@@ -194,6 +194,7 @@ class ZebraServer:
         *,
         startup_timeout: float = 10.0,
         host: str = "127.0.0.1",
+        opac_from_852: bool = False,
     ) -> None:
         if flavour not in PROFILES:
             raise ValueError(f"flavour must be one of {sorted(PROFILES)}, not {flavour!r}")
@@ -214,6 +215,9 @@ class ZebraServer:
         self.charset = self.record_files[0].encoding if self.record_files else "utf-8"
         self.database = database
         self.host = host  # an IPv4 address to listen on; loopback unless told otherwise
+        # OPAC record syntax made from the record's 852 holdings (tongjian zserver's MARC 21
+        # entries); member simulations keep Zebra's "no OPAC" (239), as real Zebras answer.
+        self.opac_from_852 = opac_from_852
         self.startup_timeout = startup_timeout
         self._requested_port = port
         self._port: int | None = None
@@ -351,6 +355,12 @@ class ZebraServer:
             "</backend>"
         )
         entries = ['<retrieval syntax="usmarc"/>']
+        if self.opac_from_852 and self.flavour == "marc21":
+            entries.append(
+                f'<retrieval syntax="opac"><backend syntax="usmarc" name="F"><marc '
+                f'inputformat="marc" outputformat="marcxml" inputcharset="{charset}" '
+                'outputcharset="utf-8"/><xslt stylesheet="conf/tongjian-marcxml2opac.xsl"/>'
+                "</backend></retrieval>")
         if self.flavour == "unimarc":
             entries.append('<retrieval syntax="unimarc"/>')
         entries += [

@@ -12,8 +12,10 @@ listening.
 
 What it serves: Bib-1 use attributes 4 title, 1003 author, 7 ISBN, 21 subject,
 20 local classification (CLC), 1016 any, 12 local number (the entry id), with Zebra's ICU
-analysis of Chinese (tongjian/zebra_conf); record syntaxes USMARC (marc21 flavour) or
-UNIMARC and USMARC (unimarc flavour), XML (MARCXML); SRU on the same port.  What it
+analysis of Chinese (tongjian/zebra_conf); record syntaxes USMARC and OPAC (marc21
+flavour: YAZ's front end makes the OPAC holdings from the 852s through
+tongjian-marcxml2opac.xsl) or UNIMARC and USMARC (unimarc flavour), XML (MARCXML); SRU on
+the same port.  What it
 cannot do is in the README ("Offer the union catalogue to other systems").
 """
 
@@ -90,7 +92,7 @@ class CatalogueServer:
         path, self.entries = export_catalogue(self.store, self.config, self.flavour, folder)
         port = self.server.port if self.server else self.port
         server = ZebraServer(folder, self.flavour, [RecordFile(path)], port=port,
-                             database=DATABASE, host=self.host)
+                             database=DATABASE, host=self.host, opac_from_852=True)
         server.prepare()
         self.exported_at = latest
         return server
