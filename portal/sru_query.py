@@ -1,10 +1,10 @@
 """A CQL query run through the portal's own search: what SRU searches.
 
 An SRU client must find what a reader finds, so every search clause becomes the portal's
-`SearchRequest` (the same fields, the same Chinese analysis, the same engine) and goes
-through `portal.query.run_search`'s engine call; only what the portal has no words for is
-done here: booleans across clauses, exact-title (`==`), `any`, years compared with
-< > and right truncation.
+`SearchRequest` (the same fields, the same Chinese analysis, the same engine) and goes to
+the engine exactly as `portal.query.run_search` sends it (`backend.search`); only what the
+portal has no words for is done here: booleans across clauses, exact-title (`==`), `any`,
+years compared with < > and right truncation.
 
 A query that is one clause — with any number of library, region, CLC-class or year-range
 limits ANDed to it — is one engine search, paged and counted by the engine.  Booleans
