@@ -391,7 +391,11 @@ class Z3950Connector:
         done = 0
         if state and not state.get("complete"):
             done = int(state.get("position", 0))
-        hits = self.search_pqf(query or self.harvest_query)
+        wanted = query or self.harvest_query
+        # Over SRU a harvest query not in PQF (which starts with @) is CQL, e.g.
+        # `cql.allRecords = 1` for a server without Zebra's x-pquery (Tongjian's /sru).
+        cql = self.protocol == "sru" and not wanted.lstrip().startswith("@")
+        hits = self.search_cql(wanted) if cql else self.search_pqf(wanted)
         for start in range(done + 1, hits + 1, self.batch_size):
             count = min(self.batch_size, hits - start + 1)
             yield from self._present(start, count, on_error)

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-LEVELS = ("province", "city", "county", "town", "village")
+# "other": a library of another system (university, research, neighbouring province).
+LEVELS = ("province", "city", "county", "town", "village", "other")
 PROTOCOLS = ("z3950", "sru", "oaipmh", "symphony", "koha")
 MODES = ("harvest", "live")
 SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc")
@@ -40,7 +41,7 @@ class Library:
     code: str
     name: str
     region: str  # city (地级市) the library belongs to, e.g. 咸阳市
-    level: str  # province | city | county | town | village
+    level: str  # province | city | county | town | village | other
     county: str = ""  # for county-level and below: 县/区/县级市
     address: str = ""
     contact: str = ""
@@ -154,6 +155,29 @@ class PortalConfig:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """One way other systems reach the union catalogue (issue 15): read-only always; it
+    can be turned off, kept to listed networks, and each client address gets at most
+    `per_minute` requests."""
+
+    enabled: bool = True
+    networks: tuple[str, ...] = ()  # empty: any address
+    per_minute: int = 120
+    port: int = 0  # Z39.50 only: where `tongjian zserver` listens
+
+
+@dataclass(frozen=True)
+class OfferConfig:
+    """`offer:` in config.yaml — the union catalogue offered onward over OAI-PMH (/oai),
+    SRU (/sru) and Z39.50 (`tongjian zserver`)."""
+
+    oai: Endpoint = Endpoint()
+    sru: Endpoint = Endpoint()
+    z3950: Endpoint = Endpoint(enabled=False, port=2100)
+    admin_email: str = ""  # OAI-PMH Identify's adminEmail (one is required)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     name: str
@@ -163,6 +187,7 @@ class Config:
     portal: PortalConfig
     store_path: str = "var/tongjian.db"
     extra: dict[str, Any] = field(default_factory=dict)
+    offer: OfferConfig = OfferConfig()
 
     def resolve(self, relative: str) -> Path:
         """Paths in the file are relative to the file, not to wherever the command runs."""
@@ -207,7 +232,7 @@ def load(path: str | Path) -> Config:
 def parse(data: Any, path: Path) -> Config:
     v = _Validator(path)
     top = v.mapping(data, "the top level", required=("libraries", "sources"),
-                    optional=("consortium", "index", "portal", "store"))
+                    optional=("consortium", "index", "portal", "store", "offer"))
     consortium = v.mapping(top.get("consortium", {}), "consortium", optional=("name",))
     libraries: dict[str, Library] = {}
     for i, raw in enumerate(v.sequence(top["libraries"], "libraries")):
@@ -261,6 +286,7 @@ def parse(data: Any, path: Path) -> Config:
         index=index,
         portal=portal,
         store_path=str(store.get("path", "var/tongjian.db")),
+        offer=v.offer(top.get("offer", {})),
     )
 
 
@@ -327,6 +353,38 @@ class _Validator:
                 raise self.fail(f"{where}[{i}]", f"{raw!r} is not an IP address or network "
                                 "— write e.g. '127.0.0.1' or '10.0.0.0/8'") from None
         return tuple(out)
+
+    def offer(self, raw: Any) -> OfferConfig:
+        d = self.mapping(raw, "offer", optional=("oai", "sru", "z3950", "admin_email"))
+        defaults = OfferConfig()
+        email = str(d.get("admin_email", ""))
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+            raise self.fail("offer.admin_email", f"{email!r} is not an e-mail address")
+        z3950 = d.get("z3950") or {}
+        if isinstance(z3950, dict) and ({"networks", "per_minute"} & set(z3950)):
+            raise self.fail("offer.z3950", "Zebra cannot keep Z39.50 to networks or count "
+                            "requests per client: leave out networks/per_minute, listen on an "
+                            "internal address (tongjian zserver --host) and restrict the port "
+                            "in the firewall")
+        return OfferConfig(**{name: self.endpoint(d[name], f"offer.{name}",
+                                                  getattr(defaults, name))
+                              for name in d if name != "admin_email"},
+                           admin_email=email)
+
+    def endpoint(self, raw: Any, where: str, default: Endpoint) -> Endpoint:
+        d = self.mapping(raw, where, optional=("enabled", "networks", "per_minute", "port"))
+        enabled = d.get("enabled", default.enabled)
+        if not isinstance(enabled, bool):
+            raise self.fail(where, f"enabled: {enabled!r} is not true or false")
+        per_minute = d.get("per_minute", default.per_minute)
+        if type(per_minute) is not int or per_minute < 1:
+            raise self.fail(where, f"per_minute: {per_minute!r} is not a whole number ≥ 1 "
+                            "(requests one client address may make per minute)")
+        port = d.get("port", default.port)
+        if type(port) is not int or not 0 <= port < 65536:
+            raise self.fail(where, f"port: {port!r} is not a TCP port number")
+        return Endpoint(enabled, self.networks(d.get("networks"), f"{where}.networks"),
+                        per_minute, port)
 
     def choice(self, value: Any, allowed: tuple[str, ...], where: str) -> None:
         if value not in allowed:

@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 from core.config import Config, HoldingsMap, Source
 from core.model import Record
 from core.progress import Progress
+from harvest import lineage
 from harvest.batch_gc import batch_gc
 from harvest.crosswalk import to_record
 from harvest.merge import assign_store_clusters
@@ -392,6 +393,9 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
                 store.create_indexes()
                 store.commit()
                 stats.stages["store indexes"] = time.monotonic() - t
+            t = time.monotonic()
+            lineage.refresh(store, config.libraries)  # OAI-PMH datestamps, permalinks
+            stats.stages["lineage"] = time.monotonic() - t
             if mode == "rebuild":
                 t = time.monotonic()
                 stats.index_entries = _rebuild_index(store, config, processes, ctx,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from connectors.base import Checkpoint, ConnectorError, HarvestConnector, RawRecord
 from core.config import Config, Source
 from core.progress import Progress
+from harvest import lineage
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_store_clusters
@@ -252,6 +253,7 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
     affected.discard("")
     store.set_clusters((k, new[k]) for k in changed if k in new)
     store.commit()
+    lineage.refresh(store, config.libraries, affected)  # OAI-PMH datestamps, permalinks
     backend.delete(affected)
     backend.add(doc for c in sorted(affected)
                 if (doc := _document(store, c, config)) is not None)
@@ -270,6 +272,7 @@ def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
     assignment = assign_store_clusters(store)
     store.set_clusters(assignment.items())
     store.commit()
+    lineage.refresh(store, config.libraries)  # OAI-PMH datestamps, permalinks
     backend.clear()
     progress = Progress("index", unit="entries") if show_progress else None
     docs = 0

@@ -40,9 +40,35 @@ def _stamp_unversioned(db: sqlite3.Connection) -> None:
     CREATE … IF NOT EXISTS of the current schema runs after every migration)."""
 
 
+LINEAGE_SQL = """
+CREATE TABLE IF NOT EXISTS entry_lineage (
+    entry       TEXT PRIMARY KEY,      -- merged entry (cluster) id, as URLs and OAI-PMH name it
+    keys        TEXT NOT NULL,         -- JSON list of its record keys (kept when it goes)
+    digest      TEXT NOT NULL,         -- of those keys and their records' digests
+    changed     REAL NOT NULL,         -- when it last changed: its OAI-PMH datestamp
+    deleted     INTEGER NOT NULL DEFAULT 0,
+    successors  TEXT NOT NULL DEFAULT '[]', -- JSON: the entries its records went to
+    sets        TEXT NOT NULL DEFAULT ''    -- its OAI-PMH setSpecs, space-separated
+);
+CREATE INDEX IF NOT EXISTS entry_lineage_changed ON entry_lineage(changed, entry);
+"""
+
+
+def _entry_lineage(db: sqlite3.Connection) -> None:
+    """Every entry of the store as it is now, changed when its newest record was; the
+    empty digest tells the next merge to fill digest and sets without moving that time."""
+    for statement in _statements(LINEAGE_SQL):
+        db.execute(statement)
+    db.execute("INSERT OR IGNORE INTO entry_lineage (entry, keys, digest, changed) "
+               "SELECT cluster, json_group_array(key), '', MAX(updated_at) FROM records "
+               "WHERE cluster IS NOT NULL AND cluster != '' GROUP BY cluster")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the schema version of a store made before versions (0.1.0)",
               _stamp_unversioned),
+    Migration(2, "entry lineage: each merged entry's records, last change and successors "
+              "(OAI-PMH datestamps and deletions, permalinks)", _entry_lineage),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -114,5 +140,5 @@ def _statements(script: str) -> list[str]:
     return [s for s in out if s]
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError", "check_openable",
-           "prepare", "version_of"]
+__all__ = ["LINEAGE_SQL", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "StoreVersionError",
+           "check_openable", "prepare", "version_of"]

@@ -19,16 +19,22 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
 from core.config import Config
 from core.model import Author, Holding, Record
 from harvest.matching import MatchRecord, lone_cluster_id
-from harvest.schema import StoreVersionError, check_openable, prepare, version_of
+from harvest.schema import (
+    LINEAGE_SQL,
+    StoreVersionError,
+    check_openable,
+    prepare,
+    version_of,
+)
 
 
 def work_key(m: MatchRecord) -> str:
@@ -208,7 +214,7 @@ CREATE TABLE IF NOT EXISTS quality_problems (   -- the latest run only
     detail   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS quality_problems_library ON quality_problems(library, kind);
-"""
+""" + LINEAGE_SQL  # entry lineage: OAI-PMH datestamps and deletions, permalinks (harvest.lineage)
 
 #: Host parameters per `… IN (?, …)` statement: well under SQLite's limit.
 _PARAMS_PER_QUERY = 500
@@ -796,6 +802,148 @@ class RecordStore:
             out.setdefault(source, {"records": 0, "quarantined": 0})["quarantined"] = n
         return out
 
+    # -- entry lineage (harvest.lineage) ----------------------------------------------
+
+    def entry_members(self, entries: Collection[str] | None = None
+                      ) -> dict[str, list[MemberRow]]:
+        """{entry: its records} now, for `entries` (every entry when None)."""
+        sql = ("SELECT cluster, key, digest, library, COALESCE(json_extract(data, "
+               "'$.clc_top'), ''), COALESCE(json_extract(data, '$.online_url'), '') != '', "
+               "(SELECT group_concat(json_extract(value, '$.library'), ' ') FROM "
+               "json_each(data, '$.holdings')) FROM records")
+        out: dict[str, list[MemberRow]] = {}
+
+        def collect(rows: Iterable[tuple[Any, ...]]) -> None:
+            for cluster, key, digest, library, clc_top, online, held in rows:
+                out.setdefault(cluster, []).append(MemberRow(
+                    key, digest, library, clc_top or "", bool(online), (held or "").split()))
+
+        if entries is None:
+            collect(self._db.execute(sql + " WHERE cluster IS NOT NULL AND cluster != ''"))
+            return out
+        wanted = list(entries)
+        for start in range(0, len(wanted), _PARAMS_PER_QUERY):
+            chunk = wanted[start:start + _PARAMS_PER_QUERY]
+            collect(self._db.execute(
+                sql + f" WHERE cluster IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def lineage_rows(self, entries: Collection[str] | None = None) -> dict[str, LineageRow]:
+        """The lineage of `entries` (of every entry not deleted, when None)."""
+        if entries is None:
+            return {r[0]: _lineage_row(r) for r in self._db.execute(
+                f"SELECT {_LINEAGE_COLUMNS} FROM entry_lineage WHERE deleted = 0")}
+        out: dict[str, LineageRow] = {}
+        wanted = list(entries)
+        for start in range(0, len(wanted), _PARAMS_PER_QUERY):
+            chunk = wanted[start:start + _PARAMS_PER_QUERY]
+            out.update((r[0], _lineage_row(r)) for r in self._db.execute(
+                f"SELECT {_LINEAGE_COLUMNS} FROM entry_lineage WHERE entry IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def entry_ids(self) -> list[str]:
+        """Every entry (cluster) id the records name now."""
+        return [c for (c,) in self._db.execute(
+            "SELECT DISTINCT cluster FROM records WHERE cluster IS NOT NULL AND cluster != ''")]
+
+    def member_digests(self) -> Generator[tuple[str, str, str], None, None]:
+        """(entry, record key, record digest) of every record, by entry: what a full
+        lineage refresh compares, without decoding any record."""
+        cur = self._db.execute("SELECT cluster, key, digest FROM records WHERE cluster IS NOT "
+                               "NULL AND cluster != '' ORDER BY cluster")
+        try:
+            yield from cur
+        finally:
+            cur.close()
+
+    def lineage_digests(self, entries: Sequence[str]) -> dict[str, str]:
+        """{entry: its recorded digest} of those of `entries` the lineage holds as
+        existing."""
+        out: dict[str, str] = {}
+        for start in range(0, len(entries), _PARAMS_PER_QUERY):
+            chunk = entries[start:start + _PARAMS_PER_QUERY]
+            out.update(self._db.execute(
+                "SELECT entry, digest FROM entry_lineage WHERE deleted = 0 AND entry IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def vanished_entries(self) -> list[str]:
+        """Entries the lineage holds as existing that no record names any more."""
+        return [e for (e,) in self._db.execute(
+            "SELECT entry FROM entry_lineage l WHERE deleted = 0 AND NOT EXISTS "
+            "(SELECT 1 FROM records r WHERE r.cluster = l.entry)")]
+
+    def lineage(self, entry: str) -> LineageRow | None:
+        row = self._db.execute(f"SELECT {_LINEAGE_COLUMNS} FROM entry_lineage WHERE entry = ?",
+                               (entry,)).fetchone()
+        return _lineage_row(row) if row else None
+
+    def save_lineage(self, rows: Iterable[LineageRow]) -> None:
+        """Insert or replace lineage rows; commit afterwards."""
+        self._db.executemany(
+            f"INSERT OR REPLACE INTO entry_lineage ({_LINEAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+            [(r.entry, json.dumps(r.keys, ensure_ascii=False), r.digest, r.changed,
+              int(r.deleted), json.dumps(r.successors, ensure_ascii=False), " ".join(r.sets))
+             for r in rows])
+
+    def clusters_of(self, keys: Iterable[str]) -> set[str]:
+        """The entries these records are in now (records gone since are skipped)."""
+        out: set[str] = set()
+        wanted = list(keys)
+        for start in range(0, len(wanted), _PARAMS_PER_QUERY):
+            chunk = wanted[start:start + _PARAMS_PER_QUERY]
+            out.update(c for (c,) in self._db.execute(
+                f"SELECT cluster FROM records WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk) if c)
+        return out
+
+    @staticmethod
+    def _lineage_where(since: float | None, until: float | None,
+                       set_spec: str | None) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if since is not None:
+            where.append("changed >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("changed < ?")
+            args.append(until)
+        if set_spec:  # the set itself or, for a hierarchy's node, any set below it
+            escaped = (set_spec.replace("\\", "\\\\").replace("%", "\\%")
+                       .replace("_", "\\_"))
+            where.append("((' ' || sets || ' ') LIKE ? ESCAPE '\\' "
+                         "OR (' ' || sets) LIKE ? ESCAPE '\\')")
+            args += [f"% {escaped} %", f"% {escaped}:%"]
+        return where, args
+
+    def lineage_page(self, since: float | None, until: float | None, set_spec: str | None,
+                     after: tuple[float, str] | None, limit: int) -> list[LineageRow]:
+        """Entries changed in [since, until) (in `set_spec`), in (changed, entry) order from
+        after `after`: the pages of an OAI-PMH list, stable while entries change."""
+        where, args = self._lineage_where(since, until, set_spec)
+        if after is not None:
+            where.append("(changed > ? OR (changed = ? AND entry > ?))")
+            args += [after[0], after[0], after[1]]
+        sql = f"SELECT {_LINEAGE_COLUMNS} FROM entry_lineage"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_lineage_row(r) for r in self._db.execute(
+            sql + " ORDER BY changed, entry LIMIT ?", (*args, limit))]
+
+    def lineage_count(self, since: float | None, until: float | None,
+                      set_spec: str | None) -> int:
+        where, args = self._lineage_where(since, until, set_spec)
+        sql = "SELECT COUNT(*) FROM entry_lineage"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return int(self._db.execute(sql, args).fetchone()[0])
+
+    def lineage_span(self) -> tuple[float, float] | None:
+        """(earliest, latest) change time: Identify's earliestDatestamp."""
+        row = self._db.execute("SELECT MIN(changed), MAX(changed) FROM entry_lineage").fetchone()
+        return None if row is None or row[0] is None else (float(row[0]), float(row[1]))
+
     # -- the quality review (harvest.quality, harvest.quality_report) -----------------
 
     def scan_records(self) -> Generator[ScanRow, None, None]:
@@ -918,6 +1066,39 @@ class RecordStore:
             sql, args = sql + " AND kind = ?", (*args, kind)
         return [(row[0], row[1:]) for row in self._db.execute(sql + " ORDER BY id LIMIT ?",
                                                               (*args, limit))]
+
+
+@dataclass(slots=True)
+class LineageRow:
+    """One merged entry as the outside world has known it (`harvest.lineage`)."""
+
+    entry: str
+    keys: list[str]  # its record keys (the last ones, once deleted)
+    digest: str
+    changed: float  # when it last changed
+    deleted: bool = False
+    successors: list[str] = field(default_factory=list)  # where its records went
+    sets: list[str] = field(default_factory=list)  # OAI-PMH setSpecs
+
+
+@dataclass(slots=True)
+class MemberRow:
+    """What the lineage needs of one record of an entry, read by SQLite out of its JSON."""
+
+    key: str
+    digest: str
+    library: str
+    clc_top: str
+    online: bool  # a digitized document (online_url)
+    holding_libraries: list[str]
+
+
+_LINEAGE_COLUMNS = "entry, keys, digest, changed, deleted, successors, sets"
+
+
+def _lineage_row(row: tuple[Any, ...]) -> LineageRow:
+    return LineageRow(row[0], json.loads(row[1]), row[2], float(row[3]), bool(row[4]),
+                      json.loads(row[5]), row[6].split())
 
 
 def records_by_cluster(rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[Record]]]:

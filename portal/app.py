@@ -56,10 +56,13 @@ from portal.live import setup_live
 from portal.live_catalogue import LiveCatalogue, is_live_id
 from portal.metrics import setup_metrics
 from portal.my_library import home_library, setup_my_library
+from portal.oai_provider import setup_oai
+from portal.permalinks import setup_permalinks
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
 from portal.site import setup_site
+from portal.sru import setup_sru
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
@@ -279,6 +282,9 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_export(app)  # (issue 14) export, cite, QR, OpenSearch, Atom
     setup_site(app)  # (issue 14) /favicon.ico
     app.on_startup.append(load_catalogues)  # (issue 14) the message catalogues
+    setup_oai(app)  # (issue 15) OAI-PMH provider of the merged catalogue
+    setup_permalinks(app)  # (issue 14 item 7) old entry ids redirect to where they went
+    setup_sru(app)  # (issue 15) SRU 1.2/2.0 searchRetrieve and explain
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -37,7 +37,6 @@ import logging
 import math
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -73,6 +72,7 @@ from portal.query import (
     parse_params,
     search_json,
 )
+from portal.rate_limit import PerClientRate
 from portal.views import holdings_summary, record_url
 
 log = logging.getLogger(__name__)
@@ -384,7 +384,7 @@ class LiveSessions:
         self.max_per_client = max_per_client
         self.max_sessions = max_sessions
         self.per_minute = per_minute
-        self._started: dict[str, deque[float]] = {}
+        self._rate = PerClientRate()
         self.catalogue = catalogue or LiveCatalogue()
         self.store = store
         self.sessions: dict[str, LiveSession] = {}
@@ -431,16 +431,7 @@ class LiveSessions:
 
     def _rate_limited(self, client: str) -> float:
         """Seconds until `client` may start another search (0: now), counting this one."""
-        now = time.monotonic()
-        recent = self._started.setdefault(client, deque())
-        while recent and now - recent[0] >= 60.0:
-            recent.popleft()
-        if len(recent) >= self.per_minute:
-            return 60.0 - (now - recent[0])
-        recent.append(now)
-        for other in [c for c, times in self._started.items() if not times]:
-            del self._started[other]  # forget clients that went quiet
-        return 0.0
+        return self._rate.wait(client, self.per_minute)
 
     async def create(self, req: SearchRequest, client: str,
                      home: Library | None = None) -> LiveSession:

@@ -45,6 +45,9 @@ def demo_config(tmp: Path) -> Config:
     """config.yaml with every member system moved to a free port and the store and index
     in `tmp`, so the test never meets a running demo."""
     raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    # The one live source here is the county library: the university searched over SRU
+    # (another system's books, many not in the catalogue) has tests of its own.
+    raw["sources"] = [s for s in raw["sources"] if s["name"] != "xjtu-sru"]
     for source in raw["sources"]:
         source["address"] = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{free_port()}",
                                    source["address"])

@@ -84,7 +84,7 @@ def test_the_wheel_runs_outside_the_source_tree(installed: Path, tmp_path: Path)
         (ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     check = run(installed, "config", "check", cwd=tmp_path)
     assert check.returncode == 0, check.stderr
-    assert "OK — 9 libraries, 8 sources" in check.stdout
+    assert "OK — 10 libraries, 9 sources" in check.stdout
     files = subprocess.run([str(installed / "bin" / "python"), "-c", CHECK_FILES],
                            capture_output=True, text=True, cwd=tmp_path)
     assert files.returncode == 0, files.stderr

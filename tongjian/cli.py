@@ -91,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
                        "(stop the portal first); the old store is kept beside it")
     p.add_argument("src", type=Path, help="a folder made by `tongjian backup`")
 
+    p = sub.add_parser("zserver", help="serve the merged catalogue over Z39.50 (and SRU) "
+                       "with Zebra, kept in step with the catalogue (offer.z3950)")
+    p.add_argument("--flavour", choices=["marc21", "unimarc"], default="marc21",
+                   help="MARC 21 with 852 holdings (default) or UNIMARC/CNMARC with 906")
+    p.add_argument("--host", help="IPv4 address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default offer.z3950.port, 2100)")
+    p.add_argument("--refresh", type=float, default=300.0,
+                   help="seconds between checks for catalogue changes (default 300)")
+
     p = sub.add_parser("config", help="configuration tools")
     p.add_argument("action", choices=["check"])
 
@@ -167,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "index":
             return commands.rebuild(config)
+        if args.command == "zserver":
+            from tongjian.zserver import zserver
+
+            return zserver(config, args.flavour, args.host, args.port, args.refresh)
     except ConfigError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2

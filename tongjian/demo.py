@@ -42,6 +42,8 @@ ZEBRA_SOURCES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "xylib-z3950": ("unimarc", (("XYLIB.cnmarc.gb18030.iso", "gb18030"),)),
     "smlib-z3950": ("marc21", (("SMLIB.marc21.utf8.mrc", "utf-8"),)),
     "cwlib-live": ("unimarc", (("CWLIB.cnmarc.gb18030.iso", "gb18030"),)),
+    # another system: a university library's MARC 21 catalogue, searched live over SRU
+    "xjtu-sru": ("marc21", (("BJLIB.marc21.utf8.mrc", "utf-8"),)),
 }
 
 

@@ -142,8 +142,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _listening(port: int, pid: int) -> bool:
-    """Is process ``pid`` listening on 127.0.0.1:port?
+def _listening(port: int, pid: int, host: str = "127.0.0.1") -> bool:
+    """Is process ``pid`` listening on host:port (an IPv4 address)?
 
     On Linux this matches /proc/net/tcp against the process's socket inodes instead
     of connecting: a probe connection makes zebrasrv open a session and initialise
@@ -155,11 +155,11 @@ def _listening(port: int, pid: int) -> bool:
         fds = list(Path(f"/proc/{pid}/fd").iterdir())
     except OSError:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection((host, port), timeout=0.2):
                 return True
         except OSError:
             return False
-    wanted = f"0100007F:{port:04X}"
+    wanted = f"{socket.inet_aton(host)[::-1].hex().upper()}:{port:04X}"
     inodes = {cols[9] for cols in (line.split() for line in table)
               if len(cols) > 9 and cols[1] == wanted and cols[3] == "0A"}  # 0A = LISTEN
     if not inodes:
@@ -193,6 +193,8 @@ class ZebraServer:
         database: str = "Default",
         *,
         startup_timeout: float = 10.0,
+        host: str = "127.0.0.1",
+        opac_from_852: bool = False,
     ) -> None:
         if flavour not in PROFILES:
             raise ValueError(f"flavour must be one of {sorted(PROFILES)}, not {flavour!r}")
@@ -212,6 +214,10 @@ class ZebraServer:
                              f"got {sorted(rf.encoding for rf in self.record_files)}")
         self.charset = self.record_files[0].encoding if self.record_files else "utf-8"
         self.database = database
+        self.host = host  # an IPv4 address to listen on; loopback unless told otherwise
+        # OPAC record syntax made from the record's 852 holdings (tongjian zserver's MARC 21
+        # entries); member simulations keep Zebra's "no OPAC" (239), as real Zebras answer.
+        self.opac_from_852 = opac_from_852
         self.startup_timeout = startup_timeout
         self._requested_port = port
         self._port: int | None = None
@@ -244,11 +250,21 @@ class ZebraServer:
 
     def start(self) -> Self:
         """Write config, index every file, start zebrasrv; stop again if any step fails."""
+        self.prepare()
+        return self.serve()
+
+    def prepare(self) -> Self:
+        """Write config and index every file (no server yet): a new register can be built
+        while another server still answers on the port."""
         if self._proc is not None:
             raise ZebraError("server already started")
+        self._write_config()
+        self._index()
+        return self
+
+    def serve(self) -> Self:
+        """Start zebrasrv over the prepared register."""
         try:
-            self._write_config()
-            self._index()
             self._serve()
         except BaseException:
             self.stop()
@@ -339,6 +355,12 @@ class ZebraServer:
             "</backend>"
         )
         entries = ['<retrieval syntax="usmarc"/>']
+        if self.opac_from_852 and self.flavour == "marc21":
+            entries.append(
+                f'<retrieval syntax="opac"><backend syntax="usmarc" name="F"><marc '
+                f'inputformat="marc" outputformat="marcxml" inputcharset="{charset}" '
+                'outputcharset="utf-8"/><xslt stylesheet="conf/tongjian-marcxml2opac.xsl"/>'
+                "</backend></retrieval>")
         if self.flavour == "unimarc":
             entries.append('<retrieval syntax="unimarc"/>')
         entries += [
@@ -354,7 +376,7 @@ class ZebraServer:
         """YAZ front-end config: listener on loopback, CQL->PQF for SRU, syntaxes."""
         xml = (
             "<yazgfs>\n"
-            f"  <listen id=\"loopback\">tcp:127.0.0.1:{port}</listen>\n"
+            f"  <listen id=\"loopback\">tcp:{self.host}:{port}</listen>\n"
             "  <server id=\"zebra\" listenref=\"loopback\">\n"
             "    <config>zebra.cfg</config>\n"
             "    <cql2rpn>conf/tongjian-cql2pqf.txt</cql2rpn>\n"
@@ -432,7 +454,7 @@ class ZebraServer:
                     f"zebrasrv exited with {self._proc.returncode} on port {port}:\n"
                     f"{self._log_tail()}"
                 )
-            if _listening(port, self._proc.pid):
+            if _listening(port, self._proc.pid, self.host):
                 return
             time.sleep(0.02)
         raise ZebraError(

@@ -36,8 +36,13 @@ def from_raw(raw: RawRecord, source: Source) -> Record:
         record: Record = importlib.import_module(module).to_record(raw, source)
         return record
     marc = read_one(raw.data, raw.syntax, source.encoding, source.format)
-    return to_record(marc, source.name, source.library, raw.record_id or f"#{raw.position}",
-                     source.format, source.holdings)
+    record = to_record(marc, source.name, source.library, raw.record_id or f"#{raw.position}",
+                       source.format, source.holdings)
+    if source.members:  # a union catalogue's items name their member library (852$a …)
+        for holding in record.holdings:
+            if local := source.member_library(holding.note):
+                holding.library, holding.note = local, ""
+    return record
 
 
 def to_record(marc: Marc, source: str, library: str, record_id: str = "",
