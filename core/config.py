@@ -12,11 +12,14 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from core import cataloguing as _cataloguing
+from core.cataloguing import Attribution, Cataloguing
 
 LEVELS = ("province", "city", "county", "town", "village")
 PROTOCOLS = ("z3950", "sru", "oaipmh", "symphony", "koha")
@@ -115,6 +118,8 @@ class Source:
     # A shared system (the provincial Symphony union catalog) holds items of many members:
     # the system's own library codes → library codes in this file.
     members: tuple[tuple[str, str], ...] = ()
+    # Who gets the credit for a record (`harvest.attribution`): rules and agency table.
+    attribution: Attribution = Attribution()
 
     def member_library(self, remote_code: str) -> str:
         """The consortium library for an item's library code in the source ('' if unknown)."""
@@ -159,6 +164,7 @@ class Config:
     portal: PortalConfig
     store_path: str = "var/tongjian.db"
     extra: dict[str, Any] = field(default_factory=dict)
+    cataloguing: Cataloguing = Cataloguing()  # the cataloguing centre's counting and review
 
     def resolve(self, relative: str) -> Path:
         """Paths in the file are relative to the file, not to wherever the command runs."""
@@ -192,7 +198,7 @@ def load(path: str | Path) -> Config:
 def parse(data: Any, path: Path) -> Config:
     v = _Validator(path)
     top = v.mapping(data, "the top level", required=("libraries", "sources"),
-                    optional=("consortium", "index", "portal", "store"))
+                    optional=("consortium", "index", "portal", "store", "cataloguing"))
     consortium = v.mapping(top.get("consortium", {}), "consortium", optional=("name",))
     libraries: dict[str, Library] = {}
     for i, raw in enumerate(v.sequence(top["libraries"], "libraries")):
@@ -201,9 +207,18 @@ def parse(data: Any, path: Path) -> Config:
             raise ConfigError(f"{path}: libraries[{i}]: code {lib.code!r} is used twice — "
                               "library codes must be unique")
         libraries[lib.code] = lib
+    try:
+        cataloguing = _cataloguing.parse(top.get("cataloguing"), libraries)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
     sources: list[Source] = []
     for i, raw in enumerate(v.sequence(top["sources"], "sources")):
         src = v.source(raw, i)
+        try:
+            src = replace(src, attribution=_cataloguing.attribution(
+                raw.get("attribution"), cataloguing, libraries))
+        except ValueError as e:
+            raise ConfigError(f"{path}: sources[{i}] ({src.name}).{e}") from None
         if src.library not in libraries:
             known = ", ".join(libraries) or "none"
             raise ConfigError(
@@ -245,6 +260,7 @@ def parse(data: Any, path: Path) -> Config:
         index=index,
         portal=portal,
         store_path=str(store.get("path", "var/tongjian.db")),
+        cataloguing=cataloguing,
     )
 
 
@@ -334,7 +350,7 @@ class _Validator:
                       "timeout", "batch_size", "holdings", "metadata_prefix", "set",
                       "schedule", "auth", "members", "deadline", "max_concurrent",
                       "availability_timeout", "request_deadline", "max_response_bytes",
-                      "max_pages", "max_delete_share"),
+                      "max_pages", "max_delete_share", "attribution"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")

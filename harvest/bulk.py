@@ -38,6 +38,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.cataloguing import Attribution
 from core.config import Config, HoldingsMap, Source
 from core.model import Record
 from core.progress import Progress
@@ -110,6 +111,7 @@ class _SourceSpec:
     flavour: str
     holdings: tuple[HoldingsMap, ...]
     record_syntax: str = ""  # what ISO 2709 from this source is stored as (`raw_format`)
+    attribution: Attribution = Attribution()  # who catalogued each record
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,8 @@ def _parse_chunk(task: _ParseTask) -> list[Item]:
         if p.marc is None:
             out.append(("bad", p.position, p.offset, p.error, p.raw))
             continue
-        record = to_record(p.marc, spec.name, spec.library, "", spec.flavour, spec.holdings)
+        record = to_record(p.marc, spec.name, spec.library, "", spec.flavour, spec.holdings,
+                           spec.attribution)
         if not record.source_id:
             out.append(("noid", p.position, p.offset, record, p.raw))
             continue
@@ -419,7 +422,7 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
     run = store.start_harvest(source.name)
     stats = BulkStats(source.name)
     spec = _SourceSpec(source.name, source.library, source.encoding, source.format,
-                       tuple(source.holdings), source.record_syntax)
+                       tuple(source.holdings), source.record_syntax, source.attribution)
     if full:
         store.clear_quarantine(source.name)
     loader = _Loader(store, source, run, stats)

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harvest.cataloguing_schema import TABLES as CATALOGUING_TABLES
+
 log = logging.getLogger(__name__)
 
 
@@ -40,9 +42,18 @@ def _stamp_unversioned(db: sqlite3.Connection) -> None:
     CREATE … IF NOT EXISTS of the current schema runs after every migration)."""
 
 
+def _cataloguing_tables(db: sqlite3.Connection) -> None:
+    """Version 3 (issue 16): change history, copies added, reviewer accounts, reviews and
+    their audit.  New tables only: nothing of another version's tables is read."""
+    for statement in _statements(CATALOGUING_TABLES):
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the schema version of a store made before versions (0.1.0)",
               _stamp_unversioned),
+    Migration(3, "cataloguing history, reviewer accounts, reviews and their audit",
+              _cataloguing_tables),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
