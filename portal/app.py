@@ -28,6 +28,7 @@ from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from portal.admin import setup_admin
 from portal.availability import setup_availability
+from portal.cataloguing import setup_cataloguing
 from portal.core import (
     BACKEND,
     CONFIG,
@@ -266,6 +267,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_ill(app)
     setup_covers(app)  # (issue 11) covers served from our own origin
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
+    setup_cataloguing(app)  # (issue 16) the cataloguing centre's monthly summary
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
