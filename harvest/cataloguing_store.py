@@ -47,13 +47,15 @@ class CataloguingQueries:
             "ORDER BY library, month", (since,)).fetchall()
 
     def new_items_by_month(self, since: str) -> Counts:
-        """Copies by their own date, else their record's month; a copy that appeared on a
-        record already stored counts in the month a harvest saw it."""
+        """Copies by their own date, never before their record's month (a copy dated
+        before its record joined the union catalogue is a migration's date, not work);
+        a copy that appeared on a record already stored counts in the month a harvest
+        saw it."""
         rows: dict[tuple[str, str], int] = {}
         for member, month, n in self._db.execute(
                 "SELECT COALESCE(NULLIF(json_extract(h.value, '$.library'), ''), r.library), "
-                f"COALESCE(substr(NULLIF(json_extract(h.value, '$.created'), ''), 1, 7), "
-                f"{RECORD_MONTH}) AS month, "
+                f"MAX(COALESCE(substr(NULLIF(json_extract(h.value, '$.created'), ''), 1, 7), "
+                f"''), {RECORD_MONTH}) AS month, "
                 "SUM(MAX(COALESCE(json_extract(h.value, '$.copies'), 1), 1)) "
                 "FROM records r, json_each(r.data, '$.holdings') h GROUP BY 1, 2"):
             rows[member, month] = rows.get((member, month), 0) + int(n)

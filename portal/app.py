@@ -57,6 +57,7 @@ from portal.metrics import setup_metrics
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
+from portal.review import setup_review
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
@@ -268,6 +269,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_covers(app)  # (issue 11) covers served from our own origin
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
     setup_cataloguing(app)  # (issue 16) the cataloguing centre's monthly summary
+    setup_review(app)  # (issue 16) reviewers' monthly lists, marks, confirmations
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

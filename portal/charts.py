@@ -59,7 +59,7 @@ def line_chart(labels: Sequence[str], values: Sequence[float], title: str,
                threshold: float | None = None, width: int = 560, height: int = 170) -> Markup:
     """One line (a rate per 1,000) with an optional dashed threshold."""
     left, bottom, top = 40, 30, 14
-    plot_w, plot_h = width - left - 8, height - bottom - top
+    plot_w, plot_h = width - left - 24, height - bottom - top
     peak = max([*values, threshold or 0, 1])
     step = plot_w / max(len(labels) - 1, 1)
 

@@ -7,12 +7,13 @@ and Jinja's autoescaping takes care of the HTML side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from itertools import groupby
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from core.config import Config
+from core.config import Config, Library
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
 from portal.labels import FACET_TITLES, LANGUAGES, MATERIAL_TYPES, facet_label
@@ -190,7 +191,8 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
     sources = []
     for s in data["sources"]:
         lib = config.libraries.get(s["library"])
-        sources.append({**s, "library_name": lib.name if lib else s["library"]})
+        sources.append({**s, "library_name": lib.name if lib else s["library"],
+                        **_attribution_names(s, config.libraries)})
     live_libraries = dict.fromkeys(s["library_name"] for s in sources if s.get("live"))
     return {
         "id": data["id"],
@@ -211,3 +213,14 @@ def record_context(data: dict[str, Any], config: Config) -> dict[str, Any]:
         "cover_url": "/covers/" + quote(data["id"], safe=""),  # fetched by us: portal/covers.py
         "online_url": web_url(data["record"].get("online_url")),
     }
+
+
+def _attribution_names(source: dict[str, Any], libraries: Mapping[str, Library]
+                       ) -> dict[str, str]:
+    """The names of the members credited with a source record (联合编目: 编目馆, 修改馆)."""
+    out = {}
+    for key in ("catalogued_by", "modified_by"):
+        code = source.get(key) or ""
+        lib = libraries.get(code)
+        out[key + "_name"] = lib.name if lib else code
+    return out

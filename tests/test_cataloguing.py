@@ -78,7 +78,7 @@ def union(tmp_path, monkeypatch):
         raw = dict(CONFIG)
         raw["sources"] = [dict(CONFIG["sources"][0], address=sim.base_url)]
         config = parse(raw, tmp_path / "config.yaml")
-        store = RecordStore(tmp_path / "store.db")
+        store = RecordStore(config.resolve(config.store_path))
         try:
             yield sim, made, config, store
         finally:

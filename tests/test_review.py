@@ -1,0 +1,214 @@
+"""The review workflow and the summary pages (issue 16), through the real portal: reviewer
+accounts made by the CLI, logins through the admin form, monthly lists following the
+hierarchy of config.yaml, a problem marked by the centre landing on the county's list,
+the next harvest noticing the county's fix, the centre confirming it, every step audited;
+and the monthly summary in Chromium (the README's screenshot).
+
+The union catalogue is the Symphony simulator with the members' habits, as in
+test_cataloguing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from harvest import quality_report as qr
+from harvest.cataloguing_review import review_list
+from harvest.cataloguing_summary import months_back, summarize
+from index.tantivy_backend import TantivyBackend
+from tests.conftest import World
+from tests.test_cataloguing import MONTH, TODAY, harvest, union  # noqa: F401 - fixture
+from tongjian import reviewers
+from tongjian.generator.habits import fix
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "cataloguing-summary.png"
+ACCOUNTS = {  # name: (role, library)
+    "zhongxin": ("centre", "SXPL"),
+    "xianyang": ("city", "XYLIB"),
+    "qianxian": ("member", "QXLIB"),
+    "yangling": ("member", "YLLIB"),
+}
+PASSWORD = "pw-reviewer-0001"
+
+
+@pytest.fixture
+def centre(union, monkeypatch, serve):  # noqa: F811 - the fixture imported above
+    """The union catalogue harvested and reviewed (quality run), the reviewer accounts,
+    and the portal over it — with no admin password: reviewers alone open the gate."""
+    sim, made, config, store = union
+    for name in ("TONGJIAN_ADMIN_PASSWORD_HASH", "TONGJIAN_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REVIEWER_PW", PASSWORD)
+    for name, (role, library) in ACCOUNTS.items():
+        assert reviewers.add(config, name, role, library, "REVIEWER_PW") == 0
+    harvest(config, store)
+    qr.compute(store, config=config)
+    world = World(config, store, TantivyBackend(None))
+
+    async def client() -> TestClient:
+        return await serve(world.app())
+
+    return sim, made, config, store, client
+
+
+def origin(client: TestClient) -> dict[str, str]:
+    return {"Origin": f"http://{client.host}:{client.port}"}
+
+
+def csrf(body: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', body)
+    assert match, "no CSRF field"
+    return match.group(1)
+
+
+async def login(client: TestClient, account: str, password: str = PASSWORD) -> Any:
+    body = await (await client.get("/admin/login")).text()
+    return await client.post("/admin/login", headers=origin(client), allow_redirects=False,
+                             data={"csrf": csrf(body), "account": account,
+                                   "password": password, "next": "/admin/review"})
+
+
+async def review_page(client: TestClient) -> str:
+    resp = await client.get(f"/admin/review?month={MONTH}")
+    assert resp.status == 200
+    return await resp.text()
+
+
+async def mark(client: TestClient, token: str, key: str, verdict: str, rule: str = "",
+               note: str = "") -> None:
+    resp = await client.post("/admin/review/mark", headers=origin(client),
+                             allow_redirects=False,
+                             data={"csrf": token, "key": key, "month": MONTH,
+                                   "verdict": verdict, "rule": rule, "note": note})
+    assert resp.status == 303
+
+
+def test_accounts_are_hashed_and_checked(centre):
+    sim, made, config, store, _ = centre
+    name, role, library, encoded = store.account("qianxian")
+    assert (role, library) == ("member", "QXLIB")
+    assert encoded.startswith("scrypt$") and PASSWORD not in encoded
+    assert reviewers.check(config, "x1", "city", "QXLIB").startswith("a city reviewer")
+    assert "is not defined" in reviewers.check(config, "x1", "member", "NOSUCH")
+    assert ("cli", "account.add", "qianxian") in [r[1:4] for r in store.audit_trail()]
+
+
+def test_lists_follow_the_hierarchy(centre):
+    sim, made, config, store, _ = centre
+    everything = review_list(store, config, "centre", "SXPL", MONTH)
+    assert {"SXPL", "QXLIB", "LQLIB"} <= {r[1] for r in everything}
+    counties = {"LQLIB", "SYLIB", "QXLIB", "YLLIB"}  # the counties of 咸阳市
+    assert review_list(store, config, "city", "XYLIB", MONTH) == [
+        r for r in everything if r[1] in counties]
+    assert review_list(store, config, "member", "QXLIB", MONTH) == [
+        r for r in everything if r[1] == "YLLIB"]  # its peer only
+    assert review_list(store, config, "member", "LQLIB", MONTH) == [
+        r for r in everything if r[1] == "SYLIB"]
+
+
+async def test_problem_fix_and_confirmation_round_trip(centre):
+    sim, made, config, store, make_client = centre
+    by_key = dict(zip(sim.bib_keys(), made, strict=True))
+    month_keys = {r[0] for r in review_list(store, config, "centre", "SXPL", MONTH)}
+    target = next(k for k, c in by_key.items() if c.member == "QIANXIAN" and c.damaged
+                  and f"union:{k}" in month_keys)
+    key = f"union:{target}"
+    other = next(r[0] for r in review_list(store, config, "centre", "SXPL", MONTH)
+                 if r[1] == "LQLIB")
+
+    client = await make_client()
+    assert (await client.get("/admin", allow_redirects=False)).status == 200  # disabled page
+    assert (await login(client, "zhongxin", "wrong password")).status == 401
+    resp = await login(client, "zhongxin")
+    assert resp.status == 303 and resp.headers["Location"] == "/admin/review"
+    body = await review_page(client)
+    assert key in body and "编目中心" in body
+    await mark(client, csrf(body), key, "problem", "field_215a", "请补页数")
+    await mark(client, csrf(body), other, "ok")
+    # the reviewer's session opens the review and summary pages, nothing of the admin's
+    assert (await client.get("/admin/quality", allow_redirects=False)).status == 403
+    assert (await client.get(f"/admin/cataloguing?month={MONTH}")).status == 200
+
+    county = await make_client()
+    assert (await login(county, "qianxian")).status == 303
+    body = await review_page(county)
+    own = body.split("本馆待改的问题")[1].split("本月待审记录")[0]
+    assert key in own and "请补页数" in own and "按书著录页数" in own  # the rule's fix
+    # a county marks only its peer's records: 礼泉 is not 乾县's peer
+    await mark(county, csrf(body), other, "problem", "no_clc")
+    assert [r for r in store.reviews(reviewer="qianxian")] == []
+
+    # 乾县 fixes the record in Symphony; the next harvest asks the centre to confirm
+    sim.replace_marc(target, fix(by_key[target].clean, "QXLIB", TODAY))
+    harvest(config, store, full=True)
+    (row,) = store.reviews(reviewer="zhongxin", states=("changed",))
+    assert row[1] == key
+    body = await review_page(client)
+    assert "待确认的改正" in body and key in body.split("待确认的改正")[1].split("</ul>")[0]
+    resp = await client.post(f"/admin/review/{row[0]}/confirm", headers=origin(client),
+                             data={"csrf": csrf(body), "fixed": "1"}, allow_redirects=False)
+    assert resp.status == 303
+    assert store.review(row[0])[9] == "fixed"
+    qx = summarize(store, config, MONTH).member("QXLIB")
+    assert (qx.fixed_problems, qx.open_problems) == (1, 0)
+    actions = [(a[1], a[2], a[3]) for a in store.audit_trail()]
+    for step in (("zhongxin", "review.problem", key), ("zhongxin", "review.ok", other),
+                 ("harvest", "review.changed", key), ("zhongxin", "review.fixed", key),
+                 ("qianxian", "login", "")):
+        assert step in actions, step
+    audit = await client.get("/admin/review/audit")
+    assert audit.status == 200 and "review.fixed" in await audit.text()
+    assert (await county.get("/admin/review/audit")).status == 403
+
+
+async def test_summary_page_exports_and_escaping(centre):
+    sim, made, config, store, make_client = centre
+    client = await make_client()
+    anonymous = await client.get(f"/admin/cataloguing?month={MONTH}", allow_redirects=False)
+    assert anonymous.status in (302, 303)  # to the login form
+    assert (await login(client, "xianyang")).status == 303
+    resp = await client.get(f"/admin/cataloguing?month={MONTH}")
+    body = await resp.text()
+    qx = summarize(store, config, MONTH).member("QXLIB")
+    row = body.split("乾县图书馆</a>")[1].split("</tr>")[0]
+    assert f"<td>{qx.month.new_records}</td>" in row and f">{qx.month.rate}</td>" in row
+    assert body.count("<svg") >= 2 and "<script" not in body.split("</header>")[1]
+    assert (await client.get("/admin/cataloguing?month=2026-13")).status == 400
+    csv_resp = await client.get(f"/admin/cataloguing.csv?month={MONTH}")
+    assert csv_resp.headers["Content-Type"].startswith("text/csv")
+    assert "乾县图书馆" in (await csv_resp.read()).decode("utf-8-sig")
+    xlsx = await client.get(f"/admin/cataloguing.xlsx?month={MONTH}")
+    assert (await xlsx.read())[:2] == b"PK"
+    member = await client.get(f"/admin/cataloguing/QXLIB?month={MONTH}")
+    text = await member.text()
+    assert member.status == 200 and "缺载体形态（215$a）" in text and "近12个月" in text
+
+
+async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(centre, browser):
+    sim, made, config, store, make_client = centre
+    client = await make_client()
+    base = str(client.make_url("/")).rstrip("/")
+    page = await browser.new_page(viewport={"width": 1200, "height": 900})
+    await page.goto(base + "/admin/login?next=/admin/cataloguing")
+    await page.fill("#account", "zhongxin")
+    await page.fill("#password", PASSWORD)
+    await page.click(".admin-login button[type=submit]")
+    await page.wait_for_url("**/admin/cataloguing")
+    shown = months_back(MONTH, 2)[0]  # the last whole month: the README's picture
+    await page.goto(f"{base}/admin/cataloguing?month={shown}")
+    heading = await page.locator("h1").inner_text()
+    assert "联合编目工作质量数量汇总" in heading and shown in heading
+    assert await page.locator("svg.chart").count() >= 2
+    assert await page.locator("ol.ranking li").count() >= 1
+    await page.screenshot(path=str(SCREENSHOT), full_page=True,
+                          clip={"x": 0, "y": 0, "width": 1200, "height": 1500})
+    assert SCREENSHOT.stat().st_size > 10_000
+    await page.emulate_media(media="print")
+    assert not await page.locator("nav.admin-nav").is_visible()
+    assert not await page.locator("form.month-picker").is_visible()
+    assert await page.locator("table.cataloguing-table").is_visible()
