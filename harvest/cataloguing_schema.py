@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS item_additions (
     created  TEXT NOT NULL DEFAULT '', -- the source's own date for the copy
     PRIMARY KEY (key, item)
 );
+-- What the quality scan's MARC checks found in each record version (harvest.quality):
+-- reading the raw MARC again is most of a scan, so only new or changed records are read.
+CREATE TABLE IF NOT EXISTS marc_findings (
+    key       TEXT PRIMARY KEY,
+    digest    TEXT NOT NULL,           -- records.digest when checked
+    findings  TEXT NOT NULL            -- JSON [[rule code, detail], …]
+);
 -- Reviewer accounts (portal.auth): passwords only as scrypt hashes, made by
 -- `tongjian reviewer add`; never in config.yaml.
 CREATE TABLE IF NOT EXISTS accounts (

@@ -92,6 +92,26 @@ class CataloguingQueries:
         return self._db.execute("SELECT at, library, stamp FROM record_changes WHERE key = ? "
                                 "ORDER BY at", (key,)).fetchall()
 
+    # -- the quality scan's MARC findings (harvest.quality) ---------------------------
+
+    def stage_marc_findings(self, rows: list[tuple[str, str, str]]) -> None:
+        """(key, digest, findings JSON) of records the scan read again, into a temporary
+        table (no lock on the store while the scan runs); saved with the report."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS marc_findings_new "
+                         "(key TEXT PRIMARY KEY, digest TEXT, findings TEXT)")
+        self._db.executemany("INSERT OR REPLACE INTO temp.marc_findings_new VALUES (?,?,?)",
+                             rows)
+
+    def _save_marc_findings(self) -> None:
+        """Inside the report's write transaction: the staged findings replace the old,
+        and findings of records no longer stored go."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS marc_findings_new "
+                         "(key TEXT PRIMARY KEY, digest TEXT, findings TEXT)")
+        self._db.execute("INSERT OR REPLACE INTO marc_findings SELECT key, digest, findings "
+                         "FROM temp.marc_findings_new")
+        self._db.execute("DROP TABLE temp.marc_findings_new")
+        self._db.execute("DELETE FROM marc_findings WHERE key NOT IN (SELECT key FROM records)")
+
     # -- accounts --------------------------------------------------------------------
 
     def add_account(self, name: str, role: str, library: str, password_hash: str) -> None:

@@ -11,6 +11,13 @@ the encoding checks first run one regular expression over the record's stored JS
 and only look closer when it matches, and duplicates are remembered as 64-bit hashes
 with the first record's rowid, not as records.
 
+The field-level rules (`harvest.quality_marc`: required subfields, indicators, 100$a and
+008, CLC notation) need the raw MARC read again, which costs more than everything else;
+their findings are kept per record version (`marc_findings`), so a scan reads the raw
+records only of what is new or changed since the last one.  Every rule reports under a
+code of the table in `harvest.quality_rules`, and under the member that catalogued the
+record (`catalogued_by`), not the source's owner.
+
 One kind needs records of every library at once: an ISBN on two different books (一号多书),
 which the merge keeps apart and somebody should correct.  The pass files (ISBN, rowid,
 work key) in a temporary table — SQLite sorts a million rows on disk, not in this
@@ -212,6 +219,8 @@ class ScanStopped(Exception):
 
 #: Rows of (ISBN, rowid, work key) written to the scratch table at a time.
 ISBN_BATCH = 5000
+#: MARC findings of new or changed records staged at a time.
+FINDINGS_BATCH = 2000
 
 
 def _judged_alike(m: MatchRecord) -> tuple[Any, ...]:
@@ -237,21 +246,24 @@ class Scan:
         self._title_seen: dict[int, int] = {}
         self._isbn_rows: list[tuple[str, int, str]] = []
         self._isbns: IsbnScratch | None = None  # while iterating
+        self._findings: list[tuple[str, str, str]] = []  # (key, digest, MARC findings JSON)
 
     def __iter__(self) -> Iterator[Problem]:
         with self.store.isbn_scratch() as self._isbns:
             rows = self.store.scan_records()
             try:
                 try:
-                    for n, (rowid, key, source, library, cluster, isbn, work, text, raw,
-                            raw_format) in enumerate(rows):
+                    for n, (rowid, key, source, library, cluster, isbn, work, text, digest,
+                            seen_digest, seen) in enumerate(rows):
                         self._check_stop(n)
                         if isbn:
                             self._file_isbns(isbn, rowid, work or "")
+                        findings = seen if seen is not None and seen_digest == digest else None
                         yield from self.check(rowid, key, source, library, cluster or "",
-                                              isbn, text, bytes(raw), raw_format)
+                                              isbn, text, findings, digest)
                 finally:
                     rows.close()  # at once, not when a traceback lets go: it locks the table
+                self.flush_findings()
                 yield from self._reused_isbns()
             finally:
                 self._isbn_rows.clear()
@@ -347,9 +359,10 @@ class Scan:
         return self.store.links()[1]
 
     def check(self, rowid: int, key: str, source: str, library: str, cluster: str, isbn: str,
-              text: str, raw: bytes = b"", raw_format: str = "") -> Iterator[Problem]:
+              text: str, findings: str | None = None, digest: str = "") -> Iterator[Problem]:
         """The problems of one record, each under the member that catalogued it (copies'
-        problems under the copies' library)."""
+        problems under the copies' library).  `findings`: the MARC checks' JSON from an
+        earlier scan of this very version of the record (`digest`), else they are run."""
         data = json.loads(text)
         title = data.get("title") or ""
         owner = library
@@ -389,12 +402,31 @@ class Scan:
                               f"题名、著者、出版年与 {self._other(first)}相同")
         kind = data.get("format") or ""
         yield from self._description(data, library, kind, problem)
-        marc = quality_marc.marc_of(raw, raw_format, data.get("encoding") or "auto") if (
-            kind in ("cnmarc", "marc21")) else None
-        if marc is not None:
-            for code, detail in quality_marc.check(marc, kind):
+        if kind in ("cnmarc", "marc21"):
+            for code, detail in self._marc_findings(rowid, key, digest, data, findings):
                 yield problem(code, detail)
         yield from self._holdings(data, owner, kind, problem)
+
+    def _marc_findings(self, rowid: int, key: str, digest: str, data: dict[str, Any],
+                       findings: str | None) -> list[tuple[str, str]]:
+        """Reading the raw MARC again is most of a scan's time, so what it found is kept
+        per record version and only new or changed records are read (`FINDINGS_BATCH`
+        at a time into a temporary table, saved with the report)."""
+        if findings is not None:
+            return [(c, d) for c, d in json.loads(findings)]
+        raw = self.store.raw(key) if digest else None
+        marc = quality_marc.marc_of(raw[0], raw[1], data.get("encoding") or "auto") if (
+            raw is not None) else None
+        found = list(quality_marc.check(marc, data.get("format") or "")) if marc else []
+        if digest:
+            self._findings.append((key, digest, json.dumps(found, ensure_ascii=False)))
+            if len(self._findings) >= FINDINGS_BATCH:
+                self.flush_findings()
+        return found
+
+    def flush_findings(self) -> None:
+        self.store.stage_marc_findings(self._findings)
+        self._findings.clear()
 
     def _description(self, data: dict[str, Any], library: str, kind: str,
                      problem: Callable[..., Problem]) -> Iterator[Problem]:

@@ -228,8 +228,8 @@ ProblemRow = tuple[str, str, str, str, str, str]
 #: A quality snapshot as stored: (library, month, computed, records, holdings, counts JSON).
 SnapshotRow = tuple[str, str, float, int, int, str]
 #: What a quality scan reads of each record: (rowid, key, source, library, cluster, isbn,
-#: work, data JSON, raw bytes, raw format).
-ScanRow = tuple[int, str, str, str, str | None, str, str, str, bytes, str]
+#: work, data JSON, digest, and the digest and findings of its last MARC check if any).
+ScanRow = tuple[int, str, str, str, str | None, str, str, str, str, str | None, str | None]
 
 
 @dataclass
@@ -826,8 +826,9 @@ class RecordStore(CataloguingQueries):
         whole table in memory.  Close it when stopping early: an open cursor keeps the
         table locked."""
         cur = self._db.execute(
-            "SELECT rowid, key, source, library, cluster, isbn, work, data, raw, raw_format "
-            "FROM records")
+            "SELECT r.rowid, r.key, r.source, r.library, r.cluster, r.isbn, r.work, r.data, "
+            "r.digest, f.digest, f.findings FROM records r "
+            "LEFT JOIN marc_findings f ON f.key = r.key")
         try:
             yield from cur
         finally:
@@ -905,6 +906,7 @@ class RecordStore(CataloguingQueries):
         rows = list(snapshots())
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._save_marc_findings()
             db.execute("DELETE FROM quality_problems")
             db.execute("INSERT INTO quality_problems (library, kind, key, cluster, title, "
                        "detail) SELECT library, kind, key, cluster, title, detail FROM "

@@ -295,7 +295,8 @@ def test_store_migrates_to_the_cataloguing_tables(tmp_path):
         store.put(Record("s", "1", "SXPL", title="书"), b"", "test")
         store.commit()
     db = sqlite3.connect(path)
-    for table in ("record_changes", "item_additions", "accounts", "reviews", "review_audit"):
+    for table in ("record_changes", "item_additions", "marc_findings", "accounts", "reviews",
+                  "review_audit"):
         db.execute(f"DROP TABLE {table}")
     db.execute("PRAGMA user_version = 1")
     db.commit()
@@ -308,3 +309,32 @@ def test_store_migrates_to_the_cataloguing_tables(tmp_path):
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     db.close()
 
+
+
+def test_marc_checks_read_only_new_or_changed_records(union, monkeypatch):
+    """The raw MARC is read again only for records not checked in this version: a
+    monthly scan of a large store costs what changed, and a fix shows at once."""
+    sim, made, config, store = union
+    harvest(config, store)
+    qr.compute(store, config=config)
+
+    def found() -> set[tuple[str, str]]:
+        return {(p.key, p.kind) for lib in LIBRARY_OF.values()
+                for _, p in qr.problems(store, lib, limit=10_000)}
+
+    before = found()
+    read: list[str] = []
+    raw = store.raw
+    monkeypatch.setattr(store, "raw", lambda key: read.append(key) or raw(key))
+    qr.compute(store, config=config)
+    assert read == [] and found() == before
+    by_key = dict(zip(sim.bib_keys(), made, strict=True))
+    target = next(k for k, c in by_key.items() if c.member == "QIANXIAN" and c.damaged)
+    assert any(key == f"union:{target}" for key, _ in before)
+    sim.replace_marc(target, fix(by_key[target].clean, "QXLIB", TODAY))
+    harvest(config, store, full=True)
+    qr.compute(store, config=config)
+    assert read == [f"union:{target}"]
+    marc_rules = {"field_215a", "field_101", "pinyin_missing", "fixed_100", "clc_invalid",
+                  "indicator_invalid"}
+    assert not {kind for key, kind in found() if key == f"union:{target}"} & marc_rules

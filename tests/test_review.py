@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -20,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from harvest import quality_report as qr
 from harvest.cataloguing_review import review_list
 from harvest.cataloguing_summary import months_back, summarize
+from harvest.pipeline import rebuild_index
 from index.tantivy_backend import TantivyBackend
 from tests.conftest import World
 from tests.test_cataloguing import MONTH, TODAY, harvest, union  # noqa: F401 - fixture
@@ -212,3 +214,20 @@ async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(centr
     assert not await page.locator("nav.admin-nav").is_visible()
     assert not await page.locator("form.month-picker").is_visible()
     assert await page.locator("table.cataloguing-table").is_visible()
+
+
+async def test_record_page_names_the_cataloguing_member(centre, serve):
+    sim, made, config, store, _ = centre
+    backend = TantivyBackend(None)
+    rebuild_index(store, backend, config, show_progress=False)
+    client = await serve(World(config, store, backend).app())
+    by_key = dict(zip(sim.bib_keys(), made, strict=True))
+    key = next(f"union:{k}" for k, c in by_key.items() if c.member == "QIANXIAN")
+    resp = await client.get("/record/" + quote(store.cluster_of(key), safe=""))
+    sources = (await resp.text()).split("来源记录")[1]
+    line = next(li for li in sources.split("<li>") if key.split(":")[1] in li)
+    assert "编目：乾县图书馆" in line
+    api = await client.get("/api/records/" + quote(store.cluster_of(key), safe=""))
+    listed = {s["source_id"]: s for s in (await api.json())["sources"]}
+    assert listed[key.split(":")[1]]["catalogued_by"] == "QXLIB"
+    backend.close()
