@@ -53,6 +53,7 @@ CONFIG = {
     "sources": [{
         "name": "union", "library": "SXPL", "protocol": "symphony",
         "address": "http://127.0.0.1:9/symws", "format": "cnmarc", "batch_size": 100,
+        "timeout": 60,  # a loaded CI box: the test is about the figures, not the speed
         "auth": {"client_id": "TONGJIAN", "user_env": "SYM_USER",
                  "password_env": "SYM_PASSWORD"},
         "members": LIBRARY_OF,
