@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -117,7 +118,7 @@ async def mark_submit(request: web.Request) -> web.Response:
         return f"已标记 {key}：{said}"
 
     flash(request, await blocking(request, apply))
-    return redirect(f"/admin/review?month={month}#r-{key}")
+    return redirect(f"/admin/review?month={month}#r-{quote(key, safe=':')}")
 
 
 async def confirm_submit(request: web.Request) -> web.Response:

@@ -231,3 +231,22 @@ async def test_record_page_names_the_cataloguing_member(centre, serve):
     listed = {s["source_id"]: s for s in (await api.json())["sources"]}
     assert listed[key.split(":")[1]]["catalogued_by"] == "QXLIB"
     backend.close()
+
+
+async def test_marks_refuse_unknown_records_and_foreign_forms(centre):
+    sim, made, config, store, make_client = centre
+    client = await make_client()
+    assert (await login(client, "zhongxin")).status == 303
+    token = csrf(await review_page(client))
+    evil = "union:1\r\nSet-Cookie: x=1"
+    await mark(client, token, evil, "problem", "no_clc")
+    body = await review_page(client)
+    assert "不在库中，未标记" in body and store.reviews() == []
+    key = review_list(store, config, "centre", "SXPL", MONTH)[0][0]
+    await mark(client, token, key, "problem")  # a problem needs its rule
+    assert "须选择问题规则" in await review_page(client) and store.reviews() == []
+    forged = await client.post("/admin/review/mark", allow_redirects=False,
+                               headers={"Origin": "http://evil.example"},
+                               data={"csrf": token, "key": key, "month": MONTH,
+                                     "verdict": "ok"})
+    assert forged.status == 403 and store.reviews() == []
