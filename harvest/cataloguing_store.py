@@ -34,6 +34,16 @@ class CataloguingQueries:
 
     # -- quantity --------------------------------------------------------------------
 
+    def cataloguing_version(self) -> tuple[Any, ...]:
+        """Changes whenever a figure of the summary or a review list may have: a harvest
+        or import run (started or finished), a quality run, any review action (all are
+        audited).  Cheap: the portal keys its cached summaries with it."""
+        row: tuple[Any, ...] = self._db.execute(
+            "SELECT (SELECT MAX(id) FROM harvests), (SELECT MAX(finished) FROM harvests), "
+            "(SELECT MAX(computed) FROM quality_snapshots), (SELECT MAX(id) FROM review_audit)"
+        ).fetchone()
+        return row
+
     def new_records_by_month(self, since: str) -> Counts:
         return self._db.execute(
             f"SELECT {MEMBER} AS member, {RECORD_MONTH} AS month, COUNT(*) FROM records r "

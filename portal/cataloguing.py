@@ -6,6 +6,7 @@ admin gate (the centre, city reviewers and member cataloguers log in there).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from harvest.cataloguing_summary import (
     to_xlsx,
 )
 from harvest.quality_rules import BY_CODE, KINDS
+from harvest.store import RecordStore
 from portal.admin_kit import admin_render
 from portal.charts import bar_chart, line_chart
 from portal.core import CONFIG, STORE, blocking
@@ -34,9 +36,39 @@ def _month(request: web.Request) -> str:
     return month
 
 
+class Cache:
+    """Computed figures by (what, month, …) for as long as the store's
+    `cataloguing_version` stays the same: on a large store a summary reads every record,
+    and the centre's pages are opened many times between two harvests."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+
+    def get(self, store: RecordStore, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        version = store.cataloguing_version()
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = make()
+        if len(self.entries) >= self.size:
+            self.entries.pop(next(iter(self.entries)))
+        self.entries[key] = (version, value)
+        return value
+
+
+CACHE = web.AppKey("cataloguing_cache", Cache)
+
+
+async def cached(request: web.Request, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    return await blocking(request, request.app[CACHE].get, request.app[STORE], key, make)
+
+
 async def _summary(request: web.Request) -> Summary:
-    return await blocking(request, summarize, request.app[STORE], request.app[CONFIG],
-                          _month(request))
+    store, config, month = request.app[STORE], request.app[CONFIG], _month(request)
+    summary: Summary = await cached(request, ("summary", month),
+                                    lambda: summarize(store, config, month))
+    return summary
 
 
 def charts(member: MemberSummary, threshold: float) -> dict[str, Any]:
@@ -89,6 +121,7 @@ async def summary_xlsx(request: web.Request) -> web.Response:
 
 
 def setup_cataloguing(app: web.Application) -> None:
+    app[CACHE] = Cache()
     app.router.add_get("/admin/cataloguing", summary_page)
     app.router.add_get("/admin/cataloguing.csv", summary_csv)
     app.router.add_get("/admin/cataloguing.xlsx", summary_xlsx)

@@ -21,6 +21,7 @@ from harvest import cataloguing_review as cr
 from harvest.cataloguing_summary import this_month
 from harvest.quality_rules import BY_CODE, KINDS
 from portal.admin_kit import admin_render, flash, redirect
+from portal.cataloguing import cached
 from portal.core import CONFIG, STORE, blocking
 from portal.principal import PRINCIPAL, Principal
 
@@ -67,8 +68,11 @@ async def review_page(request: web.Request) -> web.Response:
     me = reviewer(request)
     month = _month(request.query.get("month", ""))
 
+    listed: list[tuple[str, str, str]] = await cached(
+        request, ("list", me.role, me.library, month),
+        lambda: cr.review_list(store, config, me.role, me.library, month))
+
     def load() -> dict[str, Any]:
-        listed = cr.review_list(store, config, me.role, me.library, month)
         marks = {r[1]: r for r in store.reviews(reviewer=me.account, month=month)}
         clusters = {key: store.cluster_of(key) or "" for key, _, _ in listed}
         return {

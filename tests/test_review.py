@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import TestClient
 
+from harvest import cataloguing_review
 from harvest import quality_report as qr
 from harvest.cataloguing_review import review_list
 from harvest.cataloguing_summary import months_back, summarize
@@ -180,6 +181,13 @@ async def test_summary_page_exports_and_escaping(centre):
     row = body.split("乾县图书馆</a>")[1].split("</tr>")[0]
     assert f"<td>{qx.month.new_records}</td>" in row and f">{qx.month.rate}</td>" in row
     assert body.count("<svg") >= 2 and "<script" not in body.split("</header>")[1]
+    # the page is cached until the store changes: a review mark shows at once
+    key = next(r[0] for r in review_list(store, config, "centre", "SXPL", MONTH)
+               if r[1] == "QXLIB")
+    cataloguing_review.mark(store, "zhongxin", key, MONTH, "QXLIB", "problem", "no_clc")
+    again = await (await client.get(f"/admin/cataloguing?month={MONTH}")).text()
+    cells = again.split("乾县图书馆</a>")[1].split("</tr>")[0].split("<td>")
+    assert cells[-2].startswith("0") and cells[-3].startswith("1")  # 已改 0, 待改 1
     assert (await client.get("/admin/cataloguing?month=2026-13")).status == 400
     csv_resp = await client.get(f"/admin/cataloguing.csv?month={MONTH}")
     assert csv_resp.headers["Content-Type"].startswith("text/csv")
