@@ -260,6 +260,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if who.session_id:
         request.app[ADMIN].sessions.drop(who.session_id)
         log.info("admin: logout from %s", client_address(request))
+        if who.session is not None and who.session.reviewer:
+            await blocking(request, request.app[STORE].audit, who.session.account, "logout",
+                           "", client_address(request))
     response = redirect("/admin/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

@@ -167,6 +167,11 @@ async def test_problem_fix_and_confirmation_round_trip(centre):
     audit = await client.get("/admin/review/audit")
     assert audit.status == 200 and "review.fixed" in await audit.text()
     assert (await county.get("/admin/review/audit")).status == 403
+    body = await review_page(county)
+    out = await county.post("/admin/logout", headers=origin(county), allow_redirects=False,
+                            data={"csrf": csrf(body)})
+    assert out.status == 303
+    assert ("qianxian", "logout", "") in [(a[1], a[2], a[3]) for a in store.audit_trail()]
 
 
 async def test_summary_page_exports_and_escaping(centre):
