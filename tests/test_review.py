@@ -10,6 +10,7 @@ test_cataloguing.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -204,8 +205,13 @@ async def test_summary_page_exports_and_escaping(centre):
     assert member.status == 200 and "缺载体形态（215$a）" in text and "近12个月" in text
 
 
-async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(centre, browser):
+async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(
+        centre, browser, tmp_path):
+    """With TONGJIAN_SCREENSHOTS=1 the picture replaces the README's (docs/), else it goes
+    to the test's folder, so a test run leaves the working tree clean."""
     sim, made, config, store, make_client = centre
+    shot = SCREENSHOT if os.environ.get("TONGJIAN_SCREENSHOTS") == "1" else (
+        tmp_path / SCREENSHOT.name)
     client = await make_client()
     base = str(client.make_url("/")).rstrip("/")
     page = await browser.new_page(viewport={"width": 1200, "height": 900})
@@ -220,9 +226,9 @@ async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(centr
     assert "联合编目工作质量数量汇总" in heading and shown in heading
     assert await page.locator("svg.chart").count() >= 2
     assert await page.locator("ol.ranking li").count() >= 1
-    await page.screenshot(path=str(SCREENSHOT), full_page=True,
+    await page.screenshot(path=str(shot), full_page=True,
                           clip={"x": 0, "y": 0, "width": 1200, "height": 1500})
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000
     await page.emulate_media(media="print")
     assert not await page.locator("nav.admin-nav").is_visible()
     assert not await page.locator("form.month-picker").is_visible()
