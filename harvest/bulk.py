@@ -43,6 +43,7 @@ from core.config import Config, HoldingsMap, Source
 from core.model import Record
 from core.progress import Progress
 from harvest.batch_gc import batch_gc
+from harvest.cataloguing_review import notice_changes
 from harvest.crosswalk import to_record
 from harvest.merge import assign_store_clusters
 from harvest.readers import looks_like_xml, read
@@ -449,6 +450,8 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
         store.finish_harvest(run, _counts(stats), f"bulk import failed: {e!r}")
         raise
     store.finish_harvest(run, _counts(stats), None)
+    if stats.updated:
+        notice_changes(store)  # review problems whose record changed: confirm the fix
     for name in ("records", "new", "updated", "unchanged", "deleted", "quarantined"):
         setattr(total, name, getattr(total, name) + getattr(stats, name))
     return loader

@@ -339,3 +339,42 @@ def test_marc_checks_read_only_new_or_changed_records(union, monkeypatch):
     marc_rules = {"field_215a", "field_101", "pinyin_missing", "fixed_100", "clc_invalid",
                   "indicator_invalid"}
     assert not {kind for key, kind in found() if key == f"union:{target}"} & marc_rules
+
+
+def test_an_import_notices_fixed_records_too(tmp_path):
+    """A member's export file loaded with `tongjian import`: the county's records are
+    credited to it by 801, and a re-import with a fixed record asks the reviewer."""
+    from harvest.bulk import import_sources
+    from harvest.cataloguing_review import mark
+
+    made = union_catalogue(prov_records(40), seed=5, today=TODAY)
+    raw = dict(CONFIG, sources=[{"name": "qx-file", "library": "QXLIB", "protocol": "z3950",
+                                 "address": "127.0.0.1:9/Default", "format": "cnmarc",
+                                 "record_syntax": "unimarc"}],
+               index={"path": str(tmp_path / "index")})
+    config = parse(raw, tmp_path / "config.yaml")
+    export = tmp_path / "qx.iso"
+    export.write_bytes(b"".join(c.data for c in made))
+    store = RecordStore(config.resolve(config.store_path))
+    try:
+        import_sources(config, {"qx-file": [export]}, processes=1, show_progress=False,
+                       store=store)
+        n = next(n for n, c in enumerate(made) if c.member == "QIANXIAN" and c.damaged)
+        key = f"qx-file:{_id(made[n].data)}"
+        assert store.get(key).catalogued_by == "QXLIB"
+        mark(store, "zhongxin", key, MONTH, "QXLIB", "problem", "field_215a")
+        store.commit()
+        fixed = [fix(x.clean, "QXLIB", TODAY) if i == n else x.data
+                 for i, x in enumerate(made)]
+        export.write_bytes(b"".join(fixed))
+        import_sources(config, {"qx-file": [export]}, processes=1, show_progress=False,
+                       store=store)
+        assert [r[9] for r in store.reviews()] == ["changed"]
+    finally:
+        store.close()
+
+
+def _id(data: bytes) -> str:
+    from harvest.marc import decode_iso2709
+
+    return decode_iso2709(data, "utf-8", "cnmarc").control("001").strip()
