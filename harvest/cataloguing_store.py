@@ -83,6 +83,15 @@ class CataloguingQueries:
             "quality_problems q JOIN records r ON r.key = q.key "
             "GROUP BY q.library, month, q.kind HAVING month >= ?", (since,)).fetchall()
 
+    def month_problems(self, library: str, month: str, limit: int = 500
+                       ) -> list[tuple[str, str, str, str, str]]:
+        """(key, rule, cluster, title, detail) of the latest quality run's problems of
+        `library` in records made in `month`: the member's own list to work through."""
+        return self._db.execute(
+            "SELECT q.key, q.kind, q.cluster, q.title, q.detail FROM quality_problems q "
+            f"JOIN records r ON r.key = q.key WHERE q.library = ? AND {RECORD_MONTH} = ? "
+            "ORDER BY q.key, q.id LIMIT ?", (library, month, limit)).fetchall()
+
     def new_record_keys(self, month: str, members: list[str]) -> list[tuple[str, str, str]]:
         """(key, member, title) of the records the members made in `month`, by key."""
         if not members:

@@ -101,8 +101,13 @@ async def member_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="没有这个成员馆")
     rules = [(k, member.month.problems.get(k.code, 0), member.month.rule_rate(k.code))
              for k in KINDS]
+    found = await blocking(request, request.app[STORE].month_problems, member.library,
+                           summary.month)
+    problems = [{"key": key, "rule": BY_CODE[kind].label if kind in BY_CODE else kind,
+                 "cluster": cluster, "title": title, "detail": detail}
+                for key, kind, cluster, title, detail in found]
     return await admin_render(request, "cataloguing_member.html", summary=summary,
-                              member=member, rules=rules,
+                              member=member, rules=rules, problems=problems,
                               charts=charts(member, summary.threshold), section="cataloguing")
 
 

@@ -23,7 +23,7 @@ from core.config import ConfigError, parse
 from core.model import Holding, Record
 from harvest import quality_report as qr
 from harvest.attribution import attribute, read_agencies
-from harvest.cataloguing_summary import summarize, to_csv, to_xlsx
+from harvest.cataloguing_summary import summarize, this_month, to_csv, to_xlsx
 from harvest.marc import Field, Marc
 from harvest.pipeline import harvest_source
 from harvest.quality_rules import KINDS, SEVERITIES
@@ -33,7 +33,7 @@ from tongjian.generator.habits import MEMBERS, fix, union_catalogue
 
 DEMO = Path(__file__).resolve().parents[1] / "tongjian" / "demo_data"
 TODAY = date.today()
-MONTH = TODAY.strftime("%Y-%m")
+MONTH = this_month()  # Beijing time, as the summary counts (harvests happen now)
 LOGIN, PASSWORD = "TJ_HARVEST", "pw-cataloguing-centre"
 LIBRARY_OF = {"PROV": "SXPL", "LIQUAN": "LQLIB", "SANYUAN": "SYLIB", "QIANXIAN": "QXLIB",
               "YANGLING": "YLLIB"}

@@ -77,17 +77,17 @@ async def login(client: TestClient, account: str, password: str = PASSWORD) -> A
                                    "password": password, "next": "/admin/review"})
 
 
-async def review_page(client: TestClient) -> str:
-    resp = await client.get(f"/admin/review?month={MONTH}")
+async def review_page(client: TestClient, month: str = MONTH) -> str:
+    resp = await client.get(f"/admin/review?month={month}")
     assert resp.status == 200
     return await resp.text()
 
 
 async def mark(client: TestClient, token: str, key: str, verdict: str, rule: str = "",
-               note: str = "") -> None:
+               note: str = "", month: str = MONTH) -> None:
     resp = await client.post("/admin/review/mark", headers=origin(client),
                              allow_redirects=False,
-                             data={"csrf": token, "key": key, "month": MONTH,
+                             data={"csrf": token, "key": key, "month": month,
                                    "verdict": verdict, "rule": rule, "note": note})
     assert resp.status == 303
 
@@ -104,36 +104,42 @@ def test_accounts_are_hashed_and_checked(centre):
 
 def test_lists_follow_the_hierarchy(centre):
     sim, made, config, store, _ = centre
-    everything = review_list(store, config, "centre", "SXPL", MONTH)
-    assert {"SXPL", "QXLIB", "LQLIB"} <= {r[1] for r in everything}
-    counties = {"LQLIB", "SYLIB", "QXLIB", "YLLIB"}  # the counties of 咸阳市
-    assert review_list(store, config, "city", "XYLIB", MONTH) == [
-        r for r in everything if r[1] in counties]
-    assert review_list(store, config, "member", "QXLIB", MONTH) == [
-        r for r in everything if r[1] == "YLLIB"]  # its peer only
-    assert review_list(store, config, "member", "LQLIB", MONTH) == [
-        r for r in everything if r[1] == "SYLIB"]
+    seen: set[str] = set()
+    for month in months_back(MONTH, 12):
+        everything = review_list(store, config, "centre", "SXPL", month)
+        seen |= {r[1] for r in everything}
+        counties = {"LQLIB", "SYLIB", "QXLIB", "YLLIB"}  # the counties of 咸阳市
+        assert review_list(store, config, "city", "XYLIB", month) == [
+            r for r in everything if r[1] in counties]
+        assert review_list(store, config, "member", "QXLIB", month) == [
+            r for r in everything if r[1] == "YLLIB"]  # its peer only
+        assert review_list(store, config, "member", "LQLIB", month) == [
+            r for r in everything if r[1] == "SYLIB"]
+    assert {"SXPL", "QXLIB", "LQLIB", "YLLIB", "SYLIB"} <= seen
+
+
+def made_in(store, key: str) -> str:
+    return store.get(key).created[:7]
 
 
 async def test_problem_fix_and_confirmation_round_trip(centre):
     sim, made, config, store, make_client = centre
     by_key = dict(zip(sim.bib_keys(), made, strict=True))
-    month_keys = {r[0] for r in review_list(store, config, "centre", "SXPL", MONTH)}
-    target = next(k for k, c in by_key.items() if c.member == "QIANXIAN" and c.damaged
-                  and f"union:{k}" in month_keys)
+    target = max((k for k, c in by_key.items() if c.member == "QIANXIAN" and c.damaged),
+                 key=lambda k: made_in(store, f"union:{k}"))
     key = f"union:{target}"
-    other = next(r[0] for r in review_list(store, config, "centre", "SXPL", MONTH)
-                 if r[1] == "LQLIB")
+    month = made_in(store, key)  # the list the record is on: the month it was made
+    other = next(f"union:{k}" for k, c in by_key.items() if c.member == "LIQUAN")
 
     client = await make_client()
     assert (await client.get("/admin", allow_redirects=False)).status == 200  # disabled page
     assert (await login(client, "zhongxin", "wrong password")).status == 401
     resp = await login(client, "zhongxin")
     assert resp.status == 303 and resp.headers["Location"] == "/admin/review"
-    body = await review_page(client)
+    body = await review_page(client, month)
     assert key in body and "编目中心" in body
-    await mark(client, csrf(body), key, "problem", "field_215a", "请补页数")
-    await mark(client, csrf(body), other, "ok")
+    await mark(client, csrf(body), key, "problem", "field_215a", "请补页数", month)
+    await mark(client, csrf(body), other, "ok", month=made_in(store, other))
     # the reviewer's session opens the review and summary pages, nothing of the admin's
     assert (await client.get("/admin/quality", allow_redirects=False)).status == 403
     assert (await client.get(f"/admin/cataloguing?month={MONTH}")).status == 200
@@ -188,9 +194,9 @@ async def test_summary_page_exports_and_escaping(centre):
     assert f"<td>{qx.month.new_records}</td>" in row and f">{qx.month.rate}</td>" in row
     assert body.count("<svg") >= 2 and "<script" not in body.split("</header>")[1]
     # the page is cached until the store changes: a review mark shows at once
-    key = next(r[0] for r in review_list(store, config, "centre", "SXPL", MONTH)
-               if r[1] == "QXLIB")
-    cataloguing_review.mark(store, "zhongxin", key, MONTH, "QXLIB", "problem", "no_clc")
+    key = next(r.key for r in store.records() if r.catalogued_by == "QXLIB")
+    cataloguing_review.mark(store, "zhongxin", key, made_in(store, key), "QXLIB", "problem",
+                            "no_clc")
     again = await (await client.get(f"/admin/cataloguing?month={MONTH}")).text()
     cells = again.split("乾县图书馆</a>")[1].split("</tr>")[0].split("<td>")
     assert cells[-2].startswith("0") and cells[-3].startswith("1")  # 已改 0, 待改 1
@@ -203,6 +209,14 @@ async def test_summary_page_exports_and_escaping(centre):
     member = await client.get(f"/admin/cataloguing/QXLIB?month={MONTH}")
     text = await member.text()
     assert member.status == 200 and "缺载体形态（215$a）" in text and "近12个月" in text
+    # the county's own list: its records of the month that the quality run found faulty
+    faulty = {p.key for _, p in qr.problems(store, "QXLIB", limit=10_000)}
+    shown = max(store.get(key).created[:7] for key in faulty)
+    text = await (await client.get(f"/admin/cataloguing/QXLIB?month={shown}")).text()
+    listed = text.split("本月新编记录的问题")[1]
+    expected = {key for key in faulty if store.get(key).created[:7] == shown}
+    assert expected and all(key in listed for key in expected)
+    assert not any(key in listed for key in faulty - expected)
 
 
 async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(
@@ -220,12 +234,17 @@ async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(
     await page.fill("#password", PASSWORD)
     await page.click(".admin-login button[type=submit]")
     await page.wait_for_url("**/admin/cataloguing")
-    shown = months_back(MONTH, 2)[0]  # the last whole month: the README's picture
+    # the busiest of the last twelve months: the README's picture
+    trend = summarize(store, config, MONTH).members
+    shown = max(months_back(MONTH, 12), key=lambda m: sum(
+        f.new_records for member in trend for f in member.trend if f.month == m))
+    eligible = sum(m.eligible for m in summarize(store, config, shown).members)
     await page.goto(f"{base}/admin/cataloguing?month={shown}")
     heading = await page.locator("h1").inner_text()
     assert "联合编目工作质量数量汇总" in heading and shown in heading
     assert await page.locator("svg.chart").count() >= 2
-    assert await page.locator("ol.ranking li").count() >= 1
+    assert eligible and await page.locator("ol.ranking li").count() == min(
+        eligible, config.cataloguing.rank_top)
     await page.screenshot(path=str(shot), full_page=True,
                           clip={"x": 0, "y": 0, "width": 1200, "height": 1500})
     assert shot.stat().st_size > 10_000
@@ -261,7 +280,7 @@ async def test_marks_refuse_unknown_records_and_foreign_forms(centre):
     await mark(client, token, evil, "problem", "no_clc")
     body = await review_page(client)
     assert "不在库中，未标记" in body and store.reviews() == []
-    key = review_list(store, config, "centre", "SXPL", MONTH)[0][0]
+    key = next(store.records()).key
     await mark(client, token, key, "problem")  # a problem needs its rule
     assert "须选择问题规则" in await review_page(client) and store.reviews() == []
     forged = await client.post("/admin/review/mark", allow_redirects=False,
