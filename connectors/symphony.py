@@ -112,7 +112,8 @@ HARVEST_FIELDS = (
     "systemModifiedDate,bib,"
     "callList{callNumber,dispCallNumber,volumetric,shadowed,systemModifiedDate,"
     "library{description},classification,"
-    "itemList{barcode,copyNumber,shadowed,systemModifiedDate,itemType,library{description},"
+    "itemList{barcode,copyNumber,shadowed,createdDate,systemModifiedDate,itemType,"
+    "library{description},"
     "homeLocation{description},currentLocation{description}}}"
 )
 """One request per page brings bib, MARC, call numbers and items (UVA's availability call

@@ -12,11 +12,14 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from core import cataloguing as _cataloguing
+from core.cataloguing import Attribution, Cataloguing
 
 # "other": a library of another system (university, research, neighbouring province).
 LEVELS = ("province", "city", "county", "town", "village", "other")
@@ -120,6 +123,8 @@ class Source:
     # A shared system (the provincial Symphony union catalog) holds items of many members:
     # the system's own library codes → library codes in this file.
     members: tuple[tuple[str, str], ...] = ()
+    # Who gets the credit for a record (`harvest.attribution`): rules and agency table.
+    attribution: Attribution = Attribution()
 
     def member_library(self, remote_code: str) -> str:
         """The consortium library for an item's library code in the source ('' if unknown)."""
@@ -188,6 +193,7 @@ class Config:
     store_path: str = "var/tongjian.db"
     extra: dict[str, Any] = field(default_factory=dict)
     offer: OfferConfig = OfferConfig()
+    cataloguing: Cataloguing = Cataloguing()  # the cataloguing centre's counting and review
 
     def resolve(self, relative: str) -> Path:
         """Paths in the file are relative to the file, not to wherever the command runs."""
@@ -232,7 +238,7 @@ def load(path: str | Path) -> Config:
 def parse(data: Any, path: Path) -> Config:
     v = _Validator(path)
     top = v.mapping(data, "the top level", required=("libraries", "sources"),
-                    optional=("consortium", "index", "portal", "store", "offer"))
+                    optional=("consortium", "index", "portal", "store", "offer", "cataloguing"))
     consortium = v.mapping(top.get("consortium", {}), "consortium", optional=("name",))
     libraries: dict[str, Library] = {}
     for i, raw in enumerate(v.sequence(top["libraries"], "libraries")):
@@ -242,9 +248,18 @@ def parse(data: Any, path: Path) -> Config:
                               "library codes must be unique")
         libraries[lib.code] = lib
     _check_reader_ranges(libraries, path)
+    try:
+        cataloguing = _cataloguing.parse(top.get("cataloguing"), libraries)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
     sources: list[Source] = []
     for i, raw in enumerate(v.sequence(top["sources"], "sources")):
         src = v.source(raw, i)
+        try:
+            src = replace(src, attribution=_cataloguing.attribution(
+                raw.get("attribution"), cataloguing, libraries))
+        except ValueError as e:
+            raise ConfigError(f"{path}: sources[{i}] ({src.name}).{e}") from None
         if src.library not in libraries:
             known = ", ".join(libraries) or "none"
             raise ConfigError(
@@ -287,6 +302,7 @@ def parse(data: Any, path: Path) -> Config:
         portal=portal,
         store_path=str(store.get("path", "var/tongjian.db")),
         offer=v.offer(top.get("offer", {})),
+        cataloguing=cataloguing,
     )
 
 
@@ -436,7 +452,7 @@ class _Validator:
                       "timeout", "batch_size", "holdings", "metadata_prefix", "set",
                       "schedule", "auth", "members", "deadline", "max_concurrent",
                       "availability_timeout", "request_deadline", "max_response_bytes",
-                      "max_pages", "max_delete_share"),
+                      "max_pages", "max_delete_share", "attribution"),
         )
         if not _CODE.match(str(d["name"])):
             raise self.fail(where, "name must be 1–32 letters, digits, '-' or '_'")

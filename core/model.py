@@ -35,6 +35,7 @@ class Holding:
     status: str = ""  # as the source reported it, unmapped
     copies: int = 1
     note: str = ""
+    created: str = ""  # YYYY-MM-DD the source says the copy was added (Symphony createdDate)
 
 
 @dataclass
@@ -69,6 +70,15 @@ class Record:
     online_url: str = ""  # the digitized object (viewer, PDF); http(s) only
     cover_url: str = ""  # a cover or first-page image; http(s) only
     holdings: list[Holding] = field(default_factory=list)
+    # Who catalogued the record (联合编目): library codes from config.yaml, found by
+    # `harvest.attribution` (801 $b / 040, the holdings' library, the source's owner).
+    catalogued_by: str = ""
+    modified_by: str = ""  # the member that changed it last ('' = as catalogued_by)
+    catalogue_agency: str = ""  # as the record names it: 801 $b (ind2 0/1/2), 040 $a
+    modify_agency: str = ""  # 801 $b with ind2 2 (the last), 040 $d (the last)
+    attributed_from: str = ""  # record | holdings | source: which rule decided
+    created: str = ""  # YYYY-MM-DD: 801 $c of the cataloguing agency, createDate, 100$a/0-7
+    modified: str = ""  # the source's last-change stamp: 005, Symphony modifiedDate
 
     @property
     def key(self) -> str:

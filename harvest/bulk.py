@@ -38,11 +38,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.cataloguing import Attribution
 from core.config import Config, HoldingsMap, Source
 from core.model import Record
 from core.progress import Progress
 from harvest import lineage
 from harvest.batch_gc import batch_gc
+from harvest.cataloguing_review import notice_changes
 from harvest.crosswalk import to_record
 from harvest.merge import assign_store_clusters
 from harvest.readers import looks_like_xml, read
@@ -111,6 +113,7 @@ class _SourceSpec:
     flavour: str
     holdings: tuple[HoldingsMap, ...]
     record_syntax: str = ""  # what ISO 2709 from this source is stored as (`raw_format`)
+    attribution: Attribution = Attribution()  # who catalogued each record
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def _parse_chunk(task: _ParseTask) -> list[Item]:
         if p.marc is None:
             out.append(("bad", p.position, p.offset, p.error, p.raw))
             continue
-        record = to_record(p.marc, spec.name, spec.library, "", spec.flavour, spec.holdings)
+        record = to_record(p.marc, spec.name, spec.library, "", spec.flavour, spec.holdings,
+                           spec.attribution)
         if not record.source_id:
             out.append(("noid", p.position, p.offset, record, p.raw))
             continue
@@ -423,7 +427,7 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
     run = store.start_harvest(source.name)
     stats = BulkStats(source.name)
     spec = _SourceSpec(source.name, source.library, source.encoding, source.format,
-                       tuple(source.holdings), source.record_syntax)
+                       tuple(source.holdings), source.record_syntax, source.attribution)
     if full:
         store.clear_quarantine(source.name)
     loader = _Loader(store, source, run, stats)
@@ -450,6 +454,8 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
         store.finish_harvest(run, _counts(stats), f"bulk import failed: {e!r}")
         raise
     store.finish_harvest(run, _counts(stats), None)
+    if stats.updated:
+        notice_changes(store)  # review problems whose record changed: confirm the fix
     for name in ("records", "new", "updated", "unchanged", "deleted", "quarantined"):
         setattr(total, name, getattr(total, name) + getattr(stats, name))
     return loader

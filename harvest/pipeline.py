@@ -16,6 +16,7 @@ from connectors.base import Checkpoint, ConnectorError, HarvestConnector, RawRec
 from core.config import Config, Source
 from core.progress import Progress
 from harvest import lineage
+from harvest.cataloguing_review import notice_changes
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
 from harvest.merge import assign_store_clusters
@@ -234,6 +235,8 @@ def harvest_source(source: Source, connector: HarvestConnector, store: RecordSto
         progress.done()
     stats.seconds = time.monotonic() - started
     store.finish_harvest(run_id, stats.as_counts(), error or stats.notice or None)
+    if stats.new or stats.updated:
+        notice_changes(store)  # review problems whose record changed: confirm the fix
     return stats
 
 

@@ -11,6 +11,13 @@ the encoding checks first run one regular expression over the record's stored JS
 and only look closer when it matches, and duplicates are remembered as 64-bit hashes
 with the first record's rowid, not as records.
 
+The field-level rules (`harvest.quality_marc`: required subfields, indicators, 100$a and
+008, CLC notation) need the raw MARC read again, which costs more than everything else;
+their findings are kept per record version (`marc_findings`), so a scan reads the raw
+records only of what is new or changed since the last one.  Every rule reports under a
+code of the table in `harvest.quality_rules`, and under the member that catalogued the
+record (`catalogued_by`), not the source's owner.
+
 One kind needs records of every library at once: an ISBN on two different books (一号多书),
 which the merge keeps apart and somebody should correct.  The pass files (ISBN, rowid,
 work key) in a temporary table — SQLite sorts a million rows on disk, not in this
@@ -32,47 +39,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from core.cataloguing import Cataloguing
+from core.config import Config
 from core.fold import title_key as _norm  # the one title/name fold, as the matcher's
+from harvest import quality_marc
+from harvest.clc import TOP_CLASSES
 from harvest.matching import MatchRecord, isbn_reused
+from harvest.quality_rules import ISBN_SINCE, KIND_CODES, KIND_LABELS, KINDS, Kind
 from harvest.store import IsbnScratch, RecordStore
+
+__all__ = ["ISBN_SINCE", "KINDS", "KIND_CODES", "KIND_LABELS", "Kind", "Problem", "Scan"]
 
 # Books only got ISBNs in China from 1987 (统一书号 before); serials, maps, manuscripts,
 # recordings never have one.  Counting those as "missing ISBN" would bury the real faults
 # under every 古籍 and 期刊 of a provincial library.
-ISBN_SINCE = 1987
 ISBN_MATERIALS = frozenset({"", "book"})
-
-
-@dataclass(frozen=True)
-class Kind:
-    code: str
-    label: str
-    explain: str
-
-
-# One row per kind of problem: the order is the order on the page and in the CSV.
-KINDS: tuple[Kind, ...] = (
-    Kind("no_isbn", "无 ISBN",
-         f"{ISBN_SINCE} 年及以后出版（或出版年不详）的图书，没有任何 ISBN"),
-    Kind("isbn_invalid", "ISBN 校验位错误",
-         "著录了 ISBN，但校验位不对（多为录入错误），合并与查重都会漏掉它"),
-    Kind("no_clc", "无中图分类号", "没有中国图书馆分类法分类号，分类浏览中找不到"),
-    Kind("encoding", "编码损坏",
-         "含替换字符 �、“锟斤拷”，或 UTF-8 被错当作 GBK / Latin-1 读出的乱码"),
-    Kind("duplicate_isbn", "馆内重复（ISBN）",
-         "同一馆同一书目库内另有一条记录的 ISBN（及分卷）相同；每组只计第二条起。"
-         "同一馆不同数据源（如自建库与联合编目系统）之间的重合不算，由合并处理"),
-    Kind("duplicate_title", "馆内重复（题名）",
-         "无 ISBN，但同一馆同一书目库内另有一条记录的题名、第一著者、出版年（及分卷）都相同"),
-    Kind("no_call_number", "馆藏无索书号",
-         "至少一条馆藏没有索书号，读者无法据此找书；按馆藏所属馆统计"),
-    Kind("isbn_reused", "一号多书（ISBN 用于不同书）",
-         "本馆记录的 ISBN 也著录在（任一馆的）另一条记录上，而两条的题名与著者均不同，"
-         "合并时按不同的书分开；多为 ISBN 抄错或出版社一号多用，请核对书上的 ISBN。"
-         "分卷共用的套书号、不同版次不算；馆员已人工合并的不算"),
-)
-KIND_CODES: tuple[str, ...] = tuple(k.code for k in KINDS)
-KIND_LABELS: dict[str, str] = {k.code: k.label for k in KINDS}
+# The rules themselves — code, severity, explanation, fix — are data in
+# `harvest.quality_rules`; the checks below and in `harvest.quality_marc` report by code.
 
 
 # -- encoding damage ---------------------------------------------------------------------
@@ -236,6 +219,8 @@ class ScanStopped(Exception):
 
 #: Rows of (ISBN, rowid, work key) written to the scratch table at a time.
 ISBN_BATCH = 5000
+#: MARC findings of new or changed records staged at a time.
+FINDINGS_BATCH = 2000
 
 
 def _judged_alike(m: MatchRecord) -> tuple[Any, ...]:
@@ -247,30 +232,38 @@ def _judged_alike(m: MatchRecord) -> tuple[Any, ...]:
 class Scan:
     """Iterate for the problems; `records` and `holdings` count per library as it goes."""
 
-    def __init__(self, store: RecordStore, stop: threading.Event | None = None) -> None:
+    def __init__(self, store: RecordStore, stop: threading.Event | None = None,
+                 config: Config | None = None) -> None:
         self.store = store
         self.stop = stop  # set at shutdown: a scan must not hold the process for a minute
+        # config.yaml's word on pinyin and barcode ranges; without it those rules rest
+        self.cataloguing = config.cataloguing if config else Cataloguing()
+        self.ranges = {code: [r for r in map(_barcode_range, lib.barcode_ranges) if r]
+                       for code, lib in (config.libraries.items() if config else ())}
         self.records: Counter[str] = Counter()
         self.holdings: Counter[str] = Counter()
         self._isbn_seen: dict[int, int] = {}
         self._title_seen: dict[int, int] = {}
         self._isbn_rows: list[tuple[str, int, str]] = []
         self._isbns: IsbnScratch | None = None  # while iterating
+        self._findings: list[tuple[str, str, str]] = []  # (key, digest, MARC findings JSON)
 
     def __iter__(self) -> Iterator[Problem]:
         with self.store.isbn_scratch() as self._isbns:
             rows = self.store.scan_records()
             try:
                 try:
-                    for n, (rowid, key, source, library, cluster, isbn, work, text) in (
-                            enumerate(rows)):
+                    for n, (rowid, key, source, library, cluster, isbn, work, text, digest,
+                            seen_digest, seen) in enumerate(rows):
                         self._check_stop(n)
                         if isbn:
                             self._file_isbns(isbn, rowid, work or "")
+                        findings = seen if seen is not None and seen_digest == digest else None
                         yield from self.check(rowid, key, source, library, cluster or "",
-                                              isbn, text)
+                                              isbn, text, findings, digest)
                 finally:
                     rows.close()  # at once, not when a traceback lets go: it locks the table
+                self.flush_findings()
                 yield from self._reused_isbns()
             finally:
                 self._isbn_rows.clear()
@@ -366,9 +359,14 @@ class Scan:
         return self.store.links()[1]
 
     def check(self, rowid: int, key: str, source: str, library: str, cluster: str, isbn: str,
-              text: str) -> Iterator[Problem]:
+              text: str, findings: str | None = None, digest: str = "") -> Iterator[Problem]:
+        """The problems of one record, each under the member that catalogued it (copies'
+        problems under the copies' library).  `findings`: the MARC checks' JSON from an
+        earlier scan of this very version of the record (`digest`), else they are run."""
         data = json.loads(text)
         title = data.get("title") or ""
+        owner = library
+        library = data.get("catalogued_by") or library
         self.records[library] += 1
 
         def problem(kind: str, detail: str, where: str = library) -> Problem:
@@ -402,17 +400,77 @@ class Scan:
             if first != rowid:
                 yield problem("duplicate_title",
                               f"题名、著者、出版年与 {self._other(first)}相同")
-        yield from self._holdings(data, library, problem)
+        kind = data.get("format") or ""
+        yield from self._description(data, library, kind, problem)
+        if kind in ("cnmarc", "marc21"):
+            for code, detail in self._marc_findings(rowid, key, digest, data, findings):
+                yield problem(code, detail)
+        yield from self._holdings(data, owner, kind, problem)
 
-    def _holdings(self, data: dict[str, Any], library: str,
+    def _marc_findings(self, rowid: int, key: str, digest: str, data: dict[str, Any],
+                       findings: str | None) -> list[tuple[str, str]]:
+        """Reading the raw MARC again is most of a scan's time, so what it found is kept
+        per record version and only new or changed records are read (`FINDINGS_BATCH`
+        at a time into a temporary table, saved with the report)."""
+        if findings is not None:
+            return [(c, d) for c, d in json.loads(findings)]
+        raw = self.store.raw(key) if digest else None
+        marc = quality_marc.marc_of(raw[0], raw[1], data.get("encoding") or "auto") if (
+            raw is not None) else None
+        found = list(quality_marc.check(marc, data.get("format") or "")) if marc else []
+        if digest:
+            self._findings.append((key, digest, json.dumps(found, ensure_ascii=False)))
+            if len(self._findings) >= FINDINGS_BATCH:
+                self.flush_findings()
+        return found
+
+    def flush_findings(self) -> None:
+        self.store.stage_marc_findings(self._findings)
+        self._findings.clear()
+
+    def _description(self, data: dict[str, Any], library: str, kind: str,
+                     problem: Callable[..., Problem]) -> Iterator[Problem]:
+        """Rules read off the stored description: pinyin, 200$f vs 7XX."""
+        if kind != "cnmarc":
+            return
+        if (data.get("language") == "chi" and not data.get("title_pinyin")
+                and self.cataloguing.requires_pinyin(library)):
+            yield problem("pinyin_missing", "正题名无 200$A / $9")
+        resp = re.sub(r"\s", "", data.get("responsibility") or "")
+        names = [re.sub(r"\s", "", a.get("name") or "") for a in data.get("authors") or []]
+        names = [n for n in names if n]
+        if resp and not names:
+            yield problem("resp_mismatch", f"200$f“{_short(resp)}”无 7XX 检索点")
+        elif resp and not any(n in resp for n in names):
+            yield problem("resp_mismatch",
+                          f"7XX“{'、'.join(names[:3])}”不见于 200$f“{_short(resp)}”")
+
+    def _holdings(self, data: dict[str, Any], library: str, kind: str,
                   problem: Callable[..., Problem]) -> Iterator[Problem]:
         missing: dict[str, list[str]] = {}
+        no_barcode: Counter[str] = Counter()
+        outside: dict[str, list[str]] = {}
+        mismatch: dict[str, str] = {}
         total: Counter[str] = Counter()
+        classes = [c.upper() for c in data.get("clc") or []]
         for h in data.get("holdings") or []:
             owner = h.get("library") or library
             total[owner] += 1
-            if not (h.get("call_number") or "").strip():
-                missing.setdefault(owner, []).append(h.get("barcode") or h.get("location") or "")
+            barcode = (h.get("barcode") or "").strip()
+            call = (h.get("call_number") or "").strip()
+            if not call:
+                missing.setdefault(owner, []).append(barcode or h.get("location") or "")
+            if kind not in ("cnmarc", "marc21"):
+                continue  # a digitized document's online copy has no barcode or shelf
+            if not barcode:
+                no_barcode[owner] += 1
+            elif self.ranges.get(owner) and not any(
+                    _in_range(barcode, r) for r in self.ranges[owner]):
+                outside.setdefault(owner, []).append(barcode)
+            part = call.split("/")[0].strip().upper()
+            if (classes and part and part[0] in TOP_CLASSES and owner not in mismatch
+                    and not any(c.startswith(part) or part.startswith(c) for c in classes)):
+                mismatch[owner] = f"索书号 {call} 与分类号 {'；'.join(classes[:3])}"
         self.holdings.update(total)
         for owner, which in missing.items():
             shown = "、".join(w for w in which[:5] if w)
@@ -420,8 +478,39 @@ class Scan:
                           f"{total[owner]} 条馆藏中 {len(which)} 条无索书号"
                           + (f"（{shown}{'…' if len(which) > 5 else ''}）" if shown else ""),
                           owner)
+        for owner, n in no_barcode.items():
+            yield problem("no_barcode", f"{total[owner]} 条馆藏中 {n} 条无条码", owner)
+        for owner, codes in outside.items():
+            yield problem("barcode_range", "条码 " + "、".join(codes[:5])
+                          + ("…" if len(codes) > 5 else "") + " 不在本馆号段", owner)
+        for owner, detail in mismatch.items():
+            yield problem("clc_call_mismatch", detail, owner)
 
     def _other(self, rowid: int) -> str:
         """The first record of a duplicate group, as "key《title》" for the detail line."""
         brief = self.store.record_brief(rowid)
         return f"{brief[0]}《{brief[3]}》" if brief else "?"
+
+
+def _short(text: str, width: int = 20) -> str:
+    return text if len(text) <= width else text[:width] + "…"
+
+
+BarcodeRange = tuple[str, int, int, int]  # prefix, low, high, digits
+
+
+def _barcode_range(spec: str) -> BarcodeRange | None:
+    """'XY00000001-XY99999999' → ('XY', 1, 99999999, 8); None when the two ends do not
+    share a prefix and a width (config check names such a range)."""
+    low, _, high = spec.partition("-")
+    m1, m2 = re.fullmatch(r"(\D*)(\d+)", low.strip()), re.fullmatch(r"(\D*)(\d+)", high.strip())
+    if not m1 or not m2 or m1[1] != m2[1] or len(m1[2]) != len(m2[2]):
+        return None
+    return m1[1], int(m1[2]), int(m2[2]), len(m1[2])
+
+
+def _in_range(barcode: str, r: BarcodeRange) -> bool:
+    prefix, low, high, digits = r
+    rest = barcode[len(prefix):]
+    return (barcode.startswith(prefix) and len(rest) == digits and rest.isdigit()
+            and low <= int(rest) <= high)

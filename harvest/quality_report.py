@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from core.config import Config
 from harvest.quality import KIND_CODES, KIND_LABELS, Problem, Scan
 from harvest.store import ProblemRow, RecordStore, SnapshotRow
 
@@ -48,12 +49,13 @@ class Snapshot:
 
 
 def compute(store: RecordStore, now: float | None = None,
-            stop: threading.Event | None = None) -> dict[str, Snapshot]:
+            stop: threading.Event | None = None,
+            config: Config | None = None) -> dict[str, Snapshot]:
     """Scan every record, replace the stored problem list, upsert this month's snapshots
     (`RecordStore.replace_quality_report`: readers see the old run or the new, never half;
     a stopped scan saves nothing)."""
     now = time.time() if now is None else now
-    scan = Scan(store, stop)
+    scan = Scan(store, stop, config)  # config: pinyin and barcode-range rules
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     snapshots: dict[str, Snapshot] = {}
 

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harvest.cataloguing_schema import TABLES as CATALOGUING_TABLES
+
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +64,11 @@ def _entry_lineage(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO entry_lineage (entry, keys, digest, changed) "
                "SELECT cluster, json_group_array(key), '', MAX(updated_at) FROM records "
                "WHERE cluster IS NOT NULL AND cluster != '' GROUP BY cluster")
+def _cataloguing_tables(db: sqlite3.Connection) -> None:
+    """Version 3 (issue 16): change history, copies added, reviewer accounts, reviews and
+    their audit.  New tables only: nothing of another version's tables is read."""
+    for statement in _statements(CATALOGUING_TABLES):
+        db.execute(statement)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -69,6 +76,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _stamp_unversioned),
     Migration(2, "entry lineage: each merged entry's records, last change and successors "
               "(OAI-PMH datestamps and deletions, permalinks)", _entry_lineage),
+    Migration(3, "cataloguing history, reviewer accounts, reviews and their audit",
+              _cataloguing_tables),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

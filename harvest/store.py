@@ -8,7 +8,8 @@ This module is the only one that speaks SQL to the store.  A record reaches the 
 table one way whichever path brings it — a harvest's `RecordStore.put` or the bulk
 import's workers: `stored_row` builds its row and `RecordStore.write_rows` writes it, so
 the two paths cannot drift apart.  The portal, the merge and the quality report read and
-write through the named methods below; a worker process that needs its own connection
+write through the named methods below (the cataloguing centre's in the mixin
+`harvest.cataloguing_store`); a worker process that needs its own connection
 opens one with `RecordStore.open_read_only`.
 """
 
@@ -27,6 +28,9 @@ from typing import IO, Any
 
 from core.config import Config
 from core.model import Author, Holding, Record
+from harvest.cataloguing_history import compare
+from harvest.cataloguing_schema import TABLES as CATALOGUING_TABLES
+from harvest.cataloguing_store import CataloguingQueries
 from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.schema import (
     LINEAGE_SQL,
@@ -214,7 +218,7 @@ CREATE TABLE IF NOT EXISTS quality_problems (   -- the latest run only
     detail   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS quality_problems_library ON quality_problems(library, kind);
-""" + LINEAGE_SQL  # entry lineage: OAI-PMH datestamps and deletions, permalinks (harvest.lineage)
+""" + LINEAGE_SQL + CATALOGUING_TABLES  # entry lineage (harvest.lineage); cataloguing (issue 16)
 
 #: Host parameters per `… IN (?, …)` statement: well under SQLite's limit.
 _PARAMS_PER_QUERY = 500
@@ -230,8 +234,8 @@ ProblemRow = tuple[str, str, str, str, str, str]
 #: A quality snapshot as stored: (library, month, computed, records, holdings, counts JSON).
 SnapshotRow = tuple[str, str, float, int, int, str]
 #: What a quality scan reads of each record: (rowid, key, source, library, cluster, isbn,
-#: work, data JSON).
-ScanRow = tuple[int, str, str, str, str | None, str, str, str]
+#: work, data JSON, digest, and the digest and findings of its last MARC check if any).
+ScanRow = tuple[int, str, str, str, str | None, str, str, str, str, str | None, str | None]
 
 
 @dataclass
@@ -326,7 +330,7 @@ def in_use(store: Path) -> IO[bytes]:
     return handle
 
 
-class RecordStore:
+class RecordStore(CataloguingQueries):
     def __init__(self, path: str | Path, *, read_only: bool = False, cache_kb: int = 0) -> None:
         """Open (and create) the store at `path`; `read_only`: see `open_read_only`."""
         self.path = Path(path)
@@ -434,6 +438,7 @@ class RecordStore:
                 "isbn, match, work, seen_run, raw, raw_format, first_seen, updated_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
         if updates:
+            self._note_changes([(u[-1], u[0]) for u in updates], now)
             db.executemany(
                 "UPDATE records SET data = ?, digest = ?, isbn = ?, match = ?, work = ?, "
                 "seen_run = ?, raw = ?, raw_format = ?, library = ?, updated_at = ? "
@@ -441,6 +446,31 @@ class RecordStore:
         if unchanged:
             db.executemany("UPDATE records SET seen_run = ? WHERE key = ?", unchanged)
         return outcomes
+
+    def _note_changes(self, updated: Sequence[tuple[str, str]], now: float) -> None:
+        """Before (key, new data) rows replace what the store holds: file the description
+        changes and the new copies a harvest saw (`harvest.cataloguing_history`)."""
+        old: dict[str, str] = {}
+        keys = [key for key, _ in updated]
+        for start in range(0, len(keys), _PARAMS_PER_QUERY):
+            chunk = keys[start:start + _PARAMS_PER_QUERY]
+            old.update(self._db.execute(
+                f"SELECT key, data FROM records WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk))
+        changes: list[tuple[Any, ...]] = []
+        items: list[tuple[Any, ...]] = []
+        for key, data in updated:
+            if key not in old:
+                continue
+            change = compare(json.loads(old[key]), json.loads(data))
+            if change.modified:
+                changes.append((key, now, change.library, change.stamp))
+            items.extend((key, item, library, now, created)
+                         for item, library, created in change.new_items)
+        self._db.executemany("INSERT INTO record_changes (key, at, library, stamp) "
+                             "VALUES (?,?,?,?)", changes)
+        self._db.executemany("INSERT OR IGNORE INTO item_additions (key, item, library, at, "
+                             "created) VALUES (?,?,?,?,?)", items)
 
     def _digests_of(self, keys: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -951,7 +981,9 @@ class RecordStore:
         whole table in memory.  Close it when stopping early: an open cursor keeps the
         table locked."""
         cur = self._db.execute(
-            "SELECT rowid, key, source, library, cluster, isbn, work, data FROM records")
+            "SELECT r.rowid, r.key, r.source, r.library, r.cluster, r.isbn, r.work, r.data, "
+            "r.digest, f.digest, f.findings FROM records r "
+            "LEFT JOIN marc_findings f ON f.key = r.key")
         try:
             yield from cur
         finally:
@@ -972,7 +1004,8 @@ class RecordStore:
         """(key, library, cluster, title, first author) of the record at `rowid` (a scan's
         handle on a record), read out of its JSON by SQLite: what a detail line names."""
         row = self._db.execute(
-            "SELECT key, library, cluster, json_extract(data, '$.title'), "
+            "SELECT key, COALESCE(NULLIF(json_extract(data, '$.catalogued_by'), ''), library), "
+            "cluster, json_extract(data, '$.title'), "
             "json_extract(data, '$.authors[0].name') FROM records WHERE rowid = ?",
             (rowid,)).fetchone()
         if row is None:
@@ -1028,6 +1061,7 @@ class RecordStore:
         rows = list(snapshots())
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._save_marc_findings()
             db.execute("DELETE FROM quality_problems")
             db.execute("INSERT INTO quality_problems (library, kind, key, cluster, title, "
                        "detail) SELECT library, kind, key, cluster, title, detail FROM "

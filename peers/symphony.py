@@ -44,7 +44,7 @@ import random
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -285,7 +285,8 @@ class SymphonySimulator:
     def __init__(self, records: Iterable[bytes], *, port: int = 0,
                  client_id: str = DEFAULT_CLIENT_ID,
                  users: dict[str, str] | None = None, session_seconds: float = 3600.0,
-                 webapp: str = "symws", seed: int = 1, first_key: int = 100001) -> None:
+                 webapp: str = "symws", seed: int = 1, first_key: int = 100001,
+                 holders: Sequence[Sequence[str]] | None = None) -> None:
         self.port = port
         self.client_id = client_id
         self.users = dict(users or {"TONGJIAN": "tongjian-demo"})
@@ -302,8 +303,11 @@ class SymphonySimulator:
         self._next_key = first_key
         self._barcodes: dict[str, int] = {}
         self._server = BackgroundServer("symphony-sim")
-        for data in records:
-            self.add_bib(data, _initial=True)
+        # holders[n]: the Symphony libraries holding record n's copies (the first is the
+        # member that catalogued it in a union catalogue); default: drawn from `seed`.
+        for n, data in enumerate(records):
+            self.add_bib(data, _initial=True,
+                         libraries=holders[n] if holders and n < len(holders) else None)
 
     # -- lifetime --------------------------------------------------------------------
     @property
@@ -332,8 +336,10 @@ class SymphonySimulator:
         self._last_stamp = max(now, self._last_stamp + timedelta(seconds=1))
         return self._last_stamp
 
-    def add_bib(self, data: bytes, *, _initial: bool = False) -> str:
-        """Catalogue an ISO 2709 record with items; returns its catalogue key."""
+    def add_bib(self, data: bytes, *, _initial: bool = False,
+                libraries: Sequence[str] | None = None) -> str:
+        """Catalogue an ISO 2709 record with items (in `libraries`, else 1–3 drawn);
+        returns its catalogue key."""
         reader = pymarc.MARCReader(data, to_unicode=True, force_utf8=True)
         record = next(iter(reader), None)
         if record is None:
@@ -356,8 +362,8 @@ class SymphonySimulator:
             marc = marc_json(record)
             bib = SimBib(key=key, marc=marc, calls=[], created=created, modified=modified,
                          text=_index_text(marc))
-            libraries = rng.sample(sorted(LIBRARIES), rng.randint(1, 3))
-            for n, library in enumerate(libraries, 1):
+            drawn = rng.sample(sorted(LIBRARIES), rng.randint(1, 3))
+            for n, library in enumerate(libraries or drawn, 1):
                 bib.calls.append(self._make_call(bib, n, library, number, modified))
             self.bibs[key] = bib
             return key
@@ -416,6 +422,22 @@ class SymphonySimulator:
                                 break
                         break
                 bib.text = _index_text(bib.marc)
+            bib.modified = self._now()
+            return _stamp(bib.modified)
+
+    def replace_marc(self, key: str, data: bytes) -> str:
+        """A cataloguer saves an edited record (ISO 2709): its MARC is replaced (holdings
+        fields dropped, as at cataloguing), modifiedDate/systemModifiedDate move on.
+        Returns the new systemModifiedDate."""
+        record = next(iter(pymarc.MARCReader(data, to_unicode=True, force_utf8=True)), None)
+        if record is None:
+            raise ValueError("not an ISO 2709 record")
+        for tag in HOLDINGS_TAGS:
+            record.remove_fields(tag)
+        with self.lock:
+            bib = self._live(key)
+            bib.marc = marc_json(record)
+            bib.text = _index_text(bib.marc)
             bib.modified = self._now()
             return _stamp(bib.modified)
 

@@ -27,12 +27,13 @@ from portal.auth import (
     TOKEN_ENV,
     AuthSettings,
     client_address,
+    hash_password,
     same_origin,
     same_secret,
     set_cookie,
     verify,
 )
-from portal.core import EMPTY_FORM, Handler, is_api, json_response, render
+from portal.core import EMPTY_FORM, STORE, Handler, blocking, is_api, json_response, render
 from portal.i18n import _
 from portal.principal import (
     ADMIN,
@@ -47,6 +48,7 @@ from portal.principal import (
 log = logging.getLogger("tongjian.admin")
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_DUMMY_HASH = hash_password("no such account", n=2**14)
 
 
 def is_admin_path(path: str) -> bool:
@@ -104,9 +106,25 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     return response
 
 
+#: What a reviewer account's session may open (the rest of /admin is the admin's).
+REVIEWER_PATHS = ("/admin/review", "/admin/cataloguing", "/admin/logout")
+
+
+def reviewer_path(path: str) -> bool:
+    return any(path == p or path.startswith((p + "/", p + "."))
+               for p in REVIEWER_PATHS)
+
+
+async def _reviewers_exist(request: web.Request) -> bool:
+    store = request.app[STORE]
+    return bool(await blocking(request, store.accounts))
+
+
 async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[ADMIN]
-    if not state.settings.enabled:
+    if not state.settings.enabled and not (
+            (reviewer_path(request.path) or request.path == "/admin/login")
+            and await _reviewers_exist(request)):
         if request.path == "/admin" and request.method in SAFE_METHODS:
             return await disabled_page(request)
         return await denied(request, 403, _("管理功能未启用。"))
@@ -119,6 +137,8 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
         return await denied(request, 401, _("令牌无效。"), _challenge())
     if not who.admin:
         return await _anonymous(request)
+    if who.session is not None and who.session.reviewer and not reviewer_path(request.path):
+        return await denied(request, 403, "审校账号只能使用审校清单与编目汇总页面。")
     if who.via is Via.SESSION and request.method not in SAFE_METHODS:
         form = await request.post()
         sent = str(form.get("csrf") or request.headers.get("X-CSRF-Token", ""))
@@ -178,9 +198,10 @@ async def _login_form(request: web.Request, status: int, error: str,
     token = secrets.token_urlsafe(32)
     next_url = _safe_next(request.query.get("next", "/admin"))
     settings = request.app[ADMIN].settings
+    reviewers = await _reviewers_exist(request)
     response = await admin_render(request, "admin_login.html", status=status, error=error,
-                                  login_csrf=token, next_url=next_url,
-                                  password_login=bool(settings.password_hash))
+                                  login_csrf=token, next_url=next_url, reviewers=reviewers,
+                                  password_login=bool(settings.password_hash) or reviewers)
     response.headers.update(headers or {})
     set_cookie(response, request, LOGIN_COOKIE, token, max_age=3600, path="/admin/login")
     return response
@@ -201,16 +222,37 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not state.settings.password_hash:
         return await _login_form(request, 403, _("本站未设置管理口令，只能用令牌访问。"))
     password = str(form.get("password", ""))[:1024]
+    name = str(form.get("account", "")).strip()[:64]
     loop = asyncio.get_running_loop()
-    ok = await loop.run_in_executor(None, verify, password, state.settings.password_hash)
+    if name:  # a reviewer account from the store
+        store = request.app[STORE]
+        account = await blocking(request, store.account, name)
+        # a made-up hash for an unknown name: the same work, so timing tells nothing
+        encoded = account[3] if account else _DUMMY_HASH
+        ok = await loop.run_in_executor(None, verify, password, encoded) and account is not None
+    elif not state.settings.password_hash:
+        return await _login_form(request, 403, "本站未设置管理口令，只能用令牌访问。")
+    else:
+        account = None
+        ok = await loop.run_in_executor(None, verify, password, state.settings.password_hash)
     if not ok:
         state.throttle.failed(address)
-        log.warning("admin: failed login from %s", address)
-        return await _login_form(request, 401, _("口令不正确。"), _challenge())
+        log.warning("admin: failed login from %s%s", address, f" as {name!r}" if name else "")
+        wrong = _("账号或口令不正确。") if name else _("口令不正确。")
+        return await _login_form(request, 401, wrong, _challenge())
     state.throttle.succeeded(address)
-    session_id, _csrf = state.sessions.create()  # always a new id: no session fixation
-    log.info("admin: login from %s", address)
-    response = redirect(_safe_next(str(form.get("next", "/admin"))))
+    if account is not None:  # always a new id: no session fixation
+        session_id, _csrf = state.sessions.create(role=account[1], account=account[0],
+                                              library=account[2])
+        await blocking(request, request.app[STORE].audit, account[0], "login", "",
+                       client_address(request))
+    else:
+        session_id, _csrf = state.sessions.create()
+    log.info("admin: login from %s%s", address, f" as {name!r}" if name else "")
+    target = _safe_next(str(form.get("next", "/admin")))
+    if account is not None and not reviewer_path(urlsplit(target).path):
+        target = "/admin/review"
+    response = redirect(target)
     set_cookie(response, request, SESSION_COOKIE, session_id)
     response.del_cookie(LOGIN_COOKIE, path="/admin/login")
     return response
@@ -221,6 +263,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if who.session_id:
         request.app[ADMIN].sessions.drop(who.session_id)
         log.info("admin: logout from %s", client_address(request))
+        if who.session is not None and who.session.reviewer:
+            await blocking(request, request.app[STORE].audit, who.session.account, "logout",
+                           "", client_address(request))
     response = redirect("/admin/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

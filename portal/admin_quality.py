@@ -19,6 +19,7 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.config import Config
 from harvest import quality_report as qr
 from harvest.quality import KIND_CODES, KINDS, Problem
 from harvest.store import RecordStore
@@ -66,9 +68,9 @@ class QualityJob:
 QUALITY = web.AppKey("quality", QualityJob)
 
 
-def _compute_in_own_connection(path: str, stop: threading.Event) -> None:
+def _compute_in_own_connection(path: str, stop: threading.Event, config: Config) -> None:
     with RecordStore(path) as own:
-        qr.compute(own, stop=stop)
+        qr.compute(own, stop=stop, config=config)
 
 
 async def _run(app: web.Application) -> None:
@@ -77,10 +79,11 @@ async def _run(app: web.Application) -> None:
     loop = asyncio.get_running_loop()
     try:
         if str(store.path) == ":memory:":  # no second connection to an in-memory store
-            await loop.run_in_executor(app[WORKER], qr.compute, store, None, job.stop)
+            await loop.run_in_executor(app[WORKER], functools.partial(
+                qr.compute, store, None, job.stop, app[CONFIG]))
         else:
             await loop.run_in_executor(job.executor, _compute_in_own_connection,
-                                       str(store.path), job.stop)
+                                       str(store.path), job.stop, app[CONFIG])
         job.error = ""
     except Exception as e:  # noqa: BLE001 - the page says it failed; the log has why
         log.exception("quality report failed")

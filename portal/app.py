@@ -28,6 +28,7 @@ from harvest.store import RecordStore
 from index.backend import SearchBackend, SearchRequest
 from portal.admin import setup_admin
 from portal.availability import setup_availability
+from portal.cataloguing import setup_cataloguing
 from portal.core import (
     BACKEND,
     CONFIG,
@@ -61,6 +62,7 @@ from portal.permalinks import setup_permalinks
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
+from portal.review import setup_review
 from portal.site import setup_site
 from portal.sru import setup_sru
 from portal.views import record_context, search_context
@@ -285,6 +287,8 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_oai(app)  # (issue 15) OAI-PMH provider of the merged catalogue
     setup_permalinks(app)  # (issue 14 item 7) old entry ids redirect to where they went
     setup_sru(app)  # (issue 15) SRU 1.2/2.0 searchRetrieve and explain
+    setup_cataloguing(app)  # (issue 16) the cataloguing centre's monthly summary
+    setup_review(app)  # (issue 16) reviewers' monthly lists, marks, confirmations
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

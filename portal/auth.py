@@ -1,4 +1,5 @@
-"""Admin authentication: password hash or token from the environment, sessions, CSRF, throttling.
+"""Admin authentication: password hash or token from the environment, reviewer accounts
+from the store, sessions, CSRF, throttling.
 
 There is no default password and no password in config.yaml (which is committed and shown
 around): the admin pages stay shut until the operator sets, in the service's environment,
@@ -6,6 +7,11 @@ around): the admin pages stay shut until the operator sets, in the service's env
     TONGJIAN_ADMIN_PASSWORD_HASH   a hash made by `python -m portal.auth` (never the password)
     TONGJIAN_ADMIN_TOKEN           a long random bearer token, for scripts (curl, cron)
     TONGJIAN_METRICS_TOKEN         optional: a token that may read /metrics and nothing else
+
+Reviewers of the cataloguing centre (issue 16) log in through the same form with their own
+account (`tongjian reviewer add`: a scrypt hash in the store's `accounts` table, never a
+password in config); their sessions carry the role and library and open only the review
+and summary pages.
 
 Sessions live in this process's memory: a restart logs everybody out, which for a handful
 of connector admins is a feature, and there is no session table to leak or to clean.
@@ -161,6 +167,16 @@ class Session:
     created: float
     seen: float
     flash: list[str] = field(default_factory=list)  # one-time notices after a POST
+    # Who logged in: the admin (the password from the environment), or a reviewer account
+    # from the store (roles centre, city, member; `portal.review`), limited to the review
+    # and summary pages.
+    role: str = "admin"
+    account: str = "admin"
+    library: str = ""
+
+    @property
+    def reviewer(self) -> bool:
+        return self.role != "admin"
 
 
 class Sessions:
@@ -176,11 +192,13 @@ class Sessions:
     def _digest(session_id: str) -> bytes:
         return hashlib.sha256(session_id.encode("utf-8", "replace")).digest()
 
-    def create(self) -> tuple[str, Session]:
+    def create(self, role: str = "admin", account: str = "admin",
+               library: str = "") -> tuple[str, Session]:
         self._prune()
         now = self.clock()
         session_id = secrets.token_urlsafe(32)
-        session = Session(csrf=secrets.token_urlsafe(32), created=now, seen=now)
+        session = Session(csrf=secrets.token_urlsafe(32), created=now, seen=now, role=role,
+                          account=account, library=library)
         self._by_digest[self._digest(session_id)] = session
         return session_id, session
 

@@ -90,7 +90,8 @@ def entry_data(entry_id: str, records: list[Record], live: Sequence[Record], con
         "record": best.to_dict(),
         "holdings": holdings_rows(records, config.libraries, live),
         "sources": [{"source": r.source, "source_id": r.source_id, "library": r.library,
-                     "live": r.key in live_keys}
+                     "live": r.key in live_keys, "catalogued_by": r.catalogued_by,
+                     "modified_by": r.modified_by, "attributed_from": r.attributed_from}
                     for r in everything],
         "merge": merge_evidence(everything),
         "kept_apart": kept_apart or [],

@@ -7,6 +7,7 @@ and Jinja's autoescaping takes care of the HTML side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -216,7 +217,8 @@ def record_context(data: dict[str, Any], config: Config,
     sources = []
     for s in data["sources"]:
         lib = config.libraries.get(s["library"])
-        sources.append({**s, "library_name": lib.name if lib else s["library"]})
+        sources.append({**s, "library_name": lib.name if lib else s["library"],
+                        **_attribution_names(s, config.libraries)})
     live_libraries = dict.fromkeys(s["library_name"] for s in sources if s.get("live"))
     return {
         "id": data["id"],
@@ -251,3 +253,14 @@ def export_context(data: dict[str, Any], groups: list[dict[str, Any]]) -> dict[s
             "qr": {"url": qr_url(data["id"]),
                    "others": [{"name": name, "url": qr_url(data["id"], code)}
                               for code, name in libraries[1:]]} if libraries else None}
+
+
+def _attribution_names(source: dict[str, Any], libraries: Mapping[str, Library]
+                       ) -> dict[str, str]:
+    """The names of the members credited with a source record (联合编目: 编目馆, 修改馆)."""
+    out = {}
+    for key in ("catalogued_by", "modified_by"):
+        code = source.get(key) or ""
+        lib = libraries.get(code)
+        out[key + "_name"] = lib.name if lib else code
+    return out

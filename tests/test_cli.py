@@ -95,6 +95,17 @@ def test_demo_harvests_every_member_and_merges(tmp_path):
     english = backend.search(SearchRequest(q="call of the wild"))
     assert english.total and english.hits[0].doc["title"] == "The call of the wild"
     backend.close()
+    # the cataloguing centre's month (issue 16): counties credited with their records,
+    # reviews marked, the county's fixes noticed by the second harvest, one confirmed
+    from harvest.cataloguing_summary import this_month
+
+    credited = {r.catalogued_by for r in store.records("union-symphony")}
+    assert {"LQLIB", "SYLIB", "QXLIB", "YLLIB", "SXPL"} <= credited
+    states = [r[9] for r in store.reviews(reviewer="zhongxin")]
+    assert states.count("fixed") == 1 and "changed" in states and "open" in states
+    assert "ok" in states
+    assert {a[0] for a in store.accounts()} >= {"zhongxin", "qianxian"}
+    assert store.modified_records_by_month(this_month())  # the edits between harvests
     store.close()
 
 

@@ -324,8 +324,10 @@ async def test_live_only_book_has_a_record_page(client: TestClient) -> None:
     assert data["live_only"] is True and data["record"]["title"] == "智能电网新论"
     assert [(h["library"], h["call_number"], h["live"]) for h in data["holdings"]] == [
         ("XYLIB", "TM/154", True)]
-    assert data["sources"] == [{"source": "xylib-live", "source_id": data["sources"][0][
-        "source_id"], "library": "XYLIB", "live": True}]
+    assert [{k: s[k] for k in ("source", "source_id", "library", "live", "catalogued_by")}
+            for s in data["sources"]] == [{"source": "xylib-live", "source_id": data[
+                "sources"][0]["source_id"], "library": "XYLIB", "live": True,
+                "catalogued_by": "XYLIB"}]
     page = await (await client.get(hit["url"])).text()
     assert "尚未收入联合目录" in page and "咸阳市图书馆" in page and "TM/154" in page
     gone = await client.get("/api/records/live-0000000000000000")

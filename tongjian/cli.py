@@ -83,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["hash-password"],
                    help="ask for a password and print the TONGJIAN_ADMIN_PASSWORD_HASH line")
 
+    p = sub.add_parser("reviewer", help="the cataloguing centre's reviewer accounts")
+    p.add_argument("action", choices=["add", "list"])
+    p.add_argument("name", nargs="?", default="", help="account name (add)")
+    p.add_argument("--role", choices=["centre", "city", "member"], default="member")
+    p.add_argument("--library", default="", help="library code of the account")
+    p.add_argument("--password-env", default="",
+                   help="read the password from this environment variable (else asked)")
+
     p = sub.add_parser("backup", help="copy the record store consistently (while the portal "
                        "serves and harvests run), with the config and the secrets' names")
     p.add_argument("dest", type=Path, help="folder for the backup (made if missing)")
@@ -134,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             samples = sample(source, args.count)
             print(render(source, samples))
             return 0 if samples and all(s.record for s in samples) else 1
+        if args.command == "reviewer":
+            from tongjian import reviewers
+
+            if args.action == "list":
+                return reviewers.list_accounts(config)
+            return reviewers.add(config, args.name, args.role, args.library, args.password_env)
         if args.command == "quality":
             from tongjian.commands import quality
 

@@ -105,7 +105,7 @@ def quality(config: Config, as_json: bool = False) -> int:
     from harvest.quality_report import compute
 
     with open_store(config) as store:
-        snapshots = compute(store)
+        snapshots = compute(store, config=config)
     if as_json:
         print(json.dumps({lib: {"month": s.month, "records": s.records, "counts": s.counts}
                           for lib, s in snapshots.items()}, ensure_ascii=False, indent=1))

@@ -29,6 +29,8 @@ from harvest.iso2709 import split_records
 from harvest.store import open_store
 from tongjian import commands
 from tongjian.commands import harvest_one, print_table, rebuild_from_store
+from tongjian.demo_cataloguing import SOURCE, cataloguing_round
+from tongjian.generator.habits import Catalogued, union_catalogue
 from tongjian.zebra import RecordFile, ZebraServer
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
@@ -92,15 +94,23 @@ def _zebra(source: Source, workdir: Path) -> AbstractContextManager[Any] | None:
                        port=_port(source.address, source.name))
 
 
+# The union catalogue as its members catalogued it (`generator.habits`), kept for the
+# cataloguing centre's round after the first harvest (`demo_cataloguing`).
+UNION: dict[str, list[Catalogued]] = {}
+RUNNING: dict[str, Any] = {}  # source name → its running server, while the demo runs
+
+
 def _symphony(source: Source, workdir: Path) -> AbstractContextManager[Any]:
     from peers.symphony import SymphonySimulator
 
     user, password = _secret(source, "user"), _secret(source, "password")
-    return SymphonySimulator(_iso_records("PROV.cnmarc.utf8.iso"),
+    made = UNION[source.name] = union_catalogue(_iso_records("PROV.cnmarc.utf8.iso"))
+    return SymphonySimulator([c.data for c in made],
                              port=_port(source.address, source.name),
                              client_id=source.auth.client_id or "TONGJIAN",
                              users={user: password},
-                             webapp=source.address.rstrip("/").rsplit("/", 1)[-1])
+                             webapp=source.address.rstrip("/").rsplit("/", 1)[-1],
+                             holders=[c.holders for c in made])
 
 
 def _koha(source: Source, workdir: Path) -> AbstractContextManager[Any]:
@@ -142,7 +152,8 @@ def member_systems(config: Config) -> Iterator[list[Source]]:
             if server is None:
                 print(f"demo: {source.name}: its data is not here, skipped", file=sys.stderr)
                 continue
-            stack.enter_context(server)
+            RUNNING[source.name] = stack.enter_context(server)
+            stack.callback(RUNNING.pop, source.name, None)
             print(f"demo: {source.name} ({config.libraries[source.library].name}, "
                   f"{source.protocol}) at {source.address}", file=sys.stderr)
             started.append(source)
@@ -168,6 +179,9 @@ def run_demo(config: Config, port: int | None = None, serve_portal: bool = True)
             return 1
         if not harvest_all(config, started):
             return 1
+        if SOURCE in RUNNING and SOURCE in UNION:  # the cataloguing centre's month
+            with open_store(config) as store:
+                cataloguing_round(config, store, RUNNING[SOURCE], UNION[SOURCE])
         if serve_portal:
             return commands.serve(config, port=port)
     return 0

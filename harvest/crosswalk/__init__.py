@@ -11,8 +11,10 @@ import importlib
 from collections.abc import Sequence
 
 from connectors.base import RawRecord
+from core.cataloguing import Attribution
 from core.config import HoldingsMap, Source
 from core.model import Record
+from harvest.attribution import attribute, read_agencies
 from harvest.crosswalk import cnmarc, marc21
 from harvest.crosswalk.holdings import DEFAULTS as DEFAULT_HOLDINGS
 from harvest.crosswalk.holdings import extract_holdings
@@ -37,7 +39,7 @@ def from_raw(raw: RawRecord, source: Source) -> Record:
         return record
     marc = read_one(raw.data, raw.syntax, source.encoding, source.format)
     record = to_record(marc, source.name, source.library, raw.record_id or f"#{raw.position}",
-                       source.format, source.holdings)
+                       source.format, source.holdings, source.attribution)
     if source.members:  # a union catalogue's items name their member library (852$a …)
         for holding in record.holdings:
             if local := source.member_library(holding.note):
@@ -46,7 +48,10 @@ def from_raw(raw: RawRecord, source: Source) -> Record:
 
 
 def to_record(marc: Marc, source: str, library: str, record_id: str = "",
-              flavour: str = "auto", holdings: Sequence[HoldingsMap] = ()) -> Record:
+              flavour: str = "auto", holdings: Sequence[HoldingsMap] = (),
+              attribution: Attribution | None = None) -> Record:
+    """`attribution`: the source's rule for who catalogued the record (the default rule
+    without an agency table when not given)."""
     kind = flavour if flavour in ("marc21", "cnmarc") else marc.flavour
     crosswalk = cnmarc if kind == "cnmarc" else marc21
     rid = marc.control("001").strip() or record_id
@@ -54,4 +59,5 @@ def to_record(marc: Marc, source: str, library: str, record_id: str = "",
                     encoding=marc.encoding)
     crosswalk.fill(marc, record)
     record.holdings = extract_holdings(marc, kind, library, holdings)
+    attribute(record, read_agencies(marc, kind), attribution or Attribution())
     return record

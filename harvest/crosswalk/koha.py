@@ -41,7 +41,7 @@ def to_record(raw: RawRecord, source: Source) -> Record:
     biblio_id = str(envelope["biblio_id"])
     marc = _marc(envelope)
     record = marc_to_record(marc, source.name, source.library, biblio_id, source.format,
-                            source.holdings)
+                            source.holdings, source.attribution)
     record.source_id = biblio_id
     items = envelope.get("items") or []
     if not isinstance(items, list):
@@ -62,6 +62,11 @@ def item_holding(item: Mapping[str, Any], source: Source) -> Holding:
     return Holding(library=(source.member_library(home) if home else "") or source.library,
                    location=value("location"), call_number=value("call_number"),
                    barcode=value("barcode"), status=status_summary(item), note=home)
+
+
+def marc_of_envelope(data: bytes) -> Marc:
+    """The MARC of a stored Koha envelope (the quality scan's field checks read it)."""
+    return _marc(_envelope(data))
 
 
 def _envelope(data: bytes) -> dict[str, Any]:

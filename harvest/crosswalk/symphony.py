@@ -20,6 +20,7 @@ from connectors.base import RawRecord
 from core.config import Source
 from core.model import Holding, Record
 from harvest import crosswalk
+from harvest.attribution import attribute, read_agencies
 from harvest.crosswalk.common import load_json, shape_error
 from harvest.marc import Field, Marc, RecordError
 
@@ -37,12 +38,17 @@ def to_record(raw: RawRecord, source: Source) -> Record:
     key = str(bib.get("key") or bib.get("@key") or raw.record_id)
     marc = decode_marc(fields.get("bib"))
     record = crosswalk.to_record(marc, source.name, source.library, key, source.format,
-                                 source.holdings)
+                                 source.holdings, source.attribution)
     # The catalogue key, not 001: it is what the connector's deletion notices name, and
     # 001 in a union catalogue is often the contributing library's own number.
     record.source_id = key or record.source_id
     if "callList" in fields:
         record.holdings = holdings(fields.get("callList"), source, key)
+    # Again with the copies and the system's own dates (createDate, modifiedDate): ILSWS
+    # names no creating user or library (notes: symphony-ilsws.md).
+    attribute(record, read_agencies(marc, record.format), source.attribution,
+              source_created=_text(fields.get("createDate")),
+              source_modified=_text(fields.get("modifiedDate")))
     return record
 
 
@@ -130,6 +136,7 @@ def holdings(call_list: Any, source: Source, key: str = "") -> list[Holding]:
                 # Symphony says "on the shelf" by the current location being the home one.
                 status="ON-SHELF" if current and current == _key(home) else current,
                 note="" if member else remote,
+                created=_text(f.get("createdDate"))[:10],
             ))
     return out
 
