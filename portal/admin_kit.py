@@ -219,8 +219,6 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not same_origin(request) or not same_secret(sent, request.cookies.get(LOGIN_COOKIE, "")):
         log.warning("admin: login form from %s refused (CSRF token or origin)", address)
         return await _login_form(request, 403, _("登录表单已过期或来自其他网站，请重新输入。"))
-    if not state.settings.password_hash:
-        return await _login_form(request, 403, _("本站未设置管理口令，只能用令牌访问。"))
     password = str(form.get("password", ""))[:1024]
     name = str(form.get("account", "")).strip()[:64]
     loop = asyncio.get_running_loop()
@@ -231,7 +229,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         encoded = account[3] if account else _DUMMY_HASH
         ok = await loop.run_in_executor(None, verify, password, encoded) and account is not None
     elif not state.settings.password_hash:
-        return await _login_form(request, 403, "本站未设置管理口令，只能用令牌访问。")
+        return await _login_form(request, 403, _("本站未设置管理口令，只能用令牌访问。"))
     else:
         account = None
         ok = await loop.run_in_executor(None, verify, password, state.settings.password_hash)
