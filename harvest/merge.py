@@ -1,26 +1,84 @@
 """Same book, one entry: the merge step between the store and the index.
 
-`assign_clusters` is the one entry point; the rules live in `harvest.matching` (shared
-ISBN, or title + author + year + publisher on normalized text; volumes, editions and
-librarians' splits never merged).  Cluster ids are derived from the smallest ISBN (or the
-record key when there is none), so they stay stable across re-harvests and can be used in
-URLs.
+`merge_store` is what harvests, imports and index rebuilds call; the rules live in
+`harvest.matching` (shared ISBN, or title + author + year + publisher on normalized text;
+volumes, editions and librarians' splits never merged).  Cluster ids are derived from the
+smallest ISBN (or the record key when there is none), so they stay stable across
+re-harvests and can be used in URLs.
+
+**Incremental merges.**  Records that share no block (ISBN stem, title key, prefix/suffix
+key with the author) and no librarian's merge never affect each other's clusters: the
+components of that block graph are clustered independently (`matching.Clustering`).  So a
+harvest that changed k records need not re-judge a million: the store keeps every
+record's blocks as of the last merge (`match_blocks`) and notes each record written,
+deleted or linked since, with its match keys before the change (`merge_pending`).  The
+next merge re-judges exactly the components of the block graph that hold a changed
+record or a record that shared a block with one before the change (an update or deletion
+can split an old component: each piece held such a record), and writes the clusters
+that came out otherwise.  The result is that of a full merge (`tests/test_merge.py`
+compares them after adds, updates, deletions, librarians' links and re-used ISBNs).  A
+full merge runs instead when the block table is missing or of another version (a new or
+migrated store), when the changes exceed `INCREMENTAL_MAX_SHARE` of the store, or when the
+components to re-judge do; it rebuilds the block table.
+
+**What changed** — `MergeOutcome.moved`: every record whose entry changed, with its old
+and new cluster id; `MergeOutcome.entries()`: the entry ids that gained or lost a record.
+The index update (`pipeline.update_index`) rewrites those entries plus those of records
+whose content changed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 from harvest.batch_gc import batch_gc
-from harvest.matching import Clustering, MatchRecord, ShardResult, cluster
+from harvest.matching import (
+    BLOCKS_VERSION,
+    MATCH_VERSION,
+    Clustering,
+    MatchRecord,
+    ShardResult,
+    block_hashes,
+    cluster,
+)
 from harvest.store import RecordStore
 
 #: Below this many records a second process costs more than it saves: it starts a Python
 #: and reads every record again.
 PARALLEL_MIN_RECORDS = 200_000
+
+#: Above this share of the store (changes noted, or records to re-judge), a full merge is
+#: as fast as an incremental one: it reads every record once, in two processes.
+INCREMENTAL_MAX_SHARE = 0.1
+
+#: The block table's version: the blocking rules' and the match keys' (either changes
+#: every record's blocks).
+BLOCK_TABLE_VERSION = f"{BLOCKS_VERSION}.{MATCH_VERSION}"
+
+
+@dataclass
+class MergeOutcome:
+    """What one merge did."""
+
+    full: bool  # every record re-judged (else only the changed components)
+    rejudged: int  # records whose cluster was computed
+    clusters: dict[str, str]  # record key → cluster id, for each record re-judged
+    moved: dict[str, tuple[str | None, str]]  # record key → (old, new) cluster, if changed
+    changes: int = 0  # pending changes (writes, deletions, links) this merge took in
+    seconds: float = 0.0
+    why: str = ""  # why it was full, when it was
+    deleted: set[str] = field(default_factory=set)  # keys noted as changed, now gone
+
+    def entries(self) -> set[str]:
+        """Entry ids that gained or lost a record: the old and new cluster of every
+        record that moved (an entry that lost its last record is among them)."""
+        return ({new for _, new in self.moved.values()}
+                | {old for old, _ in self.moved.values() if old})
 
 
 def assign_clusters(records: Iterable[MatchRecord | tuple[str, list[str]]],
@@ -34,9 +92,130 @@ def assign_clusters(records: Iterable[MatchRecord | tuple[str, list[str]]],
     return cluster(recs, frozenset(cannot_link), frozenset(must_link))
 
 
+def merge_store(store: RecordStore, processes: int = 2, *, full: bool = False,
+                written: Mapping[str, str | None] | None = None) -> MergeOutcome:
+    """Merge the store's records and write the clusters that changed: incrementally when
+    the store can (see the module's docstring), else in full (`full` forces it).
+
+    `written`: the clusters the records were stored with, when the caller knows them (a
+    bulk load into an empty store), so a full merge need not read them back."""
+    started = time.monotonic()
+    store.commit()
+    count, upto = store.pending_summary()
+    why = "asked for" if full else ""
+    if not why and store.blocks_version() != BLOCK_TABLE_VERSION:
+        why = "no block table of this version yet"
+    limit = max(1, int(INCREMENTAL_MAX_SHARE * store.record_count()))
+    if not why and count > limit:
+        why = f"{count:,} changes, more than {INCREMENTAL_MAX_SHARE:.0%} of the store"
+    if not why:
+        outcome = _incremental(store, upto, limit)
+        if isinstance(outcome, MergeOutcome):
+            outcome.changes, outcome.seconds = count, time.monotonic() - started
+            return outcome
+        why = outcome
+    outcome = _full(store, processes, upto, written)
+    outcome.changes, outcome.why = count, why
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _full(store: RecordStore, processes: int, upto: int,
+          written: Mapping[str, str | None] | None) -> MergeOutcome:
+    clusters, recs = _cluster_all(store, processes)
+    old: Mapping[str, str | None] = store.cluster_map() if written is None else written
+    moved = {k: (old.get(k), c) for k, c in clusters.items() if old.get(k) != c}
+    with store.write_transaction():
+        store.set_clusters((k, new) for k, (_, new) in moved.items())
+        store.replace_match_blocks(((h, r.key) for r in recs for h in block_hashes(r)),
+                                   BLOCK_TABLE_VERSION)
+        store.merge_done(upto)
+    return MergeOutcome(True, len(clusters), clusters, moved)
+
+
+def _incremental(store: RecordStore, upto: int, limit: int) -> MergeOutcome | str:
+    """The merge of the changes up to `upto`, in one write transaction; or why it cannot
+    be done incrementally (nothing written then)."""
+    with store.write_transaction():
+        pending = store.merge_pending(upto)
+        changed = {key for key, _ in pending}
+        current = store.match_json(changed)
+        recs: dict[str, MatchRecord] = {}
+        before: dict[str, set[int]] = {}
+        try:
+            for key, match in pending:
+                if match is not None:
+                    before.setdefault(key, set()).update(block_hashes(MatchRecord.from_json(match)))
+            for key, match in current.items():
+                if match is None:
+                    raise ValueError(f"{key}: no stored match keys")
+                recs[key] = MatchRecord.from_json(match)
+        except (TypeError, ValueError) as e:
+            store.rollback()
+            return f"match keys to rebuild ({e})"
+        # The block table follows the records first: the search below walks today's graph.
+        remove: list[tuple[int, str]] = []
+        add: list[tuple[int, str]] = []
+        looked: set[int] = set()
+        for key in changed:
+            now = set(block_hashes(recs[key])) if key in recs else set()
+            old = before.get(key, set())
+            remove.extend((h, key) for h in old - now)
+            add.extend((h, key) for h in now)
+            looked |= old | now
+        store.update_match_blocks(remove, add)
+        # Today's components of every changed record and of every record that shared a
+        # block with one before the change.
+        cannot, must = store.links()
+        partners: dict[str, set[str]] = {}
+        for pair in must:
+            a, b = sorted(pair)
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+        component: dict[str, MatchRecord] = dict(recs)
+        todo = store.block_members(looked) | {p for key in changed
+                                              for p in partners.get(key, ())}
+        while True:
+            todo -= component.keys()
+            if not todo:
+                break
+            if len(component) + len(todo) > limit:
+                store.rollback()
+                return f"the changed components hold more than {limit:,} records"
+            fresh: dict[str, MatchRecord] = {}
+            try:
+                for key, match in store.match_json(todo).items():
+                    if match is None:
+                        raise ValueError(f"{key}: no stored match keys")
+                    fresh[key] = MatchRecord.from_json(match)
+            except (TypeError, ValueError) as e:
+                store.rollback()
+                return f"match keys to rebuild ({e})"
+            component.update(fresh)
+            blocks = {h for m in fresh.values() for h in block_hashes(m)} - looked
+            looked |= blocks
+            todo = store.block_members(blocks) | {p for key in fresh
+                                                  for p in partners.get(key, ())}
+        clustering = Clustering(component.values(), cannot, must)
+        clusters = clustering.finish([clustering.run()]).clusters
+        old_clusters = store.clusters_of(clusters)
+        moved = {k: (old_clusters.get(k), c) for k, c in clusters.items()
+                 if old_clusters.get(k) != c}
+        store.set_clusters((k, new) for k, (_, new) in moved.items())
+        store.merge_done(upto)
+    return MergeOutcome(False, len(clusters), clusters, moved,
+                        deleted=changed - current.keys())
+
+
 def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, str]:
     """`assign_clusters` for every record of a store, with its librarians' links; in up to
-    `processes` processes when the store is big.
+    `processes` processes when the store is big.  Writes nothing (`merge_store` does)."""
+    return _cluster_all(store, processes)[0]
+
+
+def _cluster_all(store: RecordStore, processes: int
+                 ) -> tuple[dict[str, str], list[MatchRecord]]:
+    """({record key: cluster id}, the match records in key order) of the whole store.
 
     Every process reads and decodes all match keys itself (as fast as shipping them) and
     clusters its share of the independent components of the block graph
@@ -47,7 +226,7 @@ def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, s
     shards = min(processes, os.cpu_count() or 1)
     if (shards < 2 or str(store.path) == ":memory:"
             or store.record_count() < PARALLEL_MIN_RECORDS):
-        return assign_clusters(store.match_records(), cannot, must)
+        return _one_process(store, cannot, must)
     # spawn, not fork: the parent holds SQLite (and perhaps tantivy) threads.
     with ProcessPoolExecutor(shards - 1, mp_context=get_context("spawn"),
                              initializer=batch_gc) as pool:
@@ -57,9 +236,15 @@ def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, s
         own = clustering.run(0, shards)
         shares = [own, *(share.result() for share in others)]
     try:
-        return clustering.finish(shares).clusters
+        return clustering.finish(shares).clusters, clustering.recs
     except ValueError:  # a harvest wrote between the reads: cluster again, in one process
-        return assign_clusters(store.match_records(), *store.links())
+        return _one_process(store, *store.links())
+
+
+def _one_process(store: RecordStore, cannot: Collection[frozenset[str]],
+                 must: Collection[frozenset[str]]) -> tuple[dict[str, str], list[MatchRecord]]:
+    clustering = Clustering(store.match_records(), cannot, must)
+    return clustering.finish([clustering.run()]).clusters, clustering.recs
 
 
 def _cluster_share(path: str, cannot_link: Collection[frozenset[str]],

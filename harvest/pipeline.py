@@ -17,7 +17,7 @@ from core.config import Config, Source
 from core.progress import Progress
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
-from harvest.merge import assign_store_clusters
+from harvest.merge import merge_store
 from harvest.store import RecordStore, duplicate_reason
 from index import marker
 from index.backend import SearchBackend
@@ -240,18 +240,17 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
                  touched: Iterable[str] = (), emptied: Iterable[str] = ()) -> int:
     """Re-merge and re-index only the entries a harvest changed.
 
-    The merge runs over every record's match keys (no full record is decoded); entries
-    are rewritten only for clusters whose membership or content changed.  Returns the
-    number of index entries rewritten or removed.
+    The merge re-judges only the records the changes can affect (`merge_store`; in full
+    when it must); entries are rewritten only for clusters whose membership changed
+    (`MergeOutcome.entries`) or that hold a record whose content changed (`touched`) or
+    lost one (`emptied`).  Returns the number of index entries rewritten or removed.
     """
-    old = store.cluster_map()
-    new = assign_store_clusters(store)
-    changed = {k for k in new if new[k] != old.get(k)} | set(touched)
-    affected = set(emptied) | {new[k] for k in changed if k in new}
-    affected |= {c for k in changed if (c := old.get(k))}
+    outcome = merge_store(store)
+    touched = set(touched)
+    current: dict[str, str | None] = {k: c for k, c in outcome.clusters.items() if k in touched}
+    current.update(store.clusters_of(touched - current.keys()))
+    affected = set(emptied) | outcome.entries() | {c for c in current.values() if c}
     affected.discard("")
-    store.set_clusters((k, new[k]) for k in changed if k in new)
-    store.commit()
     backend.delete(affected)
     backend.add(doc for c in sorted(affected)
                 if (doc := _document(store, c, config)) is not None)
@@ -267,9 +266,7 @@ def _document(store: RecordStore, cluster_id: str, config: Config) -> dict | Non
 def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
                   show_progress: bool = True) -> int:
     """Re-merge every record and rebuild the index from the store alone."""
-    assignment = assign_store_clusters(store)
-    store.set_clusters(assignment.items())
-    store.commit()
+    merge_store(store, full=True)
     backend.clear()
     progress = Progress("index", unit="entries") if show_progress else None
     docs = 0

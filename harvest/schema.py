@@ -40,9 +40,17 @@ def _stamp_unversioned(db: sqlite3.Connection) -> None:
     CREATE … IF NOT EXISTS of the current schema runs after every migration)."""
 
 
+def _incremental_merge_tables(db: sqlite3.Connection) -> None:
+    """New tables only (`match_blocks`, `merge_pending`, `merge_state`), which the schema
+    script creates after the steps; an older store has no block table yet, so its next
+    merge is a full one and fills it (`harvest.merge.merge_store`)."""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the schema version of a store made before versions (0.1.0)",
               _stamp_unversioned),
+    Migration(4, "incremental merge: block table, pending changes, merge state",
+              _incremental_merge_tables),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

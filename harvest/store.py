@@ -155,6 +155,23 @@ CREATE TABLE IF NOT EXISTS match_links (
     at          REAL NOT NULL,
     PRIMARY KEY (key_a, key_b)
 );
+-- The incremental merge (harvest.merge.merge_store): every record's blocks as of the last
+-- merge (harvest.matching.block_hashes), the records changed since, and whether the block
+-- table is whole (merge_state 'blocks' = its version; absent: the next merge is a full one).
+CREATE TABLE IF NOT EXISTS match_blocks (
+    block       INTEGER NOT NULL,      -- a block's stable 64-bit hash
+    key         TEXT NOT NULL          -- a record filed under it
+);
+CREATE UNIQUE INDEX IF NOT EXISTS match_blocks_block ON match_blocks(block, key);
+CREATE TABLE IF NOT EXISTS merge_pending (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL,         -- a record written, deleted or linked since the merge
+    match       TEXT                   -- its match keys before that change (NULL: it was new)
+);
+CREATE TABLE IF NOT EXISTS merge_state (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY,
     source      TEXT NOT NULL,
@@ -305,6 +322,16 @@ class IsbnScratch:
             cur.close()
 
 
+#: A record's change noted for the next merge, with its match keys before the change.
+_PENDING_FROM_RECORD = ("INSERT INTO merge_pending (key, match) "
+                        "SELECT key, match FROM records WHERE key = ?")
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _PARAMS_PER_QUERY):
+        yield items[start:start + _PARAMS_PER_QUERY]
+
+
 def lock_path(store: Path) -> Path:
     return store.with_name(store.name + ".lock")
 
@@ -391,7 +418,7 @@ class RecordStore:
         return self.write_rows([stored_row(record, raw, raw_format)], run)[0]
 
     def write_rows(self, rows: Sequence[StoredRow], run: int | None = None,
-                   stored: dict[str, str] | None = None) -> list[str]:
+                   stored: dict[str, str] | None = None, track: bool = True) -> list[str]:
         """Write rows, each as 'new' (inserted), 'updated' (its digest changed) or
         'unchanged' (only marked as delivered by harvest run `run`); returns those outcomes
         in the rows' order.  Every record reaches the table through here.
@@ -399,7 +426,9 @@ class RecordStore:
         The rows' keys must differ.  `stored`: {key: digest} of what the store holds, for
         at least these keys (`digests`) — a bulk load reads it once per source instead of
         once per record (and never writes a key twice).  Without it the digests are looked
-        up.  Commit afterwards."""
+        up.  `track`: note new and updated records for the next (incremental) merge
+        (`merge_pending`); only a load into an empty store, whose merge is a full one,
+        leaves that out.  Commit afterwards."""
         if stored is None:
             stored = self._digests_of([row.key for row in rows])
         now = time.time()
@@ -422,6 +451,12 @@ class RecordStore:
                                 row.raw, row.raw_format, row.library, now, row.key))
                 outcomes.append("updated")
         db = self._db
+        if track:  # before the update: the pending row keeps the old match keys
+            db.executemany(_PENDING_FROM_RECORD, [(u[-1],) for u in updates])
+            db.executemany("INSERT INTO merge_pending (key) VALUES (?)",
+                           [(i[0],) for i in inserts])
+        elif inserts or updates:  # untracked: only a full merge can be right now
+            db.execute("DELETE FROM merge_state WHERE name = 'blocks'")
         if inserts:
             db.executemany(
                 "INSERT INTO records (key, source, source_id, library, cluster, data, digest, "
@@ -454,6 +489,7 @@ class RecordStore:
     def delete(self, key: str) -> str | None:
         """Remove a record; returns the cluster it was in (its index entry must change),
         or None when there was no such record."""
+        self._db.execute(_PENDING_FROM_RECORD, (key,))
         row = self._db.execute("DELETE FROM records WHERE key = ? RETURNING cluster",
                                (key,)).fetchone()
         return None if row is None else (row[0] or "")
@@ -585,6 +621,8 @@ class RecordStore:
     def clear_match_keys(self, keys: Iterable[str]) -> None:
         """Forget the stored match form of these records: the merge (and the quality scan)
         rebuild it from the record, as for a record stored under older matching rules."""
+        keys = list(keys)
+        self._db.executemany(_PENDING_FROM_RECORD, [(k,) for k in keys])
         self._db.executemany("UPDATE records SET match = NULL WHERE key = ?",
                              [(k,) for k in keys])
 
@@ -599,6 +637,7 @@ class RecordStore:
     def add_link(self, key_a: str, key_b: str, kind: str, librarian: str = "",
                  reason: str = "") -> None:
         a, b = sorted((key_a, key_b))
+        self._db.executemany(_PENDING_FROM_RECORD, [(a,), (b,)])
         self._db.execute(
             "INSERT INTO match_links (key_a, key_b, kind, librarian, reason, at) "
             "VALUES (?,?,?,?,?,?) ON CONFLICT(key_a, key_b) DO UPDATE SET kind = excluded.kind, "
@@ -610,6 +649,8 @@ class RecordStore:
         a, b = sorted((key_a, key_b))
         gone = self._db.execute("DELETE FROM match_links WHERE key_a = ? AND key_b = ?",
                                 (a, b)).rowcount > 0
+        if gone:
+            self._db.executemany(_PENDING_FROM_RECORD, [(a,), (b,)])
         self._db.commit()
         return gone
 
@@ -629,6 +670,88 @@ class RecordStore:
                              "FROM new_clusters WHERE new_clusters.key = records.key")
         finally:  # a failed call must not leave its pairs for the next one to apply
             self._db.execute("DROP TABLE new_clusters")
+
+    # -- the incremental merge (harvest.merge.merge_store) ------------------------------
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE): a merge's reads and its
+        writes see one state of the store, and no harvest writes in between.  Commits at
+        the end, rolls back on an exception."""
+        self._db.commit()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
+
+    def rollback(self) -> None:
+        self._db.rollback()
+
+    def pending_summary(self) -> tuple[int, int]:
+        """(changes noted since the last merge, the id of the latest): a merge handles the
+        changes up to that id; later ones wait for the next merge."""
+        count, last = self._db.execute("SELECT COUNT(*), MAX(id) FROM merge_pending").fetchone()
+        return int(count), int(last or 0)
+
+    def merge_pending(self, upto: int) -> list[tuple[str, str | None]]:
+        """(record key, its match JSON before the change) of every change up to `upto`."""
+        return self._db.execute("SELECT key, match FROM merge_pending WHERE id <= ? "
+                                "ORDER BY id", (upto,)).fetchall()
+
+    def merge_done(self, upto: int) -> None:
+        """The changes up to `upto` are merged."""
+        self._db.execute("DELETE FROM merge_pending WHERE id <= ?", (upto,))
+
+    def blocks_version(self) -> str | None:
+        """The version of the block table when it mirrors the last merge, else None."""
+        row = self._db.execute("SELECT value FROM merge_state WHERE name = 'blocks'").fetchone()
+        return None if row is None else str(row[0])
+
+    def replace_match_blocks(self, rows: Iterable[tuple[int, str]], version: str) -> None:
+        """The whole block table (a full merge's): rows appended, the index built after."""
+        db = self._db
+        db.execute("DROP INDEX IF EXISTS match_blocks_block")
+        db.execute("DELETE FROM match_blocks")
+        db.executemany("INSERT INTO match_blocks (block, key) VALUES (?, ?)", rows)
+        db.execute("CREATE UNIQUE INDEX match_blocks_block ON match_blocks(block, key)")
+        db.execute("INSERT INTO merge_state (name, value) VALUES ('blocks', ?) "
+                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (version,))
+
+    def update_match_blocks(self, remove: Iterable[tuple[int, str]],
+                            add: Iterable[tuple[int, str]]) -> None:
+        self._db.executemany("DELETE FROM match_blocks WHERE block = ? AND key = ?", remove)
+        self._db.executemany("INSERT OR IGNORE INTO match_blocks (block, key) VALUES (?, ?)",
+                             add)
+
+    def block_members(self, blocks: Iterable[int]) -> set[str]:
+        """Record keys filed under any of these blocks."""
+        out: set[str] = set()
+        for chunk in _chunks(list(blocks)):
+            out.update(k for (k,) in self._db.execute(
+                f"SELECT key FROM match_blocks WHERE block IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return out
+
+    def match_json(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """{record key: stored match JSON} of those of `keys` in the store."""
+        out: dict[str, str | None] = {}
+        for chunk in _chunks(list(keys)):
+            out.update(self._db.execute(
+                f"SELECT key, match FROM records WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return out
+
+    def clusters_of(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """{record key: cluster id} of those of `keys` in the store."""
+        out: dict[str, str | None] = {}
+        for chunk in _chunks(list(keys)):
+            out.update(self._db.execute(
+                f"SELECT key, cluster FROM records WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return out
 
     # -- harvest runs ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -74,6 +75,29 @@ def _block_keys(r: MatchRecord) -> Iterable[tuple[str, Any]]:
     if len(t) >= TITLE_FUZZY_MIN_LEN and r.author:
         yield ("pa", (t[:4], r.author))
         yield ("sa", (t[-4:], r.author))
+
+
+def block_hashes(r: MatchRecord) -> list[int]:
+    """Every block `_blocks` files `r` under (ISBN stems, title keys, prefix/suffix keys),
+    as stable signed 64-bit hashes, sorted: what the store's block table holds so that an
+    incremental merge finds the records sharing a block with a changed one without reading
+    every record.  A collision only joins two components of the block graph: more records
+    re-judged, never another result."""
+    texts = ["s\x1f" + s for s in r.stems]
+    for kind, value in _block_keys(r):
+        texts.append("t\x1f" + value if kind == "t" else f"{kind}\x1f{value[0]}\x1f{value[1]}")
+    return sorted({_stable_hash(t) for t in texts})
+
+
+def _stable_hash(text: str) -> int:
+    """The same in every process and release (str's own hash is salted per process)."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+#: Bump when `block_hashes` or the blocks change: a store's block table of another
+#: version is rebuilt by a full merge before any incremental one.
+BLOCKS_VERSION = 1
 
 
 def _set_stems(recs: Sequence[MatchRecord]) -> frozenset[str]:
