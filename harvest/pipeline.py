@@ -17,7 +17,7 @@ from core.config import Config, Source
 from core.progress import Progress
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
-from harvest.merge import merge_store
+from harvest.merge import MergeOutcome, merge_store
 from harvest.store import RecordStore, duplicate_reason
 from index import marker
 from index.backend import SearchBackend
@@ -241,11 +241,17 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
     """Re-merge and re-index only the entries a harvest changed.
 
     The merge re-judges only the records the changes can affect (`merge_store`; in full
-    when it must); entries are rewritten only for clusters whose membership changed
-    (`MergeOutcome.entries`) or that hold a record whose content changed (`touched`) or
-    lost one (`emptied`).  Returns the number of index entries rewritten or removed.
+    when it must); then `reindex_entries`.  Returns the number of index entries rewritten
+    or removed.
     """
-    outcome = merge_store(store)
+    return reindex_entries(store, backend, config, merge_store(store), touched, emptied)
+
+
+def reindex_entries(store: RecordStore, backend: SearchBackend, config: Config,
+                    outcome: MergeOutcome, touched: Iterable[str] = (),
+                    emptied: Iterable[str] = ()) -> int:
+    """Rewrite the index entries whose membership a merge changed (`outcome.entries()`),
+    that hold a record whose content changed (`touched`) or that lost one (`emptied`)."""
     touched = set(touched)
     current: dict[str, str | None] = {k: c for k, c in outcome.clusters.items() if k in touched}
     current.update(store.clusters_of(touched - current.keys()))
