@@ -45,6 +45,8 @@ from harvest.matching import (
     ShardResult,
     block_hashes,
     cluster,
+    may_be_candidates,
+    stem_block_hashes,
 )
 from harvest.store import RecordStore
 
@@ -73,6 +75,7 @@ class MergeOutcome:
     seconds: float = 0.0
     why: str = ""  # why it was full, when it was
     deleted: set[str] = field(default_factory=set)  # keys noted as changed, now gone
+    loaded: int = 0  # records read (those re-judged, and every record sharing a block)
 
     def entries(self) -> set[str]:
         """Entry ids that gained or lost a record: the old and new cluster of every
@@ -137,74 +140,122 @@ def _incremental(store: RecordStore, upto: int, limit: int) -> MergeOutcome | st
     """The merge of the changes up to `upto`, in one write transaction; or why it cannot
     be done incrementally (nothing written then)."""
     with store.write_transaction():
-        pending = store.merge_pending(upto)
+        try:
+            outcome = _Incremental(store, upto, limit).run()
+        except _CannotServe as e:
+            store.rollback()
+            return str(e)
+    return outcome
+
+
+class _CannotServe(Exception):
+    """Why an incremental merge gives way to a full one."""
+
+
+class _Incremental:
+    """One incremental merge (see the module's docstring for why it equals a full one).
+
+    The records to re-judge (`affected`) are the closure, under "may be a candidate pair
+    in a shared block" (`matching.may_be_candidates`) and librarians' merges, of: every
+    changed record as it is now; every record that may have been a candidate of one as
+    it was before the change; and every holder of a changed record's ISBN stems (a set
+    ISBN can become one or stop being one).  Unions only ever join candidate pairs, so
+    nothing outside that closure can change cluster, nor affect a cluster inside it.
+    They are clustered with every record sharing a block with them (`loaded`), so each
+    block they are in is the whole block, in the order the full merge runs it; only
+    those blocks are run (`Clustering(focus=…)`)."""
+
+    def __init__(self, store: RecordStore, upto: int, limit: int) -> None:
+        self.store, self.upto, self.limit = store, upto, limit
+        self.loaded: dict[str, MatchRecord] = {}
+        self.members: dict[int, list[str]] = {}
+
+    def _decode(self, key: str, match: str | None) -> MatchRecord:
+        if match is None:
+            raise _CannotServe(f"match keys to rebuild ({key}: none stored)")
+        try:
+            return MatchRecord.from_json(match)
+        except (TypeError, ValueError) as e:
+            raise _CannotServe(f"match keys to rebuild ({e})") from e
+
+    def _block(self, block: int) -> list[str]:
+        """The keys filed under a block, their match records loaded."""
+        got = self.members.get(block)
+        if got is None:
+            self.members.update(self.store.block_members_map([block]))
+            got = self.members.setdefault(block, [])
+            missing = [k for k in got if k not in self.loaded]
+            for key, match in self.store.match_json(missing).items():
+                self.loaded[key] = self._decode(key, match)
+        return got
+
+    def run(self) -> MergeOutcome:
+        store = self.store
+        pending = store.merge_pending(self.upto)
         changed = {key for key, _ in pending}
         current = store.match_json(changed)
-        recs: dict[str, MatchRecord] = {}
-        before: dict[str, set[int]] = {}
-        try:
-            for key, match in pending:
-                if match is not None:
-                    before.setdefault(key, set()).update(block_hashes(MatchRecord.from_json(match)))
-            for key, match in current.items():
-                if match is None:
-                    raise ValueError(f"{key}: no stored match keys")
-                recs[key] = MatchRecord.from_json(match)
-        except (TypeError, ValueError) as e:
-            store.rollback()
-            return f"match keys to rebuild ({e})"
+        before: dict[str, list[MatchRecord]] = {}
+        for key, match in pending:
+            if match is not None:
+                before.setdefault(key, []).append(self._decode(key, match))
+        now = {key: self._decode(key, match) for key, match in current.items()}
+        self.loaded.update(now)
         # The block table follows the records first: the search below walks today's graph.
         remove: list[tuple[int, str]] = []
         add: list[tuple[int, str]] = []
-        looked: set[int] = set()
         for key in changed:
-            now = set(block_hashes(recs[key])) if key in recs else set()
-            old = before.get(key, set())
-            remove.extend((h, key) for h in old - now)
-            add.extend((h, key) for h in now)
-            looked |= old | now
+            new = set(block_hashes(now[key])) if key in now else set()
+            old = {h for m in before.get(key, ()) for h in block_hashes(m)}
+            remove.extend((h, key) for h in old - new)
+            add.extend((h, key) for h in new)
         store.update_match_blocks(remove, add)
-        # Today's components of every changed record and of every record that shared a
-        # block with one before the change.
         cannot, must = store.links()
         partners: dict[str, set[str]] = {}
         for pair in must:
             a, b = sorted(pair)
             partners.setdefault(a, set()).add(b)
             partners.setdefault(b, set()).add(a)
-        component: dict[str, MatchRecord] = dict(recs)
-        todo = store.block_members(looked) | {p for key in changed
-                                              for p in partners.get(key, ())}
-        while True:
-            todo -= component.keys()
-            if not todo:
-                break
-            if len(component) + len(todo) > limit:
-                store.rollback()
-                return f"the changed components hold more than {limit:,} records"
-            fresh: dict[str, MatchRecord] = {}
-            try:
-                for key, match in store.match_json(todo).items():
-                    if match is None:
-                        raise ValueError(f"{key}: no stored match keys")
-                    fresh[key] = MatchRecord.from_json(match)
-            except (TypeError, ValueError) as e:
-                store.rollback()
-                return f"match keys to rebuild ({e})"
-            component.update(fresh)
-            blocks = {h for m in fresh.values() for h in block_hashes(m)} - looked
-            looked |= blocks
-            todo = store.block_members(blocks) | {p for key in fresh
-                                                  for p in partners.get(key, ())}
-        clustering = Clustering(component.values(), cannot, must)
-        clusters = clustering.finish([clustering.run()]).clusters
+        affected: set[str] = set(now)
+        for key in changed:
+            affected.update(partners.get(key, ()))
+            for m in [*before.get(key, ()), *([now[key]] if key in now else [])]:
+                for h in stem_block_hashes(m):
+                    affected.update(self._block(h))
+            for m in before.get(key, ()):
+                for h in block_hashes(m):
+                    affected.update(k for k in self._block(h)
+                                    if k != key and may_be_candidates(m, self.loaded[k]))
+        queue = list(affected)
+        while queue:
+            key = queue.pop()
+            if key not in self.loaded:  # a librarian's partner not yet read
+                match = store.match_json([key]).get(key, "")
+                if match == "":
+                    affected.discard(key)
+                    continue
+                self.loaded[key] = self._decode(key, match)
+            r = self.loaded[key]
+            for h in block_hashes(r):
+                for other in self._block(h):
+                    if other not in affected and may_be_candidates(r, self.loaded[other]):
+                        affected.add(other)
+                        queue.append(other)
+            for other in partners.get(key, ()):
+                if other not in affected:
+                    affected.add(other)
+                    queue.append(other)
+            if len(affected) > self.limit:
+                raise _CannotServe(f"the changed entries reach more than {self.limit:,} records")
+        clustering = Clustering(self.loaded.values(), cannot, must, focus=affected)
+        result = clustering.finish([clustering.run()]).clusters
+        clusters = {k: result[k] for k in affected}
         old_clusters = store.clusters_of(clusters)
         moved = {k: (old_clusters.get(k), c) for k, c in clusters.items()
                  if old_clusters.get(k) != c}
         store.set_clusters((k, new) for k, (_, new) in moved.items())
-        store.merge_done(upto)
-    return MergeOutcome(False, len(clusters), clusters, moved,
-                        deleted=changed - current.keys())
+        store.merge_done(self.upto)
+        return MergeOutcome(False, len(clusters), clusters, moved,
+                            deleted=changed - current.keys(), loaded=len(self.loaded))
 
 
 def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, str]:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from core.config import Config
 from core.model import Author, Holding, Record
 from harvest.matching import MatchRecord, lone_cluster_id
@@ -292,7 +294,7 @@ def _read_match_records(db: sqlite3.Connection,
             yield MatchRecord.from_json(match)
         except (TypeError, ValueError):
             row = db.execute("SELECT data FROM records WHERE key = ?", (key,)).fetchone()
-            fresh = MatchRecord.from_record(Record.from_dict(json.loads(row[0])))
+            fresh = MatchRecord.from_record(Record.from_dict(_loads(row[0])))
             stale.append((fresh.to_json(), work_key(fresh), key))
             yield fresh
 
@@ -320,6 +322,15 @@ class IsbnScratch:
             yield from cur
         finally:
             cur.close()
+
+
+def _loads(text: str) -> Any:
+    """A stored record's JSON: orjson reads it in half the time of `json`, to the same
+    objects; anything it refuses (an integer beyond 64 bits) goes through `json`."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 #: A record's change noted for the next merge, with its match keys before the change.
@@ -735,6 +746,16 @@ class RecordStore:
                 chunk))
         return out
 
+    def block_members_map(self, blocks: Iterable[int]) -> dict[int, list[str]]:
+        """{block: record keys filed under it} for these blocks (absent: none)."""
+        out: dict[int, list[str]] = {}
+        for chunk in _chunks(list(blocks)):
+            for block, key in self._db.execute(
+                    "SELECT block, key FROM match_blocks WHERE block IN "
+                    f"({','.join('?' * len(chunk))})", chunk):
+                out.setdefault(block, []).append(key)
+        return out
+
     def match_json(self, keys: Iterable[str]) -> dict[str, str | None]:
         """{record key: stored match JSON} of those of `keys` in the store."""
         out: dict[str, str | None] = {}
@@ -828,7 +849,7 @@ class RecordStore:
 
     def get(self, key: str) -> Record | None:
         row = self._db.execute("SELECT data FROM records WHERE key = ?", (key,)).fetchone()
-        return Record.from_dict(json.loads(row[0])) if row else None
+        return Record.from_dict(_loads(row[0])) if row else None
 
     def raw(self, key: str) -> tuple[bytes, str] | None:
         row = self._db.execute("SELECT raw, raw_format FROM records WHERE key = ?",
@@ -838,7 +859,7 @@ class RecordStore:
     def cluster(self, cluster_id: str) -> list[Record]:
         rows = self._db.execute("SELECT data FROM records WHERE cluster = ? ORDER BY key",
                                 (cluster_id,))
-        return [Record.from_dict(json.loads(r[0])) for r in rows]
+        return [Record.from_dict(_loads(r[0])) for r in rows]
 
     def cluster_of(self, key: str) -> str | None:
         row = self._db.execute("SELECT cluster FROM records WHERE key = ?", (key,)).fetchone()
@@ -860,7 +881,7 @@ class RecordStore:
         if source:
             sql, args = sql + " WHERE source = ?", (source,)
         for (data,) in self._db.execute(sql + " ORDER BY key", args):
-            yield Record.from_dict(json.loads(data))
+            yield Record.from_dict(_loads(data))
 
     def stored_rows(self, source: str | None = None
                     ) -> Iterator[tuple[StoredRow, int | None]]:
@@ -950,7 +971,7 @@ class RecordStore:
 
     def record_at(self, rowid: int) -> Record | None:
         row = self._db.execute("SELECT data FROM records WHERE rowid = ?", (rowid,)).fetchone()
-        return Record.from_dict(json.loads(row[0])) if row else None
+        return Record.from_dict(_loads(row[0])) if row else None
 
     def match_rows(self, rowids: Sequence[int]) -> Iterator[tuple[int, str, str | None]]:
         """(rowid, key, stored match JSON) of the records at `rowids`, a few hundred per
@@ -1045,7 +1066,7 @@ def records_by_cluster(rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, l
             yield current or "", group
             group = []
         current = cluster
-        group.append(Record.from_dict(json.loads(data)))
+        group.append(Record.from_dict(_loads(data)))
     if group:
         yield current or "", group
 

@@ -33,7 +33,7 @@ Import from here: this is the public face, and what it exports is the API.  The
 underscored names are the package's own, shared between its modules.
 """
 
-from harvest.matching.blocking import BLOCKS_VERSION, block_hashes
+from harvest.matching.blocking import BLOCKS_VERSION, block_hashes, stem_block_hashes
 from harvest.matching.clustering import (
     Clustering,
     ClusterResult,
@@ -41,6 +41,7 @@ from harvest.matching.clustering import (
     cluster,
     cluster_detailed,
     lone_cluster_id,
+    may_be_candidates,
 )
 from harvest.matching.editions import other_editions
 from harvest.matching.keys import MATCH_VERSION, MatchRecord
@@ -60,6 +61,8 @@ from harvest.matching.rules import YEAR_SLACK, evidence, is_match, isbn_reused
 __all__ = [
     "BLOCKS_VERSION",
     "block_hashes",
+    "stem_block_hashes",
+    "may_be_candidates",
     "MATCH_VERSION",
     "YEAR_SLACK",
     "MatchRecord",

@@ -89,6 +89,12 @@ def block_hashes(r: MatchRecord) -> list[int]:
     return sorted({_stable_hash(t) for t in texts})
 
 
+def stem_block_hashes(r: MatchRecord) -> list[int]:
+    """The ISBN-stem blocks among `block_hashes(r)`: a record arriving or leaving there can
+    change what a set ISBN is (`_set_stems`) for every other holder."""
+    return sorted({_stable_hash("s\x1f" + s) for s in r.stems})
+
+
 def _stable_hash(text: str) -> int:
     """The same in every process and release (str's own hash is salted per process)."""
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()

@@ -62,10 +62,14 @@ class Clustering:
     def __init__(self, records: Iterable[MatchRecord],
                  cannot_link: Collection[frozenset[str]] = frozenset(),
                  must_link: Collection[frozenset[str]] = frozenset(),
-                 year_slack: int | None = None) -> None:
+                 year_slack: int | None = None,
+                 focus: Collection[str] | None = None) -> None:
         self.slack = YEAR_SLACK if year_slack is None else year_slack
         self.recs = recs = sorted(records, key=lambda r: r.key)
         index = {r.key: i for i, r in enumerate(recs)}
+        # Only the blocks and librarian merges that hold one of these records are run
+        # (an incremental merge: see `harvest.merge`); None: all of them.
+        self.focus = None if focus is None else {index[k] for k in focus if k in index}
         cannot: dict[int, set[int]] = {}
         for pair in cannot_link:
             ks = sorted(pair)
@@ -123,10 +127,15 @@ class Clustering:
         else:
             must_shard, block_shard = [0] * len(self.must), [0] * len(self.blocks)
             record_shard = [0] * len(self.recs)
+        focus = self.focus
         for n, (i, j) in enumerate(self.must):
+            if focus is not None and i not in focus and j not in focus:
+                continue
             if must_shard[n] == shard and self.uf.union(i, j, forced=True):
                 self.edges.append(((-1, n), self.recs[i].key, self.recs[j].key, "librarian"))
         for number, (members, rule) in enumerate(self.blocks):
+            if focus is not None and focus.isdisjoint(members):
+                continue
             if block_shard[number] == shard:
                 self._run_block(number, members, rule)
         roots = array("q", (self.uf.find(i) if owner == shard else -1
@@ -230,6 +239,16 @@ class Clustering:
             if self.uf.union(i, j, fuzzy=not isbn, flags=flags):
                 self.edges.append(((number, len(self.edges)), self.recs[i].key, self.recs[j].key,
                                    "isbn" if isbn else rule))
+
+
+def may_be_candidates(a: MatchRecord, b: MatchRecord, year_slack: int | None = None) -> bool:
+    """Could a clustering make (a, b) a candidate pair, if they share a block?  The pair's
+    judgement with both records' ISBNs counted as set ISBNs, which only lifts vetoes
+    (`rules._quick_check`, `rules._stems_rule`): true whenever any clustering's is.  An
+    incremental merge follows these pairs to find what a change can reach."""
+    x, y = (a, b) if a.key < b.key else (b, a)
+    slack = YEAR_SLACK if year_slack is None else year_slack
+    return _judge(x, y, None, slack, frozenset(x.stems) | frozenset(y.stems))[0] > 0
 
 
 def cluster_detailed(records: Iterable[MatchRecord],
