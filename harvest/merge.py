@@ -182,12 +182,21 @@ class _Incremental:
         """The keys filed under a block, their match records loaded."""
         got = self.members.get(block)
         if got is None:
-            self.members.update(self.store.block_members_map([block]))
-            got = self.members.setdefault(block, [])
-            missing = [k for k in got if k not in self.loaded]
-            for key, match in self.store.match_json(missing).items():
-                self.loaded[key] = self._decode(key, match)
+            self._fetch([block])
+            got = self.members[block]
         return got
+
+    def _fetch(self, blocks: Iterable[int]) -> None:
+        """Read these blocks' members, and their match records, a few queries for all."""
+        wanted = [b for b in set(blocks) if b not in self.members]
+        if not wanted:
+            return
+        found = self.store.block_members_map(wanted)
+        for b in wanted:
+            self.members[b] = found.get(b, [])
+        missing = {k for b in wanted for k in self.members[b] if k not in self.loaded}
+        for key, match in self.store.match_json(missing).items():
+            self.loaded[key] = self._decode(key, match)
 
     def run(self) -> MergeOutcome:
         store = self.store
@@ -225,25 +234,28 @@ class _Incremental:
                 for h in block_hashes(m):
                     affected.update(k for k in self._block(h)
                                     if k != key and may_be_candidates(m, self.loaded[k]))
-        queue = list(affected)
-        while queue:
-            key = queue.pop()
-            if key not in self.loaded:  # a librarian's partner not yet read
-                match = store.match_json([key]).get(key, "")
-                if match == "":
-                    affected.discard(key)
-                    continue
+        wave = set(affected)
+        while wave:  # breadth first, a wave's blocks read together
+            unread = [k for k in wave if k not in self.loaded]  # librarians' partners
+            for key, match in store.match_json(unread).items():
                 self.loaded[key] = self._decode(key, match)
-            r = self.loaded[key]
-            for h in block_hashes(r):
-                for other in self._block(h):
-                    if other not in affected and may_be_candidates(r, self.loaded[other]):
-                        affected.add(other)
-                        queue.append(other)
-            for other in partners.get(key, ()):
-                if other not in affected:
-                    affected.add(other)
-                    queue.append(other)
+            for key in unread:
+                if key not in self.loaded:  # not in the store (any more)
+                    affected.discard(key)
+                    wave.discard(key)
+            blocks = {key: block_hashes(self.loaded[key]) for key in wave}
+            self._fetch(h for hs in blocks.values() for h in hs)
+            found: set[str] = set()
+            for key, hashes in blocks.items():
+                r = self.loaded[key]
+                for h in hashes:
+                    for other in self.members[h]:
+                        if (other not in affected and other not in found
+                                and may_be_candidates(r, self.loaded[other])):
+                            found.add(other)
+                found.update(p for p in partners.get(key, ()) if p not in affected)
+            affected |= found
+            wave = found
             if len(affected) > self.limit:
                 raise _CannotServe(f"the changed entries reach more than {self.limit:,} records")
         clustering = Clustering(self.loaded.values(), cannot, must, focus=affected)

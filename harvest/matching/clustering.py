@@ -22,7 +22,7 @@ from typing import Any
 
 from harvest.matching.blocking import _blocks, _rep_pairs, _set_stems, _signature
 from harvest.matching.keys import MatchRecord
-from harvest.matching.rules import YEAR_SLACK, _judge
+from harvest.matching.rules import YEAR_SLACK, _judge, _quick_check
 from harvest.matching.unionfind import _Clusters
 
 
@@ -248,7 +248,13 @@ def may_be_candidates(a: MatchRecord, b: MatchRecord, year_slack: int | None = N
     incremental merge follows these pairs to find what a change can reach."""
     x, y = (a, b) if a.key < b.key else (b, a)
     slack = YEAR_SLACK if year_slack is None else year_slack
+    if not _quick_check(x, y, slack, _SOME_SET_STEM):  # most pairs of a block end here
+        return False
     return _judge(x, y, None, slack, frozenset(x.stems) | frozenset(y.stems))[0] > 0
+
+
+#: A non-empty set ISBN collection for `_quick_check`, which only asks whether any exists.
+_SOME_SET_STEM = ("",)
 
 
 def cluster_detailed(records: Iterable[MatchRecord],
