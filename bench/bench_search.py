@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -67,10 +68,11 @@ def query_mix(store: Path, n: int = 100_000, seed: int = 7,
     """(kind, query parameters) pairs, always the same for the same store.
 
     `distinct` different queries are drawn from 20,000 of the store's records (the kinds
-    in the shares of `MIX`), then `n` requests from them by popularity: the query of rank
-    r with weight 1/r^ZIPF_S, the ranks dealt at random across kinds.  So the head repeats
-    — what a search cache is for — and most of the tail is asked once or never, as in a
-    real catalogue's log; the run prints how often a request repeated an earlier one.
+    in the shares of `MIX`), then `n` requests: each picks a kind by the shares of `MIX`,
+    then one of that kind's queries by popularity — the query of rank r with weight
+    1/r^ZIPF_S.  So the head repeats — what a search cache is for — and most of the tail
+    is asked once or never, as in a real catalogue's log, while every kind keeps its
+    share; the run prints how often a request repeated an earlier one.
     """
     from index import text
 
@@ -136,10 +138,18 @@ def query_mix(store: Path, n: int = 100_000, seed: int = 7,
             pinyin = text.pinyin_tokens(rng.choice(words))
             params = {"q": max(pinyin, key=len) if pinyin else "zhongguo"}
         pool.setdefault(json.dumps(params, sort_keys=True, ensure_ascii=False), (kind, params))
-    ranked = list(pool.values())
-    rng.shuffle(ranked)  # popularity ranks dealt at random across kinds
-    popularity = [1 / (r + 1) ** ZIPF_S for r in range(len(ranked))]
-    return [ranked[i] for i in rng.choices(range(len(ranked)), weights=popularity, k=n)]
+    by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for kind, params in pool.values():
+        by_kind.setdefault(kind, []).append((kind, params))
+    popularity = {kind: list(itertools.accumulate(1 / (r + 1) ** ZIPF_S
+                                                  for r in range(len(queries))))
+                  for kind, queries in by_kind.items()}
+    present = [k for k in kinds if k in by_kind]
+    out = []
+    for kind in rng.choices(present, weights=[MIX[k] for k in present], k=n):
+        queries = by_kind[kind]
+        out.append(rng.choices(queries, cum_weights=popularity[kind])[0])
+    return out
 
 
 def floor(work: Path, mix: list[tuple[str, dict[str, Any]]], threads: int,
