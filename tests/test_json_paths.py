@@ -17,8 +17,8 @@ from index.documents import cluster_document
 def test_orjson_paths_give_what_json_gave(tmp_path):
     from bench.matching_data import build
 
-    records = [item.record for item in build(size=400, seed=13).items]
-    assert len(records) > 1000
+    records = [item.record for item in build(size=300, seed=13).items]
+    assert len(records) > 700
     store = RecordStore(tmp_path / "s.db")
     for r in records:
         store.put(r, b"raw", "usmarc")
