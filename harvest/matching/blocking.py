@@ -241,11 +241,13 @@ def _part_in_title_pairs(recs: Sequence[MatchRecord], group: Sequence[int],
 
 
 def _rep_pairs(recs: Sequence[MatchRecord], reps: list[int], slack: int,
-               set_stems: Collection[str]) -> Iterable[tuple[int, int]]:
+               set_stems: Collection[str], big: bool | None = None
+               ) -> Iterable[tuple[int, int]]:
     """The candidate pairs among a block's representatives (one record per distinct
     signature): all of them for a small block, only pairs sharing an author and a year
-    or a year and a publisher for a big one."""
-    if len(reps) <= BLOCK_LIMIT:
+    or a year and a publisher for a big one (`big`: decided by the caller, who may pass
+    only some of a big block's representatives)."""
+    if not (len(reps) > BLOCK_LIMIT if big is None else big):
         yield from _group_pairs(recs, reps, slack, set_stems)
         return
     # A big block (a common title, 400 editions of 红楼梦): only pairs that share an
