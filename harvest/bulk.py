@@ -15,7 +15,7 @@ where the work happens:
   the second copy of a record id as `pipeline._Run.ingest` does, and writes the rows
   through `RecordStore.write_rows`, the method behind `put`, many per call and in large
   transactions (`RecordStore.start_bulk_load`: no fsync for the load);
-* merge: `assign_store_clusters` over every record of the store, as `rebuild_index` does;
+* merge: `merge_store` over every record of the store, as `rebuild_index` does;
 * index: worker processes read the store themselves (by cluster-id range), build each
   cluster's document and run the backend's `prepare` (tantivy's text analysis); the main
   process only feeds the backend (`add_prepared`), whose own threads build the index.
@@ -46,7 +46,7 @@ from harvest import lineage
 from harvest.batch_gc import batch_gc
 from harvest.cataloguing_review import notice_changes
 from harvest.crosswalk import to_record
-from harvest.merge import assign_store_clusters
+from harvest.merge import merge_store
 from harvest.readers import looks_like_xml, read
 from harvest.store import RecordStore, Rejected, StoredRow, duplicate_reason, stored_row
 from index import marker
@@ -256,8 +256,10 @@ class _Loader:
     `pipeline._Run.ingest` (quarantine, the first copy of an id wins), and the rows written
     by `RecordStore.write_rows` a chunk at a time against the source's digests read once."""
 
-    def __init__(self, store: RecordStore, source: Source, run: int, stats: BulkStats) -> None:
+    def __init__(self, store: RecordStore, source: Source, run: int, stats: BulkStats,
+                 track: bool = True) -> None:
         self.store, self.source, self.run, self.stats = store, source, run, stats
+        self.track = track  # note changes for an incremental merge (not into an empty store)
         self.existing = store.digests(source.name)
         self.seen: set[str] = set()
         self.clusters: dict[str, str | None] = {}  # inserted record -> cluster written with it
@@ -298,7 +300,7 @@ class _Loader:
 
     def flush(self, commit: bool = False) -> None:
         stats = self.stats
-        outcomes = self.store.write_rows(self._rows, self.run, self.existing)
+        outcomes = self.store.write_rows(self._rows, self.run, self.existing, self.track)
         for row, outcome in zip(self._rows, outcomes, strict=True):
             if outcome == "new":
                 self.clusters[row.key] = row.cluster
@@ -367,7 +369,7 @@ def import_sources(config: Config, imports: Mapping[str, Sequence[str | Path]], 
         with ProcessPoolExecutor(processes, mp_context=ctx, initializer=batch_gc) as pool:
             for source in sources:
                 loader = _load_source(store, source, paths[source.name], full, pool,
-                                      2 * processes + 2, chunk_bytes, stats, progress)
+                                      2 * processes + 2, chunk_bytes, stats, progress, fresh)
                 touched |= loader.touched
                 emptied |= loader.emptied
                 written.update(loader.clusters)
@@ -421,7 +423,7 @@ def _counts(stats: BulkStats) -> dict[str, int]:
 
 def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bool,
                  pool: ProcessPoolExecutor, window: int, chunk_bytes: int,
-                 total: BulkStats, progress: Progress | None) -> _Loader:
+                 total: BulkStats, progress: Progress | None, fresh: bool = False) -> _Loader:
     """Parse (workers) and store (here) one source's files as one harvest run; then, for a
     full import, delete what the source no longer has."""
     run = store.start_harvest(source.name)
@@ -430,7 +432,7 @@ def _load_source(store: RecordStore, source: Source, paths: list[Path], full: bo
                        tuple(source.holdings), source.record_syntax, source.attribution)
     if full:
         store.clear_quarantine(source.name)
-    loader = _Loader(store, source, run, stats)
+    loader = _Loader(store, source, run, stats, track=not fresh)
     try:
         for path in paths:
             is_xml, tasks = chunk_file(spec, path, chunk_bytes)
@@ -466,11 +468,7 @@ def _merge(store: RecordStore, written: Mapping[str, str | None] | None) -> dict
     the `match` column the loader wrote; librarians' splits and merges apply), in two
     processes for a big store; write only the assignments that changed: compared with the
     clusters the loader wrote (`written`, for a fresh store), else with the store's."""
-    old: Mapping[str, str | None] = store.cluster_map() if written is None else written
-    assignment = assign_store_clusters(store)
-    store.set_clusters((k, c) for k, c in assignment.items() if old.get(k) != c)
-    store.commit()
-    return assignment
+    return merge_store(store, full=True, written=written).clusters
 
 
 def _index_mode(reindex: str, config: Config, stats: BulkStats, store: RecordStore) -> str:

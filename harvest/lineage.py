@@ -148,7 +148,7 @@ def _refresh(store: RecordStore, libraries: Mapping[str, Library], entries: list
     for entry, old in known.items():
         if entry in members or old.deleted:
             continue
-        successors = sorted(store.clusters_of(old.keys) - {entry})
+        successors = sorted(store.entries_of(old.keys) - {entry})
         out.append(LineageRow(entry, old.keys, old.digest, now, True, successors, old.sets))
         changes.deleted += 1
     store.save_lineage(out)
@@ -169,7 +169,7 @@ def resolve(store: RecordStore, entry: str) -> list[str] | None:
     for _ in range(MAX_HOPS):
         following: list[LineageRow] = []
         for gone in frontier:
-            targets = store.clusters_of(gone.keys) | set(gone.successors)
+            targets = store.entries_of(gone.keys) | set(gone.successors)
             for target in sorted(targets - seen):
                 seen.add(target)
                 nxt = store.lineage(target)

@@ -19,7 +19,7 @@ from harvest import lineage
 from harvest.cataloguing_review import notice_changes
 from harvest.crosswalk import from_raw
 from harvest.marc import RecordError
-from harvest.merge import assign_store_clusters
+from harvest.merge import MergeOutcome, merge_store
 from harvest.store import RecordStore, duplicate_reason
 from index import marker
 from index.backend import SearchBackend
@@ -244,18 +244,23 @@ def update_index(store: RecordStore, backend: SearchBackend, config: Config,
                  touched: Iterable[str] = (), emptied: Iterable[str] = ()) -> int:
     """Re-merge and re-index only the entries a harvest changed.
 
-    The merge runs over every record's match keys (no full record is decoded); entries
-    are rewritten only for clusters whose membership or content changed.  Returns the
-    number of index entries rewritten or removed.
+    The merge re-judges only the records the changes can affect (`merge_store`; in full
+    when it must); then `reindex_entries`.  Returns the number of index entries rewritten
+    or removed.
     """
-    old = store.cluster_map()
-    new = assign_store_clusters(store)
-    changed = {k for k in new if new[k] != old.get(k)} | set(touched)
-    affected = set(emptied) | {new[k] for k in changed if k in new}
-    affected |= {c for k in changed if (c := old.get(k))}
+    return reindex_entries(store, backend, config, merge_store(store), touched, emptied)
+
+
+def reindex_entries(store: RecordStore, backend: SearchBackend, config: Config,
+                    outcome: MergeOutcome, touched: Iterable[str] = (),
+                    emptied: Iterable[str] = ()) -> int:
+    """Rewrite the index entries whose membership a merge changed (`outcome.entries()`),
+    that hold a record whose content changed (`touched`) or that lost one (`emptied`)."""
+    touched = set(touched)
+    current: dict[str, str | None] = {k: c for k, c in outcome.clusters.items() if k in touched}
+    current.update(store.clusters_of(touched - current.keys()))
+    affected = set(emptied) | outcome.entries() | {c for c in current.values() if c}
     affected.discard("")
-    store.set_clusters((k, new[k]) for k in changed if k in new)
-    store.commit()
     lineage.refresh(store, config.libraries, affected)  # OAI-PMH datestamps, permalinks
     backend.delete(affected)
     backend.add(doc for c in sorted(affected)
@@ -272,9 +277,7 @@ def _document(store: RecordStore, cluster_id: str, config: Config) -> dict | Non
 def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
                   show_progress: bool = True) -> int:
     """Re-merge every record and rebuild the index from the store alone."""
-    assignment = assign_store_clusters(store)
-    store.set_clusters(assignment.items())
-    store.commit()
+    merge_store(store, full=True)
     lineage.refresh(store, config.libraries)  # OAI-PMH datestamps, permalinks
     backend.clear()
     progress = Progress("index", unit="entries") if show_progress else None

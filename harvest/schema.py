@@ -64,11 +64,19 @@ def _entry_lineage(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO entry_lineage (entry, keys, digest, changed) "
                "SELECT cluster, json_group_array(key), '', MAX(updated_at) FROM records "
                "WHERE cluster IS NOT NULL AND cluster != '' GROUP BY cluster")
+
+
 def _cataloguing_tables(db: sqlite3.Connection) -> None:
     """Version 3 (issue 16): change history, copies added, reviewer accounts, reviews and
     their audit.  New tables only: nothing of another version's tables is read."""
     for statement in _statements(CATALOGUING_TABLES):
         db.execute(statement)
+
+
+def _incremental_merge_tables(db: sqlite3.Connection) -> None:
+    """New tables only (`match_blocks`, `merge_pending`, `merge_state`), which the schema
+    script creates after the steps; an older store has no block table yet, so its next
+    merge is a full one and fills it (`harvest.merge.merge_store`)."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -78,6 +86,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               "(OAI-PMH datestamps and deletions, permalinks)", _entry_lineage),
     Migration(3, "cataloguing history, reviewer accounts, reviews and their audit",
               _cataloguing_tables),
+    Migration(4, "incremental merge: block table, pending changes, merge state",
+              _incremental_merge_tables),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

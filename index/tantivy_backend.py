@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
 import tantivy
 
 from index import text
@@ -394,7 +395,7 @@ class TantivyBackend:
         stored = searcher.doc(addr)
         doc_id = stored.get_first("id")
         raw = stored.get_first("summary_doc")
-        summary = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
+        summary = orjson.loads(raw) if raw is not None else {}
         score = float(key) if sort == "relevance" and key is not None else 0.0
         return SearchHit(id=str(doc_id), score=score, doc=summary)
 

@@ -15,7 +15,6 @@ safe).  Index searches only read a snapshot, so they have a pool of their own (`
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import jinja2
+import orjson
 from aiohttp import web
 
 from core.config import Config
@@ -81,8 +81,11 @@ def is_api(request: web.Request) -> bool:
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status,
-                             dumps=partial(json.dumps, ensure_ascii=False))
+    """UTF-8 JSON through orjson: a search response (twenty hits with their holdings and
+    six facets) encodes several times faster than with `json`, on every API request."""
+    body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return web.Response(body=body, status=status, content_type="application/json",
+                        charset="utf-8")
 
 
 async def render(request: web.Request, template: str, status: int = 200,

@@ -22,7 +22,8 @@ What lives where (each module says more):
 * `relations` — how two records' fields relate (same / similar / unknown / different).
 * `rules` — the pairwise judgement, one rule per question with its evidence text
   beside it, applied in order by `_judge`; `evidence`, `is_match`, `isbn_reused`.
-* `blocking` — which pairs are judged: blocks, sub-blocks, signatures.
+* `blocking` — which pairs are judged: blocks, sub-blocks, signatures; `block_hashes`,
+  a record's blocks as the store keeps them for incremental merges.
 * `unionfind` — `_Clusters`, the union-find whose unions keep a cluster one edition.
 * `clustering` — `Clustering` (deterministic, shardable runs), `cluster`,
   `cluster_detailed`, cluster ids (`lone_cluster_id`).
@@ -32,6 +33,7 @@ Import from here: this is the public face, and what it exports is the API.  The
 underscored names are the package's own, shared between its modules.
 """
 
+from harvest.matching.blocking import BLOCKS_VERSION, block_hashes, stem_block_hashes
 from harvest.matching.clustering import (
     Clustering,
     ClusterResult,
@@ -39,6 +41,7 @@ from harvest.matching.clustering import (
     cluster,
     cluster_detailed,
     lone_cluster_id,
+    may_be_candidates,
 )
 from harvest.matching.editions import other_editions
 from harvest.matching.keys import MATCH_VERSION, MatchRecord
@@ -56,6 +59,10 @@ from harvest.matching.normalize import (
 from harvest.matching.rules import YEAR_SLACK, evidence, is_match, isbn_reused
 
 __all__ = [
+    "BLOCKS_VERSION",
+    "block_hashes",
+    "stem_block_hashes",
+    "may_be_candidates",
     "MATCH_VERSION",
     "YEAR_SLACK",
     "MatchRecord",

@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -74,6 +75,35 @@ def _block_keys(r: MatchRecord) -> Iterable[tuple[str, Any]]:
     if len(t) >= TITLE_FUZZY_MIN_LEN and r.author:
         yield ("pa", (t[:4], r.author))
         yield ("sa", (t[-4:], r.author))
+
+
+def block_hashes(r: MatchRecord) -> list[int]:
+    """Every block `_blocks` files `r` under (ISBN stems, title keys, prefix/suffix keys),
+    as stable signed 64-bit hashes, sorted: what the store's block table holds so that an
+    incremental merge finds the records sharing a block with a changed one without reading
+    every record.  A collision only joins two components of the block graph: more records
+    re-judged, never another result."""
+    texts = ["s\x1f" + s for s in r.stems]
+    for kind, value in _block_keys(r):
+        texts.append("t\x1f" + value if kind == "t" else f"{kind}\x1f{value[0]}\x1f{value[1]}")
+    return sorted({_stable_hash(t) for t in texts})
+
+
+def stem_block_hashes(r: MatchRecord) -> list[int]:
+    """The ISBN-stem blocks among `block_hashes(r)`: a record arriving or leaving there can
+    change what a set ISBN is (`_set_stems`) for every other holder."""
+    return sorted({_stable_hash("s\x1f" + s) for s in r.stems})
+
+
+def _stable_hash(text: str) -> int:
+    """The same in every process and release (str's own hash is salted per process)."""
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+#: Bump when `block_hashes` or the blocks change: a store's block table of another
+#: version is rebuilt by a full merge before any incremental one.
+BLOCKS_VERSION = 1
 
 
 def _set_stems(recs: Sequence[MatchRecord]) -> frozenset[str]:
@@ -211,11 +241,13 @@ def _part_in_title_pairs(recs: Sequence[MatchRecord], group: Sequence[int],
 
 
 def _rep_pairs(recs: Sequence[MatchRecord], reps: list[int], slack: int,
-               set_stems: Collection[str]) -> Iterable[tuple[int, int]]:
+               set_stems: Collection[str], big: bool | None = None
+               ) -> Iterable[tuple[int, int]]:
     """The candidate pairs among a block's representatives (one record per distinct
     signature): all of them for a small block, only pairs sharing an author and a year
-    or a year and a publisher for a big one."""
-    if len(reps) <= BLOCK_LIMIT:
+    or a year and a publisher for a big one (`big`: decided by the caller, who may pass
+    only some of a big block's representatives)."""
+    if not (len(reps) > BLOCK_LIMIT if big is None else big):
         yield from _group_pairs(recs, reps, slack, set_stems)
         return
     # A big block (a common title, 400 editions of 红楼梦): only pairs that share an

@@ -20,9 +20,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harvest.matching.blocking import _blocks, _rep_pairs, _set_stems, _signature
+from harvest.matching.blocking import (
+    BLOCK_LIMIT,
+    _blocks,
+    _rep_pairs,
+    _set_stems,
+    _signature,
+)
 from harvest.matching.keys import MatchRecord
-from harvest.matching.rules import YEAR_SLACK, _judge
+from harvest.matching.rules import YEAR_SLACK, _judge, _quick_check
 from harvest.matching.unionfind import _Clusters
 
 
@@ -62,10 +68,14 @@ class Clustering:
     def __init__(self, records: Iterable[MatchRecord],
                  cannot_link: Collection[frozenset[str]] = frozenset(),
                  must_link: Collection[frozenset[str]] = frozenset(),
-                 year_slack: int | None = None) -> None:
+                 year_slack: int | None = None,
+                 focus: Collection[str] | None = None) -> None:
         self.slack = YEAR_SLACK if year_slack is None else year_slack
         self.recs = recs = sorted(records, key=lambda r: r.key)
         index = {r.key: i for i, r in enumerate(recs)}
+        # Only the blocks and librarian merges that hold one of these records are run
+        # (an incremental merge: see `harvest.merge`); None: all of them.
+        self.focus = None if focus is None else {index[k] for k in focus if k in index}
         cannot: dict[int, set[int]] = {}
         for pair in cannot_link:
             ks = sorted(pair)
@@ -123,10 +133,15 @@ class Clustering:
         else:
             must_shard, block_shard = [0] * len(self.must), [0] * len(self.blocks)
             record_shard = [0] * len(self.recs)
+        focus = self.focus
         for n, (i, j) in enumerate(self.must):
+            if focus is not None and i not in focus and j not in focus:
+                continue
             if must_shard[n] == shard and self.uf.union(i, j, forced=True):
                 self.edges.append(((-1, n), self.recs[i].key, self.recs[j].key, "librarian"))
         for number, (members, rule) in enumerate(self.blocks):
+            if focus is not None and focus.isdisjoint(members):
+                continue
             if block_shard[number] == shard:
                 self._run_block(number, members, rule)
         roots = array("q", (self.uf.find(i) if owner == shard else -1
@@ -156,9 +171,20 @@ class Clustering:
                 if root >= 0:
                     parent[i] = root
         edges = heapq.merge(*(share.edges for share in shares), key=lambda e: e[0])
-        return ClusterResult(_cluster_ids(self.recs, self.uf), [e[1:] for e in edges],
+        return ClusterResult(_cluster_ids(self.recs, self.uf, self._id_scope()),
+                             [e[1:] for e in edges],
                              sum(share.refused for share in shares),
                              sum(share.ambiguous for share in shares))
+
+    def _id_scope(self) -> list[int] | None:
+        """The records whose ids an incremental run must compute: the focus, and every
+        record sharing an ISBN with it (whether an ISBN anchors a cluster depends on who
+        else holds it); None: all."""
+        if self.focus is None:
+            return None
+        isbns = {i for n in self.focus for i in self.recs[n].isbns}
+        return [n for n, r in enumerate(self.recs)
+                if n in self.focus or not isbns.isdisjoint(r.isbns)]
 
     def _drop_ambiguous(self, cands: list[tuple[int, int, int, int]]
                         ) -> list[tuple[int, int, int, int]]:
@@ -204,6 +230,7 @@ class Clustering:
         reps: list[int] = []
         by_sig: dict[tuple[Any, ...], int] = {}
         cands: list[tuple[int, int, int, int]] = []
+        focus = self.focus
         for i in members:
             sig = _signature(self.recs[i])
             rep = by_sig.get(sig)
@@ -213,10 +240,17 @@ class Clustering:
                 continue
             s, flags = _judge(self.recs[rep], self.recs[i], None, self.slack, self.set_stems)
             if s:
-                cands.append((-s, rep, i, flags))
+                if focus is None or i in focus or rep in focus:
+                    cands.append((-s, rep, i, flags))
             else:
                 reps.append(i)
-        for i, j in _rep_pairs(self.recs, reps, self.slack, self.set_stems):
+        big = len(reps) > BLOCK_LIMIT  # decided on the whole block, as a full run does
+        if focus is not None:
+            # An incremental run: pairs of two other records cannot change the focus's
+            # clusters (a candidate of a focus record is in the focus), so only pairs with
+            # a focus record are judged; pairs are decided by their two records alone.
+            reps = [i for i in reps if i in focus]
+        for i, j in _rep_pairs(self.recs, reps, self.slack, self.set_stems, big):
             if self.uf.find(i) == self.uf.find(j):
                 continue
             s, flags = _judge(self.recs[i], self.recs[j], None, self.slack, self.set_stems)
@@ -230,6 +264,22 @@ class Clustering:
             if self.uf.union(i, j, fuzzy=not isbn, flags=flags):
                 self.edges.append(((number, len(self.edges)), self.recs[i].key, self.recs[j].key,
                                    "isbn" if isbn else rule))
+
+
+def may_be_candidates(a: MatchRecord, b: MatchRecord, year_slack: int | None = None) -> bool:
+    """Could a clustering make (a, b) a candidate pair, if they share a block?  The pair's
+    judgement with both records' ISBNs counted as set ISBNs, which only lifts vetoes
+    (`rules._quick_check`, `rules._stems_rule`): true whenever any clustering's is.  An
+    incremental merge follows these pairs to find what a change can reach."""
+    x, y = (a, b) if a.key < b.key else (b, a)
+    slack = YEAR_SLACK if year_slack is None else year_slack
+    if not _quick_check(x, y, slack, _SOME_SET_STEM):  # most pairs of a block end here
+        return False
+    return _judge(x, y, None, slack, frozenset(x.stems) | frozenset(y.stems))[0] > 0
+
+
+#: A non-empty set ISBN collection for `_quick_check`, which only asks whether any exists.
+_SOME_SET_STEM = ("",)
 
 
 def cluster_detailed(records: Iterable[MatchRecord],
@@ -254,7 +304,8 @@ def lone_cluster_id(record: MatchRecord) -> str:
     return _cluster_id("i:" + min(record.isbns) if record.isbns else "r:" + record.key)
 
 
-def _cluster_ids(recs: Sequence[MatchRecord], uf: _Clusters) -> dict[str, str]:
+def _cluster_ids(recs: Sequence[MatchRecord], uf: _Clusters,
+                 scope: Sequence[int] | None = None) -> dict[str, str]:
     """Anchor = the cluster's smallest ISBN that no other cluster has (as in
     `harvest.merge`: "i:" + ISBN), else its smallest record key ("r:" + key).  A set
     ISBN shared by the clusters of its volumes anchors none of them, so ids never
@@ -262,7 +313,11 @@ def _cluster_ids(recs: Sequence[MatchRecord], uf: _Clusters) -> dict[str, str]:
 
     One pass over the records for each step, no per-cluster lists: most of a million
     clusters are single records."""
-    roots = [uf.find(i) for i in range(len(recs))]
+    if scope is not None:  # the ids of whole clusters only (`Clustering._id_scope`)
+        recs = [recs[i] for i in scope]
+        roots = [uf.find(i) for i in scope]
+    else:
+        roots = [uf.find(i) for i in range(len(recs))]
     owner: dict[str, int] = {}
     shared: set[str] = set()
     for r, root in zip(recs, roots, strict=True):

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from core.fold import squash
 from harvest.matching.normalize import (
     _TITLE_TAIL_VOLUME,
@@ -164,13 +166,16 @@ class MatchRecord:
             value = getattr(self, name)
             if value or (name == "year" and value is not None):
                 out[short] = list(value) if isinstance(value, tuple) else value
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+        try:  # orjson writes exactly what json.dumps does with these options, faster
+            return orjson.dumps(out).decode("utf-8")
+        except orjson.JSONEncodeError:  # a lone surrogate: json keeps it as it is
+            return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> MatchRecord:
         """Inverse of `to_json`; ValueError when written by another rule version (the
         store must then rebuild it from the record)."""
-        data = json.loads(text)
+        data = orjson.loads(text)  # a merge decodes a million: twice as fast as json
         if data.get("_") != MATCH_VERSION:
             raise ValueError(f"MatchRecord JSON version {data.get('_')!r}, "
                              f"expected {MATCH_VERSION}: rebuild it from the record")
