@@ -52,23 +52,58 @@ _TEXT_BOOSTS: dict[str, float] = {
     "publisher": 1.0,
     "summary": 0.5,
 }
-# Pinyin fields: only queried with Latin-letter words; lower than the Han fields because
-# pinyin is ambiguous (homophones).
-_PINYIN_BOOSTS: dict[str, float] = {"title_pinyin": 2.0, "author_pinyin": 1.5}
+# Pinyin fields, queried only with Latin-letter input, per side (title, author).  A title
+# match outranks an author match at every level, and within a side the forms rank joined
+# pinyin > syllables in order > initials > a prefix of the initials — so whatever a reader
+# types, a fuller spelling of the title wins.  Han fields weigh more than any of them:
+# characters typed as characters are the most exact input there is.
+_PINYIN_BOOSTS: dict[str, float] = {
+    "title_pinyin": 2.0,  # syllable stream, with positions: phrases
+    "author_pinyin": 1.5,
+    "title_pinyin_joined": 4.0,
+    "author_pinyin_joined": 3.0,
+    "title_initials": 1.5,
+    "author_initials": 1.0,
+    "title_initials_prefix": 0.8,
+}
+# A whole query read as one syllable sequence (cao xueqin, hong楼梦) found in order.
+_PHRASE_BOOSTS: dict[str, float] = {"title": 8.0, "author": 5.0}
+# A whole query read as initials (hlm, 红lm).
+_INITIALS_BOOSTS: dict[str, float] = {"title_initials": 3.0, "author_initials": 2.0,
+                                      "title_initials_prefix": 1.5}
+_PREFIX_MIN = 2  # shortest initials prefix indexed: one letter would match a 20th of titles
 # Han character pairs (see index.text.bigrams): the rescue for a word jieba cut otherwise
-# in the document, weighted well under the word itself.
+# in the document, weighted well under the word itself; in order (a phrase of pairs) they
+# are a contiguous substring of the title, which outranks titles sharing one character.
 _BIGRAM_BOOSTS: dict[str, float] = {"title_bigram": 1.5, "author_bigram": 1.0}
+_SUBSTRING_BOOST = 6.0
 _BOOSTS = {**_TEXT_BOOSTS, **_PINYIN_BOOSTS, **_BIGRAM_BOOSTS}
-_ANALYSERS = {"text": text.tokens, "pinyin": text.pinyin_tokens, "bigram": text.bigrams}
-_KINDS = {**dict.fromkeys(_PINYIN_BOOSTS, "pinyin"), **dict.fromkeys(_BIGRAM_BOOSTS, "bigram")}
+_POSITIONS = ("title_pinyin", "author_pinyin", "title_bigram")
+_ANALYSERS = {
+    "text": text.tokens,
+    "bigram": text.bigrams,
+    "syllables": lambda v: text.pinyin_forms(v).syllables,
+    "joined": lambda v: text.pinyin_forms(v).joined,
+    "initials": lambda v: text.pinyin_forms(v).initials,
+    "prefix": lambda v: [i[:n] for i in text.pinyin_forms(v).initials
+                         for n in range(_PREFIX_MIN, len(i))],
+}
+_KINDS = {
+    "title_pinyin": "syllables", "author_pinyin": "syllables",
+    "title_pinyin_joined": "joined", "author_pinyin_joined": "joined",
+    "title_initials": "initials", "author_initials": "initials",
+    "title_initials_prefix": "prefix",
+    **dict.fromkeys(_BIGRAM_BOOSTS, "bigram"),
+}  # fmt: skip
 
-# request.field -> (text fields, pinyin fields, bigram fields)
+# request.field -> (text fields, pinyin sides, bigram fields)
 _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "any": (tuple(_TEXT_BOOSTS), tuple(_PINYIN_BOOSTS), tuple(_BIGRAM_BOOSTS)),
-    "title": (("title", "title_alt"), ("title_pinyin",), ("title_bigram",)),
-    "author": (("authors", "responsibility"), ("author_pinyin",), ("author_bigram",)),
+    "any": (tuple(_TEXT_BOOSTS), ("title", "author"), tuple(_BIGRAM_BOOSTS)),
+    "title": (("title", "title_alt"), ("title",), ("title_bigram",)),
+    "author": (("authors", "responsibility"), ("author",), ("author_bigram",)),
     "subject": (("subjects",), (), ()),
 }
+_FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
@@ -90,8 +125,10 @@ def _schema() -> tantivy.Schema:
     # Pre-tokenized fields; "whitespace" is the tokenizer that would reproduce the
     # space-joined token text, should anyone ever parse a query against them.
     for name in _BOOSTS:
-        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
-    for name in ("title_key", "isbn", "issn", "call_number", "clc"):
+        sb.add_text_field(name, tokenizer_name="whitespace",
+                          index_option="position" if name in _POSITIONS else "freq")
+    # clc_path: every class a number belongs to (I242.47 → I, I2, I24, I242, I242.4 …).
+    for name in ("title_key", "isbn", "issn", "call_number", "clc", "clc_path"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     for name in _FACET_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
@@ -148,6 +185,8 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     authors = _as_list(doc.get("authors"))
     title_alt = _as_list(doc.get("title_alt"))
     series = _as_list(doc.get("series"))
+    catalogued = _as_list(doc.get("title_pinyin"))  # as the cataloguer wrote it (Hong lou meng)
+    parts = text.title_parts(title)
     values: dict[str, list[str]] = {
         "title": [title],
         "title_alt": title_alt,
@@ -157,8 +196,13 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
         "series": series,
         "publisher": _as_list(doc.get("publisher")) + _as_list(doc.get("place")),
         "summary": _as_list(doc.get("summary")),
-        "title_pinyin": [title, *_as_list(doc.get("title_pinyin"))],
+        "title_pinyin": [title, *title_alt, *catalogued],
         "author_pinyin": authors,
+        "title_pinyin_joined": [*parts, *title_alt, *catalogued],
+        "author_pinyin_joined": authors,
+        "title_initials": [*parts, *title_alt, *catalogued],
+        "author_initials": authors,
+        "title_initials_prefix": [title, *title_alt],
         "title_bigram": [title, *title_alt, *series],
         "author_bigram": authors,
     }
@@ -175,6 +219,8 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
         "issn": [text.issn_key(v) or text.code_key(v) for v in _as_list(doc.get("issn"))],
         "call_number": [text.code_key(v) for v in _as_list(doc.get("call_number"))],
         "clc": [text.code_key(v) for v in _as_list(doc.get("clc"))],
+        "clc_path": list(dict.fromkeys(
+            p for v in _as_list(doc.get("clc")) for p in text.class_path(v))),
     }
     for name in _FACET_FIELDS:
         keyed[name] = list(dict.fromkeys(_as_list(doc.get(name))))
@@ -461,36 +507,81 @@ class TantivyBackend:
         if field in ("any", "title") and (key := text.title_key(q)):
             title_hit = self._term("title_key", key)
             extra.append(tantivy.Query.boost_query(title_hit, _EXACT_TITLE_BOOST))
+        if field in ("any", "title"):
+            extra += self._substring(q)
+        latin = text.latin_input(q) if fields[1] else None
+        if latin is not None:
+            extra += self._whole_pinyin(latin, fields[1])
         if field == "any":
             extra += self._identifier_queries(q)
         if field == "subject" and text.looks_like_call_number(q):
-            extra.append(self._term("clc", text.code_key(q)))
+            extra.append(self._term("clc_path", text.code_key(q)))
         strict = self._any_of(([self._all_of(groups)] if groups else []) + extra)
-        if len(groups) < 2 or (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
-            # Nothing to relax, or an identifier: half an ISBN's digit groups match junk.
-            yield strict
-            return
         yield strict
-        need = math.ceil(len(groups) / 2)
-        relaxed = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
-        )
-        yield self._any_of([relaxed, *extra])
+        if len(groups) >= 2 and not (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
+            # An identifier is never relaxed: half an ISBN's digit groups match junk.
+            need = math.ceil(len(groups) / 2)
+            relaxed = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
+            )
+            yield self._any_of([relaxed, *extra])
+        if latin is not None:
+            # Still nothing: a letter typed wrong (hongloumen).  Pinyin one edit away from
+            # a whole title part or name, only now, so exact spellings never compete.
+            letters = "".join(latin.syllables) or q.replace(" ", "").lower()
+            if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
+                yield self._any_of([
+                    tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
+                        self._schema, f"{side}_pinyin_joined", letters, distance=1),
+                        _PHRASE_BOOSTS[side])
+                    for side in fields[1]])
+
+    def _substring(self, q: str) -> list[tantivy.Query]:
+        """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
+        in order.  Ranks the title holding the run above titles sharing one character."""
+        runs = [run for is_han, run, _ in text.segments(q) if is_han]
+        if len(runs) != 1 or len(runs[0]) < 2:
+            return []
+        pairs = text.bigrams(runs[0])
+        query = (self._term("title_bigram", pairs[0]) if len(pairs) == 1 else
+                 tantivy.Query.phrase_query(self._schema, "title_bigram", pairs))
+        return [tantivy.Query.boost_query(query, _SUBSTRING_BOOST)]
+
+    def _whole_pinyin(self, latin: text.LatinInput,
+                      sides: tuple[str, ...]) -> list[tantivy.Query]:
+        """The whole query read as pinyin: its syllables in order (a phrase in one title
+        or one name, so cao xueqin finds 曹雪芹 and not 草 … 雪 … 琴), the same joined, and
+        as initials (hlm, 红lm)."""
+        out: list[tantivy.Query] = []
+        syllables = list(latin.syllables)
+        if len(syllables) >= 2:
+            for side in sides:
+                boost = _PHRASE_BOOSTS[side]
+                phrase = tantivy.Query.phrase_query(self._schema, f"{side}_pinyin", syllables)
+                out.append(tantivy.Query.boost_query(phrase, boost))
+                joined = self._term(f"{side}_pinyin_joined", "".join(syllables))
+                out.append(tantivy.Query.boost_query(joined, boost))
+        if len(latin.initials) >= _PREFIX_MIN:
+            for name, boost in _INITIALS_BOOSTS.items():
+                if name.split("_", 1)[0] in sides:
+                    out.append(tantivy.Query.boost_query(self._term(name, latin.initials),
+                                                         boost))
+        return out
 
     def _word(
         self,
         word: str,
         parts: tuple[str, ...],
         text_fields: tuple[str, ...],
-        pinyin_fields: tuple[str, ...],
+        sides: tuple[str, ...],
         bigram_fields: tuple[str, ...],
     ) -> tantivy.Query:
         """One query word: the word itself in any field, or else (scored lower) all of its
-        shorter parts, or all of its character pairs in a title or name."""
-        fields = list(text_fields)
-        if word.isascii() and word.isalpha():
-            fields += pinyin_fields
-        alternatives = [self._in_fields(word, fields)]
+        shorter parts, or all of its character pairs in a title or name; a word in Latin
+        letters also as pinyin — joined, as syllables in order, or as initials."""
+        alternatives = [self._in_fields(word, list(text_fields))]
+        if sides and word.isascii() and word.isalpha():
+            alternatives += self._pinyin_word(word, sides)
         if parts:
             whole_parts = self._all_of([self._in_fields(p, list(text_fields)) for p in parts])
             alternatives.append(tantivy.Query.boost_query(whole_parts, 0.5))
@@ -499,6 +590,22 @@ class TantivyBackend:
             in_pairs = [self._in_fields(p, list(bigram_fields)) for p in pairs]
             alternatives.append(self._all_of(in_pairs))
         return alternatives[0] if len(alternatives) == 1 else self._any_of(alternatives)
+
+    def _pinyin_word(self, word: str, sides: tuple[str, ...]) -> list[tantivy.Query]:
+        syllables = text.split_syllables(word)
+        fields = [f"{side}_pinyin_joined" for side in sides]
+        if len(syllables) == 1:
+            fields += [f"{side}_pinyin" for side in sides]
+        if len(word) >= _PREFIX_MIN:
+            fields += [f"{side}_initials" for side in sides]
+            if "title" in sides:
+                fields.append("title_initials_prefix")
+        out = [self._in_fields(word, fields)]
+        if len(syllables) > 1:
+            out += [tantivy.Query.boost_query(
+                tantivy.Query.phrase_query(self._schema, f"{side}_pinyin", list(syllables)),
+                _BOOSTS[f"{side}_pinyin"]) for side in sides]
+        return out
 
     def _in_fields(self, term: str, fields: list[str]) -> tantivy.Query:
         subqueries = [tantivy.Query.boost_query(self._term(f, term), _BOOSTS[f]) for f in fields]
@@ -518,7 +625,7 @@ class TantivyBackend:
             out.append(
                 tantivy.Query.boost_query(self._term("call_number", code), _EXACT_TITLE_BOOST)
             )
-            out.append(tantivy.Query.boost_query(self._term("clc", code), 2.0))
+            out.append(tantivy.Query.boost_query(self._term("clc_path", code), 2.0))
         return out
 
     @staticmethod
