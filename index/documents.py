@@ -8,6 +8,8 @@ all records, so the book is found however any one library catalogued it.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -46,10 +48,29 @@ def _is_province(record: Record, libraries: Mapping[str, Any]) -> bool:
     return _attr(libraries.get(record.library), "level") == "province"
 
 
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_STRAY_SPACE = re.compile(rf"[{_HAN}]\s+[{_HAN}]")
+
+
+def _traditional(title: str) -> bool:
+    """Written in traditional script (紅樓夢): the fold's t2s changes it."""
+    plain = unicodedata.normalize("NFKC", title).lower()
+    return not plain.isascii() and _fold(title) != plain
+
+
+def display_flaws(record: Record) -> tuple[bool, bool]:
+    """(traditional script, a stray space between characters) in the record's title: what
+    makes one library's description a worse face for the entry than another's."""
+    title = record.title or ""
+    return _traditional(title), bool(_STRAY_SPACE.search(title))
+
+
 def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
     """The record whose description represents the cluster.
 
-    Rule, in order: the most complete record (count of filled descriptive fields, see
+    Rule, in order: a title in simplified script (readers here read simplified; the
+    traditional form stays searchable, and the entry's other titles list it); a title
+    without a stray space between characters (红楼 梦, a typing slip); the most complete record (count of filled descriptive fields, see
     `COMPLETENESS_FIELDS`); among equally complete ones, a record from a province-level
     library (the provincial library catalogues to the fullest standard, and its record is
     the one most others were copied from); then the smallest source key, so the choice is
@@ -61,7 +82,8 @@ def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
         return records[0]
     return min(
         records,
-        key=lambda r: (-completeness(r), not _is_province(r, libraries), r.key),
+        key=lambda r: (display_flaws(r), -completeness(r), not _is_province(r, libraries),
+                       r.key),
     )
 
 

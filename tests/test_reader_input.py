@@ -134,3 +134,21 @@ def test_latin_input_reading() -> None:
     assert text.latin_input("978-7-02") is None
     assert text.split_syllables("xian") == ("xian",)
     assert text.split_syllables("hlm") == ()
+
+
+def test_display_record_prefers_simplified_and_clean_titles() -> None:
+    from index.documents import best_record
+
+    trad = book("紅樓夢", "曹雪芹", clc="I242.47", publisher="人民文學出版社", year=1982)
+    spaced = book("红楼 梦", "曹雪芹", year=1982)
+    clean = book("红楼梦", "曹雪芹")
+    assert best_record([trad, clean], LIBS) is clean  # although less complete
+    assert best_record([trad, spaced, clean], LIBS) is clean
+    assert best_record([trad, spaced], LIBS) is spaced  # simplified first, then spaces
+    doc = cluster_document("c", [trad, clean], LIBS)
+    assert doc["title"] == "红楼梦"
+    assert "紅樓夢" not in doc["title_alt"]  # folds to the same title: one form is enough
+    backend = TantivyBackend(None)
+    backend.add([doc])
+    backend.commit()
+    assert [h.id for h in backend.search(SearchRequest(q="紅樓夢")).hits] == ["c"]
