@@ -38,7 +38,14 @@ from typing import Any, NamedTuple
 import tantivy
 
 from index import text
-from index.backend import FACETS, YEAR_RANGES, SearchHit, SearchRequest, SearchResult
+from index.backend import (
+    FACETS,
+    YEAR_RANGES,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+    Suggestion,
+)
 
 # Analysed text fields and their weight in an "any field" search.  Title dominates: a word
 # in the title says far more about a book than the same word in its summary.
@@ -128,7 +135,9 @@ def _schema() -> tantivy.Schema:
         sb.add_text_field(name, tokenizer_name="whitespace",
                           index_option="position" if name in _POSITIONS else "freq")
     # clc_path: every class a number belongs to (I242.47 → I, I2, I24, I242, I242.4 …).
-    for name in ("title_key", "isbn", "issn", "call_number", "clc", "clc_path"):
+    # suggest: "key\x1f" + t|a + display form, keys a title's or name's characters, joined
+    # pinyin and initials — search-as-you-type reads display forms off the term dictionary.
+    for name in ("title_key", "isbn", "issn", "call_number", "clc", "clc_path", "suggest"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     for name in _FACET_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
@@ -162,6 +171,24 @@ def _year(value: Any) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+_SEP = "\x1f"  # between a suggest term's key and its display form: in no key, no title
+_SUGGEST_CHARS = 60  # longer titles are not typed, and make long terms
+
+
+def _suggest_terms(title: str, authors: list[str]) -> list[str]:
+    """Suggest terms of an entry: its title proper and each name under every key a reader
+    may start typing (characters, joined pinyin, initials)."""
+    out: list[str] = []
+    for kind, value in [("t", title), *(("a", a) for a in authors)]:
+        value = " ".join(value.split())
+        if not value or len(value) > _SUGGEST_CHARS:
+            continue
+        forms = text.pinyin_forms(value)
+        keys = [text.title_key(value), *forms.joined[-1:], *forms.initials[:1]]
+        out += [f"{k}{_SEP}{kind}{value}" for k in dict.fromkeys(keys) if k]
+    return out
 
 
 class Analysed(NamedTuple):
@@ -214,6 +241,8 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
             out[name] = joined
     if key := text.title_key(title):
         out["title_key"] = key
+    if suggest := _suggest_terms(parts[1] if len(parts) > 1 else title, authors):
+        out["suggest"] = suggest
     keyed = {
         "isbn": [text.isbn_key(v) or text.code_key(v) for v in _as_list(doc.get("isbn"))],
         "issn": [text.issn_key(v) or text.code_key(v) for v in _as_list(doc.get("issn"))],
@@ -425,6 +454,67 @@ class TantivyBackend:
                 self._remember(page, generation, ranked)
             hits = [self._hit(searcher, key, addr, request.sort) for key, addr in ranked]
         return SearchResult(total=total, hits=hits, facets=facets)
+
+    def suggest(self, q: str, limit: int = 8) -> list[Suggestion]:
+        """Titles and names starting with what the reader has typed so far — in
+        characters, joined pinyin or initials — the most common first (an entry count per
+        display form), then the shortest.  Read off the term dictionary: no search runs."""
+        keys = list(dict.fromkeys(_suggest_keys(q)))
+        if not keys:
+            return []
+        searcher, _ = self._searcher()
+        found: dict[tuple[str, str], tuple[bool, int]] = {}
+        for key in keys:
+            for term, count in searcher.terms_with_prefix("suggest", key, limit=_SUGGEST_SCAN):
+                head, _, rest = str(term).partition(_SEP)
+                if not rest:
+                    continue
+                item = ("title" if rest[0] == "t" else "author", rest[1:])
+                exact, n = found.get(item, (False, 0))
+                found[item] = (exact or head == key, max(n, int(count)))
+        ranked = sorted(found.items(), key=lambda kv: (not kv[1][0], -kv[1][1],
+                                                        len(kv[0][1]), kv[0]))
+        return [Suggestion(text=display, field=kind) for (kind, display), _ in ranked[:limit]]
+
+    def did_you_mean(self, q: str, limit: int = 3) -> list[str]:
+        """Queries near one that found little: for pinyin, titles and names one letter
+        away; for characters, titles one character away, in either script (紅樓孟 →
+        红楼梦: the comparison is on the folded title).  Each is a whole title or name, so
+        following it finds something."""
+        q = " ".join(q.split())
+        out: list[str] = []
+        searcher, _ = self._searcher()
+        latin = text.latin_input(q)
+        queries: list[tuple[str, tantivy.Query]] = []
+        letters = ""
+        if latin is not None:
+            letters = "".join(latin.syllables) or q.replace(" ", "").lower()
+            if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
+                queries += [(side, tantivy.Query.fuzzy_term_query(
+                    self._schema, f"{side}_pinyin_joined", letters, distance=1))
+                    for side in ("title", "author")]
+        elif (key := text.title_key(q)) and 2 <= len(key) <= 30:
+            queries.append(("title", tantivy.Query.fuzzy_term_query(
+                self._schema, "title_key", key, distance=1)))
+        for side, query in queries:
+            for _, addr in searcher.search(query, limit, count=False).hits:
+                raw = searcher.doc(addr).get_first("summary_doc")
+                stored = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
+                if not letters:
+                    out.append(str(stored.get("title") or ""))
+                    continue
+                # the title (part) or name that is one letter away, not 红楼梦研究 for
+                # hongloumen nor the book's other authors
+                values = (text.title_parts(str(stored.get("title") or "")) if side == "title"
+                          else [str(n) for n in stored.get("authors") or []])
+                out += [v for v in values if _one_edit(_spelt(v), letters)]
+        seen = {text.title_key(q)}
+        unique = []
+        for item in out:
+            if text.title_key(item) not in seen:
+                seen.add(text.title_key(item))
+                unique.append(item)
+        return unique[:limit]
 
     def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int,
              limit: int) -> list[tuple[Any, Any]]:
@@ -678,6 +768,41 @@ class TantivyBackend:
             (tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters
         ]
         return tantivy.Query.boolean_query(clauses)
+
+
+_SUGGEST_SCAN = 200  # most common display forms per key considered
+
+
+def _spelt(value: str) -> str:
+    return "".join(text.pinyin_forms(value).syllables)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Within one insertion, deletion, substitution or swap of neighbours."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return (a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
+            or (a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:]))
+
+
+def _suggest_keys(q: str) -> list[str]:
+    """The suggest-term prefixes for a partial query: its characters (folded), and for
+    letters their pinyin or initials reading (红l → hl)."""
+    q = " ".join(q.split())
+    keys = []
+    key = text.title_key(q)
+    if key and (not key.isascii() or len(key) >= 2):
+        keys.append(key)
+    latin = text.latin_input(q)
+    if latin is not None:
+        if latin.syllables:
+            keys.append("".join(latin.syllables))
+        if len(latin.initials) >= 2:
+            keys.append(latin.initials)
+    return keys
 
 
 def _no_facets() -> dict[str, list[tuple[str, int]]]:

@@ -152,3 +152,25 @@ def test_display_record_prefers_simplified_and_clean_titles() -> None:
     backend.add([doc])
     backend.commit()
     assert [h.id for h in backend.search(SearchRequest(q="紅樓夢")).hits] == ["c"]
+
+
+def test_suggest_by_characters_pinyin_and_initials(index: TantivyBackend) -> None:
+    def titles(q: str) -> list[str]:
+        return [s.text for s in index.suggest(q) if s.field == "title"]
+
+    assert titles("红楼")[:2] == ["红楼梦", "红楼梦研究"]  # shorter first at equal counts
+    assert titles("紅樓")[:1] == ["红楼梦"]
+    assert titles("hongl")[:2] == ["红楼梦", "红楼梦研究"]
+    assert titles("hlm")[:1] == ["红楼梦"]
+    assert titles("红l")[:1] == ["红楼梦"]
+    assert titles("zongrenkou") == ["总人口意见"]  # the title proper, without its subtitle
+    assert [s.text for s in index.suggest("caoxue") if s.field == "author"] == ["曹雪芹"]
+    assert index.suggest("h") == []  # one letter: too little to suggest from
+
+
+def test_did_you_mean(index: TantivyBackend) -> None:
+    assert index.did_you_mean("hongloumen") == ["红楼梦"]
+    assert index.did_you_mean("红楼孟") == ["红楼梦"]
+    assert index.did_you_mean("caoxueqim") == ["曹雪芹"]
+    assert index.did_you_mean("紅樓孟") == ["红楼梦"]  # traditional, one character off
+    assert index.did_you_mean("全无此书") == []
