@@ -232,7 +232,7 @@ def bigrams(text: str) -> list[str]:
 
 _MAX_JOINED = 64
 _MAX_VARIANTS = 4
-_PARTS = re.compile(r"\s*[:：=／/;；|]\s*|\s+[-—–]+\s+|[（）()\[\]【】〔〕]")
+_PARTS = re.compile(r"\s*[:：=／;；|]\s*|\s+/\s+|\s+[-—–]+\s+|[（）()\[\]【】〔〕]")
 _VOWEL = re.compile(r"[aeiouv]")
 _syllables: frozenset[str] | None = None
 

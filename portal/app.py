@@ -56,6 +56,7 @@ from portal.metrics import setup_metrics
 from portal.proxies import forwarded, setup_proxies
 from portal.query import QueryError, parse_params, run_search, search_url
 from portal.records import entry_data, holdings_total, record_data, sources_status
+from portal.suggest import setup_suggest
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_ill(app)
     setup_covers(app)  # (issue 11) covers served from our own origin
     setup_health(app)  # (issue 18) /healthz and /readyz for monitoring
+    setup_suggest(app)  # (issue 12) /api/suggest, search-as-you-type
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from core.config import Library
 from core.entry import LibraryCopies, combine, entry_holdings, library_copies
+from core.fold import title_key
 from core.model import Record
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
@@ -258,11 +259,27 @@ def _filterable(facet: str, value: str) -> bool:
         return False
 
 
+DID_YOU_MEAN_BELOW = 3  # fewer hits than this on page 1: offer queries near the reader's
+DID_YOU_MEAN_FIELDS = ("any", "title", "author")
+
+
 def run_search(backend: SearchBackend, req: SearchRequest, libraries: dict[str, Library],
                live: LiveRecords | None = None) -> dict[str, Any]:
     """Blocking (the engine is synchronous): call it from the portal's worker thread.
-    `live` adds the live copies recent live searches joined to the hits shown."""
-    return search_json(backend.search(req), req, libraries, live)
+    `live` adds the live copies recent live searches joined to the hits shown; a query
+    that finds nothing or very little gets 你是不是要找 links (`did_you_mean`)."""
+    result = backend.search(req)
+    data = search_json(result, req, libraries, live)
+    near: list[str] = []
+    if (req.q and req.page == 1 and not req.filters and result.total < DID_YOU_MEAN_BELOW
+            and req.field in DID_YOU_MEAN_FIELDS
+            # the title asked for is there: nothing to correct
+            and not any(title_key(str(h.doc.get("title") or "")) == title_key(req.q)
+                        for h in result.hits)):
+        near = backend.did_you_mean(req.q)
+    data["did_you_mean"] = [{"q": q, "url": search_url(SearchRequest(q=q, field=req.field))}
+                            for q in near]
+    return data
 
 
 def search_json(result: SearchResult, req: SearchRequest, libraries: dict[str, Library],

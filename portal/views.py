@@ -112,6 +112,7 @@ def search_context(req: SearchRequest, data: dict[str, Any], config: Config) -> 
         "facets": _facets(req, data, config),
         "active": active,
         "clear_url": search_url(replace(req, filters={}, page=1)),
+        "did_you_mean": data.get("did_you_mean", []),  # (issue 12) 你是不是要找
         "pager": _pager(req, data["total"]),
         # the sort form resubmits everything else as hidden fields (no JavaScript needed)
         "sort_hidden": [p for p in to_params(replace(req, page=1)) if p[0] != "sort"],
