@@ -15,7 +15,11 @@ the index holds, so a query is what a reader holding the book would type:
     joined_pinyin    the same joined                 hongloumeng
     initials         first letters (titles of ≥ 4 syllables: how readers use them)  hlm…
     inner_word       the rarest dictionary word from inside the title (≥ 2 characters),
-                     as a reader remembers the distinctive word, not 研究
+                     as a reader remembers the distinctive word, not 研究 — one word of
+                     a title cannot single it out among many that share it: expect recall,
+                     not rank 1, at a large catalogue
+    inner_part       the title without its first character(s): a contiguous run of ≥ 3
+                     characters from inside it (楼梦研究 of 红楼梦研究)
     author_word      the first author's name and that word
     isbn10           ISBN-10 with hyphens, as printed on books before 2007
     isbn13           ISBN-13 without hyphens, as a barcode scanner types it
@@ -55,7 +59,7 @@ from bench_ingest import RECORDS_PER_EDITION, SOURCES, describe, ensure_data  # 
 from bench_ingest import write_config  # noqa: E402
 
 KINDS = ("exact_title", "traditional", "spaced_pinyin", "joined_pinyin", "initials",
-         "inner_word", "author_word", "isbn10", "isbn13", "clc_class", "call_number",
+         "inner_word", "inner_part", "author_word", "isbn10", "isbn13", "clc_class", "call_number",
          "pinyin_typo")
 DEMO_DATA = ROOT / "tongjian" / "demo_data"
 
@@ -119,6 +123,9 @@ def make_queries(editions: int, per_kind: int, seed: int, backend: Any,
             add("joined_pinyin", "".join(syllables), by_title)
         if len(syllables) >= 4:
             add("initials", "".join(s[0] for s in syllables), by_title)
+        if _han(ed.title) >= 4 and _han(ed.title) == len(ed.title):
+            cut = 1 if len(ed.title) <= 5 else 2
+            add("inner_part", ed.title[cut:], by_title)
         word = rare_word(ed.title)
         if word:
             add("inner_word", word, by_title)

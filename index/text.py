@@ -81,7 +81,7 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _RUN = re.compile(rf"([{_HAN}]+)|((?:[^\W_{_HAN}])+(?:(?<=\d)\.\d+)*[+#]*)")
 _ISBN_INPUT = re.compile(r"^(?:isbn)?[:\s]*([0-9][0-9\-\s]{8,20}[0-9x])$")
 _ISSN_INPUT = re.compile(r"^(?:issn)?[:\s]*([0-9]{4})-?([0-9]{3}[0-9x])$")
-_CALL_NUMBER = re.compile(r"^[a-z]{1,3}[0-9][^\s]*$")
+_CALL_NUMBER = re.compile(r"^[a-z]{1,3}(?:[0-9]|/\S*[0-9])\S*$")  # I242.4/12, TU/345
 _SPACE = re.compile(r"\s+")
 
 # Function words dropped from queries (never from the index): with AND semantics,
@@ -379,8 +379,8 @@ class LatinInput:
 
     `syllables`: the whole input as one syllable sequence, characters read as pinyin and
     letters split into syllables (hong楼梦 → hong lou meng), () if some letters are not
-    pinyin.  `initials`: the same input as initials (红lm → hlm, hong lou meng → hlm), ''
-    if it holds no letters to read as initials.
+    pinyin.  `initials`: the same input as initials (红lm → hlm), '' when some letters are
+    spelt-out syllables (hong楼梦, shanxi: a reader typing syllables is not typing initials).
     """
 
     __slots__ = ("syllables", "initials")
@@ -399,7 +399,7 @@ def latin_input(text: str) -> LatinInput | None:
     syllables: list[str] = []
     initials: list[str] = []
     pinyin_ok = True
-    letters = False
+    letters = spelt = False
     for is_han, run, _ in segments(text):
         if is_han:
             got = _run_syllables(run)
@@ -408,9 +408,9 @@ def latin_input(text: str) -> LatinInput | None:
         elif _LETTERS.match(run):
             letters = True
             split = split_syllables(run)
-            if split:
+            if split:  # typed in full: not initials (shanheishi is no s-h-s)
                 syllables.extend(split)
-                initials.extend(s[0] for s in split)
+                spelt = True
             else:
                 pinyin_ok = False
                 initials.append(run)
@@ -418,7 +418,7 @@ def latin_input(text: str) -> LatinInput | None:
             return None
     if not letters:
         return None
-    return LatinInput(tuple(syllables) if pinyin_ok else (), "".join(initials))
+    return LatinInput(tuple(syllables) if pinyin_ok else (), "" if spelt else "".join(initials))
 
 
 def isbn_key(text: str) -> str | None:
