@@ -69,6 +69,7 @@ _PINYIN_BOOSTS: dict[str, float] = {
     "author_pinyin": 1.5,
     "title_pinyin_joined": 4.0,
     "author_pinyin_joined": 3.0,
+    "title_pinyin_whole": 6.0,  # a whole title part, joined: the pinyin twin of title_key
     "title_initials": 1.5,
     "author_initials": 1.0,
     "title_initials_prefix": 0.8,
@@ -91,6 +92,7 @@ _ANALYSERS = {
     "bigram": text.bigrams,
     "syllables": lambda v: text.pinyin_forms(v).syllables,
     "joined": lambda v: text.pinyin_forms(v).joined,
+    "whole": lambda v: text.pinyin_forms(v).whole,
     "initials": lambda v: text.pinyin_forms(v).initials,
     "prefix": lambda v: [i[:n] for i in text.pinyin_forms(v).initials
                          for n in range(_PREFIX_MIN, len(i))],
@@ -98,6 +100,7 @@ _ANALYSERS = {
 _KINDS = {
     "title_pinyin": "syllables", "author_pinyin": "syllables",
     "title_pinyin_joined": "joined", "author_pinyin_joined": "joined",
+    "title_pinyin_whole": "whole",
     "title_initials": "initials", "author_initials": "initials",
     "title_initials_prefix": "prefix",
     **dict.fromkeys(_BIGRAM_BOOSTS, "bigram"),
@@ -110,6 +113,7 @@ _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     "author": (("authors", "responsibility"), ("author",), ("author_bigram",)),
     "subject": (("subjects",), (), ()),
 }
+_FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"}
 _FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
@@ -186,7 +190,7 @@ def _suggest_terms(title: str, authors: list[str]) -> list[str]:
         if not value or len(value) > _SUGGEST_CHARS:
             continue
         forms = text.pinyin_forms(value)
-        keys = [text.title_key(value), *forms.joined[-1:], *forms.initials[:1]]
+        keys = [text.title_key(value), *forms.whole[:1], *forms.initials[:1]]
         out += [f"{k}{_SEP}{kind}{value}" for k in dict.fromkeys(keys) if k]
     return out
 
@@ -226,6 +230,7 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
         "title_pinyin": [title, *title_alt, *catalogued],
         "author_pinyin": authors,
         "title_pinyin_joined": [*parts, *title_alt, *catalogued],
+        "title_pinyin_whole": [*parts, *title_alt, *catalogued],
         "author_pinyin_joined": authors,
         "title_initials": [*parts, *title_alt, *catalogued],
         "author_initials": authors,
@@ -491,7 +496,7 @@ class TantivyBackend:
             letters = "".join(latin.syllables) or q.replace(" ", "").lower()
             if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
                 queries += [(side, tantivy.Query.fuzzy_term_query(
-                    self._schema, f"{side}_pinyin_joined", letters, distance=1))
+                    self._schema, _FUZZY_FIELDS[side], letters, distance=1))
                     for side in ("title", "author")]
         elif (key := text.title_key(q)) and 2 <= len(key) <= 30:
             queries.append(("title", tantivy.Query.fuzzy_term_query(
@@ -622,7 +627,7 @@ class TantivyBackend:
             if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
                 yield self._any_of([
                     tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
-                        self._schema, f"{side}_pinyin_joined", letters, distance=1),
+                        self._schema, _FUZZY_FIELDS[side], letters, distance=1),
                         _PHRASE_BOOSTS[side])
                     for side in fields[1]])
 
@@ -651,6 +656,9 @@ class TantivyBackend:
                 out.append(tantivy.Query.boost_query(phrase, boost))
                 joined = self._term(f"{side}_pinyin_joined", "".join(syllables))
                 out.append(tantivy.Query.boost_query(joined, boost))
+            if "title" in sides:
+                whole = self._term("title_pinyin_whole", "".join(syllables))
+                out.append(tantivy.Query.boost_query(whole, _PHRASE_BOOSTS["title"]))
         if len(latin.initials) >= _PREFIX_MIN:
             for name, boost in _INITIALS_BOOSTS.items():
                 if name.split("_", 1)[0] in sides:

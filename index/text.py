@@ -296,13 +296,16 @@ def _run_syllables(run: str) -> tuple[str, ...]:
 
 
 class Pinyin:
-    """The pinyin forms of one value: `syllables` in order, `joined` forms, `initials`."""
+    """The pinyin forms of one value: `syllables` in order, `joined` forms (per word and
+    whole), `whole` (the whole value joined, with its alternative readings), `initials`."""
 
-    __slots__ = ("syllables", "joined", "initials")
+    __slots__ = ("syllables", "joined", "whole", "initials")
 
-    def __init__(self, syllables: list[str], joined: list[str], initials: list[str]) -> None:
+    def __init__(self, syllables: list[str], joined: list[str], whole: list[str],
+                 initials: list[str]) -> None:
         self.syllables = syllables
         self.joined = joined
+        self.whole = whole
         self.initials = initials
 
 
@@ -346,13 +349,17 @@ def _pinyin(value: str) -> Pinyin:
                 joined.append(run)
     variants = _variants(readings) if readings else []
     initials: list[str] = []
+    wholes: list[str] = []
     for v in variants:
         whole = "".join(v)
-        if len(v) > 1 and len(whole) <= _MAX_JOINED:
-            joined.append(whole)
+        if len(whole) <= _MAX_JOINED:
+            wholes.append(whole)
+            if len(v) > 1:
+                joined.append(whole)
         if len(v) > 1 and pinyin_only:
             initials.append("".join(s[0] for s in v if s))
-    return Pinyin(syllables, list(dict.fromkeys(joined)), list(dict.fromkeys(initials)))
+    return Pinyin(syllables, list(dict.fromkeys(joined)), list(dict.fromkeys(wholes)),
+                  list(dict.fromkeys(initials)))
 
 
 def title_parts(title: str) -> list[str]:
