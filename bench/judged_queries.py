@@ -55,8 +55,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ingest import RECORDS_PER_EDITION, SOURCES, describe, ensure_data  # noqa: E402
-from bench_ingest import write_config  # noqa: E402
+from bench_ingest import (  # noqa: E402
+    RECORDS_PER_EDITION,
+    SOURCES,
+    describe,
+    ensure_data,
+    write_config,  # noqa: E402
+)
 
 KINDS = ("exact_title", "traditional", "spaced_pinyin", "joined_pinyin", "initials",
          "inner_word", "inner_part", "author_word", "isbn10", "isbn13", "clc_class", "call_number",

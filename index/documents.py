@@ -69,12 +69,13 @@ def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
     """The record whose description represents the cluster.
 
     Rule, in order: a title in simplified script (readers here read simplified; the
-    traditional form stays searchable, and the entry's other titles list it); a title
-    without a stray space between characters (红楼 梦, a typing slip); the most complete record (count of filled descriptive fields, see
-    `COMPLETENESS_FIELDS`); among equally complete ones, a record from a province-level
-    library (the provincial library catalogues to the fullest standard, and its record is
-    the one most others were copied from); then the smallest source key, so the choice is
-    stable across rebuilds whatever order the records arrive in.
+    traditional form stays searchable, the index folding scripts); a title without a
+    stray space between characters (红楼 梦, a typing slip); the most complete record
+    (count of filled descriptive fields, see `COMPLETENESS_FIELDS`); among equally
+    complete ones, a record from a province-level library (the provincial library
+    catalogues to the fullest standard, and its record is the one most others were copied
+    from); then the smallest source key, so the choice is stable across rebuilds whatever
+    order the records arrive in.
     """
     if not records:
         raise ValueError("a cluster needs at least one record")

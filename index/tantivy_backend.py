@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import tantivy
 
@@ -117,6 +117,7 @@ _FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"
 _FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
+_CLASS_LEVELS = 4  # the class facet's depth (portal.clc_tree.LEVELS)
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
 # A facet with exactly one value per document (`cluster_document` gives each entry one
 # material type, possibly none): its buckets plus the missing bucket add up to the number
@@ -258,6 +259,11 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     }
     for name in _FACET_FIELDS:
         keyed[name] = list(dict.fromkeys(_as_list(doc.get(name))))
+    # The class facet is a hierarchy: every class an entry is in, to _CLASS_LEVELS levels
+    # (I242.47 → I, I2, I24, I242), so a filter on I24 keeps I242.47 and its count is right.
+    keyed["clc_top"] = list(dict.fromkeys([*keyed["clc_top"], *(
+        c for v in _as_list(doc.get("clc")) for c in text.class_path(v)[:_CLASS_LEVELS]
+        if "." not in c)]))
     keyed[_TOTAL_FACET] = keyed[_TOTAL_FACET][:1]  # one value at most: totals count on it
     out.update((name, values) for name, values in keyed.items() if values)
     year = _year(doc.get("year"))
@@ -468,13 +474,14 @@ class TantivyBackend:
         if not keys:
             return []
         searcher, _ = self._searcher()
-        found: dict[tuple[str, str], tuple[bool, int]] = {}
+        found: dict[tuple[Literal["title", "author"], str], tuple[bool, int]] = {}
         for key in keys:
             for term, count in searcher.terms_with_prefix("suggest", key, limit=_SUGGEST_SCAN):
                 head, _, rest = str(term).partition(_SEP)
                 if not rest:
                     continue
-                item = ("title" if rest[0] == "t" else "author", rest[1:])
+                kind: Literal["title", "author"] = "title" if rest[0] == "t" else "author"
+                item = (kind, rest[1:])
                 exact, n = found.get(item, (False, 0))
                 found[item] = (exact or head == key, max(n, int(count)))
         ranked = sorted(found.items(), key=lambda kv: (not kv[1][0], -kv[1][1],
@@ -568,6 +575,11 @@ class TantivyBackend:
 
     # -- query building --------------------------------------------------------------
 
+    def _phrase(self, field: str, words: Iterable[str]) -> tantivy.Query:
+        """`words` in this order, next to each other, within one value of `field`."""
+        terms: list[str | tuple[int, str]] = list(words)
+        return tantivy.Query.phrase_query(self._schema, field, terms)
+
     def _term(self, field: str, value: Any) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
 
@@ -639,7 +651,7 @@ class TantivyBackend:
             return []
         pairs = text.bigrams(runs[0])
         query = (self._term("title_bigram", pairs[0]) if len(pairs) == 1 else
-                 tantivy.Query.phrase_query(self._schema, "title_bigram", pairs))
+                 self._phrase("title_bigram", pairs))
         return [tantivy.Query.boost_query(query, _SUBSTRING_BOOST)]
 
     def _whole_pinyin(self, latin: text.LatinInput,
@@ -652,7 +664,7 @@ class TantivyBackend:
         if len(syllables) >= 2:
             for side in sides:
                 boost = _PHRASE_BOOSTS[side]
-                phrase = tantivy.Query.phrase_query(self._schema, f"{side}_pinyin", syllables)
+                phrase = self._phrase(f"{side}_pinyin", syllables)
                 out.append(tantivy.Query.boost_query(phrase, boost))
                 joined = self._term(f"{side}_pinyin_joined", "".join(syllables))
                 out.append(tantivy.Query.boost_query(joined, boost))
@@ -701,7 +713,7 @@ class TantivyBackend:
         out = [self._in_fields(word, fields)]
         if len(syllables) > 1:
             out += [tantivy.Query.boost_query(
-                tantivy.Query.phrase_query(self._schema, f"{side}_pinyin", list(syllables)),
+                self._phrase(f"{side}_pinyin", syllables),
                 _BOOSTS[f"{side}_pinyin"]) for side in sides]
         return out
 

@@ -41,7 +41,6 @@ on first use, so importing this module is free for processes that never analyse 
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import unicodedata

@@ -24,8 +24,8 @@ from core.config import Library
 from core.entry import LibraryCopies, combine, entry_holdings, library_copies
 from core.fold import title_key
 from core.model import Record
-from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
+from portal.clc_tree import is_facet_class
 from portal.labels import (
     FACET_TITLES,
     FIELD_TITLES,
@@ -114,9 +114,9 @@ def _clean_filter(facet: str, raw: str) -> str:
                          f"{'、'.join(YEAR_RANGE_TITLES)}。")
     if facet == "clc_top" and value:
         value = value.upper()
-        if value not in TOP_CLASSES:
-            raise QueryError(f"中图分类“{_shown(value)}”无效：应为一个大类字母，"
-                             f"例如 I（文学）、K（历史、地理）。")
+        if not is_facet_class(value):
+            raise QueryError(f"中图分类“{_shown(value)}”无效：应为一个大类字母或类号，"
+                             f"例如 I（文学）、I24（小说）、K（历史、地理）。")
     return value
 
 

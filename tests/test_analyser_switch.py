@@ -83,5 +83,6 @@ def test_rjieba_gives_the_same_documents_as_jieba(monkeypatch: pytest.MonkeyPatc
     before = _analysed(records)
     monkeypatch.undo()
     _forget()
-    differ = [(r.title, a[0], b[0]) for r, a, b in zip(records, shipped, before) if a != b]
+    differ = [(r.title, a[0], b[0]) for r, a, b in zip(records, shipped, before, strict=True)
+              if a != b]
     assert not differ, f"{len(differ)} of {len(records)} documents differ, e.g. {differ[:1]}"
