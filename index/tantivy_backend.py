@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -37,7 +38,7 @@ from typing import Any, Literal, NamedTuple
 
 import tantivy
 
-from index import text
+from index import marker, text
 from index.backend import (
     FACETS,
     YEAR_RANGES,
@@ -128,6 +129,7 @@ _MAX_WINDOW = 10_000  # deepest hit reachable by paging (offset + page_size)
 _MAX_PAGE_SIZE = 500
 _MAX_QUERY_WORDS = 32  # a pasted paragraph is cut here rather than becoming 1,000 clauses
 _WRITER_HEAP = 256_000_000
+log = logging.getLogger(__name__)
 _CACHE_ENTRIES = 8192  # counts+facets of a query (a few KB) or one page's ranking (~1 KB)
 
 
@@ -295,6 +297,7 @@ class TantivyBackend:
     def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP,
                  cache_entries: int = _CACHE_ENTRIES) -> None:
         self._schema = _schema()
+        self._cache_size = cache_entries
         self.path = Path(path) if path is not None else None
         self._writer_heap = writer_heap
         self._meta: Path | None = None
@@ -306,17 +309,31 @@ class TantivyBackend:
             try:
                 self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
             except ValueError as exc:
+                if marker.stale_reason(path) and (path / "meta.json").exists():
+                    # Another release's index (its marker says so, or it has none): the
+                    # index is disposable, so it is emptied here and rebuilt from the store
+                    # before it is served (`tongjian.commands.current_index`).
+                    log.warning("the index at %s was built by another release (%s); "
+                                "emptying it to rebuild from the store", path,
+                                marker.stale_reason(path))
+                    _empty(path)
+                    self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
+                    self._meta = path / "meta.json"
+                    self._start()
+                    return
                 raise ValueError(
                     f"the search index at {path} was built with a different schema or "
                     f"tantivy version ({exc}); delete the directory and rebuild the index"
                 ) from exc
             self._meta = path / "meta.json"
+        self._start()
+
+    def _start(self) -> None:
         self._writer: Any = None
         self._index.config_reader(reload_policy="Manual")
         self._lock = threading.Lock()
         self._stamp: bytes | None = None
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._cache_size = cache_entries
         self._generation = 0
         self._reload()
 
@@ -788,6 +805,16 @@ class TantivyBackend:
             (tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters
         ]
         return tantivy.Query.boolean_query(clauses)
+
+
+def _empty(path: Path) -> None:
+    """Remove an index's files (tantivy's and the format marker), nothing else."""
+    for f in path.iterdir():
+        if f.is_file() and (f.name in ("meta.json", ".managed.json", marker.MARKER)
+                            or f.suffix in (".idx", ".pos", ".term", ".store", ".fast",
+                                            ".fieldnorm", ".del", ".lock")
+                            or f.name.startswith(".tantivy")):
+            f.unlink()
 
 
 _SUGGEST_SCAN = 200  # most common display forms per key considered
