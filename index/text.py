@@ -276,22 +276,17 @@ def split_syllables(word: str) -> tuple[str, ...]:
     return best[n] or ()
 
 
-@lru_cache(maxsize=100_000)
-def _run_readings(run: str) -> tuple[tuple[str, ...], ...]:
-    """Per character of a Han run, its readings: the phrase dictionary's reading alone
-    where a phrase covers the character, else every reading (most common first)."""
+@lru_cache(maxsize=200_000)
+def _word_readings(word: str) -> tuple[tuple[str, ...], ...]:
+    """Per character of a jieba word, its readings: pypinyin's phrase reading alone where
+    its phrase dictionary covers the character (重庆 chong, 银行 hang), else every reading,
+    most common first (曾 ceng, zeng).  Per word and cached, like the words themselves: a
+    catalogue repeats its words far more than its titles.  A character without a reading
+    (a rare variant) is left out."""
     from pypinyin import Style, pinyin
 
-    readings = pinyin(run, style=Style.NORMAL, heteronym=True, errors="ignore")
-    out = [tuple(dict.fromkeys(r)) for r in readings if r]
-    return tuple(out) if len(out) == len(run) else tuple((r,) for r in _run_syllables(run))
-
-
-@lru_cache(maxsize=100_000)
-def _run_syllables(run: str) -> tuple[str, ...]:
-    from pypinyin import Style, lazy_pinyin
-
-    return tuple(lazy_pinyin(run, style=Style.NORMAL, errors="ignore"))
+    readings = pinyin(word, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(tuple(dict.fromkeys(r)) for r in readings if r and r[0])
 
 
 class Pinyin:
@@ -329,15 +324,13 @@ def _pinyin(value: str) -> Pinyin:
     pinyin_only = True  # initials only for Chinese or pinyin, not for "Pride and Prejudice"
     for is_han, run, precise in segments(value):
         if is_han:
-            first = _run_syllables(run)
-            syllables.extend(first)
-            readings.extend(_run_readings(run) if len(_run_readings(run)) == len(first)
-                            else [(x,) for x in first])
-            i = 0
-            for word in precise:  # per dictionary word, with the run's own readings
-                if len(word) > 1:
-                    joined.append("".join(first[i : i + len(word)]))
-                i += len(word)
+            for word in precise:
+                word_readings = _word_readings(word)
+                first = [r[0] for r in word_readings]
+                syllables.extend(first)
+                readings.extend(word_readings)
+                if len(first) > 1:
+                    joined.append("".join(first))
         else:
             split = split_syllables(run) if run.isascii() and run.isalpha() else ()
             pieces = split or (run,)
@@ -406,11 +399,11 @@ def latin_input(text: str) -> LatinInput | None:
     initials: list[str] = []
     pinyin_ok = True
     letters = spelt = False
-    for is_han, run, _ in segments(text):
+    for is_han, run, precise in segments(text):
         if is_han:
-            got = _run_syllables(run)
+            got = [r[0] for word in precise for r in _word_readings(word)]
             syllables.extend(got)
-            initials.extend(s[0] for s in got if s)
+            initials.extend(s[0] for s in got)
         elif _LETTERS.match(run):
             letters = True
             split = split_syllables(run)
