@@ -15,6 +15,8 @@ is one hit.  The document shape is built by `index.documents.cluster_document`:
     series        list[str]
     summary       str
     isbn          list[str]    ISBN-13, exact match
+    isbn_invalid  list[str]    as catalogued, failing the check digit: found by the ISBN
+                               each was meant to be (`index.text.meant_isbn`), never shown
     issn          list[str]
     call_number   list[str]    索书号, exact match
     clc           list[str]    中图分类号

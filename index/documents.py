@@ -163,6 +163,7 @@ def cluster_document(
         "series": _unique((s for r in ordered for s in r.series), fold=True),
         "summary": best.summary or _first(r.summary for r in ordered) or "",
         "isbn": isbn,
+        "isbn_invalid": _unique(i for r in ordered for i in r.isbn_invalid),
         "issn": _unique(i for r in ordered for i in r.issn),
         "call_number": call_numbers,
         "clc": clc,

@@ -29,6 +29,7 @@ import base64
 import json
 import logging
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -114,6 +115,7 @@ _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     "author": (("authors", "responsibility"), ("author",), ("author_bigram",)),
     "subject": (("subjects",), (), ()),
 }
+_ISBN_SHAPED = re.compile(r"[0-9]{9}[0-9X]|97[89][0-9]{10}")
 _FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"}
 _FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
@@ -252,7 +254,9 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     if suggest := _suggest_terms(parts[1] if len(parts) > 1 else title, authors):
         out["suggest"] = suggest
     keyed = {
-        "isbn": [text.isbn_key(v) or text.code_key(v) for v in _as_list(doc.get("isbn"))],
+        "isbn": [text.isbn_key(v) or text.code_key(v) for v in _as_list(doc.get("isbn"))]
+        + [k for v in _as_list(doc.get("isbn_invalid"))
+           for k in (text.meant_isbn(v), text.code_key(v)) if k],
         "issn": [text.issn_key(v) or text.code_key(v) for v in _as_list(doc.get("issn"))],
         "call_number": [text.code_key(v) for v in _as_list(doc.get("call_number"))],
         "clc": [text.code_key(v) for v in _as_list(doc.get("clc"))],
@@ -745,6 +749,9 @@ class TantivyBackend:
         out: list[tantivy.Query] = []
         if isbn := text.isbn_key(q):
             out.append(tantivy.Query.boost_query(self._term("isbn", isbn), _EXACT_TITLE_BOOST))
+        elif _ISBN_SHAPED.fullmatch(typed := text.code_key(q).replace("-", "")):
+            # a wrong check digit, as some record has it catalogued
+            out.append(tantivy.Query.boost_query(self._term("isbn", typed), _EXACT_TITLE_BOOST))
         if issn := text.issn_key(q):
             out.append(tantivy.Query.boost_query(self._term("issn", issn), _EXACT_TITLE_BOOST))
         if text.looks_like_call_number(q):

@@ -62,6 +62,7 @@ __all__ = [
     "split_syllables",
     "bigrams",
     "isbn_key",
+    "meant_isbn",
     "issn_key",
     "code_key",
     "title_key",
@@ -444,6 +445,23 @@ def isbn_key(text: str) -> str | None:
         s = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(body))
         return body + str((10 - s % 10) % 10)
     return None
+
+
+def meant_isbn(catalogued: str) -> str | None:
+    """The ISBN-13 a catalogued ISBN that fails its check digit was meant to be.
+
+    The common slip is the check digit itself (7-5063-8464-5 for 7-5063-8464-7): the body
+    names the book, so the index holds the body's true ISBN-13 as well, and a reader with
+    the book in hand finds the record.  Never shown: the record keeps what it says."""
+    digits = re.sub(r"[^0-9Xx]", "", catalogued).upper()
+    if len(digits) == 10 and digits[:9].isdigit():
+        body = "978" + digits[:9]
+    elif len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
+        body = digits[:12]
+    else:
+        return None
+    s = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(body))
+    return body + str((10 - s % 10) % 10)
 
 
 def issn_key(text: str) -> str | None:

@@ -174,3 +174,13 @@ def test_did_you_mean(index: TantivyBackend) -> None:
     assert index.did_you_mean("caoxueqim") == ["曹雪芹"]
     assert index.did_you_mean("紅樓孟") == ["红楼梦"]  # traditional, one character off
     assert index.did_you_mean("全无此书") == []
+
+
+def test_a_catalogued_isbn_with_a_wrong_check_digit_is_found_by_the_right_one() -> None:
+    slip = book("最后的山梁", "顾军燕", isbn_invalid=["7506384645"])
+    backend = TantivyBackend(None)
+    backend.add([cluster_document("c", [slip], LIBS)])
+    backend.commit()
+    for q in ("978-7-5063-8464-3", "7-5063-8464-7", "9787506384643", "7506384645"):
+        assert [h.id for h in backend.search(SearchRequest(q=q)).hits] == ["c"], q
+    assert backend.search(SearchRequest(q="7506384645")).hits[0].doc["isbn"] == []
