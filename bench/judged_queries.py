@@ -28,7 +28,8 @@ the index holds, so a query is what a reader holding the book would type:
     pinyin_typo      joined pinyin with one letter left out
 
 A hit is relevant when it is that book as a reader would accept it: for ISBN queries the
-entry with that ISBN; for title-based queries an entry with the same title (by
+entry with that ISBN (or, where the library catalogued it with a wrong check digit and the
+entry therefore shows no ISBN, the entry with that edition's title); for title-based queries an entry with the same title (by
 `core.fold.title_key`: the other editions of 红楼梦 are just as right for 红楼梦); for a class
 an entry classed under it; for a call number an entry a library shelves under it.
 
@@ -139,9 +140,10 @@ def make_queries(editions: int, per_kind: int, seed: int, backend: Any,
             if author:
                 add("author_word", f"{author} {word}", by_title)
         if ed.isbn13:
-            add("isbn13", ed.isbn13, {"isbn": ed.isbn13})
+            by_isbn = {"isbn": ed.isbn13, **by_title}
+            add("isbn13", ed.isbn13, by_isbn)
             if ed.isbn10 and ed.isbn_prefix:
-                add("isbn10", ed.hyphenated(ten=True), {"isbn": ed.isbn13})
+                add("isbn10", ed.hyphenated(ten=True), by_isbn)
             for call in call_numbers.get(ed.isbn13, [])[:1]:
                 add("call_number", call, {"call_number": text.code_key(call)})
         if ed.clc and "." in ed.clc:
@@ -180,8 +182,13 @@ def entry_facts(store_path: Path) -> tuple[dict[str, dict[str, set[str]]], dict[
 def relevant(j: Judged, hit: Any, facts: dict[str, dict[str, set[str]]]) -> bool:
     from core.fold import title_key
 
-    if "isbn" in j.judge:
-        return j.judge["isbn"] in (hit.doc.get("isbn") or [])
+    if "isbn" in j.judge and j.judge["isbn"] in (hit.doc.get("isbn") or []):
+        return True
+    if "isbn" in j.judge and "title_key" in j.judge:
+        # a record whose ISBN failed its check digit shows none: the book is found when
+        # the hit is that edition's title and the hit holds no other ISBN
+        if hit.doc.get("isbn"):
+            return False
     if "title_key" in j.judge:  # the title, or its title proper (红楼梦 : 校注本)
         title = str(hit.doc.get("title") or "")
         proper = title.split(" : ")[0].split("：")[0]

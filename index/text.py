@@ -335,7 +335,8 @@ def _pinyin(value: str) -> Pinyin:
         else:
             split = split_syllables(run) if run.isascii() and run.isalpha() else ()
             pieces = split or (run,)
-            pinyin_only = pinyin_only and bool(split or run.isdigit())
+            # a letter or a number inside a Chinese title (C语言, 3D打印) is typed as such
+            pinyin_only = pinyin_only and bool(split or run.isdigit() or len(run) == 1)
             syllables.extend(pieces)
             readings.extend((p,) for p in pieces)
             if len(pieces) > 1:
