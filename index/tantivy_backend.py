@@ -494,7 +494,11 @@ class TantivyBackend:
         keys = list(dict.fromkeys(_suggest_keys(q)))
         if not keys:
             return []
-        searcher, _ = self._searcher()
+        searcher, generation = self._searcher()
+        # Readers type the same first keystrokes (中, zh, hl …): kept like a query's counts.
+        remembered = self._cached(("suggest", tuple(keys), limit), generation)
+        if remembered is not None:
+            return list(remembered)
         found: dict[tuple[Literal["title", "author"], str], tuple[bool, int]] = {}
         for key in keys:
             for term, count in searcher.terms_with_prefix("suggest", key, limit=_SUGGEST_SCAN):
@@ -507,7 +511,9 @@ class TantivyBackend:
                 found[item] = (exact or head == key, max(n, int(count)))
         ranked = sorted(found.items(), key=lambda kv: (not kv[1][0], -kv[1][1],
                                                         len(kv[0][1]), kv[0]))
-        return [Suggestion(text=display, field=kind) for (kind, display), _ in ranked[:limit]]
+        out = [Suggestion(text=display, field=kind) for (kind, display), _ in ranked[:limit]]
+        self._remember(("suggest", tuple(keys), limit), generation, tuple(out))
+        return out
 
     def did_you_mean(self, q: str, limit: int = 3) -> list[str]:
         """Queries near one that found little: for pinyin, titles and names one letter
