@@ -120,7 +120,7 @@ _FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"
 _FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
-_CLASS_LEVELS = 4  # the class facet's depth (portal.clc_tree.LEVELS)
+_CLASS_LEVELS = 3  # the class facet's depth (portal.clc_tree.LEVELS): I, I2, I24
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
 # A facet with exactly one value per document (`cluster_document` gives each entry one
 # material type, possibly none): its buckets plus the missing bucket add up to the number
@@ -673,10 +673,10 @@ class TantivyBackend:
     def _substring(self, q: str) -> list[tantivy.Query]:
         """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
         in order.  Ranks the title holding the run above titles sharing one character."""
-        runs = [run for is_han, run, _ in text.segments(q) if is_han]
-        if len(runs) != 1 or len(runs[0]) < 2:
-            return []
-        pairs = text.bigrams(runs[0])
+        runs = [(run, words) for is_han, run, words in text.segments(q) if is_han]
+        if len(runs) != 1 or len(runs[0][1]) < 2:
+            return []  # one word is matched as itself, or as its pairs, by `_word`
+        pairs = text.bigrams(runs[0][0])
         query = (self._term("title_bigram", pairs[0]) if len(pairs) == 1 else
                  self._phrase("title_bigram", pairs))
         return [tantivy.Query.boost_query(query, _SUBSTRING_BOOST)]

@@ -1,7 +1,7 @@
 """The 中图法 (CLC) hierarchy the class facet is browsed by: labels, parent, level.
 
-The facet counts classes at four levels, cut from every class number an entry has (I242.47
-→ I, I2, I24, I242; TP312 → T, TP, TP3, TP31; `index.text.class_path`), so a reader can go
+The facet counts classes at three levels, cut from every class number an entry has
+(I242.47 → I, I2, I24; TP312 → T, TP, TP3; `index.text.class_path`), so a reader can go
 from 文学 to 中国文学 to 小说.  Labels are data: the 22 classes (`harvest.clc`) and their
 main subclasses (5th edition); a class without a label here is shown by its number, which
 is what a librarian reads anyway.  The digit-by-digit cut is the notation's own: a
@@ -14,8 +14,8 @@ import re
 
 from harvest.clc import TOP_CLASSES
 
-LEVELS = 4  # I → I2 → I24 → I242: deeper classes are reached by searching the number
-_FACET_CLASS = re.compile(r"^[A-Z][A-Z]?[0-9]{0,3}$")
+LEVELS = 3  # I → I2 → I24: deeper classes (I242) are reached by searching the number
+_FACET_CLASS = re.compile(r"^[A-Z][A-Z]?[0-9]{0,2}$")
 
 SUBCLASSES: dict[str, str] = {
     "A1": "马克思、恩格斯著作", "A2": "列宁著作", "A3": "斯大林著作", "A4": "毛泽东著作",
@@ -75,9 +75,10 @@ SUBCLASSES: dict[str, str] = {
 
 
 def is_facet_class(code: str) -> bool:
-    """A value the class facet can hold: a class letter (two for T's subclasses) and up to
-    three digits, under one of the 22 classes."""
-    return bool(_FACET_CLASS.match(code)) and code[0] in TOP_CLASSES
+    """A value the class facet can hold: a class of its `LEVELS` levels (I, I2, I24; T, TP,
+    TP3) under one of the 22 classes."""
+    return (bool(_FACET_CLASS.match(code)) and code[0] in TOP_CLASSES
+            and len(code) <= LEVELS)
 
 
 def parent(code: str) -> str:

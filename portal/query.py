@@ -25,6 +25,7 @@ from core.entry import LibraryCopies, combine, entry_holdings, library_copies
 from core.fold import title_key
 from core.model import Record
 from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
+from index.text import isbn_key, issn_key, looks_like_call_number
 from portal.clc_tree import is_facet_class
 from portal.labels import (
     FACET_TITLES,
@@ -115,8 +116,9 @@ def _clean_filter(facet: str, raw: str) -> str:
     if facet == "clc_top" and value:
         value = value.upper()
         if not is_facet_class(value):
-            raise QueryError(f"中图分类“{_shown(value)}”无效：应为一个大类字母或类号，"
-                             f"例如 I（文学）、I24（小说）、K（历史、地理）。")
+            raise QueryError(f"中图分类“{_shown(value)}”无效：应为一个大类字母或前三级类号，"
+                             f"例如 I（文学）、I24（小说）、K（历史、地理）；更细的类号"
+                             f"（如 I242）请直接在检索框中输入。")
     return value
 
 
@@ -263,6 +265,13 @@ DID_YOU_MEAN_BELOW = 3  # fewer hits than this on page 1: offer queries near the
 DID_YOU_MEAN_FIELDS = ("any", "title", "author")
 
 
+def _identifier(q: str) -> bool:
+    """An ISBN, ISSN or call number: a near miss of one is another book, not a typo to
+    offer (and looking for one costs a search)."""
+    return bool(isbn_key(q) or issn_key(q) or looks_like_call_number(q)
+                or not any(ch.isalpha() for ch in q))
+
+
 def run_search(backend: SearchBackend, req: SearchRequest, libraries: dict[str, Library],
                live: LiveRecords | None = None) -> dict[str, Any]:
     """Blocking (the engine is synchronous): call it from the portal's worker thread.
@@ -272,7 +281,7 @@ def run_search(backend: SearchBackend, req: SearchRequest, libraries: dict[str, 
     data = search_json(result, req, libraries, live)
     near: list[str] = []
     if (req.q and req.page == 1 and not req.filters and result.total < DID_YOU_MEAN_BELOW
-            and req.field in DID_YOU_MEAN_FIELDS
+            and req.field in DID_YOU_MEAN_FIELDS and not _identifier(req.q)
             # the title asked for is there: nothing to correct
             and not any(title_key(str(h.doc.get("title") or "")) == title_key(req.q)
                         for h in result.hits)):
