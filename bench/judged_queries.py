@@ -29,9 +29,10 @@ the index holds, so a query is what a reader holding the book would type:
 
 A hit is relevant when it is that book as a reader would accept it: for ISBN queries the
 entry with that ISBN (or, where the library catalogued it with a wrong check digit and the
-entry therefore shows no ISBN, the entry with that edition's title); for title-based queries an entry with the same title (by
-`core.fold.title_key`: the other editions of 红楼梦 are just as right for 红楼梦); for a class
-an entry classed under it; for a call number an entry a library shelves under it.
+entry therefore shows no ISBN, the entry with that edition's title); for title-based
+queries an entry with the same title (by `core.fold.title_key`: the other editions of 红楼梦
+are just as right for 红楼梦); for a class an entry classed under it; for a call number an
+entry a library shelves under it.
 
 The store and index are built by `tongjian import`'s own path (`harvest.bulk`), the data
 generated once under /tmp/tongjian-bench like bench_ingest.py's; searches go straight to
@@ -184,11 +185,10 @@ def relevant(j: Judged, hit: Any, facts: dict[str, dict[str, set[str]]]) -> bool
 
     if "isbn" in j.judge and j.judge["isbn"] in (hit.doc.get("isbn") or []):
         return True
-    if "isbn" in j.judge and "title_key" in j.judge:
+    if "isbn" in j.judge and "title_key" in j.judge and hit.doc.get("isbn"):
         # a record whose ISBN failed its check digit shows none: the book is found when
         # the hit is that edition's title and the hit holds no other ISBN
-        if hit.doc.get("isbn"):
-            return False
+        return False
     if "title_key" in j.judge:  # the title, or its title proper (红楼梦 : 校注本)
         title = str(hit.doc.get("title") or "")
         proper = title.split(" : ")[0].split("：")[0]

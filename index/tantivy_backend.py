@@ -120,7 +120,8 @@ _FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"
 _FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
-_CLASS_LEVELS = 3  # the class facet's depth (portal.clc_tree.LEVELS): I, I2, I24
+# The class facet's levels, one field each (portal.clc_tree.LEVELS): I, I2, I24.
+_CLASS_FIELDS = ("clc_top", "clc_2", "clc_3")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
 # A facet with exactly one value per document (`cluster_document` gives each entry one
 # material type, possibly none): its buckets plus the missing bucket add up to the number
@@ -148,7 +149,7 @@ def _schema() -> tantivy.Schema:
     # pinyin and initials — search-as-you-type reads display forms off the term dictionary.
     for name in ("title_key", "isbn", "issn", "call_number", "clc", "clc_path", "suggest"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
-    for name in _FACET_FIELDS:
+    for name in (*_FACET_FIELDS, *_CLASS_FIELDS[1:]):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_integer_field("year", indexed=True, fast=True)
     sb.add_bytes_field("summary_doc", stored=True)
@@ -265,11 +266,13 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     }
     for name in _FACET_FIELDS:
         keyed[name] = list(dict.fromkeys(_as_list(doc.get(name))))
-    # The class facet is a hierarchy: every class an entry is in, to _CLASS_LEVELS levels
-    # (I242.47 → I, I2, I24, I242), so a filter on I24 keeps I242.47 and its count is right.
-    keyed["clc_top"] = list(dict.fromkeys([*keyed["clc_top"], *(
-        c for v in _as_list(doc.get("clc")) for c in text.class_path(v)[:_CLASS_LEVELS]
-        if "." not in c)]))
+    # The class facet is a hierarchy: every class an entry is in, one field per level
+    # (I242.47 → clc_top I, clc_2 I2, clc_3 I24), so a filter on I24 keeps I242.47, and a
+    # search counts only the level below the reader's choice.
+    paths = [text.class_path(v) for v in _as_list(doc.get("clc"))]
+    for level, name in enumerate(_CLASS_FIELDS[1:], 2):
+        keyed[name] = list(dict.fromkeys(p[level - 1] for p in paths
+                                         if len(p) >= level and "." not in p[level - 1]))
     keyed[_TOTAL_FACET] = keyed[_TOTAL_FACET][:1]  # one value at most: totals count on it
     out.update((name, values) for name, values in keyed.items() if values)
     year = _year(doc.get("year"))
@@ -468,7 +471,7 @@ class TantivyBackend:
                     continue
                 total, facets = cached[1], cached[2]
                 break
-            total, facets = self._facets(searcher, full)
+            total, facets = self._facets(searcher, full, _class_below(request.filters))
             if total:
                 break
         if cached is None:
@@ -573,14 +576,16 @@ class TantivyBackend:
         score = float(key) if sort == "relevance" and key is not None else 0.0
         return SearchHit(id=str(doc_id), score=score, doc=summary)
 
-    def _facets(self, searcher: Any,
-                query: tantivy.Query) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    def _facets(self, searcher: Any, query: tantivy.Query, below: str = ""
+                ) -> tuple[int, dict[str, list[tuple[str, int]]]]:
         """(number of matches, facet counts) in one aggregation pass.
 
         The number of matches is the sum of the `_TOTAL_FACET` buckets: that facet holds
         exactly one value per document, the "missing" bucket counting those without one.
+        `below`: the class level field to count too (the subclasses of the class the
+        reader chose), reported in the class facet beside the top classes.
         """
-        raw = searcher.aggregate(query, _AGGREGATIONS)
+        raw = searcher.aggregate(query, _aggregations_for(below))
         counted = raw.get(_TOTAL_FACET, {})
         total = int(counted.get("sum_other_doc_count", 0)) + sum(
             int(b["doc_count"]) for b in counted.get("buckets", []))
@@ -598,6 +603,10 @@ class TantivyBackend:
             else:
                 pairs.sort(key=lambda p: (-p[1], p[0]))
             facets[name] = pairs
+        if below:
+            sub = [(str(b["key"]), int(b["doc_count"]))
+                   for b in raw.get(below, {}).get("buckets", []) if b["doc_count"]]
+            facets["clc_top"] += sorted(sub, key=lambda p: (-p[1], p[0]))
         return total, facets
 
     # -- query building --------------------------------------------------------------
@@ -805,6 +814,11 @@ class TantivyBackend:
                     if v in bounds
                 ]
                 out.append(self._any_of(ranges))
+            elif name == "clc_top":  # a class of any level: the field of its level
+                by_level = [tantivy.Query.term_set_query(self._schema, field, chosen)
+                            for level, field in enumerate(_CLASS_FIELDS, 1)
+                            if (chosen := [v for v in values if len(v) == level])]
+                out.append(self._any_of(by_level))
             else:
                 out.append(tantivy.Query.term_set_query(self._schema, name, values))
         return out
@@ -888,3 +902,18 @@ def _aggregations() -> dict[str, Any]:
 
 
 _AGGREGATIONS = _aggregations()
+
+
+def _class_below(filters: dict[str, list[str]] | None) -> str:
+    """The class level field to count: the one below the deepest class chosen ('' when no
+    class is chosen, or the deepest level is: the top classes are always counted)."""
+    chosen = [v for v in (filters or {}).get("clc_top", []) if v]
+    depth = max((len(v) for v in chosen), default=0)
+    return _CLASS_FIELDS[depth] if 0 < depth < len(_CLASS_FIELDS) else ""
+
+
+@lru_cache(maxsize=len(_CLASS_FIELDS))
+def _aggregations_for(below: str) -> dict[str, Any]:
+    if not below:
+        return _AGGREGATIONS
+    return {**_AGGREGATIONS, below: {"terms": {"field": below, "size": _FACET_SIZE}}}
