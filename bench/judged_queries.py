@@ -4,6 +4,7 @@ and the share of queries that find nothing.
     python bench/judged_queries.py --demo                 # the demo catalogue (2,000 slots)
     python bench/judged_queries.py --records 100000       # a generated consortium
     python bench/judged_queries.py --demo --write bench/judged_demo.jsonl   # keep the set
+    python bench/judged_queries.py --demo --queries bench/judged_demo.jsonl # judge a kept set
 
 The queries are made from the generator's own truth (`tongjian.generator.iter_editions`:
 every edition as its title page says it, with the libraries that hold it), never from what
@@ -248,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="search the store and index of the last run as they are")
     parser.add_argument("--show-misses", type=int, default=0, metavar="N",
                         help="print up to N queries per kind whose first hit is not relevant")
+    parser.add_argument("--queries", type=Path, help="judge this kept set (JSON lines, as "
+                        "--write makes them; bench/judged_demo.jsonl is the demo's) instead "
+                        "of making one")
     parser.add_argument("--write", type=Path, help="also write the judged set (JSON lines)")
     args = parser.parse_args(argv)
     base = Path(tempfile.gettempdir()) / "tongjian-bench"
@@ -273,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
 
     backend = TantivyBackend(work / "index", cache_entries=0)
     facts, calls = entry_facts(work / "store.db")
-    queries = make_queries(editions, args.per_kind, args.seed, backend, calls)
+    if args.queries:
+        queries = [Judged(**json.loads(line)) for line in
+                   args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        queries = make_queries(editions, args.per_kind, args.seed, backend, calls)
     if args.write:
         args.write.write_text("".join(json.dumps(j.__dict__, ensure_ascii=False) + "\n"
                                       for j in queries), encoding="utf-8")
