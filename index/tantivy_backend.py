@@ -2,25 +2,40 @@
 
 Text is analysed in Python by `index.text` and handed to tantivy pre-tokenized, because
 tantivy-py can only register tantivy's own Rust tokenizers and none of them segments
-Chinese.  Queries are built term by term with `tantivy.Query` constructors and never go
-through tantivy's query parser, so no user input can be a syntax error or an injected
-operator: `AND OR ( ) " * : ~ ^ [` are punctuation here like anywhere else.
+Chinese (its ngram tokenizer could make the character pairs, but pairs must follow the
+script fold and stop at punctuation, which only `index.text` knows).  Queries are built
+term by term with `tantivy.Query` constructors and never go through tantivy's query
+parser, so no user input can be a syntax error or an injected operator: `AND OR ( ) " *
+: ~ ^ [` are punctuation here like anywhere else.
 
 Matching rules (what a librarian would call "the search behaviour"):
 
 * every query word must match somewhere (title, other titles, authors, subjects, series,
-  publisher, summary, and the pinyin of title and authors for Latin-letter words); a word
-  matches as itself or, scored lower, as all of its shorter dictionary parts or all of
-  its Han character pairs in a title or name (for text jieba cut differently);
+  publisher, summary); a word matches as itself or, scored lower, as all of its shorter
+  dictionary parts or all of its Han character pairs in a title or name (for text jieba
+  cut differently); a word in Latin letters also as pinyin of a title or name — joined
+  (hongloumeng), as its syllables in order (a phrase), or as initials (hlm, whole, or
+  the start of a title's initials);
+* the whole query also counts as a contiguous run of a title (楼梦 in 红楼梦: its
+  character pairs in order) and, when it has Latin letters, read as pinyin (cao xueqin,
+  hong楼梦: syllables in order within one title or one name; 红lm: initials) — title
+  above author, characters above pinyin above initials, by the boosts below;
 * if that finds nothing and the query had several words, half of them (rounded up) must
-  match instead, so one misspelt or absent word does not empty the page;
+  match instead, so one misspelt or absent word does not empty the page; and if pinyin
+  still finds nothing, titles and names one letter away from it (hongloumen);
 * a title equal to the whole query (ignoring punctuation and script) gets a large bonus;
-* ISBN-shaped input (ISBN-10 or -13, hyphens allowed) is also looked up on `isbn`, ISSN-
-  shaped input on `issn`, call-number-shaped input exactly on `call_number` and `clc`.
+* ISBN-shaped input (ISBN-10 or -13, hyphens allowed) is also looked up on `isbn` (which
+  holds, too, the ISBN a catalogued one with a wrong check digit was meant to be), ISSN-
+  shaped input on `issn`, call-number-shaped input exactly on `call_number` and as a
+  class on `clc_path` (I242 finds I242.47).
 
-Facet counts are computed over the filtered result set by one aggregation request.  The
-index must be rebuilt (see `clear`) when the schema below changes; opening an index with
-another schema raises a ValueError that says so.
+Facet counts are computed over the filtered result set by one aggregation request; the
+class facet counts the level below the class the reader chose only when one is chosen.
+`suggest` reads titles and names off the term dictionary (no search runs);
+`did_you_mean` looks one pinyin letter or one character away.  The index must be rebuilt
+(see `clear`) when the schema below changes; an index of another release whose format
+marker says so is emptied on open and rebuilt from the store, any other schema mismatch
+raises a ValueError that says so.
 """
 
 from __future__ import annotations
