@@ -15,6 +15,8 @@ is one hit.  The document shape is built by `index.documents.cluster_document`:
     series        list[str]
     summary       str
     isbn          list[str]    ISBN-13, exact match
+    isbn_invalid  list[str]    as catalogued, failing the check digit: found by the ISBN
+                               each was meant to be (`index.text.meant_isbn`), never shown
     issn          list[str]
     call_number   list[str]    索书号, exact match
     clc           list[str]    中图分类号
@@ -82,6 +84,14 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]]  # facet -> [(value, count)], biggest first
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """A title or name to offer while the reader types (`SearchBackend.suggest`)."""
+
+    text: str
+    field: Literal["title", "author"]
+
+
 class SearchBackend(Protocol):
     """An engine holding the documents above.  Changes are visible after `commit`.
 
@@ -123,6 +133,16 @@ class SearchBackend(Protocol):
     def search(self, request: SearchRequest) -> SearchResult: ...
 
     def count(self) -> int: ...
+
+    def suggest(self, q: str, limit: int = 8) -> list[Suggestion]:
+        """Titles and names starting with a partial query: in characters, pinyin or
+        initials (hong → 红楼梦, hlm → 红楼梦), for search-as-you-type; fast (no search)."""
+        ...
+
+    def did_you_mean(self, q: str, limit: int = 3) -> list[str]:
+        """Queries near one that found nothing or little (你是不是要找): titles or names
+        one pinyin letter or one character away (in either script)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -8,6 +8,8 @@ all records, so the book is found however any one library catalogued it.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -46,14 +48,34 @@ def _is_province(record: Record, libraries: Mapping[str, Any]) -> bool:
     return _attr(libraries.get(record.library), "level") == "province"
 
 
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_STRAY_SPACE = re.compile(rf"[{_HAN}]\s+[{_HAN}]")
+
+
+def _traditional(title: str) -> bool:
+    """Written in traditional script (紅樓夢): the fold's t2s changes it."""
+    plain = unicodedata.normalize("NFKC", title).lower()
+    return not plain.isascii() and _fold(title) != plain
+
+
+def display_flaws(record: Record) -> tuple[bool, bool]:
+    """(traditional script, a stray space between characters) in the record's title: what
+    makes one library's description a worse face for the entry than another's."""
+    title = record.title or ""
+    return _traditional(title), bool(_STRAY_SPACE.search(title))
+
+
 def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
     """The record whose description represents the cluster.
 
-    Rule, in order: the most complete record (count of filled descriptive fields, see
-    `COMPLETENESS_FIELDS`); among equally complete ones, a record from a province-level
-    library (the provincial library catalogues to the fullest standard, and its record is
-    the one most others were copied from); then the smallest source key, so the choice is
-    stable across rebuilds whatever order the records arrive in.
+    Rule, in order: a title in simplified script (readers here read simplified; the
+    traditional form stays searchable, the index folding scripts); a title without a
+    stray space between characters (红楼 梦, a typing slip); the most complete record
+    (count of filled descriptive fields, see `COMPLETENESS_FIELDS`); among equally
+    complete ones, a record from a province-level library (the provincial library
+    catalogues to the fullest standard, and its record is the one most others were copied
+    from); then the smallest source key, so the choice is stable across rebuilds whatever
+    order the records arrive in.
     """
     if not records:
         raise ValueError("a cluster needs at least one record")
@@ -61,7 +83,8 @@ def best_record(records: list[Record], libraries: Mapping[str, Any]) -> Record:
         return records[0]
     return min(
         records,
-        key=lambda r: (-completeness(r), not _is_province(r, libraries), r.key),
+        key=lambda r: (display_flaws(r), -completeness(r), not _is_province(r, libraries),
+                       r.key),
     )
 
 
@@ -141,6 +164,7 @@ def cluster_document(
         "series": _unique((s for r in ordered for s in r.series), fold=True),
         "summary": best.summary or _first(r.summary for r in ordered) or "",
         "isbn": isbn,
+        "isbn_invalid": _unique(i for r in ordered for i in r.isbn_invalid),
         "issn": _unique(i for r in ordered for i in r.issn),
         "call_number": call_numbers,
         "clc": clc,

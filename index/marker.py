@@ -22,7 +22,9 @@ import tempfile
 from pathlib import Path
 
 MARKER = "tongjian-index.json"
-FORMAT = 2  # 2: summary holdings carry `online` (release 0.2.0); 1: release 0.1.0, unmarked
+# 3: pinyin phrases and initials, class paths, suggest terms (issue 12); 2: summary
+# holdings carry `online` (release 0.2.0); 1: release 0.1.0, unmarked
+FORMAT = 3
 _ANALYSING = ("core/fold.py", "index/text.py", "index/documents.py")
 _ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,44 +2,68 @@
 
 Text is analysed in Python by `index.text` and handed to tantivy pre-tokenized, because
 tantivy-py can only register tantivy's own Rust tokenizers and none of them segments
-Chinese.  Queries are built term by term with `tantivy.Query` constructors and never go
-through tantivy's query parser, so no user input can be a syntax error or an injected
-operator: `AND OR ( ) " * : ~ ^ [` are punctuation here like anywhere else.
+Chinese (its ngram tokenizer could make the character pairs, but pairs must follow the
+script fold and stop at punctuation, which only `index.text` knows).  Queries are built
+term by term with `tantivy.Query` constructors and never go through tantivy's query
+parser, so no user input can be a syntax error or an injected operator: `AND OR ( ) " *
+: ~ ^ [` are punctuation here like anywhere else.
 
 Matching rules (what a librarian would call "the search behaviour"):
 
 * every query word must match somewhere (title, other titles, authors, subjects, series,
-  publisher, summary, and the pinyin of title and authors for Latin-letter words); a word
-  matches as itself or, scored lower, as all of its shorter dictionary parts or all of
-  its Han character pairs in a title or name (for text jieba cut differently);
+  publisher, summary); a word matches as itself or, scored lower, as all of its shorter
+  dictionary parts or all of its Han character pairs in a title or name (for text jieba
+  cut differently); a word in Latin letters also as pinyin of a title or name — joined
+  (hongloumeng), as its syllables in order (a phrase), or as initials (hlm, whole, or
+  the start of a title's initials);
+* the whole query also counts as a contiguous run of a title (楼梦 in 红楼梦: its
+  character pairs in order) and, when it has Latin letters, read as pinyin (cao xueqin,
+  hong楼梦: syllables in order within one title or one name; 红lm: initials) — title
+  above author, characters above pinyin above initials, by the boosts below;
 * if that finds nothing and the query had several words, half of them (rounded up) must
-  match instead, so one misspelt or absent word does not empty the page;
+  match instead, so one misspelt or absent word does not empty the page; and if pinyin
+  still finds nothing, titles and names one letter away from it (hongloumen);
 * a title equal to the whole query (ignoring punctuation and script) gets a large bonus;
-* ISBN-shaped input (ISBN-10 or -13, hyphens allowed) is also looked up on `isbn`, ISSN-
-  shaped input on `issn`, call-number-shaped input exactly on `call_number` and `clc`.
+* ISBN-shaped input (ISBN-10 or -13, hyphens allowed) is also looked up on `isbn` (which
+  holds, too, the ISBN a catalogued one with a wrong check digit was meant to be), ISSN-
+  shaped input on `issn`, call-number-shaped input exactly on `call_number` and as a
+  class on `clc_path` (I242 finds I242.47).
 
-Facet counts are computed over the filtered result set by one aggregation request.  The
-index must be rebuilt (see `clear`) when the schema below changes; opening an index with
-another schema raises a ValueError that says so.
+Facet counts are computed over the filtered result set by one aggregation request; the
+class facet counts the level below the class the reader chose only when one is chosen.
+`suggest` reads titles and names off the term dictionary (no search runs);
+`did_you_mean` looks one pinyin letter or one character away.  The index must be rebuilt
+(see `clear`) when the schema below changes; an index of another release whose format
+marker says so is emptied on open and rebuilt from the store, any other schema mismatch
+raises a ValueError that says so.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import orjson
 import tantivy
 
-from index import text
-from index.backend import FACETS, YEAR_RANGES, SearchHit, SearchRequest, SearchResult
+from index import marker, text
+from index.backend import (
+    FACETS,
+    YEAR_RANGES,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+    Suggestion,
+)
 
 # Analysed text fields and their weight in an "any field" search.  Title dominates: a word
 # in the title says far more about a book than the same word in its summary.
@@ -53,25 +77,67 @@ _TEXT_BOOSTS: dict[str, float] = {
     "publisher": 1.0,
     "summary": 0.5,
 }
-# Pinyin fields: only queried with Latin-letter words; lower than the Han fields because
-# pinyin is ambiguous (homophones).
-_PINYIN_BOOSTS: dict[str, float] = {"title_pinyin": 2.0, "author_pinyin": 1.5}
+# Pinyin fields, queried only with Latin-letter input, per side (title, author).  A title
+# match outranks an author match at every level, and within a side the forms rank joined
+# pinyin > syllables in order > initials > a prefix of the initials — so whatever a reader
+# types, a fuller spelling of the title wins.  Han fields weigh more than any of them:
+# characters typed as characters are the most exact input there is.
+_PINYIN_BOOSTS: dict[str, float] = {
+    "title_pinyin": 2.0,  # syllable stream, with positions: phrases
+    "author_pinyin": 1.5,
+    "title_pinyin_joined": 4.0,
+    "author_pinyin_joined": 3.0,
+    "title_pinyin_whole": 6.0,  # a whole title part, joined: the pinyin twin of title_key
+    "title_initials": 1.5,
+    "author_initials": 1.0,
+    "title_initials_prefix": 0.8,
+}
+# A whole query read as one syllable sequence (cao xueqin, hong楼梦) found in order.
+_PHRASE_BOOSTS: dict[str, float] = {"title": 8.0, "author": 5.0}
+# A whole query read as initials (hlm, 红lm).
+_INITIALS_BOOSTS: dict[str, float] = {"title_initials": 3.0, "author_initials": 2.0,
+                                      "title_initials_prefix": 1.5}
+_PREFIX_MIN = 2  # shortest initials prefix indexed: one letter would match a 20th of titles
 # Han character pairs (see index.text.bigrams): the rescue for a word jieba cut otherwise
-# in the document, weighted well under the word itself.
+# in the document, weighted well under the word itself; in order (a phrase of pairs) they
+# are a contiguous substring of the title, which outranks titles sharing one character.
 _BIGRAM_BOOSTS: dict[str, float] = {"title_bigram": 1.5, "author_bigram": 1.0}
+_SUBSTRING_BOOST = 6.0
 _BOOSTS = {**_TEXT_BOOSTS, **_PINYIN_BOOSTS, **_BIGRAM_BOOSTS}
-_ANALYSERS = {"text": text.tokens, "pinyin": text.pinyin_tokens, "bigram": text.bigrams}
-_KINDS = {**dict.fromkeys(_PINYIN_BOOSTS, "pinyin"), **dict.fromkeys(_BIGRAM_BOOSTS, "bigram")}
+_POSITIONS = ("title_pinyin", "author_pinyin", "title_bigram")
+_ANALYSERS = {
+    "text": text.tokens,
+    "bigram": text.bigrams,
+    "syllables": lambda v: text.pinyin_forms(v).syllables,
+    "joined": lambda v: text.pinyin_forms(v).joined,
+    "whole": lambda v: text.pinyin_forms(v).whole,
+    "initials": lambda v: text.pinyin_forms(v).initials,
+    "prefix": lambda v: [i[:n] for i in text.pinyin_forms(v).initials
+                         for n in range(_PREFIX_MIN, len(i))],
+}
+_KINDS = {
+    "title_pinyin": "syllables", "author_pinyin": "syllables",
+    "title_pinyin_joined": "joined", "author_pinyin_joined": "joined",
+    "title_pinyin_whole": "whole",
+    "title_initials": "initials", "author_initials": "initials",
+    "title_initials_prefix": "prefix",
+    **dict.fromkeys(_BIGRAM_BOOSTS, "bigram"),
+}  # fmt: skip
 
-# request.field -> (text fields, pinyin fields, bigram fields)
+# request.field -> (text fields, pinyin sides, bigram fields)
 _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "any": (tuple(_TEXT_BOOSTS), tuple(_PINYIN_BOOSTS), tuple(_BIGRAM_BOOSTS)),
-    "title": (("title", "title_alt"), ("title_pinyin",), ("title_bigram",)),
-    "author": (("authors", "responsibility"), ("author_pinyin",), ("author_bigram",)),
+    "any": (tuple(_TEXT_BOOSTS), ("title", "author"), tuple(_BIGRAM_BOOSTS)),
+    "title": (("title", "title_alt"), ("title",), ("title_bigram",)),
+    "author": (("authors", "responsibility"), ("author",), ("author_bigram",)),
     "subject": (("subjects",), (), ()),
 }
+_ISBN_SHAPED = re.compile(r"[0-9]{9}[0-9X]|97[89][0-9]{10}")
+_FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"}
+_FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
+# The class facet's levels, one field each (portal.clc_tree.LEVELS): I, I2, I24.
+_CLASS_FIELDS = ("clc_top", "clc_2", "clc_3")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
 # A facet with exactly one value per document (`cluster_document` gives each entry one
 # material type, possibly none): its buckets plus the missing bucket add up to the number
@@ -82,6 +148,7 @@ _MAX_WINDOW = 10_000  # deepest hit reachable by paging (offset + page_size)
 _MAX_PAGE_SIZE = 500
 _MAX_QUERY_WORDS = 32  # a pasted paragraph is cut here rather than becoming 1,000 clauses
 _WRITER_HEAP = 256_000_000
+log = logging.getLogger(__name__)
 _CACHE_ENTRIES = 8192  # counts+facets of a query (a few KB) or one page's ranking (~1 KB)
 
 
@@ -91,10 +158,14 @@ def _schema() -> tantivy.Schema:
     # Pre-tokenized fields; "whitespace" is the tokenizer that would reproduce the
     # space-joined token text, should anyone ever parse a query against them.
     for name in _BOOSTS:
-        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
-    for name in ("title_key", "isbn", "issn", "call_number", "clc"):
+        sb.add_text_field(name, tokenizer_name="whitespace",
+                          index_option="position" if name in _POSITIONS else "freq")
+    # clc_path: every class a number belongs to (I242.47 → I, I2, I24, I242, I242.4 …).
+    # suggest: "key\x1f" + t|a + display form, keys a title's or name's characters, joined
+    # pinyin and initials — search-as-you-type reads display forms off the term dictionary.
+    for name in ("title_key", "isbn", "issn", "call_number", "clc", "clc_path", "suggest"):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
-    for name in _FACET_FIELDS:
+    for name in (*_FACET_FIELDS, *_CLASS_FIELDS[1:]):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_integer_field("year", indexed=True, fast=True)
     sb.add_bytes_field("summary_doc", stored=True)
@@ -128,6 +199,24 @@ def _year(value: Any) -> int | None:
         return None
 
 
+_SEP = "\x1f"  # between a suggest term's key and its display form: in no key, no title
+_SUGGEST_CHARS = 60  # longer titles are not typed, and make long terms
+
+
+def _suggest_terms(title: str, authors: list[str]) -> list[str]:
+    """Suggest terms of an entry: its title proper and each name under every key a reader
+    may start typing (characters, joined pinyin, initials)."""
+    out: list[str] = []
+    for kind, value in [("t", title), *(("a", a) for a in authors)]:
+        value = " ".join(value.split())
+        if not value or len(value) > _SUGGEST_CHARS:
+            continue
+        forms = text.pinyin_forms(value)
+        keys = [text.title_key(value), *forms.whole[:1], *forms.initials[:1]]
+        out += [f"{k}{_SEP}{kind}{value}" for k in dict.fromkeys(keys) if k]
+    return out
+
+
 class Analysed(NamedTuple):
     """A document ready for the writer: its id, and its fields as tantivy JSON."""
 
@@ -149,6 +238,8 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
     authors = _as_list(doc.get("authors"))
     title_alt = _as_list(doc.get("title_alt"))
     series = _as_list(doc.get("series"))
+    catalogued = _as_list(doc.get("title_pinyin"))  # as the cataloguer wrote it (Hong lou meng)
+    parts = text.title_parts(title)
     values: dict[str, list[str]] = {
         "title": [title],
         "title_alt": title_alt,
@@ -158,8 +249,14 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
         "series": series,
         "publisher": _as_list(doc.get("publisher")) + _as_list(doc.get("place")),
         "summary": _as_list(doc.get("summary")),
-        "title_pinyin": [title, *_as_list(doc.get("title_pinyin"))],
+        "title_pinyin": [title, *title_alt, *catalogued],
         "author_pinyin": authors,
+        "title_pinyin_joined": [*parts, *title_alt, *catalogued],
+        "title_pinyin_whole": [*parts, *title_alt, *catalogued],
+        "author_pinyin_joined": authors,
+        "title_initials": [*parts, *title_alt, *catalogued],
+        "author_initials": authors,
+        "title_initials_prefix": [title, *title_alt],
         "title_bigram": [title, *title_alt, *series],
         "author_bigram": authors,
     }
@@ -171,14 +268,27 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
             out[name] = joined
     if key := text.title_key(title):
         out["title_key"] = key
+    if suggest := _suggest_terms(parts[1] if len(parts) > 1 else title, authors):
+        out["suggest"] = suggest
     keyed = {
-        "isbn": [text.isbn_key(v) or text.code_key(v) for v in _as_list(doc.get("isbn"))],
+        "isbn": [text.isbn_key(v) or text.code_key(v) for v in _as_list(doc.get("isbn"))]
+        + [k for v in _as_list(doc.get("isbn_invalid"))
+           for k in (text.meant_isbn(v), text.code_key(v)) if k],
         "issn": [text.issn_key(v) or text.code_key(v) for v in _as_list(doc.get("issn"))],
         "call_number": [text.code_key(v) for v in _as_list(doc.get("call_number"))],
         "clc": [text.code_key(v) for v in _as_list(doc.get("clc"))],
+        "clc_path": list(dict.fromkeys(
+            p for v in _as_list(doc.get("clc")) for p in text.class_path(v))),
     }
     for name in _FACET_FIELDS:
         keyed[name] = list(dict.fromkeys(_as_list(doc.get(name))))
+    # The class facet is a hierarchy: every class an entry is in, one field per level
+    # (I242.47 → clc_top I, clc_2 I2, clc_3 I24), so a filter on I24 keeps I242.47, and a
+    # search counts only the level below the reader's choice.
+    paths = [text.class_path(v) for v in _as_list(doc.get("clc"))]
+    for level, name in enumerate(_CLASS_FIELDS[1:], 2):
+        keyed[name] = list(dict.fromkeys(p[level - 1] for p in paths
+                                         if len(p) >= level and "." not in p[level - 1]))
     keyed[_TOTAL_FACET] = keyed[_TOTAL_FACET][:1]  # one value at most: totals count on it
     out.update((name, values) for name, values in keyed.items() if values)
     year = _year(doc.get("year"))
@@ -210,6 +320,7 @@ class TantivyBackend:
     def __init__(self, path: Path | None = None, writer_heap: int = _WRITER_HEAP,
                  cache_entries: int = _CACHE_ENTRIES) -> None:
         self._schema = _schema()
+        self._cache_size = cache_entries
         self.path = Path(path) if path is not None else None
         self._writer_heap = writer_heap
         self._meta: Path | None = None
@@ -221,17 +332,31 @@ class TantivyBackend:
             try:
                 self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
             except ValueError as exc:
+                if marker.stale_reason(path) and (path / "meta.json").exists():
+                    # Another release's index (its marker says so, or it has none): the
+                    # index is disposable, so it is emptied here and rebuilt from the store
+                    # before it is served (`tongjian.commands.current_index`).
+                    log.warning("the index at %s was built by another release (%s); "
+                                "emptying it to rebuild from the store", path,
+                                marker.stale_reason(path))
+                    _empty(path)
+                    self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
+                    self._meta = path / "meta.json"
+                    self._start()
+                    return
                 raise ValueError(
                     f"the search index at {path} was built with a different schema or "
                     f"tantivy version ({exc}); delete the directory and rebuild the index"
                 ) from exc
             self._meta = path / "meta.json"
+        self._start()
+
+    def _start(self) -> None:
         self._writer: Any = None
         self._index.config_reader(reload_policy="Manual")
         self._lock = threading.Lock()
         self._stamp: bytes | None = None
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._cache_size = cache_entries
         self._generation = 0
         self._reload()
 
@@ -362,7 +487,7 @@ class TantivyBackend:
                     continue
                 total, facets = cached[1], cached[2]
                 break
-            total, facets = self._facets(searcher, full)
+            total, facets = self._facets(searcher, full, _class_below(request.filters))
             if total:
                 break
         if cached is None:
@@ -380,6 +505,74 @@ class TantivyBackend:
                 self._remember(page, generation, ranked)
             hits = [self._hit(searcher, key, addr, request.sort) for key, addr in ranked]
         return SearchResult(total=total, hits=hits, facets=facets)
+
+    def suggest(self, q: str, limit: int = 8) -> list[Suggestion]:
+        """Titles and names starting with what the reader has typed so far — in
+        characters, joined pinyin or initials — the most common first (an entry count per
+        display form), then the shortest.  Read off the term dictionary: no search runs."""
+        keys = list(dict.fromkeys(_suggest_keys(q)))
+        if not keys:
+            return []
+        searcher, generation = self._searcher()
+        # Readers type the same first keystrokes (中, zh, hl …): kept like a query's counts.
+        remembered = self._cached(("suggest", tuple(keys), limit), generation)
+        if remembered is not None:
+            return list(remembered)
+        found: dict[tuple[Literal["title", "author"], str], tuple[bool, int]] = {}
+        for key in keys:
+            for term, count in searcher.terms_with_prefix("suggest", key, limit=_SUGGEST_SCAN):
+                head, _, rest = str(term).partition(_SEP)
+                if not rest:
+                    continue
+                kind: Literal["title", "author"] = "title" if rest[0] == "t" else "author"
+                item = (kind, rest[1:])
+                exact, n = found.get(item, (False, 0))
+                found[item] = (exact or head == key, max(n, int(count)))
+        ranked = sorted(found.items(), key=lambda kv: (not kv[1][0], -kv[1][1],
+                                                        len(kv[0][1]), kv[0]))
+        out = [Suggestion(text=display, field=kind) for (kind, display), _ in ranked[:limit]]
+        self._remember(("suggest", tuple(keys), limit), generation, tuple(out))
+        return out
+
+    def did_you_mean(self, q: str, limit: int = 3) -> list[str]:
+        """Queries near one that found little: for pinyin, titles and names one letter
+        away; for characters, titles one character away, in either script (紅樓孟 →
+        红楼梦: the comparison is on the folded title).  Each is a whole title or name, so
+        following it finds something."""
+        q = " ".join(q.split())
+        out: list[str] = []
+        searcher, _ = self._searcher()
+        latin = text.latin_input(q)
+        queries: list[tuple[str, tantivy.Query]] = []
+        letters = ""
+        if latin is not None:
+            letters = "".join(latin.syllables) or q.replace(" ", "").lower()
+            if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
+                queries += [(side, tantivy.Query.fuzzy_term_query(
+                    self._schema, _FUZZY_FIELDS[side], letters, distance=1))
+                    for side in ("title", "author")]
+        elif (key := text.title_key(q)) and 2 <= len(key) <= 30:
+            queries.append(("title", tantivy.Query.fuzzy_term_query(
+                self._schema, "title_key", key, distance=1)))
+        for side, query in queries:
+            for _, addr in searcher.search(query, limit, count=False).hits:
+                raw = searcher.doc(addr).get_first("summary_doc")
+                stored = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
+                if not letters:
+                    out.append(str(stored.get("title") or ""))
+                    continue
+                # the title (part) or name that is one letter away, not 红楼梦研究 for
+                # hongloumen nor the book's other authors
+                values = (text.title_parts(str(stored.get("title") or "")) if side == "title"
+                          else [str(n) for n in stored.get("authors") or []])
+                out += [v for v in values if _one_edit(_spelt(v), letters)]
+        seen = {text.title_key(q)}
+        unique = []
+        for item in out:
+            if text.title_key(item) not in seen:
+                seen.add(text.title_key(item))
+                unique.append(item)
+        return unique[:limit]
 
     def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int,
              limit: int) -> list[tuple[Any, Any]]:
@@ -399,14 +592,16 @@ class TantivyBackend:
         score = float(key) if sort == "relevance" and key is not None else 0.0
         return SearchHit(id=str(doc_id), score=score, doc=summary)
 
-    def _facets(self, searcher: Any,
-                query: tantivy.Query) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    def _facets(self, searcher: Any, query: tantivy.Query, below: str = ""
+                ) -> tuple[int, dict[str, list[tuple[str, int]]]]:
         """(number of matches, facet counts) in one aggregation pass.
 
         The number of matches is the sum of the `_TOTAL_FACET` buckets: that facet holds
         exactly one value per document, the "missing" bucket counting those without one.
+        `below`: the class level field to count too (the subclasses of the class the
+        reader chose), reported in the class facet beside the top classes.
         """
-        raw = searcher.aggregate(query, _AGGREGATIONS)
+        raw = searcher.aggregate(query, _aggregations_for(below))
         counted = raw.get(_TOTAL_FACET, {})
         total = int(counted.get("sum_other_doc_count", 0)) + sum(
             int(b["doc_count"]) for b in counted.get("buckets", []))
@@ -424,9 +619,18 @@ class TantivyBackend:
             else:
                 pairs.sort(key=lambda p: (-p[1], p[0]))
             facets[name] = pairs
+        if below:
+            sub = [(str(b["key"]), int(b["doc_count"]))
+                   for b in raw.get(below, {}).get("buckets", []) if b["doc_count"]]
+            facets["clc_top"] += sorted(sub, key=lambda p: (-p[1], p[0]))
         return total, facets
 
     # -- query building --------------------------------------------------------------
+
+    def _phrase(self, field: str, words: Iterable[str]) -> tantivy.Query:
+        """`words` in this order, next to each other, within one value of `field`."""
+        terms: list[str | tuple[int, str]] = list(words)
+        return tantivy.Query.phrase_query(self._schema, field, terms)
 
     def _term(self, field: str, value: Any) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
@@ -462,36 +666,84 @@ class TantivyBackend:
         if field in ("any", "title") and (key := text.title_key(q)):
             title_hit = self._term("title_key", key)
             extra.append(tantivy.Query.boost_query(title_hit, _EXACT_TITLE_BOOST))
+        if field in ("any", "title"):
+            extra += self._substring(q)
+        latin = text.latin_input(q) if fields[1] else None
+        if latin is not None:
+            extra += self._whole_pinyin(latin, fields[1])
         if field == "any":
             extra += self._identifier_queries(q)
         if field == "subject" and text.looks_like_call_number(q):
-            extra.append(self._term("clc", text.code_key(q)))
+            extra.append(self._term("clc_path", text.code_key(q)))
         strict = self._any_of(([self._all_of(groups)] if groups else []) + extra)
-        if len(groups) < 2 or (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
-            # Nothing to relax, or an identifier: half an ISBN's digit groups match junk.
-            yield strict
-            return
         yield strict
-        need = math.ceil(len(groups) / 2)
-        relaxed = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
-        )
-        yield self._any_of([relaxed, *extra])
+        if len(groups) >= 2 and not (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
+            # An identifier is never relaxed: half an ISBN's digit groups match junk.
+            need = math.ceil(len(groups) / 2)
+            relaxed = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
+            )
+            yield self._any_of([relaxed, *extra])
+        if latin is not None:
+            # Still nothing: a letter typed wrong (hongloumen).  Pinyin one edit away from
+            # a whole title part or name, only now, so exact spellings never compete.
+            letters = "".join(latin.syllables) or q.replace(" ", "").lower()
+            if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
+                yield self._any_of([
+                    tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
+                        self._schema, _FUZZY_FIELDS[side], letters, distance=1),
+                        _PHRASE_BOOSTS[side])
+                    for side in fields[1]])
+
+    def _substring(self, q: str) -> list[tantivy.Query]:
+        """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
+        in order.  Ranks the title holding the run above titles sharing one character."""
+        runs = [(run, words) for is_han, run, words in text.segments(q) if is_han]
+        if len(runs) != 1 or len(runs[0][1]) < 2:
+            return []  # one word is matched as itself, or as its pairs, by `_word`
+        pairs = text.bigrams(runs[0][0])
+        query = (self._term("title_bigram", pairs[0]) if len(pairs) == 1 else
+                 self._phrase("title_bigram", pairs))
+        return [tantivy.Query.boost_query(query, _SUBSTRING_BOOST)]
+
+    def _whole_pinyin(self, latin: text.LatinInput,
+                      sides: tuple[str, ...]) -> list[tantivy.Query]:
+        """The whole query read as pinyin: its syllables in order (a phrase in one title
+        or one name, so cao xueqin finds 曹雪芹 and not 草 … 雪 … 琴), the same joined, and
+        as initials (hlm, 红lm)."""
+        out: list[tantivy.Query] = []
+        syllables = list(latin.syllables)
+        if len(syllables) >= 2:
+            for side in sides:
+                boost = _PHRASE_BOOSTS[side]
+                phrase = self._phrase(f"{side}_pinyin", syllables)
+                out.append(tantivy.Query.boost_query(phrase, boost))
+                joined = self._term(f"{side}_pinyin_joined", "".join(syllables))
+                out.append(tantivy.Query.boost_query(joined, boost))
+            if "title" in sides:
+                whole = self._term("title_pinyin_whole", "".join(syllables))
+                out.append(tantivy.Query.boost_query(whole, _PHRASE_BOOSTS["title"]))
+        if len(latin.initials) >= _PREFIX_MIN:
+            for name, boost in _INITIALS_BOOSTS.items():
+                if name.split("_", 1)[0] in sides:
+                    out.append(tantivy.Query.boost_query(self._term(name, latin.initials),
+                                                         boost))
+        return out
 
     def _word(
         self,
         word: str,
         parts: tuple[str, ...],
         text_fields: tuple[str, ...],
-        pinyin_fields: tuple[str, ...],
+        sides: tuple[str, ...],
         bigram_fields: tuple[str, ...],
     ) -> tantivy.Query:
         """One query word: the word itself in any field, or else (scored lower) all of its
-        shorter parts, or all of its character pairs in a title or name."""
-        fields = list(text_fields)
-        if word.isascii() and word.isalpha():
-            fields += pinyin_fields
-        alternatives = [self._in_fields(word, fields)]
+        shorter parts, or all of its character pairs in a title or name; a word in Latin
+        letters also as pinyin — joined, as syllables in order, or as initials."""
+        alternatives = [self._in_fields(word, list(text_fields))]
+        if sides and word.isascii() and word.isalpha():
+            alternatives += self._pinyin_word(word, sides)
         if parts:
             whole_parts = self._all_of([self._in_fields(p, list(text_fields)) for p in parts])
             alternatives.append(tantivy.Query.boost_query(whole_parts, 0.5))
@@ -500,6 +752,22 @@ class TantivyBackend:
             in_pairs = [self._in_fields(p, list(bigram_fields)) for p in pairs]
             alternatives.append(self._all_of(in_pairs))
         return alternatives[0] if len(alternatives) == 1 else self._any_of(alternatives)
+
+    def _pinyin_word(self, word: str, sides: tuple[str, ...]) -> list[tantivy.Query]:
+        syllables = text.split_syllables(word)
+        fields = [f"{side}_pinyin_joined" for side in sides]
+        if len(syllables) == 1:
+            fields += [f"{side}_pinyin" for side in sides]
+        if len(word) >= _PREFIX_MIN:
+            fields += [f"{side}_initials" for side in sides]
+            if "title" in sides:
+                fields.append("title_initials_prefix")
+        out = [self._in_fields(word, fields)]
+        if len(syllables) > 1:
+            out += [tantivy.Query.boost_query(
+                self._phrase(f"{side}_pinyin", syllables),
+                _BOOSTS[f"{side}_pinyin"]) for side in sides]
+        return out
 
     def _in_fields(self, term: str, fields: list[str]) -> tantivy.Query:
         subqueries = [tantivy.Query.boost_query(self._term(f, term), _BOOSTS[f]) for f in fields]
@@ -512,6 +780,9 @@ class TantivyBackend:
         out: list[tantivy.Query] = []
         if isbn := text.isbn_key(q):
             out.append(tantivy.Query.boost_query(self._term("isbn", isbn), _EXACT_TITLE_BOOST))
+        elif _ISBN_SHAPED.fullmatch(typed := text.code_key(q).replace("-", "")):
+            # a wrong check digit, as some record has it catalogued
+            out.append(tantivy.Query.boost_query(self._term("isbn", typed), _EXACT_TITLE_BOOST))
         if issn := text.issn_key(q):
             out.append(tantivy.Query.boost_query(self._term("issn", issn), _EXACT_TITLE_BOOST))
         if text.looks_like_call_number(q):
@@ -519,7 +790,7 @@ class TantivyBackend:
             out.append(
                 tantivy.Query.boost_query(self._term("call_number", code), _EXACT_TITLE_BOOST)
             )
-            out.append(tantivy.Query.boost_query(self._term("clc", code), 2.0))
+            out.append(tantivy.Query.boost_query(self._term("clc_path", code), 2.0))
         return out
 
     @staticmethod
@@ -559,6 +830,11 @@ class TantivyBackend:
                     if v in bounds
                 ]
                 out.append(self._any_of(ranges))
+            elif name == "clc_top":  # a class of any level: the field of its level
+                by_level = [tantivy.Query.term_set_query(self._schema, field, chosen)
+                            for level, field in enumerate(_CLASS_FIELDS, 1)
+                            if (chosen := [v for v in values if len(v) == level])]
+                out.append(self._any_of(by_level))
             else:
                 out.append(tantivy.Query.term_set_query(self._schema, name, values))
         return out
@@ -572,6 +848,51 @@ class TantivyBackend:
             (tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters
         ]
         return tantivy.Query.boolean_query(clauses)
+
+
+def _empty(path: Path) -> None:
+    """Remove an index's files (tantivy's and the format marker), nothing else."""
+    for f in path.iterdir():
+        if f.is_file() and (f.name in ("meta.json", ".managed.json", marker.MARKER)
+                            or f.suffix in (".idx", ".pos", ".term", ".store", ".fast",
+                                            ".fieldnorm", ".del", ".lock")
+                            or f.name.startswith(".tantivy")):
+            f.unlink()
+
+
+_SUGGEST_SCAN = 200  # most common display forms per key considered
+
+
+def _spelt(value: str) -> str:
+    return "".join(text.pinyin_forms(value).syllables)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Within one insertion, deletion, substitution or swap of neighbours."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return (a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
+            or (a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:]))
+
+
+def _suggest_keys(q: str) -> list[str]:
+    """The suggest-term prefixes for a partial query: its characters (folded), and for
+    letters their pinyin or initials reading (红l → hl)."""
+    q = " ".join(q.split())
+    keys = []
+    key = text.title_key(q)
+    if key and (not key.isascii() or len(key) >= 2):
+        keys.append(key)
+    latin = text.latin_input(q)
+    if latin is not None:
+        if latin.syllables:
+            keys.append("".join(latin.syllables))
+        if len(latin.initials) >= 2:
+            keys.append(latin.initials)
+    return keys
 
 
 def _no_facets() -> dict[str, list[tuple[str, int]]]:
@@ -597,3 +918,18 @@ def _aggregations() -> dict[str, Any]:
 
 
 _AGGREGATIONS = _aggregations()
+
+
+def _class_below(filters: dict[str, list[str]] | None) -> str:
+    """The class level field to count: the one below the deepest class chosen ('' when no
+    class is chosen, or the deepest level is: the top classes are always counted)."""
+    chosen = [v for v in (filters or {}).get("clc_top", []) if v]
+    depth = max((len(v) for v in chosen), default=0)
+    return _CLASS_FIELDS[depth] if 0 < depth < len(_CLASS_FIELDS) else ""
+
+
+@lru_cache(maxsize=len(_CLASS_FIELDS))
+def _aggregations_for(below: str) -> dict[str, Any]:
+    if not below:
+        return _AGGREGATIONS
+    return {**_AGGREGATIONS, below: {"terms": {"field": below, "size": _FACET_SIZE}}}

@@ -65,6 +65,7 @@ from portal.records import entry_data, holdings_total, record_data, sources_stat
 from portal.review import setup_review
 from portal.site import setup_site
 from portal.sru import setup_sru
+from portal.suggest import setup_suggest
 from portal.views import record_context, search_context
 
 log = logging.getLogger(__name__)
@@ -289,6 +290,7 @@ def create_app(config: Config, store: RecordStore, backend: SearchBackend, *,
     setup_sru(app)  # (issue 15) SRU 1.2/2.0 searchRetrieve and explain
     setup_cataloguing(app)  # (issue 16) the cataloguing centre's monthly summary
     setup_review(app)  # (issue 16) reviewers' monthly lists, marks, confirmations
+    setup_suggest(app)  # (issue 12) /api/suggest, search-as-you-type
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 

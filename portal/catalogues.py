@@ -36,6 +36,7 @@ from connectors.availability import REASONS
 from core.entry import NO_ITEM_DATA, ONLINE_LOCATION
 from core.status import LABELS
 from harvest.clc import TOP_CLASSES
+from portal.clc_tree import SUBCLASSES
 from portal.i18n import DEFAULT, DOMAIN, LANGUAGES, po_path
 from portal.labels import (
     FACET_TITLES,
@@ -78,7 +79,7 @@ def _collect(found: Iterable[tuple[Any, ...]], path: Path) -> Iterator[Message]:
 def data_tables() -> Iterator[str]:
     """Labels kept as tables (data, not calls to `_`), translated where they are shown."""
     for table in (FACET_TITLES, FIELD_TITLES, SORT_TITLES, LANGUAGE_NAMES, MATERIAL_TYPES,
-                  YEAR_RANGE_TITLES, LABELS, REASONS, TOP_CLASSES):
+                  YEAR_RANGE_TITLES, LABELS, REASONS, TOP_CLASSES, SUBCLASSES):
         yield from table.values()
     yield NO_ITEM_DATA
     yield ONLINE_LOCATION

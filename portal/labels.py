@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import get_args
 
 from core.config import Library
-from harvest.clc import TOP_CLASSES
 from index.backend import YEAR_RANGES, SearchField, Sort
+from portal.clc_tree import label as clc_label
 from portal.i18n import _
 
 FACET_TITLES: dict[str, str] = {
@@ -76,9 +76,9 @@ YEAR_RANGE_TITLES: dict[str, str] = {
 LEVEL_RANK: dict[str, int] = {"province": 0, "city": 1, "county": 2, "town": 3, "village": 4}
 
 
-def clc_title(letter: str) -> str:
-    name = TOP_CLASSES.get(letter)
-    return f"{letter} {_(name)}" if name else letter
+def clc_title(code: str) -> str:
+    """A class of the hierarchical class facet, with its label (I 文学, I24 小说)."""
+    return clc_label(code)
 
 
 def facet_label(facet: str, value: str, libraries: dict[str, Library]) -> str:

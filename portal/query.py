@@ -23,9 +23,11 @@ from urllib.parse import urlencode
 
 from core.config import Library
 from core.entry import LibraryCopies, combine, entry_holdings, library_copies
+from core.fold import title_key
 from core.model import Record
-from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, SearchBackend, SearchHit, SearchRequest, SearchResult
+from index.text import isbn_key, issn_key, looks_like_call_number
+from portal.clc_tree import is_facet_class
 from portal.i18n import N_, _
 from portal.labels import (
     FACET_TITLES,
@@ -121,9 +123,10 @@ def _clean_filter(facet: str, raw: str) -> str:
             value=_shown(value), choices="、".join(YEAR_RANGE_TITLES)))
     if facet == "clc_top" and value:
         value = value.upper()
-        if value not in TOP_CLASSES:
-            raise QueryError(_("中图分类“{value}”无效：应为一个大类字母，"
-                               "例如 I（文学）、K（历史、地理）。").format(value=_shown(value)))
+        if not is_facet_class(value):
+            raise QueryError(_("中图分类“{value}”无效：应为一个大类字母或前三级类号，"
+                               "例如 I（文学）、I24（小说）、K（历史、地理）；更细的类号"
+                               "（如 I242）请直接在检索框中输入。").format(value=_shown(value)))
     return value
 
 
@@ -277,11 +280,34 @@ def _filterable(facet: str, value: str) -> bool:
         return False
 
 
+DID_YOU_MEAN_BELOW = 3  # fewer hits than this on page 1: offer queries near the reader's
+DID_YOU_MEAN_FIELDS = ("any", "title", "author")
+
+
+def _identifier(q: str) -> bool:
+    """An ISBN, ISSN or call number: a near miss of one is another book, not a typo to
+    offer (and looking for one costs a search)."""
+    return bool(isbn_key(q) or issn_key(q) or looks_like_call_number(q)
+                or not any(ch.isalpha() for ch in q))
+
+
 def run_search(backend: SearchBackend, req: SearchRequest, libraries: dict[str, Library],
                live: LiveRecords | None = None) -> dict[str, Any]:
     """Blocking (the engine is synchronous): call it from the portal's worker thread.
-    `live` adds the live copies recent live searches joined to the hits shown."""
-    return search_json(backend.search(req), req, libraries, live)
+    `live` adds the live copies recent live searches joined to the hits shown; a query
+    that finds nothing or very little gets 你是不是要找 links (`did_you_mean`)."""
+    result = backend.search(req)
+    data = search_json(result, req, libraries, live)
+    near: list[str] = []
+    if (req.q and req.page == 1 and not req.filters and result.total < DID_YOU_MEAN_BELOW
+            and req.field in DID_YOU_MEAN_FIELDS and not _identifier(req.q)
+            # the title asked for is there: nothing to correct
+            and not any(title_key(str(h.doc.get("title") or "")) == title_key(req.q)
+                        for h in result.hits)):
+        near = backend.did_you_mean(req.q)
+    data["did_you_mean"] = [{"q": q, "url": search_url(SearchRequest(q=q, field=req.field))}
+                            for q in near]
+    return data
 
 
 def search_json(result: SearchResult, req: SearchRequest, libraries: dict[str, Library],

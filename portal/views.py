@@ -18,6 +18,7 @@ from core.model import Record
 from core.status import ONLINE, Status, common_status
 from harvest.clc import TOP_CLASSES
 from index.backend import FACETS, YEAR_RANGES, SearchRequest
+from portal import clc_tree
 from portal.export.gbt7714 import cite
 from portal.export.routes import export_links, qr_url
 from portal.i18n import N_, _
@@ -84,6 +85,11 @@ def _facets(req: SearchRequest, data: dict[str, Any], config: Config) -> list[di
     for facet in FACETS:
         active = req.filters.get(facet, [])
         items = data["facets"].get(facet, [])
+        if facet == "clc_top":  # (issue 12) a hierarchy: browse down from the chosen class
+            if values := _class_facet(req, items, active):
+                out.append({"name": facet, "title": FACET_TITLES[facet],
+                            "shown": values[:FACET_VISIBLE], "more": values[FACET_VISIBLE:]})
+            continue
         if facet == "year_range":  # chronological, newest first, reads better than by count
             items = sorted(items, key=lambda i: YEAR_RANGE_ORDER.get(i["value"], 99))
         counts = {i["value"]: i["count"] for i in items}
@@ -99,6 +105,32 @@ def _facets(req: SearchRequest, data: dict[str, Any], config: Config) -> list[di
             out.append({"name": facet, "title": FACET_TITLES[facet],
                         "shown": values[:FACET_VISIBLE], "more": values[FACET_VISIBLE:]})
     return out
+
+
+def _class_facet(req: SearchRequest, items: list[dict[str, Any]],
+                 active: list[str]) -> list[dict[str, Any]]:
+    """The 中图分类 facet as a tree: with no class chosen, the top classes; with one chosen,
+    the path down to it (each step a link back up, the chosen one removable) and its
+    subclasses, each replacing the choice with itself (I 文学 → I2 中国文学 → I24 小说)."""
+    counts = {i["value"]: i["count"] for i in items}
+    chosen = max(active, key=len) if active else ""
+
+    def choose(code: str) -> str:
+        filters = {k: list(v) for k, v in req.filters.items() if k != "clc_top"}
+        if code:
+            filters["clc_top"] = [code]
+        return search_url(replace(req, filters=filters, page=1))
+
+    steps = [{"value": c, "label": clc_tree.label(c), "count": counts.get(c),
+              "active": c == chosen, "step": True,
+              "url": choose(clc_tree.parent(c) if c == chosen else c)}
+             for c in clc_tree.path(chosen)]
+    below = [{**i, "label": clc_tree.label(i["value"]), "active": False, "step": False,
+              "url": choose(i["value"])}
+             for i in items if clc_tree.parent(i["value"]) == chosen
+             and len(i["value"]) <= clc_tree.LEVELS]
+    below.sort(key=lambda i: i["value"])
+    return steps + below
 
 
 def search_context(req: SearchRequest, data: dict[str, Any], config: Config,
@@ -125,6 +157,7 @@ def search_context(req: SearchRequest, data: dict[str, Any], config: Config,
         # a reader with a home library can narrow to what it holds (the library facet)
         "mine_url": search_url(with_filter(req, "library", home.code, True))
         if home is not None and home.code not in req.filters.get("library", []) else None,
+        "did_you_mean": data.get("did_you_mean", []),  # (issue 12) 你是不是要找
         "pager": _pager(req, data["total"]),
         # the sort form resubmits everything else as hidden fields (no JavaScript needed)
         "sort_hidden": [p for p in to_params(replace(req, page=1)) if p[0] != "sort"],

@@ -155,7 +155,7 @@ async def test_api_search_shape(client: TestClient) -> None:
     assert resp.status == 200
     assert resp.content_type == "application/json"
     data = await resp.json()
-    assert set(data) == {"query", "total", "page", "page_size", "hits", "facets"}
+    assert set(data) == {"query", "total", "page", "page_size", "hits", "facets", "did_you_mean"}
     assert data["query"] == {"q": "红楼梦", "field": "any", "sort": "relevance", "page": 1,
                              "page_size": 20, "filters": {}}
     assert data["total"] == 1

@@ -1,0 +1,300 @@
+"""Known-item search quality on a judged query set: per kind of query, MRR@10, recall@10
+and the share of queries that find nothing.
+
+    python bench/judged_queries.py --demo                 # the demo catalogue (2,000 slots)
+    python bench/judged_queries.py --records 100000       # a generated consortium
+    python bench/judged_queries.py --demo --write bench/judged_demo.jsonl   # keep the set
+    python bench/judged_queries.py --demo --queries bench/judged_demo.jsonl # judge a kept set
+
+The queries are made from the generator's own truth (`tongjian.generator.iter_editions`:
+every edition as its title page says it, with the libraries that hold it), never from what
+the index holds, so a query is what a reader holding the book would type:
+
+    exact_title      the title as printed            红楼梦
+    traditional      the same in traditional script  紅樓夢
+    spaced_pinyin    toneless syllables, spaced      hong lou meng
+    joined_pinyin    the same joined                 hongloumeng
+    initials         first letters (titles of ≥ 4 syllables: how readers use them)  hlm…
+    inner_word       the rarest dictionary word from inside the title (≥ 2 characters),
+                     as a reader remembers the distinctive word, not 研究 — one word of
+                     a title cannot single it out among many that share it: expect recall,
+                     not rank 1, at a large catalogue
+    inner_part       the title without its first character(s): a contiguous run of ≥ 3
+                     characters from inside it (楼梦研究 of 红楼梦研究)
+    author_word      the first author's name and that word
+    isbn10           ISBN-10 with hyphens, as printed on books before 2007
+    isbn13           ISBN-13 without hyphens, as a barcode scanner types it
+    clc_class        the 中图分类号 cut to its class (I242.4 → I242)
+    call_number      one holding library's 索书号 for the edition (from its record)
+    pinyin_typo      joined pinyin with one letter left out
+
+A hit is relevant when it is that book as a reader would accept it: for ISBN queries the
+entry with that ISBN (or, where the library catalogued it with a wrong check digit and the
+entry therefore shows no ISBN, the entry with that edition's title); for title-based
+queries an entry with the same title (by `core.fold.title_key`: the other editions of 红楼梦
+are just as right for 红楼梦); for a class an entry classed under it; for a call number an
+entry a library shelves under it.
+
+The store and index are built by `tongjian import`'s own path (`harvest.bulk`), the data
+generated once under /tmp/tongjian-bench like bench_ingest.py's; searches go straight to
+`TantivyBackend.search` in this process (no HTTP: this measures ranking, not serving).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_ingest import (  # noqa: E402
+    RECORDS_PER_EDITION,
+    SOURCES,
+    describe,
+    ensure_data,
+    write_config,  # noqa: E402
+)
+
+KINDS = ("exact_title", "traditional", "spaced_pinyin", "joined_pinyin", "initials",
+         "inner_word", "inner_part", "author_word", "isbn10", "isbn13", "clc_class", "call_number",
+         "pinyin_typo")
+DEMO_DATA = ROOT / "tongjian" / "demo_data"
+
+
+@dataclass
+class Judged:
+    kind: str
+    q: str
+    field: str
+    judge: dict[str, str]  # title_key | isbn | clc | call_number -> the value to find
+
+
+def _han(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def make_queries(editions: int, per_kind: int, seed: int, backend: Any,
+                 call_numbers: dict[str, list[str]]) -> list[Judged]:
+    """`per_kind` queries of each kind from the generator's truth (seeded)."""
+    import opencc
+
+    from core.fold import title_key
+    from index import text
+    from tongjian.generator import DEMO_LIBRARIES, DEMO_SEED, iter_editions
+    from tongjian.generator.consortium import pinyin_words
+
+    held = {lib for lib, *_ in SOURCES.values()}
+    pool = [ed for ed, codes in iter_editions(DEMO_SEED, DEMO_LIBRARIES, editions)
+            if ed.lang == "chi" and held & set(codes) and _han(ed.title) >= 2
+            and title_key(ed.title)]
+    rng = random.Random(seed)  # noqa: S311 - a reproducible set, not a secret
+    rng.shuffle(pool)
+    s2t = opencc.OpenCC("s2t")
+    searcher = backend._searcher()[0]  # document frequencies pick the distinctive word
+
+    def df(word: str) -> int:
+        return int(searcher.doc_freq("title", word))
+
+    def rare_word(title: str) -> str:
+        words = [w for w, _ in text.query_words(title) if _han(w) >= 2 and w != title]
+        return min(words, key=lambda w: (df(w), w)) if words else ""
+
+    out: list[Judged] = []
+    count: dict[str, int] = defaultdict(int)
+
+    def add(kind: str, q: str, judge: dict[str, str], field: str = "any") -> None:
+        if q and count[kind] < per_kind:
+            count[kind] += 1
+            out.append(Judged(kind, q, field, judge))
+
+    for ed in pool:
+        by_title = {"title_key": title_key(ed.title)}
+        syllables = [s.lower() for w in pinyin_words(ed.title) for s in w
+                     if s.isascii() and s.isalpha()]
+        add("exact_title", ed.title, by_title)
+        trad = s2t.convert(ed.title)
+        if trad != ed.title:
+            add("traditional", trad, by_title)
+        if len(syllables) >= 2:
+            add("spaced_pinyin", " ".join(syllables), by_title)
+            add("joined_pinyin", "".join(syllables), by_title)
+        if len(syllables) >= 4:
+            add("initials", "".join(s[0] for s in syllables), by_title)
+        if _han(ed.title) >= 4 and _han(ed.title) == len(ed.title):
+            cut = 1 if len(ed.title) <= 5 else 2
+            add("inner_part", ed.title[cut:], by_title)
+        word = rare_word(ed.title)
+        if word:
+            add("inner_word", word, by_title)
+            author = next((p.name for p in ed.persons if not p.corporate and not p.western
+                           and _han(p.name) >= 2), "")
+            if author:
+                add("author_word", f"{author} {word}", by_title)
+        if ed.isbn13:
+            by_isbn = {"isbn": ed.isbn13, **by_title}
+            add("isbn13", ed.isbn13, by_isbn)
+            if ed.isbn10 and ed.isbn_prefix:
+                add("isbn10", ed.hyphenated(ten=True), by_isbn)
+            for call in call_numbers.get(ed.isbn13, [])[:1]:
+                add("call_number", call, {"call_number": text.code_key(call)})
+        if ed.clc and "." in ed.clc:
+            add("clc_class", ed.clc.split(".")[0], {"clc": ed.clc.split(".")[0]})
+        joined = "".join(syllables)
+        if len(joined) >= 6:
+            i = rng.randrange(1, len(joined))
+            add("pinyin_typo", joined[:i] + joined[i + 1:], by_title)
+        if all(count[k] >= per_kind for k in KINDS):
+            break
+    return out
+
+
+def entry_facts(store_path: Path) -> tuple[dict[str, dict[str, set[str]]], dict[str, list[str]]]:
+    """Per entry its class paths and call numbers (to judge hits), and per ISBN the call
+    numbers libraries gave it (to make call-number queries)."""
+    from harvest.store import RecordStore
+    from index import text
+
+    facts: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"clc": set(),
+                                                                  "call_number": set()})
+    calls: dict[str, list[str]] = defaultdict(list)
+    with RecordStore.open_read_only(store_path) as store:
+        for cluster, records in store.clusters():
+            for r in records:
+                for c in r.clc:
+                    facts[cluster]["clc"].update(text.class_path(c))
+                for h in r.holdings:
+                    if h.call_number:
+                        facts[cluster]["call_number"].add(text.code_key(h.call_number))
+                        for isbn in r.isbn:
+                            calls[isbn].append(h.call_number)
+    return facts, calls
+
+
+def relevant(j: Judged, hit: Any, facts: dict[str, dict[str, set[str]]]) -> bool:
+    from core.fold import title_key
+
+    if "isbn" in j.judge and j.judge["isbn"] in (hit.doc.get("isbn") or []):
+        return True
+    if "isbn" in j.judge and "title_key" in j.judge and hit.doc.get("isbn"):
+        # a record whose ISBN failed its check digit shows none: the book is found when
+        # the hit is that edition's title and the hit holds no other ISBN
+        return False
+    if "title_key" in j.judge:  # the title, or its title proper (红楼梦 : 校注本)
+        title = str(hit.doc.get("title") or "")
+        proper = title.split(" : ")[0].split("：")[0]
+        return j.judge["title_key"] in (title_key(title), title_key(proper))
+    if "clc" in j.judge:
+        return j.judge["clc"] in facts.get(hit.id, {}).get("clc", set())
+    return j.judge["call_number"] in facts.get(hit.id, {}).get("call_number", set())
+
+
+def evaluate(backend: Any, queries: list[Judged], facts: dict[str, dict[str, set[str]]],
+             show_misses: int = 0) -> dict[str, dict[str, float]]:
+    from index.backend import SearchRequest
+
+    per: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for j in queries:
+        t0 = time.perf_counter()
+        result = backend.search(SearchRequest(q=j.q, field=j.field, page_size=10))  # type: ignore[arg-type]
+        ms = (time.perf_counter() - t0) * 1000
+        rank = next((i for i, h in enumerate(result.hits, 1) if relevant(j, h, facts)), 0)
+        if rank != 1 and show_misses and sum(1 for r in per[j.kind] if r[0] < 1) < show_misses:
+            shown = " | ".join(str(h.doc.get("title")) for h in result.hits[:3])
+            print(f"  miss {j.kind} {j.q!r} {j.judge} rank={rank} total={result.total}: "
+                  f"{shown}")
+        per[j.kind].append((1 / rank if rank else 0.0, 1.0 if rank else 0.0,
+                            1.0 if result.total == 0 else 0.0, ms))
+    out: dict[str, dict[str, float]] = {}
+    for kind in [*KINDS, "overall"]:
+        rows = [r for k in KINDS for r in per[k]] if kind == "overall" else per[kind]
+        if not rows:
+            continue
+        ms = sorted(r[3] for r in rows)
+        out[kind] = {"n": len(rows), "mrr10": sum(r[0] for r in rows) / len(rows),
+                     "recall10": sum(r[1] for r in rows) / len(rows),
+                     "zero": sum(r[2] for r in rows) / len(rows),
+                     "p95_ms": ms[int(0.95 * (len(ms) - 1))]}
+    return out
+
+
+def build(work: Path, data: dict[str, list[Path]]) -> None:
+    from core.config import load
+    from harvest.bulk import import_sources
+
+    shutil.rmtree(work, ignore_errors=True)
+    write_config(work)
+    stats = import_sources(load(work / "config.yaml"), data, processes=2, reindex="rebuild")
+    print(f"built: {stats.records:,} records → {stats.index_entries:,} entries in "
+          f"{stats.seconds:.0f} s", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--demo", action="store_true", help="the demo catalogue's files")
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--per-kind", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--reuse", action="store_true",
+                        help="search the store and index of the last run as they are")
+    parser.add_argument("--show-misses", type=int, default=0, metavar="N",
+                        help="print up to N queries per kind whose first hit is not relevant")
+    parser.add_argument("--queries", type=Path, help="judge this kept set (JSON lines, as "
+                        "--write makes them; bench/judged_demo.jsonl is the demo's) instead "
+                        "of making one")
+    parser.add_argument("--write", type=Path, help="also write the judged set (JSON lines)")
+    args = parser.parse_args(argv)
+    base = Path(tempfile.gettempdir()) / "tongjian-bench"
+    if args.demo:
+        from tongjian.generator import DEMO_EDITIONS
+
+        editions, name = DEMO_EDITIONS, "demo"
+        files = {src: sorted(DEMO_DATA.glob(pattern)) for src, (_, pattern, *_)
+                 in SOURCES.items()}
+    else:
+        editions = round(args.records / RECORDS_PER_EDITION + 0.5)
+        name = str(args.records)
+        data = base / f"data-{args.records}"
+        ensure_data(data, args.records, 2)
+        files = {src: sorted(data.glob(pattern)) for src, (_, pattern, *_) in SOURCES.items()}
+    work = base / f"judged-{name}"
+    print(f"# python bench/judged_queries.py {' '.join(argv or sys.argv[1:])}")
+    print(f"machine: {describe()}")
+    if not (args.reuse and (work / "index").exists()):
+        build(work, files)
+
+    from index.tantivy_backend import TantivyBackend
+
+    backend = TantivyBackend(work / "index", cache_entries=0)
+    facts, calls = entry_facts(work / "store.db")
+    if args.queries:
+        queries = [Judged(**json.loads(line)) for line in
+                   args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        queries = make_queries(editions, args.per_kind, args.seed, backend, calls)
+    if args.write:
+        args.write.write_text("".join(json.dumps(j.__dict__, ensure_ascii=False) + "\n"
+                                      for j in queries), encoding="utf-8")
+    results = evaluate(backend, queries, facts, args.show_misses)
+    print(f"{backend.count():,} entries; {len(queries)} judged queries\n")
+    print(f"{'kind':<14} {'n':>4} {'MRR@10':>7} {'recall@10':>9} {'zero':>6} {'p95 ms':>7}")
+    for kind, r in results.items():
+        print(f"{kind:<14} {r['n']:>4.0f} {r['mrr10']:>7.3f} {r['recall10']:>9.3f} "
+              f"{r['zero']:>6.1%} {r['p95_ms']:>7.1f}")
+    (base / f"judged-{name}.json").write_text(json.dumps(results, indent=1))
+    backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
