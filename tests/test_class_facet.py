@@ -39,9 +39,10 @@ def world(make_world: MakeWorld) -> World:
 
 def facet_links(body: str) -> dict[str, str]:
     """label → the clc_top value its link chooses ('' when it removes the choice)."""
-    section = body.split("<h3>中图分类</h3>")[1].split("</section>")[0]
+    section = body.split('<h2 class="facet-title">中图分类</h2>')[1].split("</section>")[0]
     out = {}
-    for url, label in re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', section):
+    for url, text in re.findall(r'<a href="([^"]*)"[^>]*>(.*?)</a>', section):
+        label = re.sub(r'<span class="visually-hidden">.*?</span>', "", text)  # 取消此筛选
         query = dict(parse_qsl(urlsplit(url.replace("&amp;", "&")).query))
         out[label] = query.get("clc_top", "")
     return out
