@@ -192,9 +192,13 @@ def write(leader: str, fields: list[tuple[str, str, list[tuple[str, str]] | str]
                 for code, value in content
             )
         data += bytes([FIELD_TERMINATOR])
+        if len(data) > 9999:
+            raise ValueError(f"field {tag} is {len(data)} bytes: ISO 2709 allows 9999")
         directory += f"{tag}{len(data):04d}{len(body):05d}".encode("ascii")
         body += data
     base = 24 + len(directory) + 1
     total = base + len(body) + 1
+    if total > 99999:
+        raise ValueError(f"record is {total} bytes: ISO 2709 allows 99999 (use MARCXML)")
     lead = f"{total:05d}{leader[5:12]}{base:05d}{leader[17:24]}".encode("ascii")
     return bytes(lead + directory + bytes([FIELD_TERMINATOR]) + body + bytes([RECORD_TERMINATOR]))

@@ -24,7 +24,7 @@ from lxml import etree
 
 from connectors.cql import CQLSyntaxError, Modifier, Query, SortKey, parse
 from core.config import Config
-from harvest import export
+from harvest import export, marc_write
 from harvest.store import RecordStore
 from index.backend import SearchBackend
 from portal.core import BACKEND, CONFIG, STORE, blocking, searching
@@ -96,7 +96,7 @@ class Protocol:
         etree.SubElement(d, f"{{{self.diag}}}uri").text = \
             f"info:srw/diagnostic/1/{diagnostic.number}"
         if diagnostic.details:
-            etree.SubElement(d, f"{{{self.diag}}}details").text = export._xml_safe(
+            etree.SubElement(d, f"{{{self.diag}}}details").text = marc_write.xml_safe(
                 diagnostic.details)
         etree.SubElement(d, f"{{{self.diag}}}message").text = diagnostic.message
 

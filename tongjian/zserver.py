@@ -4,7 +4,7 @@ Systems that speak only Z39.50 (older university and national union catalogues, 
 clients) need a real Z39.50 server; YAZ's generic front-end server is C only, so the
 server is Zebra (`tongjian.zebra`), which Tongjian keeps in step with the merged
 catalogue: every entry is exported (`harvest.export`: MARC 21 with an 852 per holding,
-or UNIMARC/CNMARC with a 906 per holding), turned into ISO 2709 by YAZ (yaz-marcdump),
+or UNIMARC/CNMARC with a 906 per holding), written as ISO 2709 (`harvest.marc_write`),
 indexed into a fresh Zebra register, and served.  When the entry lineage shows a change
 after the export, the next register is built beside the running one and replaces it —
 the server is down only for the moment between stopping the old zebrasrv and the new one
@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
-from lxml import etree
-
 from core.config import Config
-from harvest import export
+from harvest import export, marc_write
 from harvest.store import RecordStore
 from tongjian.zebra import Flavour, RecordFile, ZebraError, ZebraServer
 
@@ -41,29 +38,25 @@ DATABASE = "tongjian"
 
 def export_catalogue(store: RecordStore, config: Config, flavour: Flavour,
                      folder: Path) -> tuple[Path, int]:
-    """Every merged entry as one ISO 2709 file (UTF-8) in `folder`: (path, entries)."""
+    """Every merged entry as one ISO 2709 file (UTF-8) in `folder`: (path, entries).
+
+    An entry too large for ISO 2709 (99,999 bytes: hundreds of holdings) is left out of
+    Zebra with a warning naming it; SRU and OAI-PMH still serve it as MARCXML."""
     folder.mkdir(parents=True, exist_ok=True)
-    xml_path, marc_path = folder / "catalogue.xml", folder / "catalogue.mrc"
-    writer = export.marc21 if flavour == "marc21" else export.unimarc
+    marc_path = folder / "catalogue.mrc"
     count = 0
-    with etree.xmlfile(str(xml_path), encoding="utf-8") as out, \
-            out.element(f"{{{export.MARC_NS}}}collection", nsmap={None: export.MARC_NS}):
+    with open(marc_path, "wb") as target:
         for entry_id, records in store.clusters():
             row = store.lineage(entry_id)
-            out.write(writer(export.Entry(entry_id, records, row.changed if row else 0.0),
-                             config.libraries))
+            marc = export.entry_marc(export.Entry(entry_id, records, row.changed if row else 0.0),
+                                     config.libraries, flavour)
+            try:
+                target.write(marc_write.iso2709(marc, "utf-8"))
+            except ValueError as exc:
+                log.warning("Z39.50 export: entry %s left out of Zebra: %s; it is still "
+                            "served over SRU and OAI-PMH", entry_id, exc)
+                continue
             count += 1
-    exe = shutil.which("yaz-marcdump")
-    if exe is None:
-        raise ZebraError("yaz-marcdump not found on PATH; install the yaz package")
-    with open(marc_path, "wb") as target:
-        done = subprocess.run([exe, "-i", "marcxml", "-o", "marc", "-l", "9=97",
-                               str(xml_path)], stdout=target, stderr=subprocess.PIPE,
-                              timeout=3600, check=False)
-    if done.returncode != 0:
-        raise ZebraError(f"yaz-marcdump could not convert {xml_path}: "
-                         f"{done.stderr.decode('utf-8', 'replace')[-2000:]}")
-    xml_path.unlink()
     return marc_path, count
 
 
