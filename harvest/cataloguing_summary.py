@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.config import Config
+from core.spreadsheet import safe_cell
 from harvest.quality_report import BEIJING
 from harvest.quality_rules import BY_CODE, KIND_CODES
 from harvest.store import RecordStore
@@ -210,7 +211,5 @@ def to_xlsx(summary: Summary) -> bytes:
 
 
 def _cell(value: object) -> object:
-    """A text cell starting with = + - @ is a formula to Excel (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Text made safe for Excel (`core.spreadsheet`); numbers stay numbers."""
+    return safe_cell(value) if isinstance(value, str) else value

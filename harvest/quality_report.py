@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from core.config import Config
+from core.spreadsheet import safe_cell
 from harvest.quality import KIND_CODES, KIND_LABELS, Problem, Scan
 from harvest.store import ProblemRow, RecordStore, SnapshotRow
 
@@ -136,10 +137,8 @@ def csv_chunk(rows: list[Problem], base_url: str, header: bool) -> bytes:
         writer.writerow(CSV_HEADER)
     for p in rows:
         writer.writerow([p.library, p.kind, KIND_LABELS.get(p.kind, p.kind), p.key,
-                         _cell(p.title), _cell(p.detail), base_url + p.url if p.url else ""])
+                         safe_cell(p.title), safe_cell(p.detail),
+                         base_url + p.url if p.url else ""])
     return (("\ufeff" if header else "") + buf.getvalue()).encode("utf-8")
 
 
-def _cell(text: str) -> str:
-    """A cell starting with = + - @ is a formula to Excel: neutralise it (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

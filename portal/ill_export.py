@@ -12,13 +12,12 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from core import spreadsheet
 from core.config import Library
 from portal.i18n import _
 from portal.labels import LEVEL_RANK
 from portal.records import UNKNOWN_REGION
 from portal.views import record_url
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def library_sort(codes: Iterable[str], libraries: dict[str, Library]) -> list[str]:
@@ -98,8 +97,7 @@ def local_time_iso(value: str | None) -> str:
 def safe_cell(value: Any) -> str:
     """A cell Excel will not run: text starting with = + - @ (or a tab/CR) is a formula
     to it, so such text gets a leading apostrophe (OWASP's CSV-injection advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet.safe_cell("" if value is None else str(value))
 
 
 def csv_text(result: dict[str, Any]) -> str:

@@ -7,16 +7,11 @@ from __future__ import annotations
 import csv
 import io
 
+from core.spreadsheet import safe_cell
 from portal.export.items import ExportItem
 
 HEADER = ("编号", "题名", "著者", "版本", "出版地", "出版者", "出版年", "ISBN", "中图分类号",
           "文献类型", "语种", "收藏馆及索书号", "链接")
-
-
-def _safe(value: str) -> str:
-    """A cell starting with = + - @ is a formula to a spreadsheet: a title from a remote
-    catalogue must never run as one (CSV injection), so it gets a leading apostrophe."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def table(items: list[ExportItem], encoding: str = "utf-8") -> bytes:
@@ -27,7 +22,7 @@ def table(items: list[ExportItem], encoding: str = "utf-8") -> bytes:
         r = item.record
         shelves = "；".join(s.name + (f"（{'、'.join(s.call_numbers)}）" if s.call_numbers else "")
                            for s in item.shelves)
-        writer.writerow([_safe(v) for v in (
+        writer.writerow([safe_cell(v) for v in (
             item.entry_id, r.title + (f" {r.volume}" if r.volume else ""),
             "；".join(a.name for a in r.authors if a.name), r.edition, r.place, r.publisher,
             str(r.year or ""), " ".join(r.isbn), " ".join(r.clc), r.material_type, r.language,
