@@ -126,3 +126,16 @@ def test_workers_share_the_index_and_are_restarted(site: tuple[Path, int]) -> No
     os.kill(second, signal.SIGKILL)
     assert _wait_for(lambda: not _listening(port + 1), seconds=10)
     assert _wait_for(lambda: _total(port + 1, "石头记") == 1)
+
+
+def test_the_workers_nginx_site_passes_nginx_t_and_pins_clients(tmp_path: Path) -> None:
+    from tests.test_deploy import nginx_check
+
+    site = (ROOT / "deploy" / "nginx-tongjian-workers.conf").read_text(encoding="utf-8")
+    result = nginx_check(site, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hash $binary_remote_addr consistent;" in site  # one client, one worker
+    assert "location ~ ^/(api/)?admin {\n        proxy_pass http://127.0.0.1:8080;" in site
+    assert "proxy_buffering off" in site
+    broken = nginx_check(site.replace("upstream tongjian", "upstream other"), tmp_path)
+    assert broken.returncode != 0  # `proxy_pass http://tongjian` needs the upstream
