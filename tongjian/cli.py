@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands.demo(config, port=args.port, serve_portal=not args.no_serve)
         if args.command == "serve":
             if args.workers > 1:
-                return commands.serve_workers(config, args.host, args.port, args.workers)
+                return commands.serve_workers(config, args.host, args.port, args.workers,
+                                              schedule=not args.no_schedule)
             return commands.serve(config, host=args.host, port=args.port,
                                   schedule=not args.no_schedule)
         if args.command == "harvest":

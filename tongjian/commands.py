@@ -166,7 +166,8 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     return 0
 
 
-def serve_workers(config: Config, host: str | None, port: int | None, workers: int) -> int:
+def serve_workers(config: Config, host: str | None, port: int | None, workers: int,
+                  schedule: bool = True) -> int:
     """The portal as `workers` processes (`tongjian.workers`): the index is brought up to
     date here first, once, so the workers never race to rebuild it."""
     from tongjian.workers import run_workers
@@ -179,7 +180,7 @@ def serve_workers(config: Config, host: str | None, port: int | None, workers: i
         backend.close()
         store.close()
     return run_workers(config, host or config.portal.host, port or config.portal.port,
-                       workers)
+                       workers, schedule)
 
 
 def harvest_scheduler(config: Config, reindex: Reindex) -> Scheduler:

@@ -38,10 +38,12 @@ from pathlib import Path
 from core.config import Config
 
 
-def worker_command(config: Config, host: str, port: int, index: int) -> list[str]:
+def worker_command(config: Config, host: str, port: int, index: int,
+                   schedule: bool = True) -> list[str]:
+    """Worker `index`'s command line: only worker 0 may run the harvest schedules."""
     cmd = [sys.executable, "-m", "tongjian.cli", "--config", str(config.path), "serve",
            "--host", host, "--port", str(port + index)]
-    return cmd if index == 0 else [*cmd, "--no-schedule"]
+    return cmd if index == 0 and schedule else [*cmd, "--no-schedule"]
 
 
 def upstream_block(host: str, port: int, workers: int) -> str:
@@ -51,7 +53,7 @@ def upstream_block(host: str, port: int, workers: int) -> str:
 
 
 def run_workers(config: Config, host: str, port: int, workers: int,
-                poll: float = 0.5) -> int:
+                schedule: bool = True, poll: float = 0.5) -> int:
     """Start `workers` portal processes on port … port+workers-1 and keep them running."""
     procs: dict[int, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -62,12 +64,13 @@ def run_workers(config: Config, host: str, port: int, workers: int,
 
     previous = signal.signal(signal.SIGTERM, stop)
     root = Path(__file__).resolve().parents[1]
-    print(f"portal: {workers} workers on {host}:{port}–{port + workers - 1}; worker 0 runs "
-          f"the harvest schedules. Put them behind nginx with:\n"
+    harvests = "worker 0 runs the harvest schedules" if schedule else "no harvest schedules"
+    print(f"portal: {workers} workers on {host}:{port}–{port + workers - 1}; {harvests}. "
+          f"Put them behind nginx with:\n"
           f"{upstream_block(host, port, workers)}", flush=True)
     try:
         for i in range(workers):
-            procs[i] = subprocess.Popen(worker_command(config, host, port, i), cwd=root)
+            procs[i] = subprocess.Popen(worker_command(config, host, port, i, schedule), cwd=root)
         while not stopping:
             time.sleep(poll)
             for i, proc in list(procs.items()):
@@ -76,7 +79,7 @@ def run_workers(config: Config, host: str, port: int, workers: int,
                     print(f"portal: worker {i} (port {port + i}) exited with {code}; "
                           "starting it again", file=sys.stderr, flush=True)
                     time.sleep(1.0)
-                    procs[i] = subprocess.Popen(worker_command(config, host, port, i),
+                    procs[i] = subprocess.Popen(worker_command(config, host, port, i, schedule),
                                                 cwd=root)
     except KeyboardInterrupt:
         pass
