@@ -70,6 +70,7 @@ _CODES = ("isbn", "issn", "call_number", "call_number_prefix", "clc")
 _SEARCHABLE = ("title_key", *sorted(_BOOSTS, key=lambda f: -_BOOSTS[f]))
 _HAN_FIELDS = tuple(f for f in _SEARCHABLE if f not in _PINYIN_BOOSTS)
 _PK = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 BATCH = 5_000  # documents per add_documents request (a few MB of JSON)
 _MAX_PENDING = 8  # tasks sent and not yet finished before a rebuild waits for the server
 _TASK_TIMEOUT_MS = 3_600_000  # a 10M-entry rebuild's last batch can take minutes
@@ -333,7 +334,9 @@ class MeiliBackend:
         words = [w for w, _ in text.query_words(q)][:_MAX_QUERY_WORDS]
         if not words:
             return
-        options: dict[str, Any] = {"matchingStrategy": "all", "locales": ["cmn"]}
+        options: dict[str, Any] = {"matchingStrategy": "all"}
+        if _HAN.search(q):  # Han alone could be taken for Japanese and cut otherwise
+            options["locales"] = ["cmn"]
         if (attributes := _ATTRIBUTES.get(field)) is not None:
             options["attributesToSearchOn"] = attributes
         yield " ".join(words), [], options
