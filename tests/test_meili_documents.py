@@ -50,3 +50,22 @@ def test_settings_keep_typos_on_pinyin_only_and_sort_before_relevance():
     assert not off & {"title_pinyin", "author_pinyin"}
     assert SETTINGS["rankingRules"][0] == "sort"
     assert SETTINGS["searchableAttributes"][:2] == ["title_key", "title"]
+
+
+def test_config_needs_the_server_address_and_an_unreachable_server_is_named(tmp_path):
+    import pytest
+
+    from core.config import ConfigError, parse
+    from index.backend import open_backend
+    from index.meili_backend import IndexServerError
+    from tests.conftest import free_port
+
+    base = {"libraries": [{"code": "BJL", "name": "宝鸡市图书馆", "region": "宝鸡市",
+                           "level": "city"}], "sources": []}
+    with pytest.raises(ConfigError, match="index.url"):
+        parse({**base, "index": {"backend": "meilisearch"}}, tmp_path / "config.yaml")
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    config = parse({**base, "index": {"backend": "meilisearch", "url": url}},
+                   tmp_path / "config.yaml")
+    with pytest.raises(IndexServerError, match=f"search server {url}.*Meilisearch ≥ 1.12"):
+        open_backend(config)
