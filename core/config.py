@@ -139,6 +139,9 @@ class IndexConfig:
     backend: str = "tantivy"
     path: str = "var/index"
     url: str = ""  # meilisearch only
+    # meilisearch: the environment variable holding the API key, and the index's uid
+    key_env: str = "TONGJIAN_MEILI_KEY"
+    uid: str = "tongjian"
     # tantivy: queries whose counts, facets and page rankings are kept between searches
     # (until the index changes); 0 turns the cache off.
     cache_entries: int = 8192
@@ -276,9 +279,12 @@ def parse(data: Any, path: Path) -> Config:
             raise ConfigError(f"{path}: sources[{i}]: name {src.name!r} is used twice")
         sources.append(src)
     idx = v.mapping(top.get("index", {}), "index",
-                    optional=("backend", "path", "url", "cache_entries"))
+                    optional=("backend", "path", "url", "cache_entries", "key_env", "uid"))
     index = IndexConfig(**idx)
     v.choice(index.backend, BACKENDS, "index.backend")
+    if index.backend == "meilisearch" and not str(index.url).startswith(("http://", "https://")):
+        raise ConfigError(f"{path}: index.url: {index.url!r} is not the http(s) address of "
+                          "the Meilisearch server (index.backend is meilisearch)")
     if type(index.cache_entries) is not int or index.cache_entries < 0:
         raise ConfigError(f"{path}: index.cache_entries: {index.cache_entries!r} is not a "
                           "whole number ≥ 0 (0 turns the search cache off)")

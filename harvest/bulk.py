@@ -493,12 +493,13 @@ def _rebuild_index(store: RecordStore, config: Config, processes: int, ctx: Any,
     """The whole index from the store: documents built and prepared (`SearchBackend.prepare`)
     in worker processes, each reading its own cluster-id ranges; this process only feeds the
     writer (`add_prepared`)."""
-    from index.backend import SearchBackend
+    from index.backend import SearchBackend, open_backend
     from index.tantivy_backend import TantivyBackend
 
     store.commit()
-    backend: SearchBackend = TantivyBackend(config.resolve(config.index.path),
-                                            writer_heap=BULK_WRITER_HEAP)
+    backend: SearchBackend = (TantivyBackend(config.resolve(config.index.path),
+                                             writer_heap=BULK_WRITER_HEAP)
+                              if config.index.backend == "tantivy" else open_backend(config))
     progress = Progress("index", unit="entries") if show_progress else None
     entries = 0
     try:

@@ -154,5 +154,12 @@ def open_backend(config: Config) -> SearchBackend:
 
         return TantivyBackend(config.resolve(config.index.path),
                               cache_entries=config.index.cache_entries)
+    if config.index.backend == "meilisearch":
+        import os
+
+        from index.meili_backend import MeiliBackend
+
+        return MeiliBackend(config.index.url, os.environ.get(config.index.key_env),
+                            uid=config.index.uid, path=config.resolve(config.index.path))
     raise ConfigError(f"{config.path}: index.backend {config.index.backend!r} is not "
-                      "available yet — use tantivy")
+                      "available — use tantivy or meilisearch")

@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="serve the portal over the existing store and index")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=1,
+                   help="portal processes on port … port+N-1, one store and index "
+                        "(put them behind nginx: docs/scaling.md); default 1")
+    p.add_argument("--no-schedule", action="store_true",
+                   help="run no harvest schedules here (another process harvests)")
 
     p = sub.add_parser("harvest", help="harvest sources into the store, then re-index")
     p.add_argument("sources", nargs="*", help="source names (default: every harvest source)")
@@ -173,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return commands.demo(config, port=args.port, serve_portal=not args.no_serve)
         if args.command == "serve":
-            return commands.serve(config, host=args.host, port=args.port)
+            if args.workers > 1:
+                return commands.serve_workers(config, args.host, args.port, args.workers,
+                                              schedule=not args.no_schedule)
+            return commands.serve(config, host=args.host, port=args.port,
+                                  schedule=not args.no_schedule)
         if args.command == "harvest":
             return commands.harvest(config, args.sources, reindex=not args.no_index,
                                     full=args.full, confirm_deletions=args.confirm_deletions)

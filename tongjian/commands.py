@@ -166,6 +166,23 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     return 0
 
 
+def serve_workers(config: Config, host: str | None, port: int | None, workers: int,
+                  schedule: bool = True) -> int:
+    """The portal as `workers` processes (`tongjian.workers`): the index is brought up to
+    date here first, once, so the workers never race to rebuild it."""
+    from tongjian.workers import run_workers
+
+    store = open_store(config)
+    backend = open_backend(config)
+    try:
+        current_index(store, backend, config)
+    finally:
+        backend.close()
+        store.close()
+    return run_workers(config, host or config.portal.host, port or config.portal.port,
+                       workers, schedule)
+
+
 def harvest_scheduler(config: Config, reindex: Reindex) -> Scheduler:
     """Sources harvested on their schedules, each in a worker thread with its own store
     connection; `reindex` brings the index up to date after each run that changed entries."""
