@@ -34,6 +34,7 @@ offer live status" (``NotOffered``); so does SRU, which has no OPAC syntax.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
@@ -87,6 +88,10 @@ _SYNTAXES: dict[str, tuple[str, str]] = {
     "cnmarc": ("unimarc", "raw"),
     "marcxml": ("xml", "xml"),
     "xml": ("xml", "raw"),
+    # Not MARC: an OPAC record is read for its bibliographic part and holdings
+    # (`harvest.record_syntaxes`); SUTRS is plain text, offered so the probe can say so.
+    "opac": ("opac", "raw"),
+    "sutrs": ("sutrs", "raw"),
 }
 _XML_SYNTAXES = {"marcxml", "xml"}
 _UNREACHABLE_CODES = {zoom.ERROR_CONNECT, zoom.ERROR_CONNECTION_LOST, zoom.ERROR_TIMEOUT}
@@ -550,3 +555,39 @@ def _normalise_address(address: str, protocol: str) -> str:
         bare = address.removeprefix("tcp:")
         return f"http://{bare}"
     return address
+
+
+# -- Explain ----------------------------------------------------------------------------
+
+EXPLAIN_DATABASE = "IR-Explain-1"
+_EXPLAIN_QUERY = "@attr exp1 1=1 databaseinfo"
+
+
+def explain_databases(address: str, timeout: float = 10.0,
+                      name: str = "probe") -> list[tuple[str, int | None]]:
+    """The databases a server describes in its Explain database (IR-Explain-1), with their
+    record counts where given: [(name, count)].  Explain records are asked for as SUTRS,
+    then XML (what Zebra and most servers serve them as).  Raises `Diagnostic` when the
+    server has no Explain database (109), `Unreachable` when it cannot be reached."""
+    host = address.removeprefix("tcp:").partition("/")[0]
+    for syntax in ("sutrs", "xml"):
+        with Z3950Connector(name, f"{host}/{EXPLAIN_DATABASE}", syntax,
+                            timeout=timeout) as conn:
+            if not conn.search_pqf(_EXPLAIN_QUERY):
+                return []
+            found = [db for r in conn.fetch(1, 100) if (db := _explain_entry(r.data))]
+        if found:
+            return found
+    return []
+
+
+def _explain_entry(data: bytes) -> tuple[str, int | None] | None:
+    """(name, record count) of one databaseInfo Explain record, in SUTRS or XML."""
+    text = data.decode("utf-8", "replace")
+    if "databaseInfo" not in text and "databaseinfo" not in text.lower():
+        return None
+    name = re.search(r"^\s*name:\s*(\S.*?)\s*$|<name>([^<]+)</name>", text, re.M)
+    if name is None:
+        return None
+    count = re.search(r"recordCountActual:?\s*>?\s*(\d+)", text)
+    return (name.group(1) or name.group(2)).strip(), int(count.group(1)) if count else None

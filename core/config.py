@@ -21,7 +21,7 @@ import yaml
 LEVELS = ("province", "city", "county", "town", "village")
 PROTOCOLS = ("z3950", "sru", "oaipmh", "symphony", "koha")
 MODES = ("harvest", "live")
-SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc")
+SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc", "opac")
 FORMATS = ("auto", "marc21", "cnmarc")
 ENCODINGS = ("auto", "utf-8", "marc-8", "gb18030")
 BACKENDS = ("tantivy", "meilisearch")
