@@ -4,6 +4,7 @@ small world — config, record store, tantivy index — with the real portal app
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -25,7 +26,10 @@ from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from portal.app import create_app
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the repository; TONGJIAN_SHARED_DATA points elsewhere (mutation
+# runs work in a copy of the tree: bench/mutation.py)
+SHARED_DATA = Path(os.environ.get("TONGJIAN_SHARED_DATA")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def shared_data(relative: str = "") -> Path:
