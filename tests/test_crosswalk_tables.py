@@ -1,0 +1,284 @@
+"""Crosswalk behaviour as tables: a small built record in, a field of the Record out.
+
+Each row names the MARC it starts from, so a broken mapping points at its own row.  Real
+records from ../shared/data are covered in test_crosswalk.py; these pin the rules one at a
+time, including the ones no real sample happens to exercise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.config import HoldingsMap
+from harvest.crosswalk import to_record
+from harvest.crosswalk.common import material_type, tidy, year
+from harvest.marc import Field, Marc
+
+CN_LEADER = "00000nam0 2200000   450 "
+US_LEADER = "00000nam a2200000 a 4500"
+
+
+def F(tag: str, *subs: str, ind: str = "  ") -> Field:  # noqa: N802 - reads like MARC
+    """F("200", "a书名", "e副题") — each sub is its code then its value."""
+    return Field(tag, ind[0], ind[1], [(s[0], s[1:]) for s in subs])
+
+
+def C(tag: str, value: str) -> Field:  # noqa: N802
+    return Field(tag, value=value)
+
+
+def cn(*fields: Field, leader: str = CN_LEADER) -> Any:
+    title = [] if any(f.tag == "200" for f in fields) else [F("200", "a题名")]
+    return to_record(Marc(leader, [*title, *fields]), "s", "LIB", "#1")
+
+
+def us(*fields: Field, leader: str = US_LEADER) -> Any:
+    return to_record(Marc(leader, [F("245", "aTitle"), *fields]), "s", "LIB", "#1")
+
+
+# -- CNMARC --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("fields", "attr", "expected"), [
+    ([F("200", "a红楼梦", "a续红楼梦")], "title", "红楼梦；续红楼梦"),  # several 200$a joined
+    ([F("200", "a红楼梦", "AHong lou meng")], "title_pinyin", "Hong lou meng"),
+    ([F("200", "a红楼梦", "9Hong lou meng")], "title_pinyin", "Hong lou meng"),
+    ([F("200", "a红楼梦", "d= A dream", "e脂评本")], "title_alt", ["A dream", "脂评本"]),
+    ([F("200", "a全集", "h第2卷", "i小说")], "volume", "第2卷 小说"),  # 200$h and $i
+    ([F("200", "a全集", "i小说")], "volume", "小说"),
+    ([F("200", "a书", "f曹雪芹著", "g高鹗续")], "responsibility", "曹雪芹著；高鹗续"),
+    ([F("517", "a石头记"), F("500", "a红楼梦 ."), F("540", "a石头记")], "title_alt",
+     ["石头记", "红楼梦"]),
+    ([F("205", "a2版"), F("205", "a3版")], "edition", "2版"),
+    ([F("210", "a北京 :", "c人民文学出版社", "d1982")], "publisher", "人民文学出版社"),
+    ([F("210", "a北京 :", "c人民文学出版社", "d1982")], "place", "北京"),
+    ([F("210", "a北京", "d1982.5")], "year", 1982),
+    ([F("214", "a西安", "c陕西人民出版社", "d2001")], "publisher", "陕西人民出版社"),  # 214
+    ([F("210", "c甲社"), F("214", "c乙社")], "publisher", "甲社"),  # the first of 210/214
+    ([F("100", "a20190611d2019    em y0chiy50      ea"), F("210", "c社")], "year", 2019),
+    ([F("100", "a20190611d2019    em y0chiy50      ea"), F("210", "d1998")], "year", 1998),
+    ([F("010", "a7-300-00007-X", "dCNY25.00")], "isbn", ["9787300000077"]),
+    ([F("010", "a7-300-00007-1"), F("010", "z7-5037-1744-0")], "isbn_invalid",
+     ["7300000071", "7503717440"]),  # a wrong check digit, and a cancelled $z
+    ([F("011", "a1002-0000"), F("011", "a1002-0000")], "issn", ["1002-0000"]),
+    ([F("690", "aI242.4", "v5"), F("690", "aK29")], "clc", ["I242.4", "K29"]),
+    ([F("690", "aI242.4")], "clc_top", "I"),
+    ([F("606", "a小说", "x研究", "y中国", "z清代")], "subjects", ["小说--研究--中国--清代"]),
+    ([F("600", "a曹雪芹", "j传记"), F("607", "a西安", "x地方志")], "subjects",
+     ["曹雪芹--传记", "西安--地方志"]),
+    ([F("101", "achieng")], "language", "chi"),
+    ([F("225", "a中国古典文学丛书", "v5")], "series", ["中国古典文学丛书 ; 5"]),  # 225$v
+    ([F("225", "a中国古典文学丛书")], "series", ["中国古典文学丛书"]),
+    ([F("330", "a  一部小说。 "), F("330", "a另一段")], "summary", "一部小说。"),
+    ([F("331", "a摘要")], "summary", "摘要"),
+])
+def test_cnmarc(fields: list[Field], attr: str, expected: object) -> None:
+    assert getattr(cn(*fields), attr) == expected
+
+
+@pytest.mark.parametrize(("code", "role"), [
+    ("070", "著"), ("340", "编"), ("651", "主编"), ("730", "译"), ("440", "绘"), ("100", "原著"),
+    ("205", "撰稿"), ("220", "编纂"), ("080", "序"), ("075", "后记"), ("557", "整理"),
+    ("主编", "主编"),  # CNMARC role words are kept as written
+    ("999", "999"),  # an unknown code is kept, never guessed
+])
+def test_cnmarc_relator_codes_become_role_words(code: str, role: str) -> None:
+    (author,) = cn(F("701", "a张三", f"4{code}")).authors
+    assert (author.name, author.role) == ("张三", role)
+
+
+def test_cnmarc_authors() -> None:
+    r = cn(F("700", "a曹雪芹", "AC ao xue qin", "4著"),
+           F("701", "a斯迈尔斯", "b塞缪尔", "4著", ind=" 1"),  # inverted western name
+           F("702", "a欧阳", "b修", ind=" 0"),  # direct order: joined as written
+           F("701", "a曹雪芹", "4编"),  # the same person again: once
+           F("711", "a中国作家协会"), F("712", "a"), F("702", "9li si"))
+    assert [(a.name, a.role, a.pinyin) for a in r.authors] == [
+        ("曹雪芹", "著", "C ao xue qin"), ("斯迈尔斯, 塞缪尔", "著", ""), ("欧阳修", "", ""),
+        ("中国作家协会", "", "")]
+
+
+def test_cnmarc_pinyin_in_9_for_authors() -> None:
+    (a,) = cn(F("701", "a鲁迅", "9Lu Xun")).authors
+    assert a.pinyin == "Lu Xun"
+
+
+@pytest.mark.parametrize(("leader", "material"), [
+    (CN_LEADER, "book"), ("00000cas0 2200000   450 ", "serial"), ("00000nlm0 2200000   450 ",
+                                                                    "electronic"),
+    ("00000nmm0 2200000   450 ", "kit"), ("00000nbm0 2200000   450 ", "manuscript"),
+    ("00000ngm0 2200000   450 ", "video"), ("00000nzm0 2200000   450 ", "other"),
+])
+def test_cnmarc_material_type(leader: str, material: str) -> None:
+    assert cn(leader=leader).material_type == material
+
+
+# -- MARC 21 ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("fields", "attr", "expected"), [
+    ([F("245", "aHong lou meng :", "ba novel /", "cCao Xueqin.", ind="10")], "title",
+     "Hong lou meng : a novel"),
+    ([F("245", "aSelected works.", "nVol. 2,", "pPoems.")], "volume", "Vol. 2 Poems"),
+    ([F("245", "aWorks /", "cby Cao.")], "responsibility", "by Cao"),
+    ([F("246", "aAlt title"), F("740", "aOther ;"), F("130", "aUniform")], "title_alt",
+     ["Alt title", "Other", "Uniform"]),
+    ([F("250", "a2nd ed."), F("250", "a3rd ed.")], "edition", "2nd ed"),
+    ([F("260", "aBeijing :", "bZhonghua,", "c1982.")], "publisher", "Zhonghua"),
+    ([F("264", "aX", "bDistributor", ind=" 2"), F("264", "aY", "bPublisher", ind=" 1")],
+     "publisher", "Publisher"),  # 264 second indicator 1 is the publisher
+    ([F("260", "bA"), F("264", "bB", ind=" 0")], "publisher", "A"),
+    ([C("008", "820101s1982    ch            000 0 chi d")], "year", 1982),
+    ([C("008", "820101s19uu    ch            000 0 chi d"), F("260", "c[1983?]")], "year",
+     1983),
+    ([C("008", "820101s1982    ch            000 0 chi d")], "language", "chi"),
+    ([C("008", "820101s1982    ch            000 0 und d"), F("041", "aeng")], "language",
+     "eng"),
+    ([F("041", "achieng")], "language", "chi"),  # no 008
+    ([F("020", "a9787300000077 (pbk.)"), F("020", "z7300000071")], "isbn_invalid",
+     ["7300000071"]),
+    ([F("020", "a7-300-00007-x")], "isbn", ["9787300000077"]),
+    ([F("022", "a1002-0000")], "issn", ["1002-0000"]),
+    ([F("084", "aI242.4", "2clc"), F("084", "a813", "2ddc"), F("093", "aK29")], "clc",
+     ["I242.4", "K29"]),
+    ([F("084", "aI242.4", "2Zhongguo tu shu guan fen lei fa")], "clc", ["I242.4"]),
+    ([F("650", "aChinese fiction", "xHistory", "yQing dynasty, 1644-1912.")], "subjects",
+     ["Chinese fiction--History--Qing dynasty, 1644-1912"]),
+    ([F("490", "aSeries one ;", "v3"), F("830", "aSeries one")], "series", ["Series one"]),
+    ([F("520", "a A summary. "), F("520", "aSecond")], "summary", "A summary."),
+])
+def test_marc21(fields: list[Field], attr: str, expected: object) -> None:
+    r = to_record(Marc(US_LEADER, fields if fields[0].tag == "245" else
+                       [F("245", "aTitle"), *fields]), "s", "LIB", "#1")
+    assert getattr(r, attr) == expected
+
+
+def test_marc21_880_vernacular_fields_are_displayed_and_romanized_kept() -> None:
+    r = us(F("100", "6880-01", "aCao, Xueqin,", "d1715?-1763", "eauthor.", ind="1 "),
+           F("880", "6100-01/$1", "a曹雪芹,", "eauthor", ind="1 "),
+           F("260", "6880-02", "aBeijing :", "bRen min wen xue chu ban she"),
+           F("880", "6260-02/$1", "a北京 :", "b人民文学出版社"),
+           F("880", "6245-00/$1", "a红楼梦"))
+    (a,) = r.authors
+    assert (a.name, a.romanized, a.role) == ("曹雪芹", "Cao, Xueqin", "author")
+    assert (r.publisher, r.place, r.publisher_alt) == ("人民文学出版社", "北京",
+                                                       ["Ren min wen xue chu ban she"])
+    assert "红楼梦" in r.title_alt  # an 880 for 245 not linked from 245 still searchable
+    title = to_record(Marc(US_LEADER, [
+        F("245", "6880-03", "aHong lou meng /", "cCao Xueqin."),
+        F("880", "6245-03/$1", "a红楼梦 /", "c曹雪芹")]), "s", "L")
+    assert (title.title, title.title_alt, title.responsibility) == (
+        "红楼梦", ["Hong lou meng"], "曹雪芹")
+
+
+@pytest.mark.parametrize(("field", "name", "role"), [
+    (F("100", "aSmith, John,", "d1900-", "4aut"), "Smith, John", "著"),
+    (F("700", "aLi, Si", "4trl"), "Li, Si", "译"),
+    (F("700", "aLi, Si", "4edt"), "Li, Si", "编"),
+    (F("700", "aLi, Si", "4ill"), "Li, Si", "绘"),
+    (F("700", "aLi, Si", "4cmp"), "Li, Si", "作曲"),
+    (F("700", "aLi, Si", "4ctb"), "Li, Si", "合著"),
+    (F("700", "aLi, Si", "4xyz"), "Li, Si", "xyz"),
+    (F("700", "aLi, Si", "eeditor", "4trl"), "Li, Si", "editor"),  # $e wins over $4
+    (F("110", "aPeking University.", "bLibrary."), "Peking University. Library", ""),
+    (F("111", "aConference", "b(1st", "c:Beijing", "d2001)"),
+     "Conference (1st :Beijing 2001)", ""),
+    (F("710", "aCompany", "bDivision"), "Company Division", ""),
+])
+def test_marc21_authors_and_relators(field: Field, name: str, role: str) -> None:
+    (a,) = us(field).authors
+    assert (a.name, a.role) == (name, role)
+
+
+def test_marc21_duplicate_authors_once() -> None:
+    r = us(F("100", "aLi, Si"), F("700", "aLi, Si", "4trl"), F("700", "aWang, Wu"))
+    assert [a.name for a in r.authors] == ["Li, Si", "Wang, Wu"]
+
+
+@pytest.mark.parametrize(("leader", "material"), [
+    (US_LEADER, "book"), ("00000nas a2200000 a 4500", "serial"),
+    ("00000ntm a2200000 a 4500", "manuscript"), ("00000nmm a2200000 a 4500", "electronic"),
+    ("00000ncm a2200000 a 4500", "score"), ("00000nem a2200000 a 4500", "map"),
+    ("00000n m a2200000 a 4500", "book"), ("00000nqm a2200000 a 4500", "other"),
+])
+def test_marc21_material_type(leader: str, material: str) -> None:
+    assert us(leader=leader).material_type == material
+
+
+# -- holdings ----------------------------------------------------------------------------------
+
+def _holdings(marc_flavour: str, *fields: Field, maps: tuple[HoldingsMap, ...] = ()) -> list:
+    base = F("245", "aT") if marc_flavour == "marc21" else F("200", "a题")
+    leader = US_LEADER if marc_flavour == "marc21" else CN_LEADER
+    r = to_record(Marc(leader, [base, *fields]), "s", "LIB", "#1", holdings=maps)
+    return [(h.location, h.call_number, h.barcode, h.status, h.note) for h in r.holdings]
+
+
+@pytest.mark.parametrize(("flavour", "fields", "expected"), [
+    # MARC 21 defaults
+    ("marc21", [F("852", "bStacks", "hPL2727", "iS2 1982", "p3100001")],
+     [("Stacks", "PL2727/S2 1982", "3100001", "", "")]),
+    ("marc21", [F("852", "bStacks", "iS2 1982", "p31")], [("Stacks", "S2 1982", "31", "", "")]),
+    ("marc21", [F("952", "aSXLQ", "cGEN", "oI242/1", "p3200002")],
+     [("GEN", "I242/1", "3200002", "", "SXLQ")]),  # 952$a: the member library's code
+    ("marc21", [F("999", "aI242/2", "i3300003", "kCHECKEDOUT", "lSTACKS", "mSXSY")],
+     [("STACKS", "I242/2", "3300003", "CHECKEDOUT", "SXSY")]),  # 999$k status, $m library
+    ("marc21", [F("949", "aI242/3", "i3400004", "lMAIN")],
+     [("MAIN", "I242/3", "3400004", "", "")]),
+    ("marc21", [F("852", "bReading room")], [("Reading room", "", "", "", "")]),  # location
+    ("marc21", [F("852", "x note only")], []),  # nothing a reader can use: no holding
+    # CNMARC defaults: 906 copies, 905 summary
+    ("cnmarc", [F("906", "aB0001", "b书库", "cI242/4", "s在架")],
+     [("书库", "I242/4", "B0001", "在架", "")]),
+    ("cnmarc", [F("905", "sI242/5"), F("906", "aB0002", "b书库"), F("906", "aB0003",
+                                                                     "cK29/1")],
+     [("书库", "I242/5", "B0002", "", ""), ("", "K29/1", "B0003", "", "")]),  # 905 fallback
+    ("cnmarc", [F("905", "sI242/6")], [("", "I242/6", "", "", "")]),  # summary only
+    ("cnmarc", [F("906", "b阅览室")], [("阅览室", "", "", "", "")]),  # location only
+    ("cnmarc", [F("905", "a"), F("906", "z说明")], []),
+])
+def test_default_holdings(flavour: str, fields: list[Field], expected: list) -> None:
+    assert _holdings(flavour, *fields) == expected
+
+
+def test_a_configured_map_replaces_the_defaults() -> None:
+    aleph = (HoldingsMap(tag="906", barcode="b", location="a", call_number="d/e"),)
+    fields = [F("906", "a总馆", "b22234735510003961", "dF124", "e26"), F("852", "pX")]
+    assert _holdings("cnmarc", *fields, maps=aleph) == [
+        ("总馆", "F124/26", "22234735510003961", "", "")]
+    assert _holdings("cnmarc", F("906", "aB1", "b书库")) == [("书库", "", "B1", "", "")]
+
+
+# -- shared text rules --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("红楼梦 /", "红楼梦"), ("北京 :", "北京"), ("Series ;", "Series"), ("Title, ", "Title"),
+    ("2nd ed.", "2nd ed"), ("北京：", "北京"), ("书名／", "书名"), ("题名＝", "题名"),
+    ("[北京]", "北京"), ("[出版者不详] :", "出版者不详"), (": 副题", "副题"), ("，续", "续"),
+    ("/ ; x", "x"), ("  plain  ", "plain"), ("", ""), ("[a] b", "[a] b"), ("／x", "／x"),
+    ("= x", "x"), ("a =", "a"), ("[ x ]", "x"),
+])
+def test_tidy(text: str, expected: str) -> None:
+    assert tidy(text) == expected
+
+
+@pytest.mark.parametrize(("candidates", "expected"), [
+    (("1982",), 1982), (("c1982.",), 1982), (("[1983?]",), 1983), (("1499",), None),
+    (("1500",), 1500), (("2099",), 2099), (("2100",), None), (("",), None), (("no", "1990"), 1990),
+    (("1991", "1990"), 1991), ((None,), None),
+])
+def test_year(candidates: tuple, expected: int | None) -> None:
+    assert year(*candidates) == expected
+
+
+@pytest.mark.parametrize(("leader", "unimarc", "expected"), [
+    ("00000nam", False, "book"), ("00000nas", False, "serial"), ("00000ntm", False,
+                                                                   "manuscript"),
+    ("00000ntm", True, "book"), ("00000nlm", True, "electronic"), ("00000nlm", False, "other"),
+    ("00000nmm", True, "kit"), ("00000nbm", False, "manuscript"), ("00000ngm", False, "video"),
+    ("00000nim", False, "sound"), ("00000nkm", False, "image"), ("00000nom", False, "kit"),
+    ("00000npm", False, "mixed"), ("00000nrm", False, "object"), ("00000nfm", False, "map"),
+    ("00000ndm", False, "score"), ("00000njm", False, "sound"), ("", False, "book"),
+    ("00000nts", True, "serial"), ("00000nes", False, "map"),
+])
+def test_material_type(leader: str, unimarc: bool, expected: str) -> None:
+    assert material_type(leader, unimarc) == expected
