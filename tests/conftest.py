@@ -247,3 +247,33 @@ def make_client(world: World, serve: Serve) -> MakeClient:
 async def client(make_client: MakeClient) -> TestClient:
     """The app over the test module's `world`, as it is made for `tongjian serve`."""
     return await make_client()
+
+
+# -- a run without the real data must say so ------------------------------------------------
+
+_NO_SHARED = "real test data not present"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Count the skipped tests by reason at the end of every run, and say loudly when the
+    real data of ../shared is missing: a green run without it is not the full suite."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(_NO_SHARED):
+            reason = f"{_NO_SHARED}: {SHARED_DATA} is missing"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section(f"{len(skipped)} tests skipped", sep="=", yellow=True)
+    missing = reasons.get(f"{_NO_SHARED}: {SHARED_DATA} is missing", 0)
+    if missing:
+        terminalreporter.write_line(
+            f"{missing} TESTS SKIPPED because the real data ({SHARED_DATA}, ../shared/data "
+            "beside the repository) is missing: this run is NOT the full suite", red=True,
+            bold=True)
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{n:5}  {reason}")
