@@ -282,3 +282,155 @@ def test_year(candidates: tuple, expected: int | None) -> None:
 ])
 def test_material_type(leader: str, unimarc: bool, expected: str) -> None:
     assert material_type(leader, unimarc) == expected
+
+
+# -- vendor envelopes: Koha and Symphony -------------------------------------------------------
+
+def _koha(envelope: dict, **source: Any) -> Any:
+    import json
+
+    from connectors.base import RawRecord
+    from core.config import Source
+    from harvest.crosswalk import from_raw
+
+    src = Source(name="bj", library="BJ", protocol="koha", address="http://x", **source)
+    return from_raw(RawRecord("bj", 1, json.dumps(envelope).encode(), "koha"), src)
+
+
+_MIJ = {"leader": "00000nam a2200000 a 4500", "fields": [
+    {"001": "OCLC123"}, {"245": {"ind1": "1", "ind2": "0", "subfields": [{"a": "Koha book"}]}},
+    {"952": {"subfields": [{"a": "BJ"}, {"c": "GEN"}, {"o": "I242/9"}, {"p": "K0009"}]}}]}
+
+
+def test_koha_envelope_id_is_biblio_id_and_items_are_the_holdings() -> None:
+    items = [{"external_id": "K1", "callnumber": " I242/1 ", "location": "GEN",
+              "home_library_id": "BJ-QX"},
+             {"external_id": "K2", "callnumber": "I242/1", "home_library_id": "ZZ",
+              "lost_status": 2},
+             "not an item"]
+    r = _koha({"biblio_id": 42, "marc_in_json": _MIJ, "items": items},
+              members=(("BJ-QX", "QX"),))
+    assert (r.source_id, r.title) == ("42", "Koha book")  # never 001
+    assert [(h.library, h.barcode, h.call_number, h.location, h.status, h.note)
+            for h in r.holdings] == [("QX", "K1", "I242/1", "GEN", "available", "BJ-QX"),
+                                     ("BJ", "K2", "I242/1", "", "lost (2)", "ZZ")]
+
+
+def test_koha_envelope_without_items_falls_back_to_the_marc_holdings() -> None:
+    r = _koha({"biblio_id": "7", "marc_in_json": _MIJ, "items": []})
+    assert [(h.barcode, h.call_number, h.location) for h in r.holdings] == [
+        ("K0009", "I242/9", "GEN")]
+
+
+def test_koha_envelope_with_marcxml() -> None:
+    xml = ('<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 a 4500'
+           '</leader><datafield tag="245" ind1="1" ind2="0"><subfield code="a">XML book'
+           '</subfield></datafield></record>')
+    assert _koha({"biblio_id": 8, "marcxml": xml}).title == "XML book"
+
+
+@pytest.mark.parametrize(("envelope", "reason"), [
+    ([], "Koha envelope is not a JSON object"),
+    ({"marcxml": "<r/>"}, "Koha envelope has no biblio_id"),
+    ({"biblio_id": "", "marcxml": "<r/>"}, "Koha envelope has no biblio_id"),
+    ({"biblio_id": 1}, "biblio 1: envelope has neither 'marcxml' nor 'marc_in_json'"),
+    ({"biblio_id": 1, "marcxml": 5}, "biblio 1: 'marcxml' is not a string"),
+    ({"biblio_id": 1, "marcxml": "<collection/>"}, "expected one MARCXML <record>, found 0"),
+    ({"biblio_id": 1, "marc_in_json": {"fields": "x"}}, "MARC-in-JSON has no 'fields' list"),
+    ({"biblio_id": 1, "marc_in_json": {"fields": [{"a": 1, "b": 2}]}}, "is not {tag: value}"),
+    ({"biblio_id": 1, "marc_in_json": {"fields": [{"245": 5}]}}, "field 245 is malformed"),
+    ({"biblio_id": 1, "marc_in_json": {"fields": []}}, "MARC-in-JSON record has no fields"),
+    ({"biblio_id": 1, "marc_in_json": _MIJ, "items": {"a": 1}}, "'items' is not a list"),
+])
+def test_koha_envelope_errors_name_the_biblio(envelope: Any, reason: str) -> None:
+    from harvest.marc import RecordError
+
+    with pytest.raises(RecordError) as info:
+        _koha(envelope)
+    assert reason in str(info.value)
+
+
+def _symphony(bib: Any, **source: Any) -> Any:
+    import json
+
+    from connectors.base import RawRecord
+    from core.config import Source
+    from harvest.crosswalk import from_raw
+
+    src = Source(name="u", library="SXPL", protocol="symphony", address="http://x", **source)
+    return from_raw(RawRecord("u", 1, json.dumps(bib).encode(), "symphony", "rid"), src)
+
+
+_BIB = {"leader": "00000nam0 2200000   450 ", "fields": [
+    {"tag": "001", "subfields": [{"code": "_", "data": "a001"}]},
+    {"tag": "005", "data": "2026"},
+    {"tag": "200", "inds": "1", "subfields": [{"code": "a", "data": "西安志"}]}]}
+
+
+def _item(barcode: str, library: str = "", home: str = "STACKS", current: str = "STACKS",
+          **kw: Any) -> dict:
+    fields: dict = {"barcode": barcode, "homeLocation": {"key": home},
+                    "currentLocation": {"key": current}, **kw}
+    if library:
+        fields["library"] = {"key": library}
+    return {"fields": fields}
+
+
+def test_symphony_bib_holdings_from_calls_and_items() -> None:
+    calls = [
+        {"fields": {"callNumber": "K29/1", "library": {"key": "LQ"}, "itemList": [
+            _item("S1"),  # at home: on the shelf
+            _item("S2", current="CHECKEDOUT"),
+            _item("S3", shadowed=True),  # hidden from the public
+            _item("S4", library="SY", home="REF", current="",
+                  **{"homeLocation": {"key": "REF", "fields": {"description": "参考书库"}}}),
+        ]}},
+        {"fields": {"dispCallNumber": "K29/2", "itemList": [_item("S5", library="XX")]}},
+        {"fields": {"shadowed": True, "itemList": [_item("S6")]}},
+        {"fields": {"callNumber": ["not", "text"], "itemList": None}},
+        None,
+    ]
+    r = _symphony({"key": "u123", "fields": {"bib": _BIB, "callList": calls}},
+                  members=(("LQ", "LIQ"), ("SY", "SANY")))
+    assert (r.source_id, r.title, r.format) == ("u123", "西安志", "cnmarc")
+    assert [(h.library, h.barcode, h.call_number, h.location, h.status, h.note)
+            for h in r.holdings] == [
+        ("LIQ", "S1", "K29/1", "STACKS", "ON-SHELF", ""),
+        ("LIQ", "S2", "K29/1", "STACKS", "CHECKEDOUT", ""),
+        ("SANY", "S4", "K29/1", "参考书库", "", ""),
+        ("SXPL", "S5", "K29/2", "STACKS", "ON-SHELF", "XX"),  # unmapped: kept, code noted
+    ]
+
+
+def test_symphony_bib_without_calllist_keeps_marc_holdings_and_record_id() -> None:
+    bib = {"fields": {"bib": {**_BIB, "fields": [*_BIB["fields"], {
+        "tag": "906", "subfields": [{"code": "a", "data": "B9"}, {"code": "b", "data": "库"}]}]}}}
+    r = _symphony(bib)
+    assert r.source_id == "rid" and [(h.barcode, h.location) for h in r.holdings] == [
+        ("B9", "库")]
+    assert _symphony({"@key": "k2", "fields": {"bib": _BIB, "callList": None}}).holdings == []
+
+
+@pytest.mark.parametrize(("bib", "reason"), [
+    ([], "Symphony bib is not a JSON object"),
+    ({}, "Symphony bib has no 'fields' (was it fetched with includeFields?)"),
+    ({"fields": {}}, "fields.bib missing: add 'bib' to includeFields"),
+    ({"fields": {"bib": []}}, "Symphony MARC is not a {leader, fields} object (got list)"),
+    ({"fields": {"bib": {"fields": [{"inds": "  "}]}}}, "Symphony MARC field #1 has no tag"),
+    ({"fields": {"bib": {"fields": [{"tag": "200", "subfields": "x"}]}}},
+     "field 200: subfields are not a list of objects"),
+    ({"fields": {"bib": {"fields": []}}}, "Symphony MARC has no fields"),
+    ({"fields": {"bib": _BIB, "callList": {}}}, "fields.callList is dict, expected a list"),
+    ({"fields": {"bib": _BIB, "callList": ["x"]}}, "fields.callList[0] is str, expected an "
+                                                   "object"),
+    ({"fields": {"bib": _BIB, "callList": [{"fields": {"itemList": "x"}}]}},
+     "fields.callList[0].fields.itemList is str, expected a list"),
+    ({"fields": {"bib": _BIB, "callList": [{"fields": {"itemList": [3]}}]}},
+     "fields.callList[0].fields.itemList[0] is int, expected an object"),
+])
+def test_symphony_errors_name_the_path(bib: Any, reason: str) -> None:
+    from harvest.marc import RecordError
+
+    with pytest.raises(RecordError) as info:
+        _symphony(bib)
+    assert reason in str(info.value)
