@@ -434,3 +434,86 @@ def test_symphony_errors_name_the_path(bib: Any, reason: str) -> None:
     with pytest.raises(RecordError) as info:
         _symphony(bib)
     assert reason in str(info.value)
+
+
+# -- Dublin Core -------------------------------------------------------------------------------
+
+def _dc(*elements: str) -> Any:
+    from connectors.base import RawRecord
+    from core.config import Source
+    from harvest.crosswalk import from_raw
+
+    body = "".join(elements)
+    xml = ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+           'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+           'xmlns:dcterms="http://purl.org/dc/terms/" '
+           f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</oai_dc:dc>')
+    src = Source(name="dfwx", library="SXPL", protocol="oaipmh", address="http://x")
+    return from_raw(RawRecord("dfwx", 3, xml.encode(), "oai_dc", "oai:x:1"), src)
+
+
+T = "<dc:title>礼泉县志</dc:title>"
+
+
+@pytest.mark.parametrize(("elements", "attr", "expected"), [
+    ([T, "<dc:title>醴泉县志</dc:title>"], "title_alt", ["醴泉县志"]),
+    ([T, "<dc:creator>叶震 主编</dc:creator>"], "authors", [("叶震", "主编")]),
+    ([T, "<dc:creator>(清)王某 修</dc:creator>"], "authors", [("王某", "修")]),
+    ([T, "<dc:creator>欧阳修</dc:creator>"], "authors", [("欧阳修", "著")]),  # no role split
+    ([T, "<dc:creator>礼泉县地方志编纂委员会编纂</dc:creator>"], "authors",
+     [("礼泉县地方志编纂委员会", "编纂")]),
+    ([T, "<dc:creator>张三、李四 整理</dc:creator>"], "authors", [("张三", "整理"),
+                                                              ("李四", "整理")]),
+    ([T, "<dc:contributor>赵六</dc:contributor>"], "authors", [("赵六", "")]),
+    ([T, "<dc:publisher>西安 : 三秦出版社</dc:publisher>"], "place", "西安"),
+    ([T, "<dc:publisher>西安 : 三秦出版社</dc:publisher>"], "publisher", "三秦出版社"),
+    ([T, "<dc:publisher>礼泉县</dc:publisher><dc:publisher>礼泉县志办</dc:publisher>"],
+     "publisher", "礼泉县志办"),
+    ([T, "<dc:date>光绪二十一年</dc:date>"], "year", 1895),
+    ([T, "<dc:date>民国元年</dc:date>"], "year", 1912),
+    ([T, "<dc:date>1999-05</dc:date><dc:date>光绪二十一年</dc:date>"], "year", 1999),
+    ([T, "<dc:identifier>ISBN 7-5037-1744-0</dc:identifier>"], "isbn", ["9787503717444"]),
+    ([T, "<dc:identifier>urn:issn:1002-000x</dc:identifier>"], "issn", ["1002-000X"]),
+    ([T, "<dc:identifier>http://h/obj.pdf</dc:identifier>"
+         "<dc:identifier>http://h/page</dc:identifier>"], "online_url", "http://h/obj.pdf"),
+    ([T, "<dc:identifier>javascript:alert(1)</dc:identifier>"], "online_url", ""),
+    ([T, "<dc:identifier>http://h/cover.jpg</dc:identifier>"], "cover_url", "http://h/cover.jpg"),
+    ([T, "<dc:type>Text</dc:type><dc:type>报纸</dc:type>"], "material_type", "serial"),
+    ([T, "<dc:type>Text</dc:type>"], "material_type", "book"),
+    ([T, "<dc:type>Frobnicate</dc:type>"], "material_type", "other"),
+    ([T], "material_type", ""),
+    ([T, "<dc:coverage>陕西省咸阳市礼泉县</dc:coverage>"], "places", ["陕西省", "咸阳市",
+                                                                   "礼泉县"]),
+    ([T, "<dc:coverage>民国</dc:coverage>"], "places", []),
+    ([T, "<dc:subject>地方志；礼泉县--历史</dc:subject>"], "subjects", ["地方志", "礼泉县--历史"]),
+    ([T, "<dc:subject>K294.14</dc:subject>"], "clc", ["K294.14"]),
+    ([T, "<dc:language>zh-CN</dc:language>"], "language", "chi"),
+    ([T, "<dc:language>tib</dc:language>"], "language", "tib"),
+    ([T, "<dc:description>一</dc:description><dc:description>二</dc:description>"], "summary",
+     "一\n二"),
+    ([T, "<dcterms:isPartOf>咸阳文史资料</dcterms:isPartOf>",
+      "<dc:relation>http://h/x</dc:relation><dc:relation>富平文史资料 第3辑</dc:relation>",
+      "<dc:relation>礼泉</dc:relation><dc:relation>hdl:1/2</dc:relation>"], "series",
+     ["咸阳文史资料", "富平文史资料 第3辑", "礼泉"]),
+])
+def test_dublin_core(elements: list[str], attr: str, expected: object) -> None:
+    r = _dc(*elements)
+    value = getattr(r, attr)
+    if attr == "authors":
+        value = [(a.name, a.role) for a in value]
+    assert value == expected
+
+
+def test_dublin_core_record_identity_and_errors() -> None:
+    from harvest.marc import RecordError
+
+    r = _dc(T)
+    assert (r.source_id, r.format, r.library, r.encoding) == ("oai:x:1", "dc", "SXPL", "utf-8")
+    with pytest.raises(RecordError, match="without dc:title"):
+        _dc("<dc:creator>x</dc:creator>")
+    with pytest.raises(RecordError, match="no Dublin Core elements"):
+        from connectors.base import RawRecord
+        from core.config import Source
+        from harvest.crosswalk import from_raw
+        from_raw(RawRecord("d", 1, b"<r><t/></r>", "oai_dc"),
+                 Source(name="d", library="L", protocol="oaipmh", address="http://x"))
