@@ -27,10 +27,11 @@ def _check10(first9: str) -> str:
     ("7-300-00007-x", ("9787300000077", "730000007X")),  # lowercase check digit
     ("730000007X", ("9787300000077", "730000007X")),
     ("ISBN 7-5037-1744-0 : CNY12.00", ("9787503717444", "7503717440")),
-    ("7－5037－1744－0", ("9787503717444", "7503717440")),  # full-width hyphens
-    ("7—5037—1744—0", ("9787503717444", "7503717440")),  # em dashes
+    ("7－5037－1744－0 (平装) CNY12.00", ("9787503717444", "7503717440")),  # full-width
+    ("7—5037—1744—0 (平装) CNY12.00", ("9787503717444", "7503717440")),  # em dashes
     ("979-10-90636-07-1", ("9791090636071", "9791090636071")),  # hyphenated 979
-    ("9787111000006 (精装)", ("9787111000006", "9787111000006")),  # check digit 0
+    ("9787300000060 (精装)", ("9787300000060", "9787300000060")),  # check digit 0
+    ("7300000061", ("9787300000060", "7300000061")),  # becomes an ISBN-13 ending in 0
     ("7-5037-1744-1", (None, "7503717441")),  # wrong check digit: kept, not valid
     ("9787300000078", (None, "9787300000078")),
     ("978730000007X", (None, "978730000007X")),  # X is no ISBN-13 check digit
@@ -42,7 +43,7 @@ def test_normalize(text: str, expected: tuple[str | None, str]) -> None:
     assert isbn.normalize(text) == expected
 
 
-@pytest.mark.parametrize("first12", ["978711100000", "978730000007", "979109063607",
+@pytest.mark.parametrize("first12", ["978730000006", "978711100000", "978730000007", "979109063607",
                                      "978750371744", "978000000000", "978999999999"])
 def test_valid13_agrees_with_the_textbook_rule_for_every_check_digit(first12: str) -> None:
     good = _check13(first12)
