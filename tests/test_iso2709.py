@@ -48,7 +48,14 @@ BASE = 24 + 2 * 12 + 1  # of GOOD: leader + two directory entries + field termin
                                         f"address {BASE}"),
     (lambda r: _set(_set(r, 12, f"{BASE + 1:05d}".encode()), BASE, b"\x1e"),
      "is not a whole number of 12-byte entries"),
-    (lambda r: _set(r, 24 + 3, b"X"), "bad directory: entry 1 is b'001X"),
+    (lambda r: _set(r, 24 + 3, b"X"), "bad directory: entry 1 is b'001X00300000'"),
+    (lambda r: _set(r, 36 + 3, b"X"), "bad directory: entry 2 is b'200X01100003'"),
+    (lambda r: r[:12] + b"00025" + r[17:24] + b"\x1d",  # 25 bytes: a leader and no more
+     "bad directory: no field terminator before base address 25"),
+    (lambda r: _set(r, 12, f"{len(r):05d}".encode()), "bad directory: no field terminator "
+                                                      "before base address"),
+    (lambda r: _set(r, 36 + 3, b"0012"), "bad directory: field 200 length 12 does not end at "
+                                         "a field terminator"),  # it covers the record end
     (lambda r: _set(r, 36 + 3, b"9999"), "bad directory: field 200 at 3+9999 runs past the "
                                          "end of the record"),
     (lambda r: _set(r, 24 + 3, b"0005"), "bad directory: field 001 length 5 does not end at "
@@ -68,11 +75,20 @@ def test_a_stale_leader_length_is_harmless_when_the_directory_covers_every_byte(
 
 def test_a_wrong_length_and_bytes_beyond_the_directory_mean_a_damaged_record() -> None:
     extra = GOOD[:-1] + b"junk\x1e\x1d"  # data no directory entry accounts for
-    with pytest.raises(MarcStructureError, match="truncated record: leader says"):
+    with pytest.raises(MarcStructureError) as info:
         parse_fields(extra)
+    assert str(info.value) == (f"truncated record: leader says {len(GOOD)} bytes, directory "
+                               f"covers {len(GOOD)}, but {len(extra)} bytes are present")
     # the same extra bytes with a leader that counts them are accepted
     counted = _set(extra, 0, f"{len(extra):05d}".encode())
     assert parse_fields(counted)[1] == parse_fields(GOOD)[1]
+
+
+def test_a_record_without_fields_is_well_formed() -> None:
+    empty = write(LEADER, [])
+    assert len(empty) == 26 and parse_fields(empty) == (empty[:24], [])
+    stale = _set(empty, 0, b"00099")  # and its stale length is harmless too
+    assert parse_fields(stale)[1] == []
 
 
 def test_empty_fields_and_a_field_ending_exactly_at_the_data_end() -> None:
@@ -84,6 +100,9 @@ def test_empty_fields_and_a_field_ending_exactly_at_the_data_end() -> None:
     (GOOD + GOOD, [(0, GOOD), (len(GOOD), GOOD)]),
     (GOOD + b"\r\n" + GOOD, [(0, GOOD), (len(GOOD) + 2, GOOD)]),  # \r\n between records
     (GOOD + b"\n\n" + GOOD + b"\r\n", [(0, GOOD), (len(GOOD) + 2, GOOD)]),
+    (GOOD + b"\n" + GOOD, [(0, GOOD), (len(GOOD) + 1, GOOD)]),
+    (GOOD + b"X" + GOOD, [(0, GOOD), (len(GOOD), b"X" + GOOD)]),  # junk stays with its record
+    (GOOD + b"X", [(0, GOOD), (len(GOOD), b"X")]),
     (b"\x1d" + GOOD, [(1, GOOD)]),  # a bare terminator is no record
     (GOOD + b"\r\n\x00 \x1a", [(0, GOOD)]),  # padding at the end of a file
     (GOOD + GOOD[:30], [(0, GOOD), (len(GOOD), GOOD[:30])]),  # a cut last record is kept
@@ -112,6 +131,11 @@ def test_control_fields_are_the_numeric_tags_below_010(tag: str, control: bool) 
     f = RawField(tag, b"12abc")
     assert f.is_control is control
     assert f.indicators == (b"" if control else b"12")
+
+
+def test_write_joins_subfields_with_delimiters_only() -> None:
+    rec = write(LEADER, [("245", "10", [("a", "A"), ("b", "B")])])
+    assert rec[24 + 12:] == b"\x1e10\x1faA\x1fbB\x1e\x1d"
 
 
 def test_write_counts_bytes_of_the_encoding() -> None:
