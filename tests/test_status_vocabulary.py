@@ -56,6 +56,9 @@ from core.status import (
     ("lost (2)", UNAVAILABLE, ""), ("not for loan (1)", LIBRARY_USE_ONLY, ""),
     ("not for loan (-1)", UNAVAILABLE, ""),  # ordered: not on the shelf at all
     ("damaged (+1)", UNAVAILABLE, ""), ("mystery (3)", UNKNOWN, ""),
+    ("available; mystery (3)", UNKNOWN, ""),  # an unknown word with a code: not available
+    ("not for loan (0)", LIBRARY_USE_ONLY, ""), ("not_for_loan (-1)", UNAVAILABLE, ""),
+    ("丢失在架", UNAVAILABLE, ""), ("在架 丢失", UNAVAILABLE, ""),
     ("available; restricted (1)", LIBRARY_USE_ONLY, ""),
     # English words, width and case folded
     ("Checked-Out", ON_LOAN, ""), ("ＡＶＡＩＬＡＢＬＥ", AVAILABLE, ""),
@@ -112,6 +115,17 @@ def test_combine_takes_the_least_available_reading(codes: list[str], expected: s
 ])
 def test_best_is_the_readers_best_chance(statuses: list[Status], expected: Status) -> None:
     assert best(statuses) == expected
+
+
+def test_the_tables_merge_into_one_and_a_contradiction_is_refused(monkeypatch) -> None:
+    from core import status
+
+    assert status._merged() == status.WORDS
+    assert status.WORDS["checked out"] == ON_LOAN and status.WORDS["在架"] == AVAILABLE
+    monkeypatch.setattr(status, "VOCABULARIES", ({"lost": UNAVAILABLE}, {"lost": AVAILABLE}))
+    with pytest.raises(ValueError, match="status word 'lost' maps to both unavailable and "
+                                         "available"):
+        status._merged()
 
 
 def test_labels_and_availability() -> None:
