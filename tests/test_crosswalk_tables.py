@@ -226,6 +226,8 @@ def _holdings(marc_flavour: str, *fields: Field, maps: tuple[HoldingsMap, ...] =
      [("MAIN", "I242/3", "3400004", "", "")]),
     ("marc21", [F("852", "bReading room")], [("Reading room", "", "", "", "")]),  # location
     ("marc21", [F("852", "x note only")], []),  # nothing a reader can use: no holding
+    ("marc21", [F("852", "x note only"), F("852", "bStacks")],
+     [("Stacks", "", "", "", "")]),  # … and the next field is still read
     # CNMARC defaults: 906 copies, 905 summary
     ("cnmarc", [F("906", "aB0001", "b书库", "cI242/4", "s在架")],
      [("书库", "I242/4", "B0001", "在架", "")]),
@@ -238,6 +240,15 @@ def _holdings(marc_flavour: str, *fields: Field, maps: tuple[HoldingsMap, ...] =
 ])
 def test_default_holdings(flavour: str, fields: list[Field], expected: list) -> None:
     assert _holdings(flavour, *fields) == expected
+
+
+def test_holdings_belong_to_the_source_library_and_unknown_flavours_have_no_defaults(
+        ) -> None:
+    from harvest.crosswalk.holdings import extract_holdings
+
+    marc = Marc(US_LEADER, [F("245", "aT"), F("852", "bStacks", "p1")])
+    assert [h.library for h in extract_holdings(marc, "marc21", "LIB")] == ["LIB"]
+    assert extract_holdings(marc, "dc", "LIB") == []
 
 
 def test_a_configured_map_replaces_the_defaults() -> None:
