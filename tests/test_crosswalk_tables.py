@@ -41,6 +41,10 @@ def us(*fields: Field, leader: str = US_LEADER) -> Any:
 
 @pytest.mark.parametrize(("fields", "attr", "expected"), [
     ([F("200", "a红楼梦", "a续红楼梦")], "title", "红楼梦；续红楼梦"),  # several 200$a joined
+    ([F("200", "a红楼梦"), F("200", "a石头记")], "title", "红楼梦"),  # the first 200 only
+    ([F("200", "e副题")], "title", ""),
+    ([F("225", "v5")], "series", []),  # a number without a series is no series
+    ([F("606", "a小说", "XXiao shuo", "x研究")], "subjects", ["小说--研究"]),  # pinyin twin
     ([F("200", "a红楼梦", "AHong lou meng")], "title_pinyin", "Hong lou meng"),
     ([F("200", "a红楼梦", "9Hong lou meng")], "title_pinyin", "Hong lou meng"),
     ([F("200", "a红楼梦", "d= A dream", "e脂评本")], "title_alt", ["A dream", "脂评本"]),
@@ -74,6 +78,12 @@ def us(*fields: Field, leader: str = US_LEADER) -> Any:
 ])
 def test_cnmarc(fields: list[Field], attr: str, expected: object) -> None:
     assert getattr(cn(*fields), attr) == expected
+
+
+@pytest.mark.parametrize("tag", ["500", "510", "512", "513", "514", "515", "516", "517",
+                                 "540"])
+def test_cnmarc_other_titles(tag: str) -> None:
+    assert cn(F(tag, "a另题 /")).title_alt == ["另题"]
 
 
 @pytest.mark.parametrize(("code", "role"), [
