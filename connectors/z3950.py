@@ -560,25 +560,17 @@ def _normalise_address(address: str, protocol: str) -> str:
 # -- Explain ----------------------------------------------------------------------------
 
 EXPLAIN_DATABASE = "IR-Explain-1"
-_EXPLAIN_QUERY = "@attr exp1 1=1 databaseinfo"
+EXPLAIN_QUERY = "@attr exp1 1=1 databaseinfo"
 
 
-def explain_databases(address: str, timeout: float = 10.0,
-                      name: str = "probe") -> list[tuple[str, int | None]]:
-    """The databases a server describes in its Explain database (IR-Explain-1), with their
-    record counts where given: [(name, count)].  Explain records are asked for as SUTRS,
-    then XML (what Zebra and most servers serve them as).  Raises `Diagnostic` when the
-    server has no Explain database (109), `Unreachable` when it cannot be reached."""
-    host = address.removeprefix("tcp:").partition("/")[0]
-    for syntax in ("sutrs", "xml"):
-        with Z3950Connector(name, f"{host}/{EXPLAIN_DATABASE}", syntax,
-                            timeout=timeout) as conn:
-            if not conn.search_pqf(_EXPLAIN_QUERY):
-                return []
-            found = [db for r in conn.fetch(1, 100) if (db := _explain_entry(r.data))]
-        if found:
-            return found
-    return []
+def explain_databases(conn: Z3950Connector) -> list[tuple[str, int | None]]:
+    """The databases a server describes in its Explain database, with their record counts
+    where given: [(name, count)].  ``conn`` is a connector on "host:port/IR-Explain-1"
+    asking for SUTRS or XML (what Zebra and most servers serve Explain records as); it
+    raises `Diagnostic` when the server has no Explain database (109)."""
+    if not conn.search_pqf(EXPLAIN_QUERY):
+        return []
+    return [db for r in conn.fetch(1, 100) if (db := _explain_entry(r.data))]
 
 
 def _explain_entry(data: bytes) -> tuple[str, int | None] | None:

@@ -104,7 +104,9 @@ def test_an_opac_record_is_cut_by_its_length_not_by_markup() -> None:
 
 
 def test_probe_lists_databases_from_explain(zebra: ZebraServer) -> None:
-    assert explain_databases(zebra.address) == [("Default", 10), ("IR-Explain-1", 6)]
+    explain = zebra.address.replace("/Default", "/IR-Explain-1")
+    with Z3950Connector("z", explain, "sutrs") as conn:
+        assert explain_databases(conn) == [("Default", 10), ("IR-Explain-1", 6)]
     report = probe(zebra.address)
     facts = dict(report.facts)
     assert facts["databases"].startswith("Default (10 records)")

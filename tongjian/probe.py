@@ -117,7 +117,7 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
         return report
     report.fact("connection", f"{host}:{port} accepts connections")
     if protocol == "z3950":
-        report.fact("databases", _databases(address, timeout))
+        report.fact("databases", _databases(address, timeout, protocol))
 
     working: dict[str, RawRecord] = {}
     query = None
@@ -188,12 +188,18 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
     return report
 
 
-def _databases(address: str, timeout: float) -> str:
+def _databases(address: str, timeout: float, protocol: str) -> str:
     """The server's databases from its Explain database, or why they could not be listed."""
-    from connectors.z3950 import explain_databases
+    from connectors.z3950 import EXPLAIN_DATABASE, explain_databases
 
+    host = address.removeprefix("tcp:").partition("/")[0]
+    found: list[tuple[str, int | None]] = []
     try:
-        found = explain_databases(address, timeout)
+        for syntax in ("sutrs", "marcxml"):  # what Explain records are served as
+            with _open(f"{host}/{EXPLAIN_DATABASE}", syntax, timeout, protocol) as conn:
+                found = explain_databases(conn)
+            if found:
+                break
     except ConnectorError as e:
         return (f"could not be listed: the server offers no Explain database ({e.message}); "
                 "ask the library which database name their OPAC uses")
