@@ -538,3 +538,50 @@ def test_dublin_core_record_identity_and_errors() -> None:
         from harvest.crosswalk import from_raw
         from_raw(RawRecord("d", 1, b"<r><t/></r>", "oai_dc"),
                  Source(name="d", library="L", protocol="oaipmh", address="http://x"))
+
+
+@pytest.mark.parametrize("tag", ["130", "240", "246", "730", "740"])
+def test_marc21_other_titles_and_their_vernacular(tag: str) -> None:
+    r = us(F(tag, "6880-05", "aHong lou meng"), F("880", f"6{tag}-05/$1", "a红楼梦"))
+    assert r.title_alt == ["Hong lou meng", "红楼梦"]
+
+
+@pytest.mark.parametrize("tag", ["490", "830", "440"])
+def test_marc21_series_and_their_vernacular(tag: str) -> None:
+    assert us(F(tag, "aSeries ;")).series == ["Series"]
+    assert us(F(tag, "6880-07", "aCong shu"), F("880", f"6{tag}-07/$1", "a丛书")).series == [
+        "丛书"]
+
+
+@pytest.mark.parametrize("tag", ["240", "246"])
+def test_marc21_unlinked_880_titles_are_searchable(tag: str) -> None:
+    assert us(F("880", f"6{tag}-00/$1", "a红楼梦")).title_alt == ["红楼梦"]
+    assert us(F("880", "6500-00/$1", "a附注")).title_alt == []
+
+
+@pytest.mark.parametrize(("fields", "attr", "expected"), [
+    ([F("245", "aFirst"), F("245", "aSecond")], "title", "First"),
+    ([F("245", "6880-00", "aRoman"), F("880", "6245-00/$1", "a汉字")], "title", "Roman"),
+    ([F("245", "6880-1", "aRoman"), F("880", "6245-1/$1", "a汉字")], "title", "Roman"),
+    ([F("245", "aT"), F("264", "bOnly 264", ind=" 0")], "publisher", "Only 264"),
+    ([F("245", "aT"), C("008", "820101s1982    ch            000 0 ||| d"),
+      F("041", "aeng")], "language", "eng"),
+    ([F("245", "aT"), C("008", "820101s1982    ch            000 0 ch")], "language", ""),
+    ([F("245", "aT"), C("008", "820101s1982    ch            000 0 chi d"),
+      F("041", "aeng")], "language", "chi"),
+    ([F("245", "aT"), C("008", "820101s 982    ch")], "year", None),
+    ([F("245", "aT"), F("650", "6880-04", "aFiction"), F("880", "6650-04/$1", "a小说",
+                                                          "x历史")], "subjects",
+     ["小说--历史"]),
+    ([F("245", "aT"), F("650", "aFiction", "XFIC", "2lcsh")], "subjects", ["Fiction"]),
+])
+def test_marc21_more(fields: list[Field], attr: str, expected: object) -> None:
+    assert getattr(to_record(Marc(US_LEADER, fields), "s", "LIB", "#1"), attr) == expected
+
+
+def test_marc21_vernacular_author_keeps_the_romanized_role() -> None:
+    (a,) = us(F("100", "6880-01", "aCao, Xueqin", "eauthor"),
+              F("880", "6100-01/$1", "a曹雪芹")).authors
+    assert (a.name, a.role, a.romanized) == ("曹雪芹", "author", "Cao, Xueqin")
+    (b,) = us(F("700", "aLouis", "bXIV")).authors  # personal name: $a only
+    assert b.name == "Louis"
