@@ -585,3 +585,46 @@ def test_marc21_vernacular_author_keeps_the_romanized_role() -> None:
     assert (a.name, a.role, a.romanized) == ("曹雪芹", "author", "Cao, Xueqin")
     (b,) = us(F("700", "aLouis", "bXIV")).authors  # personal name: $a only
     assert b.name == "Louis"
+
+
+# -- vendor JSON, bounded ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "depth"), [
+    ("", 0), ("1", 0), ('"[{"', 0), ("[]", 1), ("{}", 1), ("[[]]", 2), ("[][]", 1),
+    ('["[[", "{{"]', 1), ('{"a": [1, {"b": "\\"]"}]}', 3), ("[{", 2), ("]]][", 0),
+    ("[\ud800[]]", 2),  # text with a lone surrogate is measured too
+])
+def test_open_depth(text: str, depth: int) -> None:
+    from harvest.crosswalk.common import _open_depth
+
+    assert _open_depth(text) == depth
+    assert _open_depth(text.encode("utf-8", "surrogatepass")) == depth
+
+
+def test_open_depth_stops_counting_past_the_limit() -> None:
+    from harvest.crosswalk.common import MAX_JSON_DEPTH, _open_depth
+
+    assert _open_depth("[" * 500) == MAX_JSON_DEPTH + 1
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"[" * 65 + b"]" * 65, "doc is nested more than 64 levels deep"),
+    (b'{"a": "\xff"}', "doc is not UTF-8 (invalid start byte at byte 7)"),
+    (b"{'a': 1}", "doc is not valid JSON: Expecting property name enclosed in double quotes"),
+    (b'["\\ud800"]', "doc holds a lone surrogate escape ('\\ud800'), which is no character"),
+])
+def test_load_json_errors(data: bytes, reason: str) -> None:
+    from harvest.crosswalk.common import load_json
+    from harvest.marc import RecordError
+
+    with pytest.raises(RecordError) as info:
+        load_json(data, "doc")
+    assert str(info.value).startswith(reason)
+
+
+def test_load_json_reads_what_is_within_bounds() -> None:
+    from harvest.crosswalk.common import load_json
+
+    assert load_json(b"[" * 64 + b"]" * 64, "doc") is not None
+    assert load_json('["\\ud83d\\ude00", "中"]'.encode(), "doc") == ["😀", "中"]
+    assert load_json("[1]".encode("utf-16"), "doc") == [1]
