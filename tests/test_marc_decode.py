@@ -197,3 +197,88 @@ def test_marcxml_without_fields_and_broken_xml_are_record_errors() -> None:
 ])
 def test_declared_xml_encoding(data: bytes, declared: str) -> None:
     assert declared_xml_encoding(data) == declared
+
+
+# -- the detector's pieces, at their edges ------------------------------------------------------
+
+@pytest.mark.parametrize(("code", "cjk"), [
+    (0x4E00, True), (0x9FFF, True), (0x4DFF, False), (0xA000, False),
+    (0x3400, True), (0x4DBF, True), (0x33FF, False),
+    (0x3000, True), (0x30FF, True), (0x2FFF, False), (0x3100, False),
+    (0xFF00, True), (0xFFEF, True), (0xFEFF, False), (0xFFF0, False),
+    (0x20000, True), (0x2FFFF, True), (0x1FFFF, False), (0x30000, False),
+    (0xF900, True), (0xFAFF, True), (0xF8FF, False), (0xFB00, False),
+])
+def test_is_cjk(code: int, cjk: bool) -> None:
+    from harvest.marc import _is_cjk
+
+    assert _is_cjk(chr(code)) is cjk
+
+
+@pytest.mark.parametrize(("data", "gb"), [
+    ("中国发展报告".encode("gb18030"), True),
+    ("\U00020000\U00020001".encode("gb18030"), True),  # four-byte sequences
+    ("ABC".encode("gb18030"), False),  # no CJK at all
+    ("éèà".encode("gb18030"), False),  # decodes, high bytes, but no CJK character
+    (b"Caf\xe2e d\xe2ej\xe0a", False),  # ANSEL: a high byte before an ASCII letter
+    (b"\xff\xff", False),  # not GB18030
+    ("中".encode("gb18030") + b"\xe2e\xe2e\xe2e\xe2e", False),  # mostly ANSEL-shaped
+    ("中".encode("gb18030") + b"\xe2e", True),  # 2 of 3 high bytes are GB evidence
+])
+def test_looks_like_gb_text(data: bytes, gb: bool) -> None:
+    assert looks_like_gb_text(data) is gb
+
+
+def test_the_flavour_can_be_forced() -> None:
+    gbk = rec(US_BLANK, "中国发展报告", "gb18030")
+    assert decode_iso2709(gbk).encoding == "gb18030"  # MARC 21 shape, GB text
+    plain = rec(US_BLANK, "Plain")
+    assert decode_iso2709(plain, flavour="cnmarc").encoding == "utf-8"  # no MARC-8 in CNMARC
+    assert decode_iso2709(rec(CN, "Plain", tag="200"), flavour="marc21").encoding == "marc-8"
+    assert decode_iso2709(rec(US_BLANK, "Plain", tag="500")).encoding == "marc-8"  # neither
+    cn_ascii = iso2709.write(US_BLANK, [("200", "1 ", [("a", "x")])], "utf-8")
+    assert decode_iso2709(cn_ascii).encoding == "utf-8"  # 200 alone: CNMARC
+
+
+def test_a_field_without_indicators_is_read_byte_by_byte() -> None:
+    data = iso2709.write(CN, [("200", "", [("a", "红楼梦")])], "utf-8")  # no indicators
+    (f,) = decode_iso2709(data).get("200")
+    assert (f.ind1 + f.ind2, f.subfields) == ("\x1fa", [])  # as YAZ would: 2 bytes taken
+
+
+@pytest.mark.parametrize(("data", "configured", "message"), [
+    (rec(US_UTF8, "红楼梦", "gb18030"), "auto",
+     "invalid UTF-8 at byte 57 (field 245): the record claims UTF-8 (leader/09 'a') but is "
+     "not; if this source exports GBK set `encoding: gb18030` for it"),
+    (rec(CN, "红楼梦", tag="200").replace("楼".encode(), b"\xff\xfe\xfd"), "auto",
+     "invalid UTF-8 at byte 60 (field 200) and not valid GB18030 either: the text is damaged; "
+     "check the export settings of this source"),
+    (rec(CN, "红楼梦", "gb18030", "200"), "utf-8",
+     "invalid UTF-8 at byte 57 (field 200) although the source is configured `encoding: "
+     "utf-8`; set `encoding: auto` (or gb18030) if this library exports GBK"),
+    (rec(CN, "红楼梦", tag="200"), "gb18030",
+     "record is UTF-8 although the source is configured `encoding: gb18030` — reading it as "
+     "GB18030 would garble every Chinese character; set `encoding: auto` or `utf-8`"),
+    (rec(CN, "红", "gb18030", "200").replace("红".encode("gb18030"), b"\x81\x20"), "gb18030",
+     "invalid GB18030 at byte 57 although the source is configured `encoding: gb18030`; try "
+     "`encoding: auto`"),
+])
+def test_encoding_errors_say_what_to_do(data: bytes, configured: str, message: str) -> None:
+    with pytest.raises(RecordError) as info:
+        decode_iso2709(data, configured)
+    assert str(info.value) == message
+
+
+def test_marcxml_missing_attributes_and_the_utf8_advice() -> None:
+    (el,) = marcxml_records(b"<record><leader>00000nam</leader><controlfield>c</controlfield>"
+                            b"<datafield tag='245'><subfield>x</subfield>"
+                            b"<subfield code='a'>A</subfield><other>o</other></datafield>"
+                            b"</record>")
+    m = decode_marcxml(el)
+    assert m.fields[0].tag == "" and m.fields[0].value == "c"
+    f = m.fields[1]
+    assert (f.tag, f.ind1, f.ind2, f.subfields) == ("245", " ", " ", [("", "x"), ("a", "A")])
+    with pytest.raises(RecordError) as info:
+        parse_xml(b'<?xml version="1.0" encoding="GBK"?><r/>', "src")
+    assert str(info.value).startswith("src: XML declares encoding 'GBK', which cannot be read")
+    assert str(info.value).endswith("; MARCXML must be UTF-8 (ask the library to export UTF-8)")
