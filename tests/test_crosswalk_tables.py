@@ -628,3 +628,62 @@ def test_load_json_reads_what_is_within_bounds() -> None:
     assert load_json(b"[" * 64 + b"]" * 64, "doc") is not None
     assert load_json('["\\ud83d\\ude00", "中"]'.encode(), "doc") == ["😀", "中"]
     assert load_json("[1]".encode("utf-16"), "doc") == [1]
+
+
+def test_koha_marc_in_json_is_read_whole() -> None:
+    from harvest.crosswalk.koha import _from_mij
+
+    m = _from_mij({"leader": "00000nam a22", "fields": [
+        {"001": "c1"},
+        {"245": {"ind1": "1", "ind2": "04", "subfields": [{"a": "The book"}, {"b": 2}, "x"]}},
+        {"500": {"subfields": []}}]}, 9)
+    assert m.leader == "00000nam a22            " and m.encoding == "utf-8"
+    assert m.control("001") == "c1"
+    f245, f500 = m.get("245")[0], m.get("500")[0]
+    assert (f245.ind1, f245.ind2, f245.subfields) == ("1", "0", [("a", "The book"), ("b", "2")])
+    assert (f500.ind1, f500.ind2) == (" ", " ")
+    assert _from_mij({"fields": [{"001": "x"}]}, 9).leader == " " * 24
+
+
+def test_koha_envelope_uses_the_source_format_and_holdings_maps() -> None:
+    mij = {"leader": "00000nam a2200000 a 4500", "fields": [
+        {"200": {"subfields": [{"a": "题名"}]}},
+        {"245": {"subfields": [{"a": "Title"}]}},
+        {"999": {"subfields": [{"x": "X1"}, {"y": "库"}]}}]}
+    from core.config import HoldingsMap
+    r = _koha({"biblio_id": 5, "marc_in_json": mij, "items": [{"external_id": "I1"}]},
+              format="cnmarc", holdings=(HoldingsMap(tag="999", barcode="x", location="y"),))
+    assert (r.format, r.title) == ("cnmarc", "题名")  # the source says CNMARC
+    assert [(h.library, h.barcode, h.note) for h in r.holdings] == [("BJ", "I1", "")]
+    r = _koha({"biblio_id": 5, "marc_in_json": mij}, format="cnmarc",
+              holdings=(HoldingsMap(tag="999", barcode="x", location="y"),))
+    assert [(h.barcode, h.location) for h in r.holdings] == [("X1", "库")]
+
+
+def test_koha_marcxml_in_a_namespace_and_exact_errors() -> None:
+    from harvest.marc import RecordError
+
+    xml = ('<collection xmlns="http://www.loc.gov/MARC21/slim"><record><leader>00000nam a22'
+           '</leader><datafield tag="245" ind1="1" ind2="0"><subfield code="a">NS</subfield>'
+           '</datafield></record><record><controlfield tag="001">no leader</controlfield>'
+           '</record></collection>')
+    assert _koha({"biblio_id": 3, "marcxml": xml}).title == "NS"
+    for envelope, message in (
+            ([], "Koha envelope is not a JSON object"),
+            ({"marcxml": "<r/>"}, "Koha envelope has no biblio_id"),
+            ({"biblio_id": 1, "marcxml": "<r>\ud800</r>"}, None),
+            (b"{", "Koha envelope is not valid JSON"),
+    ):
+        with pytest.raises(RecordError) as info:
+            if isinstance(envelope, bytes):
+                from connectors.base import RawRecord
+                from core.config import Source
+                from harvest.crosswalk import from_raw
+                from_raw(RawRecord("bj", 1, envelope, "koha"),
+                         Source(name="bj", library="BJ", protocol="koha", address="http://x"))
+            else:
+                _koha(envelope)
+        if message and not message.endswith("JSON"):
+            assert str(info.value) == message
+        elif message:
+            assert str(info.value).startswith(message)
