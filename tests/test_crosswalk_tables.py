@@ -687,3 +687,54 @@ def test_koha_marcxml_in_a_namespace_and_exact_errors() -> None:
             assert str(info.value) == message
         elif message:
             assert str(info.value).startswith(message)
+
+
+def test_symphony_marc_is_read_whole() -> None:
+    from harvest.crosswalk.symphony import decode_marc
+
+    m = decode_marc({"leader": "00000nam0 22", "fields": [
+        {"tag": "001", "subfields": [{"code": "_", "data": "a"}, {"code": "", "data": "b"},
+                                     {"code": "x", "data": "no"}]},
+        {"tag": "005", "data": 2026},
+        {"tag": "00A", "inds": "1", "subfields": [{"code": "a", "data": "letter tag"}]},
+        {"tag": "200", "inds": "10", "subfields": [{"code": "a"}, {"data": "d"}]},
+        {"tag": "606", "subfields": []}]})
+    assert m.leader == "00000nam0 22            " and m.encoding == "utf-8"
+    assert m.control("001") == "ab" and m.control("005") == "2026"
+    f00a, f200, f606 = m.fields[2:]
+    assert (f00a.tag, f00a.ind1, f00a.ind2, f00a.value) == ("00A", "1", " ", None)
+    assert (f200.ind1, f200.ind2, f200.subfields) == ("1", "0", [("a", ""), ("", "d")])
+    assert (f606.ind1, f606.ind2, f606.subfields) == (" ", " ", [])
+    assert decode_marc({"fields": [{"tag": "001", "data": "x"}]}).leader == " " * 24
+
+
+def test_symphony_record_key_format_and_exact_messages() -> None:
+    from core.config import HoldingsMap
+    from harvest.marc import RecordError
+
+    both = {**_BIB, "fields": [*_BIB["fields"], {"tag": "245", "subfields": [
+        {"code": "a", "data": "Title"}]}]}
+    r = _symphony({"@key": "k9", "fields": {"bib": both}}, format="cnmarc",
+                  holdings=(HoldingsMap(tag="200", barcode="a"),))
+    assert (r.source_id, r.format, r.title) == ("k9", "cnmarc", "西安志")
+    assert [h.barcode for h in r.holdings] == ["西安志"]  # the source's holdings map is used
+    calls = [{"fields": {"callNumber": "C1", "itemList": [
+        {"fields": {"barcode": "B", "library": {"@key": "LQ"},
+                    "homeLocation": {"@key": "H"}, "currentLocation": {"@key": "H"}}}]}}]
+    (h,) = _symphony({"key": "k", "fields": {"bib": _BIB, "callList": calls}},
+                     members=(("LQ", "LIQ"),)).holdings
+    assert (h.library, h.location, h.status, h.note) == ("LIQ", "H", "ON-SHELF", "")
+    for bib, message in (
+            ([], "Symphony bib is not a JSON object"),
+            ({}, "Symphony bib has no 'fields' (was it fetched with includeFields?)"),
+            ({"fields": {}}, "Symphony bib has no MARC (fields.bib missing: add 'bib' to "
+                             "includeFields)"),
+            ({"fields": {"bib": {"fields": []}}}, "Symphony MARC has no fields"),
+            ({"key": "k1", "fields": {"bib": _BIB, "callList": {}}},
+             "Symphony bib k1: fields.callList is dict, expected a list"),
+            ({"fields": {"bib": _BIB, "callList": [{"fields": {"itemList": "x"}}]}},
+             "Symphony bib rid: fields.callList[0].fields.itemList is str, expected a list"),
+    ):
+        with pytest.raises(RecordError) as info:
+            _symphony(bib)
+        assert str(info.value) == message
