@@ -65,7 +65,7 @@ def _copy_tree(dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     for name in files:
-        if name.startswith(("bench/", "deploy/", "docs/")):
+        if name.startswith(("deploy/", "docs/")):
             continue
         src = ROOT / name
         if not src.is_file():
@@ -80,7 +80,7 @@ def _write_config(dest: Path, module: str, tests: list[str]) -> None:
     shared = tomllib.loads(text).get("tool", {}).get("mutmut", {})
     top = module.split("/", 1)[0]
     others = [p for p in ("core", "connectors", "harvest", "index", "portal", "tongjian",
-                          "peers", "tests") if p != top]
+                          "peers", "tests", "bench") if p != top]
     config = {**shared, "source_paths": [top], "only_mutate": [module],
               "also_copy": [*others, "config.yaml"],
               "pytest_add_cli_args_test_selection": tests}
