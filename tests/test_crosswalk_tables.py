@@ -593,6 +593,7 @@ def test_marc21_vernacular_author_keeps_the_romanized_role() -> None:
     ("", 0), ("1", 0), ('"[{"', 0), ("[]", 1), ("{}", 1), ("[[]]", 2), ("[][]", 1),
     ('["[[", "{{"]', 1), ('{"a": [1, {"b": "\\"]"}]}', 3), ("[{", 2), ("]]][", 0),
     ("[\ud800[]]", 2),  # text with a lone surrogate is measured too
+    ("{}{}{}", 1), ("[[][[]]]", 3),
 ])
 def test_open_depth(text: str, depth: int) -> None:
     from harvest.crosswalk.common import _open_depth
