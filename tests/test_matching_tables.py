@@ -171,6 +171,8 @@ def test_other_editions_links_the_same_work_kept_apart() -> None:
             MatchRecord("z", title="红楼梦", author="曹雪芹")]
     clusters = {"a": "C1", "b": "C2", "c": "C3", "d": "C4", "e": "C1"}  # z: no cluster
     assert other_editions(recs, clusters) == {"C1": ["C2"], "C2": ["C1"]}
+    untitled = [MatchRecord("u1", author="曹雪芹"), MatchRecord("u2", author="曹雪芹")]
+    assert other_editions(untitled, {"u1": "C8", "u2": "C9"}) == {}  # an author alone: no
     many = [MatchRecord(str(i), title="t", author="a") for i in range(5)]
     links = other_editions(many, {str(i): f"C{i}" for i in range(5)}, limit=2)
     assert links["C0"] == ["C1", "C2"] and links["C4"] == ["C0", "C1"]
