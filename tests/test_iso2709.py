@@ -29,7 +29,7 @@ def test_a_good_record_reads_back_what_was_written() -> None:
     assert int(leader[12:17]) == 24 + 2 * 12 + 1
     assert fields == [("001", b"r1"), ("200", "1 \x1fa书名".encode())]
     raw = parse(GOOD)
-    assert [f.tag for f in raw.fields] == ["001", "200"]
+    assert raw.leader == GOOD[:24] and [f.tag for f in raw.fields] == ["001", "200"]
     assert raw.get("200")[0].subfields() == [("a", "书名".encode())]
     assert raw.get("999") == []
 
