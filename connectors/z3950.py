@@ -34,6 +34,7 @@ offer live status" (``NotOffered``); so does SRU, which has no OPAC syntax.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
@@ -87,6 +88,10 @@ _SYNTAXES: dict[str, tuple[str, str]] = {
     "cnmarc": ("unimarc", "raw"),
     "marcxml": ("xml", "xml"),
     "xml": ("xml", "raw"),
+    # Not MARC: an OPAC record is read for its bibliographic part and holdings
+    # (`harvest.record_syntaxes`); SUTRS is plain text, offered so the probe can say so.
+    "opac": ("opac", "raw"),
+    "sutrs": ("sutrs", "raw"),
 }
 _XML_SYNTAXES = {"marcxml", "xml"}
 _UNREACHABLE_CODES = {zoom.ERROR_CONNECT, zoom.ERROR_CONNECTION_LOST, zoom.ERROR_TIMEOUT}
@@ -554,3 +559,31 @@ def _normalise_address(address: str, protocol: str) -> str:
         bare = address.removeprefix("tcp:")
         return f"http://{bare}"
     return address
+
+
+# -- Explain ----------------------------------------------------------------------------
+
+EXPLAIN_DATABASE = "IR-Explain-1"
+EXPLAIN_QUERY = "@attr exp1 1=1 databaseinfo"
+
+
+def explain_databases(conn: Z3950Connector) -> list[tuple[str, int | None]]:
+    """The databases a server describes in its Explain database, with their record counts
+    where given: [(name, count)].  ``conn`` is a connector on "host:port/IR-Explain-1"
+    asking for SUTRS or XML (what Zebra and most servers serve Explain records as); it
+    raises `Diagnostic` when the server has no Explain database (109)."""
+    if not conn.search_pqf(EXPLAIN_QUERY):
+        return []
+    return [db for r in conn.fetch(1, 100) if (db := _explain_entry(r.data))]
+
+
+def _explain_entry(data: bytes) -> tuple[str, int | None] | None:
+    """(name, record count) of one databaseInfo Explain record, in SUTRS or XML."""
+    text = data.decode("utf-8", "replace")
+    if "databaseInfo" not in text and "databaseinfo" not in text.lower():
+        return None
+    name = re.search(r"^\s*name:\s*(\S.*?)\s*$|<name>([^<]+)</name>", text, re.M)
+    if name is None:
+        return None
+    count = re.search(r"recordCountActual:?\s*>?\s*(\d+)", text)
+    return (name.group(1) or name.group(2)).strip(), int(count.group(1)) if count else None

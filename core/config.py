@@ -25,7 +25,7 @@ from core.cataloguing import Attribution, Cataloguing
 LEVELS = ("province", "city", "county", "town", "village", "other")
 PROTOCOLS = ("z3950", "sru", "oaipmh", "symphony", "koha")
 MODES = ("harvest", "live")
-SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc")
+SYNTAXES = ("usmarc", "unimarc", "marcxml", "oai_dc", "opac")
 FORMATS = ("auto", "marc21", "cnmarc")
 ENCODINGS = ("auto", "utf-8", "marc-8", "gb18030")
 BACKENDS = ("tantivy", "meilisearch")

@@ -225,10 +225,9 @@ def due_date(text: str) -> str:
 
 
 def _fold(text: str) -> str:
-    """Width, case and separators folded, so 'CHECKEDOUT', 'Checked-Out' and 'checked_out'
-    and full-width forms meet one table key."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(text.replace("_", " ").replace("-", " ").split())
+    """Width and case folded, so 'CHECKEDOUT', 'Checked-Out' and full-width forms meet one
+    table key (separators such as '-' and '_' are `_NOISE`, turned into spaces after)."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _segment_han(text: str) -> list[str] | None:

@@ -48,10 +48,3 @@ def normalize(text: str) -> tuple[str | None, str]:
         return to13(raw), raw
     return None, raw
 
-
-def hyphenless(query: str) -> str | None:
-    """If a search string is an ISBN (10 or 13, with or without hyphens), its ISBN-13."""
-    if not re.fullmatch(r"[0-9Xx \-]{10,17}", query.strip()):
-        return None
-    isbn13, _ = normalize(query)
-    return isbn13

@@ -4,6 +4,7 @@ small world — config, record store, tantivy index — with the real portal app
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -25,7 +26,10 @@ from index.documents import cluster_document
 from index.tantivy_backend import TantivyBackend
 from portal.app import create_app
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the repository; TONGJIAN_SHARED_DATA points elsewhere (mutation
+# runs work in a copy of the tree: bench/mutation.py)
+SHARED_DATA = Path(os.environ.get("TONGJIAN_SHARED_DATA")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def shared_data(relative: str = "") -> Path:
@@ -257,3 +261,33 @@ def make_client(world: World, serve: Serve) -> MakeClient:
 async def client(make_client: MakeClient) -> TestClient:
     """The app over the test module's `world`, as it is made for `tongjian serve`."""
     return await make_client()
+
+
+# -- a run without the real data must say so ------------------------------------------------
+
+_NO_SHARED = "real test data not present"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Count the skipped tests by reason at the end of every run, and say loudly when the
+    real data of ../shared is missing: a green run without it is not the full suite."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(_NO_SHARED):
+            reason = f"{_NO_SHARED}: {SHARED_DATA} is missing"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section(f"{len(skipped)} tests skipped", sep="=", yellow=True)
+    missing = reasons.get(f"{_NO_SHARED}: {SHARED_DATA} is missing", 0)
+    if missing:
+        terminalreporter.write_line(
+            f"{missing} TESTS SKIPPED because the real data ({SHARED_DATA}, ../shared/data "
+            "beside the repository) is missing: this run is NOT the full suite", red=True,
+            bold=True)
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{n:5}  {reason}")

@@ -19,9 +19,12 @@ import yaml
 from connectors.base import ConnectorError, Diagnostic, RawRecord, Unreachable
 from connectors.registry import open_connector
 from core.config import Source
-from harvest.crosswalk import to_record
+from core.model import Record
+from harvest.crosswalk import from_raw
+from harvest.encoding_evidence import LABELS, EncodingEvidence, weigh
 from harvest.marc import Marc, RecordError
 from harvest.readers import read_one
+from harvest.record_syntaxes import split_opac
 
 
 @dataclass
@@ -91,7 +94,8 @@ DISCOVERY_QUERIES = (
     '@attr 1=1016 "the"',
     '@attr 1=1016 "a"',
 )
-SYNTAXES = ("unimarc", "usmarc", "marcxml")
+SYNTAXES = ("unimarc", "usmarc", "marcxml", "opac", "sutrs")
+SAMPLE = 20  # records read to weigh the encoding
 
 
 def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> ProbeReport:
@@ -112,10 +116,13 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
         report.problems.append(reason)
         return report
     report.fact("connection", f"{host}:{port} accepts connections")
+    if protocol == "z3950":
+        report.fact("databases", _databases(address, timeout, protocol))
 
     working: dict[str, RawRecord] = {}
     query = None
-    for syntax in SYNTAXES:
+    for syntax in SYNTAXES if protocol == "z3950" else ("marcxml",):
+        failures: list[str] = []
         try:
             with _open(address, syntax, timeout, protocol) as conn:
                 if query is None:
@@ -124,9 +131,7 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
                         return report
                 else:
                     conn.search_pqf(query)
-                records = conn.fetch(1, 1)
-                if records:
-                    working[syntax] = records[0]
+                records = conn.fetch(1, 1, on_error=lambda _pos, why, f=failures: f.append(why))
         except Diagnostic as e:
             if e.code in (109, 235):
                 report.problems.append(
@@ -134,6 +139,7 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
                     "ask the library for the database name (e.g. the one their OPAC uses)")
                 return report
             report.fact(f"syntax {syntax}", f"not offered ({e.diag_message})")
+            continue
         except Unreachable as e:
             report.problems.append(f"{e.message}; the server accepted TCP but not Z39.50 — "
                                    "is this the Z39.50 port?")
@@ -141,17 +147,35 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
         except ConnectorError as e:
             report.problems.append(f"{e.message} (user name and password may be required)")
             return report
+        if not records:
+            report.fact(f"syntax {syntax}", "no record came back"
+                        + (f" ({failures[0]})" if failures else ""))
+            continue
+        got = records[0].syntax
+        if "sutrs" in (syntax, got):
+            report.fact(f"syntax {syntax}", "answers in SUTRS (plain text): not a catalogue "
+                        "record, cannot be harvested")
+            continue
+        if got != syntax and syntax != "marcxml":
+            report.fact(f"syntax {syntax}", f"answered in {got} instead")
+            continue
+        report.fact(f"syntax {syntax}", "works")
+        working[syntax] = records[0]
+    usable = ", ".join(working) or "none"
+    report.fact("record syntaxes", usable)
     if not working:
-        report.problems.append("no record could be fetched in UNIMARC, USMARC or MARCXML")
+        report.problems.append("no record could be fetched in a syntax Tongjian reads "
+                               "(UNIMARC, USMARC, MARCXML or OPAC)")
         return report
-    report.fact("record syntaxes", ", ".join(working))
-    syntax, raw = _preferred(working)
     try:
-        marc = read_one(raw.data, syntax)
+        syntax, raw, marc, record = _preferred(working)
     except RecordError as e:
         report.problems.append(f"the sample record cannot be read: {e}")
         return report
-    _describe_marc(report, marc)
+    report.fact("harvest syntax", syntax + (" (its holdings carry the copies)"
+                                            if syntax == "opac" else ""))
+    _describe_marc(report, marc, record,
+                   _weigh_encoding(address, syntax, timeout, protocol, query, marc))
     report.fact("search attributes", _attributes(address, syntax, timeout, protocol, marc,
                                                   USE_ATTRIBUTES))
     report.fact("full harvest", "yes (_ALLRECORDS)" if query == DISCOVERY_QUERIES[0] else
@@ -162,6 +186,27 @@ def probe_z3950(address: str, timeout: float = 5.0, protocol: str = "z3950") -> 
         "mode": "harvest" if query == DISCOVERY_QUERIES[0] else "live", "timeout": 10,
     }
     return report
+
+
+def _databases(address: str, timeout: float, protocol: str) -> str:
+    """The server's databases from its Explain database, or why they could not be listed."""
+    from connectors.z3950 import EXPLAIN_DATABASE, explain_databases
+
+    host = address.removeprefix("tcp:").partition("/")[0]
+    found: list[tuple[str, int | None]] = []
+    try:
+        for syntax in ("sutrs", "marcxml"):  # what Explain records are served as
+            with _open(f"{host}/{EXPLAIN_DATABASE}", syntax, timeout, protocol) as conn:
+                found = explain_databases(conn)
+            if found:
+                break
+    except ConnectorError as e:
+        return (f"could not be listed: the server offers no Explain database ({e.message}); "
+                "ask the library which database name their OPAC uses")
+    if not found:
+        return "could not be listed: the Explain database describes none"
+    return ", ".join(f"{name} ({count:,} records)" if count is not None else name
+                     for name, count in found)
 
 
 def _open(address: str, syntax: str, timeout: float, protocol: str) -> Any:
@@ -188,29 +233,49 @@ def _find_query(conn: Any, report: ProbeReport) -> str | None:
     return None
 
 
-def _preferred(working: dict[str, RawRecord]) -> tuple[str, RawRecord]:
-    """ISO 2709 in the record's own flavour beats MARCXML (it is what we store raw)."""
-    for syntax in ("unimarc", "usmarc"):
-        if syntax in working:
-            try:
-                marc = read_one(working[syntax].data, syntax)
-            except RecordError:
-                continue
-            if (syntax == "unimarc") == (marc.flavour == "cnmarc"):
-                return syntax, working[syntax]
-    first = next(iter(working))
-    return first, working[first]
+def _bibliographic(raw: RawRecord) -> bytes:
+    return split_opac(raw.data)[0] if raw.syntax == "opac" else raw.data
 
 
-def _describe_marc(report: ProbeReport, marc: Marc) -> None:
+def _read(raw: RawRecord) -> tuple[Marc, Record]:
+    source = Source(name="probe", library="probe", protocol="z3950", address="probe")
+    return read_one(_bibliographic(raw), raw.syntax), from_raw(raw, source)
+
+
+def _preferred(working: dict[str, RawRecord]) -> tuple[str, RawRecord, Marc, Record]:
+    """ISO 2709 in the record's own flavour beats MARCXML (it is what we store raw), and
+    MARCXML beats OPAC — unless only the OPAC record carries the copies."""
+    readable: dict[str, tuple[Marc, Record]] = {}
+    error: RecordError | None = None
+    for syntax, raw in working.items():
+        try:
+            readable[syntax] = _read(raw)
+        except RecordError as e:
+            error = error or e
+    if not readable:
+        assert error is not None
+        raise error
+    order: list[str] = [s for s in ("unimarc", "usmarc")
+             if s in readable and (s == "unimarc") == (readable[s][0].flavour == "cnmarc")]
+    order += [s for s in ("unimarc", "usmarc", "marcxml", "opac") if s in readable]
+    best = order[0]
+    if (best != "opac" and "opac" in readable and not readable[best][1].holdings
+            and readable["opac"][1].holdings):
+        best = "opac"
+    return best, working[best], *readable[best]
+
+
+def _describe_marc(report: ProbeReport, marc: Marc, record: Record,
+                   evidence: EncodingEvidence | None) -> None:
     report.fact("MARC flavour", "CNMARC/UNIMARC" if marc.flavour == "cnmarc" else "MARC 21")
     declared = marc.leader[9:10]
-    label = {"utf-8": "UTF-8", "gb18030": "GBK/GB18030", "marc-8": "MARC-8"}[marc.encoding]
+    label = LABELS[marc.encoding]
     note = ""
     if marc.flavour == "marc21" and (declared == "a") != (marc.encoding == "utf-8"):
         note = f" (leader/09 says {'UTF-8' if declared == 'a' else 'MARC-8'}: it is wrong)"
     report.fact("encoding (from bytes)", label + note)
-    record = to_record(marc, "probe", "probe")
+    report.fact("encoding confidence", evidence.describe() if evidence else
+                "MARCXML: Unicode, as the XML declares")
     report.sample = record.to_dict()
     found = [name for name, value in (("holdings", record.holdings), ("ISBN", record.isbn),
                                       ("CLC class", record.clc)) if value]
@@ -219,6 +284,18 @@ def _describe_marc(report: ProbeReport, marc: Marc) -> None:
     if "holdings" in missing:
         report.fact("note", "no holdings in the default tags (852/952/999/949 or 905/906): "
                     "add a `holdings:` map for this source")
+
+
+def _weigh_encoding(address: str, syntax: str, timeout: float, protocol: str,
+                    query: str | None, marc: Marc) -> EncodingEvidence | None:
+    """The harvest's own detector over a sample of records in the harvest syntax; None for
+    MARCXML, whose text is Unicode by the XML's own declaration."""
+    if syntax == "marcxml" or query is None:
+        return None
+    with _open(address, syntax, timeout, protocol) as conn:
+        conn.search_pqf(query)
+        raws = conn.fetch(1, SAMPLE)
+    return weigh((_bibliographic(r) for r in raws), marc.flavour)
 
 
 def _attributes(address: str, syntax: str, timeout: float, protocol: str, marc: Marc,

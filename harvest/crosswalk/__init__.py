@@ -10,15 +10,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
-from connectors.base import RawRecord
+from connectors.base import LiveItem, RawRecord
 from core.cataloguing import Attribution
 from core.config import HoldingsMap, Source
 from core.model import Record
+from harvest import record_syntaxes
 from harvest.attribution import attribute, read_agencies
 from harvest.crosswalk import cnmarc, marc21
 from harvest.crosswalk.holdings import DEFAULTS as DEFAULT_HOLDINGS
 from harvest.crosswalk.holdings import extract_holdings
-from harvest.marc import Marc
+from harvest.marc import Marc, RecordError
 from harvest.readers import read_one
 
 __all__ = ["DEFAULT_HOLDINGS", "from_raw", "to_record"]
@@ -37,9 +38,17 @@ def from_raw(raw: RawRecord, source: Source) -> Record:
     if module:
         record: Record = importlib.import_module(module).to_record(raw, source)
         return record
-    marc = read_one(raw.data, raw.syntax, source.encoding, source.format)
+    if raw.syntax == "sutrs":
+        raise RecordError(record_syntaxes.sutrs_reason(source.name, raw))
+    data = raw.data
+    items: tuple[LiveItem, ...] = ()
+    if raw.syntax == "opac":  # its bibliographic part; its copies when the MARC has none
+        data, items = record_syntaxes.split_opac(raw.data)
+    marc = read_one(data, raw.syntax, source.encoding, source.format)
     record = to_record(marc, source.name, source.library, raw.record_id or f"#{raw.position}",
                        source.format, source.holdings, source.attribution)
+    if items and not record.holdings:
+        record.holdings = record_syntaxes.holdings(items, source.library)
     if source.members:  # a union catalogue's items name their member library (852$a …)
         for holding in record.holdings:
             if local := source.member_library(holding.note):

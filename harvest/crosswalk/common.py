@@ -118,8 +118,6 @@ def load_json(data: bytes, what: str) -> Any:
                           ) from None
     except ValueError as e:
         raise RecordError(f"{what} is not valid JSON: {e}") from None
-    except RecursionError:  # not reachable after the depth check; kept as the last word
-        raise RecordError(f"{what} is nested too deeply") from None
     if _SURROGATE_ESCAPE.search(data):  # rare: only then pay for the check
         try:
             json.dumps(doc, ensure_ascii=False).encode("utf-8")
