@@ -262,6 +262,13 @@ async def test_english_admin_pages_have_no_chinese_left(world: World, make_clien
     assert "Raw record (decoded as UTF-8 (bytes that cannot be decoded are shown as �))" in raw
     sources = await (await client.get("/admin?lang=en")).text()
     assert "Failing: 1 in a row" in sources and "Harvest now" in sources
+    # a split: its flash message and the librarians' splits listed on the entry's page
+    page = await client.post("/admin/records/e1/split", headers=origin(client),
+                             data={"csrf": csrf, "key": "city:c1", "reason": "another edition"})
+    assert page.status == 200
+    html = await page.text()
+    assert "Split: city:c1 is no longer merged" in html and "Splits made by librarians" in html
+    _no_chinese_left(str(page.url.path), html)
 
 
 async def test_english_admin_setup_page(make_client: MakeClient,
