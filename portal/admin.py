@@ -32,14 +32,14 @@ from portal.admin_kit import admin_render, flash, redirect, setup_gate
 from portal.admin_runs import recent_runs, summarize
 from portal.auth import AuthSettings, client_address
 from portal.core import CONFIG, SCHEDULER, STORE, blocking, json_response
+from portal.i18n import _
 from portal.principal import ADMIN, AdminState, principal
 from portal.records import iso_time, local_time, sources_status
 
 log = logging.getLogger("tongjian.admin")
 
 HISTORY = 10  # runs shown per source
-ACTIONS = {"harvest": "立即采集", "pause": "暂停", "resume": "恢复",
-           "confirm-deletions": "确认删除"}
+ACTIONS = ("harvest", "pause", "resume", "confirm-deletions")
 
 __all__ = ["ADMIN", "SCHEDULER", "setup_admin"]
 
@@ -122,31 +122,31 @@ async def source_action(request: web.Request) -> web.Response:
     source = config.source(name)
     scheduler = request.app.get(SCHEDULER)
     if scheduler is None:
-        message = "后台采集调度未运行（scheduler not running），操作未执行。"
+        message = _("后台采集调度未运行（scheduler not running），操作未执行。")
     elif source.mode != "harvest":
-        message = f"{name} 是实时检索源，不采集。"
+        message = _("{name} 是实时检索源，不采集。").format(name=name)
     elif action == "confirm-deletions":
         started = scheduler.confirm_deletions(name)
-        message = (f"已开始 {name} 的完整采集，并删除源中已没有的书目（确认删除）。" if started
-                   else f"{name} 正在采集中或调度不支持确认删除，未执行。")
+        message = (_("已开始 {name} 的完整采集，并删除源中已没有的书目（确认删除）。") if started
+                   else _("{name} 正在采集中或调度不支持确认删除，未执行。")).format(name=name)
         log.info("admin: %s %s by %s from %s (started: %s)", action, name,
                  principal(request).via, client_address(request), started)
     elif action != "harvest" and source.schedule <= 0:
-        message = f"{name} 没有定时采集，无需暂停或恢复。"
+        message = _("{name} 没有定时采集，无需暂停或恢复。").format(name=name)
     else:
         state = scheduler.states.get(name)
         running = bool(state and state.running)
         if action == "harvest":
             scheduler.trigger(name)
-            message = (f"{name} 正在采集中，本次请求不会重复启动。" if running
-                       else f"已开始采集 {name}。")
+            message = (_("{name} 正在采集中，本次请求不会重复启动。") if running
+                       else _("已开始采集 {name}。")).format(name=name)
         elif action == "pause":
             scheduler.pause(name)
-            message = (f"已暂停 {name} 的定时采集"
-                       + ("（正在进行的一次会做完）。" if running else "。"))
+            message = (_("已暂停 {name} 的定时采集（正在进行的一次会做完）。") if running
+                       else _("已暂停 {name} 的定时采集。")).format(name=name)
         else:
             scheduler.resume(name)
-            message = f"已恢复 {name} 的定时采集，并立即采集一次。"
+            message = _("已恢复 {name} 的定时采集，并立即采集一次。").format(name=name)
         log.info("admin: %s %s by %s from %s", action, name, principal(request).via,
                  client_address(request))
     if request.path.startswith("/api/") or request.headers.get("Authorization"):

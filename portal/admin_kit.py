@@ -138,7 +138,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     if not who.admin:
         return await _anonymous(request)
     if who.session is not None and who.session.reviewer and not reviewer_path(request.path):
-        return await denied(request, 403, "审校账号只能使用审校清单与编目汇总页面。")
+        return await denied(request, 403, _("审校账号只能使用审校清单与编目汇总页面。"))
     if who.via is Via.SESSION and request.method not in SAFE_METHODS:
         form = await request.post()
         sent = str(form.get("csrf") or request.headers.get("X-CSRF-Token", ""))
@@ -172,7 +172,7 @@ def _wait_message(seconds: float) -> str:
 
 async def disabled_page(request: web.Request) -> web.Response:
     settings = request.app[ADMIN].settings
-    return await admin_render(request, "admin_disabled.html", problems=settings.problems,
+    return await admin_render(request, "admin_disabled.html", problems=settings.problem_texts(_),
                               password_env=PASSWORD_ENV, token_env=TOKEN_ENV,
                               metrics_env=METRICS_TOKEN_ENV)
 
@@ -271,7 +271,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def setup_gate(app: web.Application, settings: AuthSettings | None = None) -> AdminState:
     state = AdminState(settings or AuthSettings.from_env())
-    for problem in state.settings.problems:
+    for problem in state.settings.problem_texts():
         log.warning("admin: %s", problem)
     app[ADMIN] = state
     app.middlewares.append(admin_guard)

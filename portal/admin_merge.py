@@ -22,6 +22,7 @@ from harvest.store import RecordStore
 from index.backend import SearchBackend
 from portal.admin_kit import admin_render, denied, flash, redirect
 from portal.core import BACKEND, CONFIG, STORE, blocking
+from portal.i18n import _
 from portal.principal import principal
 from portal.records import merge_evidence
 
@@ -65,7 +66,7 @@ async def merge_page(request: web.Request) -> web.StreamResponse:
     cluster_id = request.match_info["id"]
     data = await blocking(request, _page_data, request.app[STORE], cluster_id)
     if data is None:
-        return await denied(request, 404, "没有这个条目（可能已被拆分或删除）。")
+        return await denied(request, 404, _("没有这个条目（可能已被拆分或删除）。"))
     return await admin_render(request, "admin_merge.html", id=cluster_id, **data)
 
 
@@ -79,8 +80,9 @@ async def split(request: web.Request) -> web.StreamResponse:
     new_id = await blocking(request, _split, app[STORE], app[BACKEND], app[CONFIG],
                             cluster_id, key, who, reason)
     if new_id is None:
-        return await denied(request, 400, "这条记录不在该条目中，或条目只有一条记录，无需拆分。")
-    flash(request, f"已拆分：{key} 不再与其他记录合并（重新采集后仍然有效）。")
+        return await denied(request, 400,
+                            _("这条记录不在该条目中，或条目只有一条记录，无需拆分。"))
+    flash(request, _("已拆分：{key} 不再与其他记录合并（重新采集后仍然有效）。").format(key=key))
     return redirect(f"/admin/records/{new_id}/merge")
 
 
@@ -90,8 +92,8 @@ async def remove_link(request: web.Request) -> web.StreamResponse:
     back = str(form.get("back", ""))
     app = request.app
     if not await blocking(request, _unlink, app[STORE], app[BACKEND], app[CONFIG], a, b):
-        return await denied(request, 404, "没有这条拆分记录。")
-    flash(request, f"已撤销 {a} 与 {b} 之间的拆分。")
+        return await denied(request, 404, _("没有这条拆分记录。"))
+    flash(request, _("已撤销 {a} 与 {b} 之间的拆分。").format(a=a, b=b))
     return redirect(f"/admin/records/{back}/merge" if back.isalnum() else "/admin")
 
 

@@ -35,6 +35,7 @@ from harvest.quality import KIND_CODES, KINDS, Problem
 from harvest.store import RecordStore
 from portal.admin_kit import admin_render, flash, redirect
 from portal.core import CONFIG, STORE, WORKER, blocking, json_response
+from portal.i18n import _
 from portal.records import iso_time, local_time
 
 log = logging.getLogger("tongjian.admin")
@@ -142,7 +143,7 @@ def _problem_dict(p: Problem) -> dict[str, str]:
 
 
 def _kinds() -> list[dict[str, str]]:
-    return [{"code": k.code, "label": k.label, "explain": k.explain} for k in KINDS]
+    return [{"code": k.code, "label": _(k.label), "explain": _(k.explain)} for k in KINDS]
 
 
 def _report(store: RecordStore, library: str) -> dict[str, Any]:
@@ -186,7 +187,7 @@ async def run_now(request: web.Request) -> web.Response:
     if request.path.startswith("/api/"):
         return json_response({"started": started, "job": request.app[QUALITY].status()},
                              status=202)
-    flash(request, "已开始重新审校，完成后本页自动刷新。" if started else "审校正在进行中。")
+    flash(request, _("已开始重新审校，完成后本页自动刷新。") if started else _("审校正在进行中。"))
     return redirect("/admin/quality")
 
 
@@ -215,7 +216,7 @@ async def _kind_page(request: web.Request, code: str, name: str, kind: str) -> w
                           KIND_PAGE)
     return await admin_render(request, "admin_quality_kind.html", code=code, name=name,
                               kind=next(k for k in _kinds() if k["code"] == kind),
-                              problems=[_problem_dict(p) for _, p in page],
+                              problems=[_problem_dict(p) for _after, p in page],
                               next_after=page[-1][0] if len(page) == KIND_PAGE else None)
 
 
@@ -254,7 +255,8 @@ async def api_quality(request: web.Request) -> web.Response:
     try:
         name = _library(request, code, snapshots)
     except web.HTTPNotFound:
-        return json_response({"error": f"没有代码为“{code[:64]}”的成员馆。"}, status=404)
+        return json_response({"error": _("没有代码为“{code}”的成员馆。").format(code=code[:64])},
+                             status=404)
     report = await blocking(request, _report, request.app[STORE], code)
     return json_response({"library": code, "name": name, "kinds": _kinds(), "job": job,
                           **report})

@@ -23,6 +23,7 @@ from aiohttp import web
 from harvest.store import QuarantineSummary, RecordStore
 from portal.admin_kit import admin_render
 from portal.core import CONFIG, STORE, blocking
+from portal.i18n import N_, _
 from portal.records import local_time
 
 PAGE_SIZE = 50
@@ -46,7 +47,7 @@ def _decode(raw: bytes) -> tuple[str, str]:
             return raw.decode(encoding), label
         except UnicodeDecodeError:
             continue
-    return raw.decode("utf-8", "replace"), "UTF-8（无法解码的字节显示为 �）"
+    return raw.decode("utf-8", "replace"), N_("UTF-8（无法解码的字节显示为 �）")
 
 
 def decode_for_display(raw: bytes) -> tuple[str, str]:
@@ -121,7 +122,7 @@ async def entry_page(request: web.Request) -> web.Response:
     entry, raw = found
     text, decoded_as = decode_for_display(raw[:SHOW_BYTES])
     return await admin_render(request, "admin_quarantine_entry.html", entry=entry,
-                              text=text, decoded_as=decoded_as, hex=hex_dump(raw),
+                              text=text, decoded_as=_(decoded_as), hex=hex_dump(raw),
                               truncated=len(raw) > SHOW_BYTES, show_bytes=SHOW_BYTES,
                               hex_bytes=HEX_BYTES)
 

@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from portal.i18n import N_
+
 # Names of environment variables, not secrets.
 PASSWORD_ENV = "TONGJIAN_ADMIN_PASSWORD_HASH"  # noqa: S105
 TOKEN_ENV = "TONGJIAN_ADMIN_TOKEN"  # noqa: S105
@@ -126,12 +128,20 @@ def same_secret(given: str, expected: str) -> bool:
 # -- settings ----------------------------------------------------------------------------
 
 
+BAD_HASH = N_("{env} 不是有效的口令散列值（不能直接填写口令），已忽略")
+SHORT_TOKEN = N_("{env} 太短（至少 {n} 个字符），已忽略")
+
+
 @dataclass
 class AuthSettings:
     password_hash: str = ""
     token: str = ""
     metrics_token: str = ""
-    problems: list[str] = field(default_factory=list)  # what was set but ignored, and why
+    # what was set but ignored, and why: (message, its values), translated where shown
+    problems: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+
+    def problem_texts(self, translate: Callable[[str], str] = str) -> list[str]:
+        return [translate(message).format(**values) for message, values in self.problems]
 
     @property
     def enabled(self) -> bool:
@@ -147,12 +157,11 @@ class AuthSettings:
                 parse_hash(raw_hash)
                 out.password_hash = raw_hash
             except ValueError:
-                out.problems.append(f"{PASSWORD_ENV} 不是有效的口令散列值（不能直接填写口令），"
-                                    "已忽略")
+                out.problems.append((BAD_HASH, {"env": PASSWORD_ENV}))
         for name, attr in ((TOKEN_ENV, "token"), (METRICS_TOKEN_ENV, "metrics_token")):
             value = env.get(name, "").strip()
             if value and len(value) < MIN_TOKEN:
-                out.problems.append(f"{name} 太短（至少 {MIN_TOKEN} 个字符），已忽略")
+                out.problems.append((SHORT_TOKEN, {"env": name, "n": MIN_TOKEN}))
             elif value:
                 setattr(out, attr, value)
         return out

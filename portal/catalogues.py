@@ -36,6 +36,7 @@ from connectors.availability import REASONS
 from core.entry import NO_ITEM_DATA, ONLINE_LOCATION
 from core.status import LABELS
 from harvest.clc import TOP_CLASSES
+from harvest.quality_rules import KINDS
 from portal.clc_tree import SUBCLASSES
 from portal.i18n import DEFAULT, DOMAIN, LANGUAGES, po_path
 from portal.labels import (
@@ -83,6 +84,9 @@ def data_tables() -> Iterator[str]:
         yield from table.values()
     yield NO_ITEM_DATA
     yield ONLINE_LOCATION
+    for kind in KINDS:  # the quality report's problem kinds, on the admin quality pages
+        yield kind.label
+        yield kind.explain
 
 
 def messages() -> Iterator[Message]:

@@ -129,7 +129,7 @@ def test_hash_is_self_describing_and_verifies() -> None:
 def test_plain_password_or_short_token_in_env_is_ignored() -> None:
     settings = AuthSettings.from_env({PASSWORD_ENV: "hunter2hunter2", TOKEN_ENV: "short"})
     assert not settings.enabled and len(settings.problems) == 2
-    assert all("hunter2" not in p for p in settings.problems)
+    assert all("hunter2" not in p for p in settings.problem_texts())
 
 
 # -- shut when not configured ------------------------------------------------------------

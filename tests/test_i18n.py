@@ -9,6 +9,7 @@ marked `_()` (or marked and not translated) fails here, whichever page it is on.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from aiohttp.test_utils import TestClient
 
 from core.model import Author, Holding, Record
 from portal import catalogues
+from portal.auth import METRICS_TOKEN_ENV, PASSWORD_ENV, TOKEN_ENV
 from portal.i18n import COOKIE, js_msgids, translations
 from tests.conftest import MakeClient, MakeWorld, World
+from tests.test_admin import hidden_csrf, login, origin, use_credentials
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -205,3 +208,80 @@ async def test_values_in_translated_sentences_are_escaped(client: TestClient) ->
     for lang, sentence in (("en", "Results for “{}”"), ("zh", "“{}”的检索结果")):
         html = await (await client.get("/search", params={"q": "<b>x</b>", "lang": lang})).text()
         assert sentence.format("&lt;b&gt;x&lt;/b&gt;") in html and "<b>x</b>" not in html
+
+
+def _no_chinese_left(path: str, html: str) -> None:
+    assert '<html lang="en">' in html, path
+    left = HAN.findall(_visible_text(html))
+    assert not left, (path, "".join(left), [line for line in html.splitlines()
+                                            if HAN.search(_visible_text(line))][:5])
+
+
+async def test_english_admin_pages_have_no_chinese_left(world: World, make_client: MakeClient,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The staff's pages too — sources, quarantine, quality, merge — with what the Python
+    behind them says (flash messages, the decoding label, the quality kinds' names)."""
+    use_credentials(monkeypatch)
+    store = world.store
+    run = store.start_harvest("prov")
+    store.finish_harvest(run, {"new": 1}, None)
+    run = store.start_harvest("prov")
+    store.finish_harvest(run, {}, "connection to 127.0.0.1:9 timed out")
+    store.quarantine("prov", 7, "leader: bad record length", b"00042nam\x1e\xff\x1d",
+                     record_id="r7", offset=1234)
+    store.commit()
+    client = await make_client()
+    assert (await login(client)).status == 303
+    csrf = hidden_csrf(await (await client.get("/admin?lang=en")).text())
+    # a harvest asked for without a scheduler: the flash message says why nothing happened
+    page = await client.post("/admin/sources/prov/harvest", data={"csrf": csrf},
+                             headers=origin(client))
+    html = await page.text()
+    assert "The background harvest scheduler is not running; nothing was done." in html
+    _no_chinese_left("/admin", html)
+    for _ in range(200):  # the first visit of the month starts the review; wait for it
+        job = (await (await client.get("/api/admin/quality")).json())["job"]
+        if not job["running"] and job.get("finished"):
+            break
+        await asyncio.sleep(0.05)
+    paths = ["/admin", "/admin/quarantine", "/admin/quarantine?source=prov",
+             "/admin/quality", "/admin/quality/PROV", "/admin/quality/PROV?kind=no_isbn",
+             "/admin/records/e1/merge"]
+    quarantined = re.search(r'href="/admin/quarantine/(\d+)"',
+                            await (await client.get("/admin/quarantine")).text())
+    assert quarantined is not None
+    paths.append(f"/admin/quarantine/{quarantined.group(1)}")
+    for path in paths:
+        response = await client.get(path + ("&" if "?" in path else "?") + "lang=en")
+        assert response.status == 200, path
+        _no_chinese_left(path, await response.text())
+    quality = await (await client.get("/admin/quality/PROV?lang=en")).text()
+    assert "Holding without call number" in quality and "Provincial Library" in quality
+    raw = await (await client.get(paths[-1] + "?lang=en")).text()
+    assert "Raw record (decoded as UTF-8 (bytes that cannot be decoded are shown as �))" in raw
+    sources = await (await client.get("/admin?lang=en")).text()
+    assert "Failing: 1 in a row" in sources and "Harvest now" in sources
+    # a split: its flash message and the librarians' splits listed on the entry's page
+    page = await client.post("/admin/records/e1/split", headers=origin(client),
+                             data={"csrf": csrf, "key": "city:c1", "reason": "another edition"})
+    assert page.status == 200
+    html = await page.text()
+    assert "Split: city:c1 is no longer merged" in html and "Splits made by librarians" in html
+    _no_chinese_left(str(page.url.path), html)
+
+
+async def test_english_admin_setup_page(make_client: MakeClient,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without credentials the admin pages explain how to set them up — in English too,
+    with what was set and ignored."""
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    monkeypatch.delenv(METRICS_TOKEN_ENV, raising=False)
+    monkeypatch.setenv(TOKEN_ENV, "short")
+    client = await make_client()
+    response = await client.get("/admin?lang=en")
+    assert response.status == 200
+    html = await response.text()
+    _no_chinese_left("/admin", html)
+    assert "Administration is not enabled" in html
+    assert f"{TOKEN_ENV} is too short (at least" in html and "How to enable it" in html
