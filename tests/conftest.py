@@ -153,6 +153,21 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
 # -- a small world: config, store, index, app ----------------------------------------------
 
 
+#: Two libraries in two regions, each with a (never contacted) Z39.50 source: the smallest
+#: consortium the union catalogue's outward services (OAI-PMH, SRU, lineage) can show.
+TWO_LIBRARIES: dict[str, Any] = {
+    "consortium": {"name": "测试联合目录"},
+    "libraries": [
+        {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
+        {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
+    ],
+    "sources": [
+        {"name": "sx", "library": "SXPL", "protocol": "z3950", "address": "127.0.0.1:1/D"},
+        {"name": "xy", "library": "XYLIB", "protocol": "z3950", "address": "127.0.0.1:2/D"},
+    ],
+}
+
+
 @dataclass
 class World:
     """What the portal runs on, in a test's tmp folder: the real store and the real

@@ -13,18 +13,9 @@ from harvest.pipeline import update_index
 from harvest.schema import SCHEMA_VERSION, version_of
 from harvest.store import RecordStore
 from index.tantivy_backend import TantivyBackend
+from tests.conftest import TWO_LIBRARIES
 
-CONFIG = {
-    "consortium": {"name": "测试"},
-    "libraries": [
-        {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
-        {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
-    ],
-    "sources": [
-        {"name": "sx", "library": "SXPL", "protocol": "z3950", "address": "127.0.0.1:1/D"},
-        {"name": "xy", "library": "XYLIB", "protocol": "z3950", "address": "127.0.0.1:2/D"},
-    ],
-}
+CONFIG = TWO_LIBRARIES
 
 
 def rec(source: str, sid: str, isbn: str = "", **fields: object) -> Record:

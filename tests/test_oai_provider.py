@@ -15,22 +15,12 @@ from sickle.oaiexceptions import IdDoesNotExist, NoRecordsMatch
 from core.model import Author, Holding, Record
 from harvest.pipeline import update_index
 from portal.oai_provider import REPOSITORY, Repository, Tokens, entry_of
-from tests.conftest import World
+from tests.conftest import TWO_LIBRARIES, World
 
 NS = {"o": "http://www.openarchives.org/OAI/2.0/", "m": "http://www.loc.gov/MARC21/slim",
       "dc": "http://purl.org/dc/elements/1.1/", "dcterms": "http://purl.org/dc/terms/"}
 
-CONFIG = {
-    "consortium": {"name": "测试联合目录"},
-    "libraries": [
-        {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
-        {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
-    ],
-    "sources": [
-        {"name": "sx", "library": "SXPL", "protocol": "z3950", "address": "127.0.0.1:1/D"},
-        {"name": "xy", "library": "XYLIB", "protocol": "z3950", "address": "127.0.0.1:2/D"},
-    ],
-}
+CONFIG = TWO_LIBRARIES
 
 
 def book(source: str, sid: str, title: str, isbn: str, **more: Any) -> Record:

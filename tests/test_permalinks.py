@@ -7,19 +7,9 @@ import pytest
 
 from core.model import Holding, Record
 from harvest.pipeline import update_index
-from tests.conftest import World
+from tests.conftest import TWO_LIBRARIES, World
 
-CONFIG = {
-    "consortium": {"name": "测试"},
-    "libraries": [
-        {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
-        {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
-    ],
-    "sources": [
-        {"name": "sx", "library": "SXPL", "protocol": "z3950", "address": "127.0.0.1:1/D"},
-        {"name": "xy", "library": "XYLIB", "protocol": "z3950", "address": "127.0.0.1:2/D"},
-    ],
-}
+CONFIG = TWO_LIBRARIES
 
 
 def book(source: str, sid: str, title: str, *isbn: str) -> Record:

@@ -13,23 +13,13 @@ from lxml import etree
 
 from core.model import Author, Holding, Record
 from portal import sru_query
-from tests.conftest import World
+from tests.conftest import TWO_LIBRARIES, World
 
 NS = {"s": "http://www.loc.gov/zing/srw/", "s2": "http://docs.oasis-open.org/ns/search-ws/sruResponse",
       "m": "http://www.loc.gov/MARC21/slim", "d": "http://www.loc.gov/zing/srw/diagnostic/",
       "zr": "http://explain.z3950.org/dtd/2.0/", "dc": "http://purl.org/dc/elements/1.1/"}
 
-CONFIG = {
-    "consortium": {"name": "测试联合目录"},
-    "libraries": [
-        {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市", "level": "province"},
-        {"code": "XYLIB", "name": "咸阳市图书馆", "region": "咸阳市", "level": "city"},
-    ],
-    "sources": [
-        {"name": "sx", "library": "SXPL", "protocol": "z3950", "address": "127.0.0.1:1/D"},
-        {"name": "xy", "library": "XYLIB", "protocol": "z3950", "address": "127.0.0.1:2/D"},
-    ],
-}
+CONFIG = TWO_LIBRARIES
 
 
 def book(source: str, sid: str, title: str, author: str, isbn: str, year: int, clc: str,
