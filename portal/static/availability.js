@@ -13,18 +13,7 @@
 (function () {
   "use strict";
 
-  // The page's language (portal/i18n.py): msgid → translation from <script id="i18n">;
-  // "{name}" in a message is filled from `values`.
-  var messages = {};
-  try {
-    var table = document.getElementById("i18n");
-    if (table) { messages = JSON.parse(table.textContent) || {}; }
-  } catch (e) { messages = {}; }
-  function T(text, values) {
-    var out = messages[text] || text;
-    Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
-    return out;
-  }
+  var T = window.tongjianT;  // the page's language (static/i18n.js)
 
   var cells = document.querySelectorAll("td[data-status]");
   if (!cells.length || !window.fetch || !window.JSON) {
