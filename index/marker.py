@@ -25,7 +25,13 @@ MARKER = "tongjian-index.json"
 # 3: pinyin phrases and initials, class paths, suggest terms (issue 12); 2: summary
 # holdings carry `online` (release 0.2.0); 1: release 0.1.0, unmarked
 FORMAT = 3
-_ANALYSING = ("core/fold.py", "index/text.py", "index/documents.py")
+# What decides an index's documents: the text analysis, the document shape, and each
+# backend's preparation of a document (tantivy's `analyse_document`, which Meilisearch's
+# `prepare_document` reuses, the suggest-term layout).  The backends' files hold query
+# code too, so a change to it costs a rebuild it did not need: the price of never
+# missing one.
+_ANALYSING = ("core/fold.py", "index/text.py", "index/documents.py", "index/nearby.py",
+              "index/tantivy_backend.py", "index/meili_backend.py")
 _ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,7 +11,7 @@ stays the same is everything a reader can tell apart:
   segmenter folds traditional script only after it has segmented, so 紅樓夢 left to it is
   cut differently from 红楼梦; pre-analysed terms sidestep that.  Typo tolerance is off
   for the Han fields (a one-character "typo" of a two-character word is another word)
-  and prefix search is off (tantivy matches whole terms only).
+  and prefix search is off (tantivy matches whole terms only; `suggest` below).
 * **The same fields, weights and facets.**  The searchable attributes are tantivy's
   weighted fields in the order of their weights (Meilisearch ranks by attribute order,
   not by numeric boosts), preceded by `title_key` so a title equal to the query ranks
@@ -30,6 +30,23 @@ words that match nothing put last and the rarer words first, so one absent or mi
 word still does not empty the page; and the ranking among equally good matches is
 Meilisearch's bucket sort, not BM25.
 
+Issue 12's behaviours: initials (hlm), mixed input (红lm) and joined pinyin are terms of
+the analysed fields, so they match as words; the class query (I242 → I242.4) filters on
+`clc_path`, and the class facet filters on the field of the chosen level and counts the
+level below (`index.nearby`), as tantivy does.  Not said alike: tantivy's phrase query
+over pinyin syllables and over character pairs (substring) — Meilisearch's proximity
+rule ranks adjacent words first but does not require them — and its numeric boosts
+(title phrase 8 > author phrase 5), here the attribute order (title fields before
+author fields).  `suggest` keeps prefix search off (it would loosen every query): each
+document stores every prefix (≤ 16 characters) of its suggest keys as an exact filter,
+and the facet distribution of the matching entries' suggest terms gives the same terms
+and counts tantivy reads off its term dictionary.  `did_you_mean` takes candidates from
+Meilisearch (typo tolerance on the whole-pinyin fields; titles sharing a character pair)
+and keeps those `nearby.one_edit` away, as tantivy's fuzzy terms are; Meilisearch counts
+a typo on a word's first letter as two, so a first-letter slip (hongloumeng → jongloumeng)
+may find no candidate, and a two-character title with its other character changed shares
+no pair with the query.
+
 Indexing is asynchronous on the server: `add_prepared` sends batches and remembers their
 tasks, `commit` waits until every task has succeeded (and raises with the server's error
 otherwise), so "visible after commit" holds as for tantivy.  Needs Meilisearch ≥ 1.12
@@ -44,13 +61,20 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import meilisearch
 from meilisearch.errors import MeilisearchApiError, MeilisearchError
 
-from index import text
-from index.backend import FACETS, YEAR_RANGES, SearchHit, SearchRequest, SearchResult
+from index import nearby, text
+from index.backend import (
+    FACETS,
+    YEAR_RANGES,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+    Suggestion,
+)
 from index.tantivy_backend import (
     _BOOSTS,
     _FACET_SIZE,
@@ -65,7 +89,10 @@ from index.tantivy_backend import (
 
 _NONE = "_none"  # the hidden material type of a document without one (counts add up)
 _FACET_FIELDS = tuple(f for f in FACETS if f != "year_range")
-_CODES = ("isbn", "issn", "call_number", "call_number_prefix", "clc")
+_CODES = ("isbn", "issn", "call_number", "call_number_prefix", "clc", "clc_path")
+_SUGGEST_PREFIX = 16  # longest suggest-key prefix stored; a longer input is checked after
+_SUGGEST_SCAN = 1000  # suggest terms counted per request (the facet size)
+_NEAR_SCAN = 20  # candidates per query that did_you_mean checks for one edit
 # Every analysed field, the heaviest first: Meilisearch's `attribute` rule ranks by order.
 _SEARCHABLE = ("title_key", *sorted(_BOOSTS, key=lambda f: -_BOOSTS[f]))
 _HAN_FIELDS = tuple(f for f in _SEARCHABLE if f not in _PINYIN_BOOSTS)
@@ -78,7 +105,8 @@ _TASK_TIMEOUT_MS = 3_600_000  # a 10M-entry rebuild's last batch can take minute
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": list(_SEARCHABLE),
     "displayedAttributes": ["id", "summary_doc"],
-    "filterableAttributes": [*_FACET_FIELDS, "year_range", "year", *_CODES],
+    "filterableAttributes": [*_FACET_FIELDS, *nearby.CLASS_FIELDS[1:], "year_range", "year",
+                             *_CODES, "suggest", "suggest_prefix"],
     "sortableAttributes": ["year"],
     # `sort` first: a sorted list is in year order, as tantivy's; without a sort the rule
     # does nothing and relevance decides.
@@ -137,6 +165,9 @@ def prepare_document(doc: dict[str, Any]) -> dict[str, Any]:
         fields["year_range"] = label
     if fields.get("call_number"):
         fields["call_number_prefix"] = _prefixes(fields["call_number"])
+    if fields.get("suggest"):
+        keys = [t.partition(nearby.SEP)[0][:_SUGGEST_PREFIX] for t in fields["suggest"]]
+        fields["suggest_prefix"] = _prefixes(keys)
     return fields
 
 
@@ -275,17 +306,89 @@ class MeiliBackend:
         """Delete the whole index from the server (tests, or retiring a deployment)."""
         self._wait([self._client.delete_index(self.uid).task_uid])
 
+    # -- suggest and did-you-mean ----------------------------------------------------
+
+    def suggest(self, q: str, limit: int = 8) -> list[Suggestion]:
+        """Titles and names starting with what the reader typed: the entries whose suggest
+        keys have that prefix (an exact filter on stored prefixes, so prefix search stays
+        off for every other query), and their suggest terms counted by the facet
+        distribution — the same terms, counts and order as tantivy's term dictionary."""
+        keys = nearby.suggest_keys(q)
+        if not keys:
+            return []
+        params: dict[str, Any] = {
+            "filter": _any_value("suggest_prefix", [k[:_SUGGEST_PREFIX] for k in keys]),
+            "facets": ["suggest"], "limit": 0,
+        }
+        try:
+            raw = self._index.search("", params)
+        except MeilisearchError as e:
+            raise self._fail("suggesting", e) from e
+        terms = (raw.get("facetDistribution") or {}).get("suggest", {})
+        found: dict[tuple[Literal["title", "author"], str], tuple[bool, int]] = {}
+        for term, count in terms.items():
+            head, _, rest = str(term).partition(nearby.SEP)
+            matched = [k for k in keys if head.startswith(k)]
+            if not rest or not matched:
+                continue
+            kind: Literal["title", "author"] = "title" if rest[0] == "t" else "author"
+            item = (kind, rest[1:])
+            exact, n = found.get(item, (False, 0))
+            found[item] = (exact or head in matched, max(n, int(count)))
+        ranked = sorted(found.items(), key=lambda kv: (not kv[1][0], -kv[1][1],
+                                                        len(kv[0][1]), kv[0]))
+        return [Suggestion(text=display, field=kind) for (kind, display), _ in ranked[:limit]]
+
+    def did_you_mean(self, q: str, limit: int = 3) -> list[str]:
+        """Titles and names one pinyin letter or one character away, as tantivy's: the
+        candidates come from Meilisearch (its typo tolerance on the whole-pinyin fields;
+        for characters, titles sharing a character pair), and only those `nearby.one_edit`
+        away from the query are kept."""
+        q = " ".join(q.split())
+        letters = nearby.pinyin_letters(q)
+        queries: list[tuple[str, dict[str, Any]]] = []
+        if text.latin_input(q) is not None:
+            if letters:
+                queries = [(side, {"q": letters, "attributesToSearchOn": [field]})
+                           for side, field in nearby.FUZZY_FIELDS.items()]
+        elif (key := text.title_key(q)) and 2 <= len(key) <= 30:
+            queries = [("title", {"q": pair, "attributesToSearchOn": ["title_bigram"],
+                                  "locales": ["cmn"]})
+                       for pair in dict.fromkeys(text.bigrams(key))]
+        if not queries:
+            return []
+        try:
+            found = self._client.multi_search(
+                [{"indexUid": self.uid, "limit": _NEAR_SCAN, **params}
+                 for _, params in queries])["results"]
+        except MeilisearchError as e:
+            raise self._fail("looking for near queries", e) from e
+        out: list[str] = []
+        for (side, _), result in zip(queries, found, strict=True):
+            for hit in result.get("hits") or []:
+                stored = hit.get("summary_doc") or {}
+                title = str(stored.get("title") or "")
+                if not letters:
+                    if nearby.one_edit(text.title_key(title), text.title_key(q)):
+                        out.append(title)
+                    continue
+                values = (text.title_parts(title) if side == "title"
+                          else [str(n) for n in stored.get("authors") or []])
+                out += [v for v in values if nearby.one_edit(nearby.spelt(v), letters)]
+        return nearby.distinct_corrections(q, out, limit)
+
     # -- search ----------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
         page_size = max(1, min(int(request.page_size or 20), _MAX_PAGE_SIZE))
         page = max(1, int(request.page or 1))
         filters = self._filters(request.filters)
+        below = nearby.class_below(request.filters)
         result = SearchResult(total=0, hits=[], facets={name: [] for name in FACETS})
         try:
             for q, extra, options in self._plan(request):
                 result = self._run(q, [*filters, *extra], options, request.sort, page,
-                                   page_size)
+                                   page_size, below)
                 if result.total:
                     break
         except MeilisearchError as e:
@@ -299,7 +402,13 @@ class MeiliBackend:
         out = []
         for name, values in (filters or {}).items():
             values = [str(v) for v in (values or []) if str(v)]
-            if values and name in FACETS:
+            if not values or name not in FACETS:
+                continue
+            if name == "clc_top":  # a class of any level: the field of its level
+                by_level = [_any_value(field, chosen)
+                            for field, chosen in nearby.class_values_by_level(values)]
+                out.append(" OR ".join(by_level) if by_level else 'clc_top IN [""]')
+            else:
                 out.append(_any_value(name, values))
         return out
 
@@ -328,9 +437,9 @@ class MeiliBackend:
                 yield "", [_any_value("issn", [key])], {}
             if text.looks_like_call_number(q):
                 yield "", [_any_value("call_number", [code])], {}
-                yield "", [_any_value("clc", [code])], {}
+                yield "", [_any_value("clc_path", [code])], {}
         if field == "subject" and text.looks_like_call_number(q):
-            yield "", [_any_value("clc", [code])], {}
+            yield "", [_any_value("clc_path", [code])], {}
         words = [w for w, _ in text.query_words(q)][:_MAX_QUERY_WORDS]
         if not words:
             return
@@ -354,11 +463,11 @@ class MeiliBackend:
         return [words[i] for i in order]
 
     def _run(self, q: str, filters: list[str], options: dict[str, Any], sort: str,
-             page: int, page_size: int) -> SearchResult:
+             page: int, page_size: int, below: str = "") -> SearchResult:
         in_window = page * page_size <= _MAX_WINDOW
         params: dict[str, Any] = {
             **options,
-            "facets": [*_FACET_FIELDS, "year_range"],
+            "facets": [*_FACET_FIELDS, "year_range", *([below] if below else [])],
             "page": page if in_window else 1,
             "hitsPerPage": page_size if in_window else 0,
             "showRankingScore": True,
@@ -382,6 +491,9 @@ class MeiliBackend:
             else:
                 pairs.sort(key=lambda p: (-p[1], p[0]))
             facets[name] = pairs
+        if below:  # the level under the class chosen, as tantivy counts it
+            sub = [(str(v), int(n)) for v, n in distribution.get(below, {}).items() if n]
+            facets["clc_top"] += sorted(sub, key=lambda p: (-p[1], p[0]))
         hits = [SearchHit(id=str(h["id"]),
                           score=float(h.get("_rankingScore", 0.0)) if sort == "relevance"
                           else 0.0,

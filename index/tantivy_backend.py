@@ -64,6 +64,14 @@ from index.backend import (
     SearchResult,
     Suggestion,
 )
+from index.nearby import CLASS_FIELDS as _CLASS_FIELDS
+from index.nearby import FUZZY_FIELDS as _FUZZY_FIELDS
+from index.nearby import SEP as _SEP
+from index.nearby import class_below as _class_below
+from index.nearby import class_values_by_level, distinct_corrections, pinyin_letters
+from index.nearby import one_edit as _one_edit
+from index.nearby import spelt as _spelt
+from index.nearby import suggest_keys as _suggest_keys
 
 # Analysed text fields and their weight in an "any field" search.  Title dominates: a word
 # in the title says far more about a book than the same word in its summary.
@@ -132,12 +140,8 @@ _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     "subject": (("subjects",), (), ()),
 }
 _ISBN_SHAPED = re.compile(r"[0-9]{9}[0-9X]|97[89][0-9]{10}")
-_FUZZY_FIELDS = {"title": "title_pinyin_whole", "author": "author_pinyin_joined"}
-_FUZZY_MIN = 5  # letters a typo-tolerant pinyin look-up needs (hlm± a letter is noise)
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
-# The class facet's levels, one field each (portal.clc_tree.LEVELS): I, I2, I24.
-_CLASS_FIELDS = ("clc_top", "clc_2", "clc_3")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
 # A facet with exactly one value per document (`cluster_document` gives each entry one
 # material type, possibly none): its buckets plus the missing bucket add up to the number
@@ -199,7 +203,6 @@ def _year(value: Any) -> int | None:
         return None
 
 
-_SEP = "\x1f"  # between a suggest term's key and its display form: in no key, no title
 _SUGGEST_CHARS = 60  # longer titles are not typed, and make long terms
 
 
@@ -544,10 +547,9 @@ class TantivyBackend:
         searcher, _ = self._searcher()
         latin = text.latin_input(q)
         queries: list[tuple[str, tantivy.Query]] = []
-        letters = ""
+        letters = pinyin_letters(q)
         if latin is not None:
-            letters = "".join(latin.syllables) or q.replace(" ", "").lower()
-            if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
+            if letters:
                 queries += [(side, tantivy.Query.fuzzy_term_query(
                     self._schema, _FUZZY_FIELDS[side], letters, distance=1))
                     for side in ("title", "author")]
@@ -566,13 +568,7 @@ class TantivyBackend:
                 values = (text.title_parts(str(stored.get("title") or "")) if side == "title"
                           else [str(n) for n in stored.get("authors") or []])
                 out += [v for v in values if _one_edit(_spelt(v), letters)]
-        seen = {text.title_key(q)}
-        unique = []
-        for item in out:
-            if text.title_key(item) not in seen:
-                seen.add(text.title_key(item))
-                unique.append(item)
-        return unique[:limit]
+        return distinct_corrections(q, out, limit)
 
     def _top(self, searcher: Any, query: tantivy.Query, sort: str, offset: int,
              limit: int) -> list[tuple[Any, Any]]:
@@ -684,16 +680,14 @@ class TantivyBackend:
                 [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
             )
             yield self._any_of([relaxed, *extra])
-        if latin is not None:
+        if latin is not None and (letters := pinyin_letters(q)):
             # Still nothing: a letter typed wrong (hongloumen).  Pinyin one edit away from
             # a whole title part or name, only now, so exact spellings never compete.
-            letters = "".join(latin.syllables) or q.replace(" ", "").lower()
-            if len(letters) >= _FUZZY_MIN and letters.isascii() and letters.isalpha():
-                yield self._any_of([
-                    tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
-                        self._schema, _FUZZY_FIELDS[side], letters, distance=1),
-                        _PHRASE_BOOSTS[side])
-                    for side in fields[1]])
+            yield self._any_of([
+                tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
+                    self._schema, _FUZZY_FIELDS[side], letters, distance=1),
+                    _PHRASE_BOOSTS[side])
+                for side in fields[1]])
 
     def _substring(self, q: str) -> list[tantivy.Query]:
         """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
@@ -832,8 +826,7 @@ class TantivyBackend:
                 out.append(self._any_of(ranges))
             elif name == "clc_top":  # a class of any level: the field of its level
                 by_level = [tantivy.Query.term_set_query(self._schema, field, chosen)
-                            for level, field in enumerate(_CLASS_FIELDS, 1)
-                            if (chosen := [v for v in values if len(v) == level])]
+                            for field, chosen in class_values_by_level(values)]
                 out.append(self._any_of(by_level))
             else:
                 out.append(tantivy.Query.term_set_query(self._schema, name, values))
@@ -863,38 +856,6 @@ def _empty(path: Path) -> None:
 _SUGGEST_SCAN = 200  # most common display forms per key considered
 
 
-def _spelt(value: str) -> str:
-    return "".join(text.pinyin_forms(value).syllables)
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Within one insertion, deletion, substitution or swap of neighbours."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    return (a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
-            or (a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:]))
-
-
-def _suggest_keys(q: str) -> list[str]:
-    """The suggest-term prefixes for a partial query: its characters (folded), and for
-    letters their pinyin or initials reading (红l → hl)."""
-    q = " ".join(q.split())
-    keys = []
-    key = text.title_key(q)
-    if key and (not key.isascii() or len(key) >= 2):
-        keys.append(key)
-    latin = text.latin_input(q)
-    if latin is not None:
-        if latin.syllables:
-            keys.append("".join(latin.syllables))
-        if len(latin.initials) >= 2:
-            keys.append(latin.initials)
-    return keys
-
-
 def _no_facets() -> dict[str, list[tuple[str, int]]]:
     return {name: [] for name in FACETS}
 
@@ -918,14 +879,6 @@ def _aggregations() -> dict[str, Any]:
 
 
 _AGGREGATIONS = _aggregations()
-
-
-def _class_below(filters: dict[str, list[str]] | None) -> str:
-    """The class level field to count: the one below the deepest class chosen ('' when no
-    class is chosen, or the deepest level is: the top classes are always counted)."""
-    chosen = [v for v in (filters or {}).get("clc_top", []) if v]
-    depth = max((len(v) for v in chosen), default=0)
-    return _CLASS_FIELDS[depth] if 0 < depth < len(_CLASS_FIELDS) else ""
 
 
 @lru_cache(maxsize=len(_CLASS_FIELDS))

@@ -269,3 +269,90 @@ def test_replace_and_delete_by_id(fresh):
     fresh.clear()
     fresh.commit()
     assert fresh.count() == 0 and ids(fresh, "红楼梦") == []
+
+
+# -- what the portal relies on since issue 12: initials, pinyin phrases per field, class and
+# call-number queries, the class hierarchy facet, suggest and did-you-mean.  Two more
+# entries, in their own index so the counts above stay as they are.
+
+MORE: dict[str, list[Record]] = {
+    "c-cao-bio": [  # 曹雪芹 in a title: above the book he wrote, for "cao xueqin"
+        rec("bjl", "10", "BJL", "K825.6/30", title="曹雪芹传", year=2005, language="chi",
+            material_type="book", clc=["K825.6"], clc_top="K", authors=[Author("周汝昌")]),
+    ],
+    "c-tu": [
+        rec("sxpl", "11", "SXPL", "TU/345", title="建筑设计资料集", year=1994, language="chi",
+            material_type="book", clc=["TU206"], clc_top="T"),
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def more(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
+    backend = _fill(BACKENDS[request.param]())
+    backend.add([cluster_document(cid, records, LIBS) for cid, records in MORE.items()])
+    backend.commit()
+    yield backend
+    _dispose(backend)
+
+
+def test_pinyin_initials_and_mixed_input(more):
+    assert ids(more, "hlm")[0] == "c-hlm"
+    assert ids(more, "红lm")[0] == "c-hlm"
+    assert ids(more, "hong楼梦")[0] == "c-hlm"
+    assert "c-cao-bio" not in ids(more, "hlm")
+
+
+def test_pinyin_syllables_in_order_title_above_author(more):
+    assert ids(more, "cao xueqin")[:2] == ["c-cao-bio", "c-hlm"]
+    assert ids(more, "cao xueqin", field="author") == ["c-hlm"]
+    assert ids(more, "cao xueqin", field="title") == ["c-cao-bio"]
+
+
+def test_class_number_query_finds_the_classes_below(more):
+    assert ids(more, "I242") == ["c-hlm"]  # catalogued I242.4
+    assert set(ids(more, "I2", field="subject")) == {"c-hlm", "c-hlm-study"}
+    assert ids(more, "I24", field="subject") == ["c-hlm"]
+    assert ids(more, "I243") == []  # a class no entry is in
+
+
+def test_call_number_query_of_every_shape(more):
+    assert ids(more, "TU/345") == ["c-tu"]
+    assert ids(more, "tu/345", field="call_number") == ["c-tu"]
+    assert ids(more, "K825.6/30") == ["c-cao-bio"]
+
+
+def test_class_facet_is_a_hierarchy(more):
+    res = more.search(SearchRequest(filters={"clc_top": ["I"]}, page_size=100))
+    assert {h.id for h in res.hits} == {"c-hlm", "c-hlm-study", "c-shelf"}
+    assert ("I2", 2) in res.facets["clc_top"]  # the level under the class chosen
+    res = more.search(SearchRequest(filters={"clc_top": ["I2"]}, page_size=100))
+    assert {h.id for h in res.hits} == {"c-hlm", "c-hlm-study"}
+    assert {"I24", "I20"} <= dict(res.facets["clc_top"]).keys()
+    assert ids(more, filters={"clc_top": ["I24"]}) == ["c-hlm"]
+    assert ids(more, filters={"clc_top": ["I24", "K"]}) != []
+    plain = more.search(SearchRequest(page_size=1)).facets["clc_top"]
+    assert all(len(v) == 1 for v, _ in plain)  # no class chosen: the top level only
+
+
+def test_suggest_titles_and_names_from_a_prefix(more):
+    def texts(q: str) -> list[tuple[str, str]]:
+        return [(s.text, s.field) for s in more.suggest(q)]
+
+    assert texts("hl")[0] == ("红楼梦", "title")  # initials; the shortest first
+    assert ("红楼梦研究", "title") in texts("hl")
+    assert texts("红楼")[0] == ("红楼梦", "title")
+    assert texts("紅樓")[0] == ("红楼梦", "title")  # either script
+    assert texts("hongl")[0] == ("红楼梦", "title")  # joined pinyin
+    assert ("曹雪芹", "author") in texts("caox")
+    assert ("曹雪芹传", "title") in texts("caox")
+    assert texts("zzzz") == [] and texts("") == []
+    assert len(more.suggest("hl", limit=1)) == 1
+
+
+def test_did_you_mean_one_letter_or_character_away(more):
+    assert more.did_you_mean("hongloumen") == ["红楼梦"]
+    assert "曹雪芹" in more.did_you_mean("caoxueqn")
+    assert more.did_you_mean("紅樓孟") == ["红楼梦"]
+    assert more.did_you_mean("红楼梦") == []  # the query itself is no correction
+    assert more.did_you_mean("xyzxyzxyz") == []
