@@ -247,7 +247,8 @@ def _syllable_set() -> frozenset[str]:
         found: set[str] = set()
         for readings in PINYIN_DICT.values():
             for reading in readings.split(","):
-                plain = unicodedata.normalize("NFD", reading.replace("ü", "v"))
+                # ü carries its tone as one more mark (ǚ = u + ¨ + ˇ): decompose first
+                plain = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
                 plain = "".join(c for c in plain if not unicodedata.combining(c))
                 if _VOWEL.search(plain):
                     found.add(plain)
