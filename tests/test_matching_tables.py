@@ -22,7 +22,7 @@ from harvest.matching.normalize import (
     volume_key,
     volumes_compatible,
 )
-from harvest.matching.rules import is_match
+from harvest.matching.rules import _judge, evidence, is_match, isbn_reused
 
 
 @pytest.mark.parametrize(("text", "n"), [
@@ -176,3 +176,243 @@ def test_other_editions_links_the_same_work_kept_apart() -> None:
     many = [MatchRecord(str(i), title="t", author="a") for i in range(5)]
     links = other_editions(many, {str(i): f"C{i}" for i in range(5)}, limit=2)
     assert links["C0"] == ["C1", "C2"] and links["C4"] == ["C0", "C1"]
+
+
+# ------------------------------------------------------------------ rules.py as a table
+# Each row: two records in; the strength and flags of the pairwise rule, its strength with
+# year_slack=1, the reused ISBN the quality report would list, and the evidence the record
+# page shows — the same code decides and explains, so the words pin the decision.
+
+_H = dict(title="红楼梦", authors=[Author("曹雪芹")], year=1982, publisher="人民文学出版社")
+
+
+@pytest.mark.parametrize(("a", "b", "judged", "slack1", "reused", "why"), [
+    pytest.param(dict(_H, isbn=["9787300000077"]), dict(_H, isbn=["9787300000077"], year=1984),
+                 (100, 0), 100, '',
+                 [
+                  'ISBN 9787300000077 相同 (same ISBN)',
+                  '题名相同（繁简、全半角、标点归一后） (same title)',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版年 1982 vs 1984（ISBN 相同，年份差异视为印刷年）',
+                  '结论：合并 (same edition)',
+                 ], id='isbn_same'),
+    pytest.param(dict(_H, isbn=["9787300000077"]), dict(_H, isbn=["9787300000077"], year=1985),
+                 (0, 0), 0, '',
+                 [
+                  'ISBN 9787300000077 相同 (same ISBN)',
+                  'ISBN 相同但出版年相差 3 年 (1982 vs 1985)：视为重印/再版 (a'
+                  ' reissue under the same ISBN) → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='isbn_gap'),
+    pytest.param(dict(title="区域概论", authors=[Author("秦林娜")], isbn=["9787300000077"]),
+                 dict(title="形势概论", authors=[Author("杜辉")], isbn=["9787300000077"]),
+                 (0, 0), 0, '9787300000077',
+                 [
+                  'ISBN 9787300000077 相同 (same ISBN)',
+                  'ISBN 相同但题名与著者均不同 (same ISBN, different title and'
+                  ' author): 区域概论 / 形势概论, 秦林娜 / 杜辉 → 一号多书，不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='isbn_reused'),
+    pytest.param(dict(title="红楼梦", authors=[Author("曹雪芹")], isbn=["9787300000077"]),
+                 dict(title="数学分析", authors=[Author("曹雪芹")], isbn=["9787300000077"]),
+                 (0, 0), 0, '',
+                 [
+                  'ISBN 9787300000077 相同 (same ISBN)',
+                  'ISBN 相同但题名无关 (unrelated titles: 红楼梦 /'
+                  ' 数学分析) → ISBN 可能有误，不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='isbn_unrelated'),
+    pytest.param(dict(_H, isbn=["9787300000077"]),
+                 dict(_H, isbn=["9787300000077"], material_type="map"),
+                 (0, 0), 0, '',
+                 [
+                  '资料类型不同 (material type) book vs map → 不合并',
+                  'ISBN 9787300000077 相同 (same ISBN)',
+                  '题名相同（繁简、全半角、标点归一后） (same title)',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版年相同 (same year): 1982',
+                  '结论：不合并 (not the same edition)',
+                 ], id='isbn_material'),
+    pytest.param(dict(_H), dict(_H, language="eng"),
+                 (0, 0), 0, '',
+                 [
+                  '语种不同 (language) chi vs eng → 不合并',
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：不合并 (not the same edition)',
+                 ], id='lang'),
+    pytest.param(dict(_H), dict(_H, language="und"),
+                 (80, 0), 80, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='lang_und'),
+    pytest.param(dict(_H), dict(_H),
+                 (80, 0), 80, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='plain'),
+    pytest.param(dict(_H), dict(_H, year=None),
+                 (75, 2), 75, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年缺失 (year missing)',
+                  '结论：合并 (same edition)',
+                 ], id='year_missing'),
+    pytest.param(dict(_H), dict(_H, year=1983),
+                 (0, 0), 75, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年不同 (different year) 1982 vs 1983 → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='year_off'),
+    pytest.param(dict(_H), dict(_H, publisher="中华书局"),
+                 (0, 0), 0, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者不同 (different publisher): 人民文学 vs 中华书局 → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='other_pub'),
+    pytest.param(dict(_H), dict(_H, publisher=""),
+                 (75, 0), 75, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者无法比较 (publisher missing or in another script)',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='no_pub'),
+    pytest.param(dict(_H), dict(_H, authors=[Author("高鹗")]),
+                 (0, 0), 0, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者不同 (different first author): 曹雪芹 vs 高鹗 → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='other_author'),
+    pytest.param(dict(_H), dict(_H, authors=[]),
+                 (70, 1), 70, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者无法比较 (author missing or in another script)',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='no_author'),
+    pytest.param(dict(_H, title="中华人民共和国发展报告"), dict(_H, title="中华人民共和国发展報吿"),
+                 (70, 0), 70, '',
+                 [
+                  '题名相近 (similar title) 0.91: 中华人民共和国发展报告 / 中华人民共和国发展报吿',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='similar_title'),
+    pytest.param(dict(_H, isbn=["9787300000077"]), dict(_H, isbn=["9787506384643"]),
+                 (0, 0), 0, '',
+                 [
+                  'ISBN 不同 (different ISBNs) 9787300000077 vs 9787506384643 → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='diff_isbn'),
+    pytest.param(dict(_H, isbn=["9787300000077"]), dict(_H, isbn_invalid=["9787300000070"]),
+                 (90, 0), 90, '',
+                 [
+                  'ISBN 前 12 位相同，一方校验位错误 (same ISBN but a wrong check digit)',
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='stem'),
+    pytest.param(dict(_H, title="中国发展报告1994"), dict(_H, title="中国发展报告1995"),
+                 (0, 0), 0, '',
+                 [
+                  '卷册不同 (volume/part) 1994 vs 1995 → 不合并',
+                  '题名相同（繁简、全半角、标点归一后） (same title): 中国发展报告',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：不合并 (not the same edition)',
+                 ], id='numbers'),
+    pytest.param(dict(_H, edition="第2版"), dict(_H),
+                 (0, 0), 0, '',
+                 [
+                  '版次不同 (edition) 2 vs 1 → 不合并',
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：不合并 (not the same edition)',
+                 ], id='edition'),
+    pytest.param(dict(_H, title="中华人民共和国发展报告"),
+                 dict(_H, title="中华人民共和国发展報吿", publisher=""),
+                 (0, 0), 0, '',
+                 [
+                  '题名相近 (similar title) 0.91: 中华人民共和国发展报告 / 中华人民共和国发展报吿',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者无法比较 (publisher missing or in another script)',
+                  '出版年相同 (same year): 1982',
+                  '依据不足 (not enough agreeing evidence) → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='similar_title_no_pub'),
+    pytest.param(dict(_H, authors=[]), dict(_H, publisher=""),
+                 (0, 0), 0, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者无法比较 (author missing or in another script)',
+                  '出版者无法比较 (publisher missing or in another script)',
+                  '出版年相同 (same year): 1982',
+                  '依据不足 (not enough agreeing evidence) → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='no_author_no_pub'),
+    pytest.param(dict(_H), dict(_H, publisher="人民文学出版社北京"),
+                 (75, 0), 75, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相近 (similar publisher): 人民文学 / 人民文学出版社北京',
+                  '出版年相同 (same year): 1982',
+                  '结论：合并 (same edition)',
+                 ], id='similar_pub'),
+    pytest.param(dict(_H, volume="上册"), dict(_H, volume="下册"),
+                 (0, 0), 0, '',
+                 [
+                  '卷册不同 (volume/part) 上 vs 下 → 不合并',
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者相同 (same publisher): 人民文学',
+                  '出版年相同 (same year): 1982',
+                  '结论：不合并 (not the same edition)',
+                 ], id='volumes'),
+    pytest.param(dict(_H, year=None, publisher=""), dict(_H, year=None, publisher=""),
+                 (0, 0), 0, '',
+                 [
+                  '题名相同（繁简、全半角、标点归一后） (same title): 红楼梦',
+                  '著者相同 (same author): 曹雪芹',
+                  '出版者无法比较 (publisher missing or in another script)',
+                  '出版年缺失 (year missing)',
+                  '依据不足 (not enough agreeing evidence) → 不合并',
+                  '结论：不合并 (not the same edition)',
+                 ], id='no_year_no_pub_exact'),
+])
+def test_rules_decide_and_explain(a: dict, b: dict, judged: tuple[int, int], slack1: int,
+                                  reused: str, why: list[str]) -> None:
+    x = MatchRecord.from_record(_record("s:a", **a))
+    y = MatchRecord.from_record(_record("t:b", **b))
+    assert _judge(x, y) == judged
+    assert _judge(x, y, year_slack=1)[0] == slack1
+    assert isbn_reused(x, y) == reused
+    assert evidence(x, y) == why
