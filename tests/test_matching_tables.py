@@ -416,3 +416,47 @@ def test_rules_decide_and_explain(a: dict, b: dict, judged: tuple[int, int], sla
     assert _judge(x, y, year_slack=1)[0] == slack1
     assert isbn_reused(x, y) == reused
     assert evidence(x, y) == why
+
+
+# ------------------------------------------------------------------- keys.py as a table
+
+@pytest.mark.parametrize(("fields", "title", "title_full", "volume", "volume_text", "numbers"), [
+    (dict(title="红楼梦 第二册"), "红楼梦", "", "2", "第二册", ()),  # part at the title's end
+    (dict(title="红楼梦 : 校注本 第三卷"), "红楼梦", "红楼梦校注本", "3", "第三卷", ()),
+    (dict(title="红楼梦 : 校注本. 第2卷"), "红楼梦", "红楼梦校注本", "2", "第2卷", ()),
+    (dict(title="红楼梦：脂评本"), "红楼梦", "红楼梦脂评本", "", "", ()),
+    (dict(title="三国演义. 上册"), "三国演义", "", "上", "上册", ()),
+    (dict(title="下册"), "下册", "", "", "", ()),  # nothing before the part: it is the title
+    (dict(title="红楼梦", volume="第2卷"), "红楼梦", "", "2", "第2卷", ()),
+    (dict(title="'94中国发展报告"), "94中国发展报告", "", "", "", ("94",)),
+    # mojibake (MARC-8 escapes read as text) is no title; a short one is not judged so
+    (dict(title="$1!2H!?5!T2!2/!X((B"), "", "", "", "", ()),
+    (dict(title="$1!2H"), "12h", "", "", "", ("12",)),
+])
+def test_match_record_title_and_part(fields: dict, title: str, title_full: str, volume: str,
+                                     volume_text: str, numbers: tuple[str, ...]) -> None:
+    m = MatchRecord.from_record(_record("s:1", **fields))
+    assert (m.title, m.title_full, m.volume, m.volume_text, m.numbers) == (
+        title, title_full, volume, volume_text, numbers)
+
+
+def test_match_record_isbn_stems_authors_and_empty_fields() -> None:
+    m = MatchRecord.from_record(_record(
+        "s:1", isbn=["9787300000077"],
+        isbn_invalid=["7-5063-8464-5", "979-10-90636-07-9", "123", "978730000007X",
+                      "1234567890123"],
+        authors=[Author("曹雪芹著", romanized="Cao Xueqin"), Author("曹雪芹"),
+                 Author("$1!2H!?5!T2")],
+        responsibility="曹雪芹著 ; 高鹗续", language=None, material_type=None,
+        publisher="$!?$!?$"))
+    assert m.stems == ("978730000007", "978750638464", "979109063607")
+    assert (m.authors, m.author, m.resp) == (("曹雪芹", "xueqin,cao"), "曹雪芹", "曹雪芹著高鹗续")
+    assert (m.language, m.material, m.publisher) == ("", "", "")
+    assert MatchRecord("k", isbns=("9787300000077",)).stems == ("978730000007",)
+
+
+def test_match_record_json_keeps_year_zero_and_lone_surrogates() -> None:
+    m = MatchRecord.from_record(_record("s:\ud800", year=0))
+    text = m.to_json()
+    assert '"y":0' in text and '"t"' not in text  # empty fields left out, year 0 kept
+    assert MatchRecord.from_json(text) == m
