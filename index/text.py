@@ -488,7 +488,7 @@ def class_path(clc: str) -> list[str]:
     m = _CLASS_HEAD.match(code_key(clc))
     if not m:
         return []
-    head = m.group(0).rstrip(".")
+    head = m.group(0)
     return [head[:n] for n in range(1, len(head) + 1) if head[n - 1] != "."]
 
 

@@ -11,6 +11,33 @@ import pytest
 from index import text
 
 
+@pytest.fixture(autouse=True)
+def _uncached() -> None:
+    """Each row analysed afresh: the module caches per value, and a row answered from
+    an earlier row's cache would not be checking the code."""
+    for cached in (text._pinyin, text._short_segments, text.split_syllables,
+                   text._word_readings, text._cover):
+        cached.cache_clear()
+
+
+def test_syllable_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text, "_syllables", None)
+    known = text._syllable_set()
+    assert {"zhuang", "nv", "lv", "lve", "nve", "a", "er", "xian"} <= known
+    assert not known & {"hm", "ng", "n", "m", "ü", "nü", "lǜ", "v"}
+    assert all(s.isascii() and s.isalpha() and s.islower() for s in known)
+    assert 380 < len(known) < 450  # toneless Mandarin syllables
+    assert text._syllable_set() is known  # built once
+
+
+def test_rjieba_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rjieba
+
+    monkeypatch.setattr(text, "_jieba", None)
+    assert text._rjieba() is rjieba
+    assert text._jieba is rjieba
+
+
 @pytest.mark.parametrize("value, terms", [
     ("紅樓夢", ["红楼", "红楼梦"]),  # traditional folded, search-mode words inside the word
     ("ＡＢＣ１２３", ["abc123"]),  # full width folded, case dropped
@@ -38,6 +65,7 @@ def test_long_values_are_analysed_like_short_ones() -> None:
     ("的", [("的", ())]),  # ... unless it is all there is
     ("计算机网络", [("计算机网络", ("计算机", "网络"))]),  # long word: its cover
     ("红楼梦 红楼梦", [("红楼梦", ("红楼", "梦"))]),  # de-duplicated
+    ("红楼梦 红楼梦 水浒", [("红楼梦", ("红楼", "梦")), ("水浒", ())]),
     ("县志", [("县志", ())]),  # two characters: no cover
     ("python 入门", [("python", ()), ("入门", ())]),
     ("abcdef", [("abcdef", ())]),  # Latin words are not covered
@@ -63,7 +91,8 @@ def test_bigrams(value: str, pairs: list[str]) -> None:
     ("书名（第二版）", ["书名（第二版）", "书名", "第二版"]),
     ("a:b", ["a:b", "a", "b"]),
     ("平凡的世界", ["平凡的世界"]),
-    ("2-3", ["2-3"]),  # a hyphen without spaces is not a separator
+    ("2-3", ["2-3"]),
+    ("书名（ ）", ["书名（ ）"]),  # an empty bracket is no part  # a hyphen without spaces is not a separator
 ])
 def test_title_parts(title: str, parts: list[str]) -> None:
     assert text.title_parts(title) == parts
@@ -160,6 +189,8 @@ def test_latin_input_none(query: str) -> None:
     ("ISBN 978-7-300-00007-5", "9787300000075"),
     ("ISBN 7-300-00007-x", "9787300000077"),  # ISBN-10, lowercase x, converted
     ("7-300-00007-X", "9787300000077"),
+    ("7-300-00006-1", "9787300000060"),  # ISBN-13 check digit 0
+    ("730000006112", None),  # a valid ISBN-10 with more digits after it
     ("7-5063-8464-7", "9787506384643"),
     ("978-7-300-00007-4", "9787300000074"),  # bad check digit on a 13: kept as typed
     ("7300000070", None),  # bad check digit on a 10: not converted
@@ -177,6 +208,8 @@ def test_isbn_key(typed: str, key: str | None) -> None:
     ("7-5063-8464-5", "9787506384643"),
     ("9787506384645", "9787506384643"),
     ("7-300-00007-X", "9787300000077"),
+    ("7-300-00007-x", "9787300000077"),
+    ("7-300-00006-9", "9787300000060"),  # check digit 0
     ("979-10-90636-07-9", "9791090636071"),
     ("979109063607X", None),
     ("9771234567898", None),
