@@ -91,8 +91,8 @@ def test_bigrams(value: str, pairs: list[str]) -> None:
     ("书名（第二版）", ["书名（第二版）", "书名", "第二版"]),
     ("a:b", ["a:b", "a", "b"]),
     ("平凡的世界", ["平凡的世界"]),
-    ("2-3", ["2-3"]),
-    ("书名（ ）", ["书名（ ）"]),  # an empty bracket is no part  # a hyphen without spaces is not a separator
+    ("2-3", ["2-3"]),  # a hyphen without spaces is not a separator
+    ("书名（ ）", ["书名（ ）"]),  # an empty bracket is no part
 ])
 def test_title_parts(title: str, parts: list[str]) -> None:
     assert text.title_parts(title) == parts
