@@ -455,7 +455,7 @@ def meant_isbn(catalogued: str) -> str | None:
     The common slip is the check digit itself (7-5063-8464-5 for 7-5063-8464-7): the body
     names the book, so the index holds the body's true ISBN-13 as well, and a reader with
     the book in hand finds the record.  Never shown: the record keeps what it says."""
-    digits = re.sub(r"[^0-9Xx]", "", catalogued).upper()
+    digits = re.sub(r"[^0-9Xx]", "", catalogued)  # the check digit is dropped: any case
     if len(digits) == 10 and digits[:9].isdigit():
         body = "978" + digits[:9]
     elif len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
