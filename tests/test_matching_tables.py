@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.model import Author
+from harvest.matching import normalize
 from harvest.matching.editions import other_editions
 from harvest.matching.keys import MATCH_VERSION, MatchRecord
 from harvest.matching.normalize import (
@@ -23,6 +24,15 @@ from harvest.matching.normalize import (
     volumes_compatible,
 )
 from harvest.matching.rules import _judge, evidence, is_match, isbn_reused
+
+
+@pytest.fixture(autouse=True)
+def _uncached() -> None:
+    """Each row normalized afresh: a key answered from an earlier row's cache would not be
+    checking the code."""
+    for cached in (normalize._fold, normalize.volume_key, normalize.edition_key,
+                   normalize.person_key, normalize.publisher_key):
+        cached.cache_clear()
 
 
 @pytest.mark.parametrize(("text", "n"), [
