@@ -39,6 +39,7 @@ def _uncached() -> None:
     ("十二", 12), ("一百零五", 105), ("2019", 2019), ("iv", 4), ("ix", 9), ("xl", 40),
     ("二〇一九", 2019), ("十", 10), ("两百", 200), ("零", 0), ("百", 100), ("三千零二", 3002),
     ("abc", None), ("", None), ("十a", None),
+    ("ii", 2), ("xx", 20), ("一千二百", 1200),  # a repeated numeral; two units
 ])
 def test_cn_number(text: str, n: int | None) -> None:
     assert cn_number(text) == n
