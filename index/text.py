@@ -247,7 +247,8 @@ def _syllable_set() -> frozenset[str]:
         found: set[str] = set()
         for readings in PINYIN_DICT.values():
             for reading in readings.split(","):
-                plain = unicodedata.normalize("NFD", reading.replace("ü", "v"))
+                # ü carries its tone as one more mark (ǚ = u + ¨ + ˇ): decompose first
+                plain = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
                 plain = "".join(c for c in plain if not unicodedata.combining(c))
                 if _VOWEL.search(plain):
                     found.add(plain)
@@ -454,7 +455,7 @@ def meant_isbn(catalogued: str) -> str | None:
     The common slip is the check digit itself (7-5063-8464-5 for 7-5063-8464-7): the body
     names the book, so the index holds the body's true ISBN-13 as well, and a reader with
     the book in hand finds the record.  Never shown: the record keeps what it says."""
-    digits = re.sub(r"[^0-9Xx]", "", catalogued).upper()
+    digits = re.sub(r"[^0-9Xx]", "", catalogued)  # the check digit is dropped: any case
     if len(digits) == 10 and digits[:9].isdigit():
         body = "978" + digits[:9]
     elif len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
@@ -487,7 +488,7 @@ def class_path(clc: str) -> list[str]:
     m = _CLASS_HEAD.match(code_key(clc))
     if not m:
         return []
-    head = m.group(0).rstrip(".")
+    head = m.group(0)
     return [head[:n] for n in range(1, len(head) + 1) if head[n - 1] != "."]
 
 
