@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Generator, Iterable, Iterator,
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import orjson
 
@@ -794,20 +794,19 @@ class RecordStore(CataloguingQueries):
 
     def match_json(self, keys: Iterable[str]) -> dict[str, str | None]:
         """{record key: stored match JSON} of those of `keys` in the store."""
-        out: dict[str, str | None] = {}
-        for chunk in _chunks(list(keys)):
-            out.update(self._db.execute(
-                f"SELECT key, match FROM records WHERE key IN ({','.join('?' * len(chunk))})",
-                chunk))
-        return out
+        return self._column_by_key("match", keys)
 
     def clusters_of(self, keys: Iterable[str]) -> dict[str, str | None]:
         """{record key: cluster id} of those of `keys` in the store."""
+        return self._column_by_key("cluster", keys)
+
+    def _column_by_key(self, column: Literal["match", "cluster"],
+                       keys: Iterable[str]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
         for chunk in _chunks(list(keys)):
             out.update(self._db.execute(
-                f"SELECT key, cluster FROM records WHERE key IN ({','.join('?' * len(chunk))})",
-                chunk))
+                f"SELECT key, {column} FROM records WHERE key IN "
+                f"({','.join('?' * len(chunk))})", chunk))
         return out
 
     # -- harvest runs ------------------------------------------------------------------
