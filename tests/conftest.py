@@ -153,6 +153,15 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
 # -- a small world: config, store, index, app ----------------------------------------------
 
 
+#: One library with one (never contacted) Z39.50 source: enough for a search page's tests.
+ONE_LIBRARY: dict[str, Any] = {
+    "consortium": {"name": "测试联合目录"},
+    "libraries": [{"code": "SXPL", "name": "陕西省图书馆", "region": "西安市",
+                   "level": "province"}],
+    "sources": [{"name": "sxpl", "library": "SXPL", "protocol": "z3950",
+                 "address": "127.0.0.1:21001/Default"}],
+}
+
 #: Two libraries in two regions, each with a (never contacted) Z39.50 source: the smallest
 #: consortium the union catalogue's outward services (OAI-PMH, SRU, lineage) can show.
 TWO_LIBRARIES: dict[str, Any] = {

@@ -10,15 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from core.model import Author, Holding, Record
-from tests.conftest import MakeWorld, World
+from tests.conftest import ONE_LIBRARY, MakeWorld, World
 
-CONFIG = {
-    "consortium": {"name": "测试联合目录"},
-    "libraries": [{"code": "SXPL", "name": "陕西省图书馆", "region": "西安市",
-                   "level": "province"}],
-    "sources": [{"name": "sxpl", "library": "SXPL", "protocol": "z3950",
-                 "address": "127.0.0.1:21001/Default"}],
-}
+CONFIG = ONE_LIBRARY
 
 
 def _book(sid: str, title: str, author: str) -> Record:
