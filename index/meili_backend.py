@@ -37,10 +37,14 @@ level below (`index.nearby`), as tantivy does.  Not said alike: tantivy's phrase
 over pinyin syllables and over character pairs (substring) — Meilisearch's proximity
 rule ranks adjacent words first but does not require them — and its numeric boosts
 (title phrase 8 > author phrase 5), here the attribute order (title fields before
-author fields).  `suggest` keeps prefix search off (it would loosen every query): each
-document stores every prefix (≤ 16 characters) of its suggest keys as an exact filter,
-and the facet distribution of the matching entries' suggest terms gives the same terms
-and counts tantivy reads off its term dictionary.  `did_you_mean` takes candidates from
+author fields).  Tantivy's coverage and popularity bonuses are, here, the last two ranking
+rules: among matches the built-in rules call equal, the shorter title first (`title_chars`,
+so the query covers more of it), then the entry more libraries hold (`held_by`); a whole
+title part or alternative title (`title_part_key`) is searched right after the title.
+`suggest` keeps prefix search off (it would loosen every query): each document stores
+every prefix (≤ 16 characters) of its suggest keys as an exact filter, and the facet
+distribution of the matching entries' suggest terms gives the same terms and counts
+tantivy reads off its term dictionary.  `did_you_mean` takes candidates from
 Meilisearch (typo tolerance on the whole-pinyin fields; titles sharing a character pair)
 and keeps those `nearby.one_edit` away, as tantivy's fuzzy terms are; Meilisearch counts
 a typo on a word's first letter as two, so a first-letter slip (hongloumeng → jongloumeng)
@@ -84,6 +88,7 @@ from index.tantivy_backend import (
     _MAX_WINDOW,
     _PINYIN_BOOSTS,
     _TOTAL_FACET,
+    _as_list,
     analyse_document,
 )
 
@@ -94,7 +99,9 @@ _SUGGEST_PREFIX = 16  # longest suggest-key prefix stored; a longer input is che
 _SUGGEST_SCAN = 1000  # suggest terms counted per request (the facet size)
 _NEAR_SCAN = 20  # candidates per query that did_you_mean checks for one edit
 # Every analysed field, the heaviest first: Meilisearch's `attribute` rule ranks by order.
-_SEARCHABLE = ("title_key", *sorted(_BOOSTS, key=lambda f: -_BOOSTS[f]))
+# title_part_key (a whole part of the title, an alternative title) right after the title.
+_SEARCHABLE = ("title_key", "title_part_key", *sorted(_BOOSTS, key=lambda f: -_BOOSTS[f]))
+_NO_TITLE = 10_000  # title_chars of an entry without a title: after every titled one
 _HAN_FIELDS = tuple(f for f in _SEARCHABLE if f not in _PINYIN_BOOSTS)
 _PK = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -109,8 +116,11 @@ SETTINGS: dict[str, Any] = {
                              *_CODES, "suggest", "suggest_prefix"],
     "sortableAttributes": ["year"],
     # `sort` first: a sorted list is in year order, as tantivy's; without a sort the rule
-    # does nothing and relevance decides.
-    "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
+    # does nothing and relevance decides.  Among equally good matches, as tantivy's
+    # coverage and popularity bonuses: the shorter title (the query covers more of it),
+    # then the entry more libraries hold.
+    "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness",
+                     "title_chars:asc", "held_by:desc"],
     "typoTolerance": {"enabled": True, "disableOnAttributes": list(_HAN_FIELDS)},
     "faceting": {"maxValuesPerFacet": _FACET_SIZE, "sortFacetValuesBy": {"*": "count"}},
     "pagination": {"maxTotalHits": _MAX_WINDOW},
@@ -122,7 +132,8 @@ SETTINGS: dict[str, Any] = {
 # request.field -> the attributes searched (None: all of them)
 _ATTRIBUTES: dict[str, list[str] | None] = {
     "any": None,
-    **{name: ([*(["title_key"] if name == "title" else []), *(f for g in groups for f in g)])
+    **{name: ([*(["title_key", "title_part_key"] if name == "title" else []),
+               *(f for g in groups for f in g)])
        for name, groups in _FIELD_GROUPS.items() if name != "any"},
 }
 
@@ -159,6 +170,12 @@ def prepare_document(doc: dict[str, Any]) -> dict[str, Any]:
     raw = fields.pop("summary_doc", None)
     summary = json.loads(base64.b64decode(raw)) if raw else {"id": fields["id"]}
     fields["pk"] = primary_key(fields["id"])
+    # tantivy's coverage and popularity terms become the numbers the custom ranking rules
+    # sort by (every document has both: a rule on a missing value sorts undefined)
+    fields.pop("title_cover", None)
+    fields.pop("held", None)
+    fields["title_chars"] = len(fields.get("title_key") or "") or _NO_TITLE
+    fields["held_by"] = len(set(_as_list(doc.get("library"))))
     fields["summary_doc"] = summary
     fields[_TOTAL_FACET] = fields.get(_TOTAL_FACET) or [_NONE]
     if label := _year_range(fields.get("year")):

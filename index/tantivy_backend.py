@@ -141,6 +141,21 @@ _FIELD_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
 }
 _ISBN_SHAPED = re.compile(r"[0-9]{9}[0-9X]|97[89][0-9]{10}")
 _EXACT_TITLE_BOOST = 20.0
+# A query equal to a whole part of a title (唐诗三百首 of 唐诗三百首：注释本) or to an
+# alternative title: below the whole title, above a run inside a longer title.
+_EXACT_PART_BOOST = 12.0
+# Coverage: among titles holding the query as a contiguous run, the more of the title the
+# run covers, the likelier it is the book meant (西年鉴 → 陕西年鉴 before 陕西年鉴2019).
+# (share of the title's characters covered at least, bonus), cumulative: a title the run
+# covers wholly gets every bonus.  The sum (6) is one substring bonus: coverage orders
+# titles that hold the run, it never lifts a title that does not above one that does.
+_COVERAGE: tuple[tuple[float, float], ...] = ((1 / 3, 1.5), (1 / 2, 1.5), (3 / 4, 3.0))
+# Popularity, the tie-breaker of discovery systems (Primo, Summon, VuFind boost by
+# holdings): a known-item reader is likelier after a book many libraries hold.  Bonus per
+# doubling of the holding libraries (≥ 2, ≥ 4, ≥ 8, ≥ 16), far below any matching rule's
+# weight, so it orders equally good matches and nothing else.
+_POPULAR: tuple[tuple[int, float], ...] = ((2, 0.25), (4, 0.25), (8, 0.25), (16, 0.25))
+_COVER_CHARS = 60
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
 # A facet with exactly one value per document (`cluster_document` gives each entry one
@@ -172,6 +187,11 @@ def _schema() -> tantivy.Schema:
     for name in (*_FACET_FIELDS, *_CLASS_FIELDS[1:]):
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_integer_field("year", indexed=True, fast=True)
+    # title_part_key: each part of the title and each alternative title, as title_key.
+    # title_cover, held: terms only ranked by (`_cover_terms`, `_held_terms`); terms, not
+    # integer ranges, because a range query gathers every document in range on each search.
+    for name in ("title_part_key", "title_cover", "held"):
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
     sb.add_bytes_field("summary_doc", stored=True)
     return sb.build()
 
@@ -218,6 +238,22 @@ def _suggest_terms(title: str, authors: list[str]) -> list[str]:
         keys = [text.title_key(value), *forms.whole[:1], *forms.initials[:1]]
         out += [f"{k}{_SEP}{kind}{value}" for k in dict.fromkeys(keys) if k]
     return out
+
+
+def _cover_terms(length: int) -> list[str]:
+    """Coverage terms of a title `length` characters long: "i:n" for every run length n
+    that covers at least the share of `_COVERAGE[i]` (n from ⌈share × length⌉ to length),
+    so a query run of n characters asks one term per tier.  Titles longer than
+    `_COVER_CHARS` get none: nobody types a run covering a third of them."""
+    if length > _COVER_CHARS:
+        return []
+    return [f"{i}:{n}" for i, (share, _) in enumerate(_COVERAGE)
+            for n in range(max(1, math.ceil(share * length - 1e-9)), length + 1)]
+
+
+def _held_terms(libraries: int) -> list[str]:
+    """The popularity tiers (`_POPULAR`) an entry held by `libraries` libraries is in."""
+    return [str(least) for least, _ in _POPULAR if libraries >= least]
 
 
 class Analysed(NamedTuple):
@@ -271,6 +307,13 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
             out[name] = joined
     if key := text.title_key(title):
         out["title_key"] = key
+        out["title_cover"] = _cover_terms(len(key))
+    part_keys = [k for value in [*parts[1:], *title_alt]
+                 for part in text.title_parts(value) if (k := text.title_key(part)) != key]
+    if part_keys := [k for k in dict.fromkeys(part_keys) if k]:
+        out["title_part_key"] = part_keys
+    if held := _held_terms(len(set(_as_list(doc.get("library"))))):
+        out["held"] = held
     if suggest := _suggest_terms(parts[1] if len(parts) > 1 else title, authors):
         out["suggest"] = suggest
     keyed = {
@@ -662,6 +705,8 @@ class TantivyBackend:
         if field in ("any", "title") and (key := text.title_key(q)):
             title_hit = self._term("title_key", key)
             extra.append(tantivy.Query.boost_query(title_hit, _EXACT_TITLE_BOOST))
+            part_hit = self._term("title_part_key", key)
+            extra.append(tantivy.Query.boost_query(part_hit, _EXACT_PART_BOOST))
         if field in ("any", "title"):
             extra += self._substring(q)
         latin = text.latin_input(q) if fields[1] else None
@@ -672,33 +717,50 @@ class TantivyBackend:
         if field == "subject" and text.looks_like_call_number(q):
             extra.append(self._term("clc_path", text.code_key(q)))
         strict = self._any_of(([self._all_of(groups)] if groups else []) + extra)
-        yield strict
+        yield self._popular(strict)
         if len(groups) >= 2 and not (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
             # An identifier is never relaxed: half an ISBN's digit groups match junk.
             need = math.ceil(len(groups) / 2)
             relaxed = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
             )
-            yield self._any_of([relaxed, *extra])
+            yield self._popular(self._any_of([relaxed, *extra]))
         if latin is not None and (letters := pinyin_letters(q)):
             # Still nothing: a letter typed wrong (hongloumen).  Pinyin one edit away from
             # a whole title part or name, only now, so exact spellings never compete.
-            yield self._any_of([
+            yield self._popular(self._any_of([
                 tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
                     self._schema, _FUZZY_FIELDS[side], letters, distance=1),
                     _PHRASE_BOOSTS[side])
-                for side in fields[1]])
+                for side in fields[1]]))
+
+    def _popular(self, query: tantivy.Query) -> tantivy.Query:
+        """`query`, its matches ordered among equals by how many libraries hold them
+        (`_POPULAR`): optional clauses beside a required one add to the score and never
+        match on their own, and a count needs no score, so they cost the count nothing."""
+        tiers = [(tantivy.Occur.Should, tantivy.Query.const_score_query(
+            self._term("held", str(least)), bonus)) for least, bonus in _POPULAR]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *tiers])
 
     def _substring(self, q: str) -> list[tantivy.Query]:
         """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
-        in order.  Ranks the title holding the run above titles sharing one character."""
+        in order.  Ranks the title holding the run above titles sharing one character, and
+        among those, the one the run covers more of.  A query of one word is matched as
+        itself, or as its pairs, by `_word`: here it only earns the coverage bonus."""
         runs = [(run, words) for is_han, run, words in text.segments(q) if is_han]
-        if len(runs) != 1 or len(runs[0][1]) < 2:
-            return []  # one word is matched as itself, or as its pairs, by `_word`
-        pairs = text.bigrams(runs[0][0])
+        if len(runs) != 1 or len(runs[0][0]) < 2:
+            return []
+        run, one_word = runs[0][0], len(runs[0][1]) < 2
+        pairs = text.bigrams(run)
         query = (self._term("title_bigram", pairs[0]) if len(pairs) == 1 else
                  self._phrase("title_bigram", pairs))
-        return [tantivy.Query.boost_query(query, _SUBSTRING_BOOST)]
+        # the share of the title the run covers (`_COVERAGE`, `_cover_terms`)
+        covers = [(tantivy.Occur.Should, tantivy.Query.const_score_query(
+            self._term("title_cover", f"{i}:{len(run)}"), bonus))
+            for i, (_, bonus) in enumerate(_COVERAGE)]
+        held = (tantivy.Query.const_score_query(query, 0.0) if one_word
+                else tantivy.Query.boost_query(query, _SUBSTRING_BOOST))
+        return [tantivy.Query.boolean_query([(tantivy.Occur.Must, held), *covers])]
 
     def _whole_pinyin(self, latin: text.LatinInput,
                       sides: tuple[str, ...]) -> list[tantivy.Query]:

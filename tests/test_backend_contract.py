@@ -356,3 +356,49 @@ def test_did_you_mean_one_letter_or_character_away(more):
     assert more.did_you_mean("紅樓孟") == ["红楼梦"]
     assert more.did_you_mean("红楼梦") == []  # the query itself is no correction
     assert more.did_you_mean("xyzxyzxyz") == []
+
+
+# Ranking among titles that all match: coverage, a whole title part, popularity.  Added
+# in both orders, so a tie broken by the order of adding fails one of them.
+RANKED: dict[str, list[Record]] = {
+    "r-yearbook-2019": [rec("sxpl", "21", "SXPL", title="陕西年鉴2019", language="chi")],
+    "r-yearbook": [rec("xyl", "22", "XYL", title="陕西年鉴", language="chi")],
+    "r-new-poems": [rec("sxpl", "23", "SXPL", title="新编唐诗三百首", language="chi")],
+    "r-poems-notes": [rec("bjl", "24", "BJL", title="唐诗三百首：注释本", language="chi")],
+    "r-history-1": [rec("ltx", "25", "LTX", title="宝鸡文史资料", language="chi")],
+    "r-history-3": [rec(code.lower(), f"26{code}", code, title="咸阳文史资料", language="chi")
+                    for code in ("SXPL", "XYL", "BJL")],
+    "r-botany-course": [rec("ltx", "27", "LTX", title="植物学教程", language="chi")],
+    "r-botany-basics": [rec(code.lower(), f"28{code}", code, title="植物学基础",
+                            language="chi") for code in ("SXPL", "XYL")],
+}
+
+
+@pytest.fixture(scope="module", params=[(name, order) for name in BACKENDS
+                                         for order in ("forward", "reversed")])
+def ranked(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
+    name, order = request.param
+    backend = BACKENDS[name]()
+    docs = [cluster_document(cid, records, LIBS) for cid, records in RANKED.items()]
+    backend.add(docs if order == "forward" else docs[::-1])
+    backend.commit()
+    yield backend
+    _dispose(backend)
+
+
+def test_the_title_the_query_covers_more_of_first(ranked):
+    # 西年鉴 is a run of both titles; it covers 3 of 陕西年鉴's 4 characters, 3 of 8
+    assert ids(ranked, "西年鉴")[:2] == ["r-yearbook", "r-yearbook-2019"]
+    assert ids(ranked, "年鉴")[:2] == ["r-yearbook", "r-yearbook-2019"]
+
+
+def test_a_whole_title_part_before_a_run_inside_a_title(ranked):
+    # 唐诗三百首 covers more of 新编唐诗三百首, but is the whole title proper of the other
+    assert ids(ranked, "唐诗三百首")[:2] == ["r-poems-notes", "r-new-poems"]
+
+
+def test_more_libraries_holding_breaks_a_tie_and_only_a_tie(ranked):
+    assert ids(ranked, "文史资料")[:2] == ["r-history-3", "r-history-1"]
+    assert ids(ranked, "宝鸡文史资料")[0] == "r-history-1"  # the exact title still first
+    assert ids(ranked, "zwxjc")[:2] == ["r-botany-basics", "r-botany-course"]  # initials
+    assert ids(ranked, "植物学教程")[0] == "r-botany-course"

@@ -13,10 +13,13 @@ from index.tantivy_backend import analyse_document
 LIBS = {"BJL": {"code": "BJL", "name": "宝鸡市图书馆", "region": "宝鸡市", "level": "city"}}
 
 
+def _record(**kw: object) -> Record:
+    return Record(source="bjl", source_id="2", library="BJL",
+                  holdings=[Holding(library="BJL", call_number="I242.4/12")], **kw)
+
+
 def _doc(**kw: object) -> dict:
-    record = Record(source="bjl", source_id="2", library="BJL",
-                    holdings=[Holding(library="BJL", call_number="I242.4/12")], **kw)
-    return cluster_document("c-hlm", [record], LIBS)
+    return cluster_document("c-hlm", [_record(**kw)], LIBS)
 
 
 def test_documents_carry_the_tantivy_terms_and_derived_fields():
@@ -49,7 +52,22 @@ def test_settings_keep_typos_on_pinyin_only_and_sort_before_relevance():
     assert {"title", "authors", "title_bigram", "title_key"} <= off
     assert not off & {"title_pinyin", "author_pinyin"}
     assert SETTINGS["rankingRules"][0] == "sort"
-    assert SETTINGS["searchableAttributes"][:2] == ["title_key", "title"]
+    assert SETTINGS["searchableAttributes"][:3] == ["title_key", "title_part_key", "title"]
+
+
+def test_ties_go_to_the_shorter_title_then_to_more_libraries():
+    # tantivy's coverage and popularity bonuses, as Meilisearch's last ranking rules
+    assert SETTINGS["rankingRules"][-2:] == ["title_chars:asc", "held_by:desc"]
+    held = Record(source="sxpl", source_id="3", library="SXPL", title="紅樓夢：校注本",
+                  holdings=[Holding(library="SXPL")])
+    libs = {**LIBS, "SXPL": {"code": "SXPL", "name": "陕西省图书馆", "region": "西安市",
+                             "level": "province"}}
+    sent = prepare_document(cluster_document("c-hlm", [held, _record(title="红楼梦")], libs))
+    assert sent["title_chars"] == len("红楼梦") and sent["held_by"] == 2  # shown: 红楼梦
+    assert {"红楼梦校注本", "校注本"} <= set(sent["title_part_key"])  # the other, its parts
+    assert "title_cover" not in sent and "held" not in sent  # tantivy's terms only
+    untitled = prepare_document(_doc())  # a custom rule needs a value in every document
+    assert untitled["title_chars"] > 1000 and untitled["held_by"] == 1
 
 
 def test_config_needs_the_server_address_and_an_unreachable_server_is_named(tmp_path):
