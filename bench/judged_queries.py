@@ -67,8 +67,13 @@ from bench_ingest import (  # noqa: E402
 )
 
 KINDS = ("exact_title", "traditional", "spaced_pinyin", "joined_pinyin", "initials",
-         "inner_word", "inner_part", "author_word", "isbn10", "isbn13", "clc_class", "call_number",
-         "pinyin_typo")
+         "inner_words", "inner_run", "author_word", "isbn10", "isbn13", "clc_class",
+         "call_number", "pinyin_typo")
+# Made as before 2026-12-04 and printed below the overall line, not counted in it: one
+# word, or one run, that dozens of titles share, judged as if only one of them were meant.
+DIAGNOSTIC = ("inner_word", "inner_part")
+_MAX_WORDS = 3  # words a reader types for a title remembered in part
+_SCAN = 2000  # titles looked at to tell whether words or a run single a title out
 DEMO_DATA = ROOT / "tongjian" / "demo_data"
 
 
@@ -106,12 +111,55 @@ def make_queries(editions: int, per_kind: int, seed: int, backend: Any,
     def df(word: str) -> int:
         return int(searcher.doc_freq("title", word))
 
+    def words_of(title: str) -> list[str]:
+        return [w for w, _ in text.query_words(title) if _han(w) >= 2 and w != title]
+
     def rare_word(title: str) -> str:
-        words = [w for w, _ in text.query_words(title) if _han(w) >= 2 and w != title]
+        words = words_of(title)
         return min(words, key=lambda w: (df(w), w)) if words else ""
+
+    def others_holding(runs: list[str], key: str) -> int:
+        """How many other titles (by title_key) hold every one of `runs` as a contiguous
+        run of characters: the catalogue's statistics, never a ranking."""
+        import tantivy
+
+        phrases = [backend._phrase("title_bigram", text.bigrams(r)) if len(r) > 2 else
+                   backend._term("title_bigram", r) for r in runs]
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in phrases])
+        keys = set()
+        for _, addr in searcher.search(query, _SCAN, count=False).hits:
+            title = str(json.loads(bytes(searcher.doc(addr).get_first("summary_doc")))
+                        .get("title") or "")
+            if all(r in title_key(title) for r in runs):
+                keys.add(title_key(title))
+        return len(keys - {key})
+
+    def distinct_words(title: str, key: str) -> str:
+        """The title's words by tf-idf (rarest first: tf is 1 in a title), as many as it
+        takes for no other title to hold them all, at most `_MAX_WORDS` and never every
+        word of the title; typed in the title's order.  '' when no such set exists."""
+        words = words_of(title)
+        chosen: list[str] = []
+        for w in sorted(words, key=lambda w: (df(w), w))[:_MAX_WORDS]:
+            chosen.append(w)
+            typed = [x for x in words if x in chosen]
+            if "".join(typed) == key:
+                return ""  # all of the title: that is the exact-title kind
+            if not others_holding(chosen, key):
+                return " ".join(typed)
+        return ""
+
+    def distinct_run(title: str, key: str) -> str:
+        """The title without its first two characters (titles over five characters) or
+        first one, the longer cut first, when what is left is held by no other title."""
+        for cut in ((2, 1) if len(title) > 5 else (1,)):
+            if not others_holding([title[cut:]], key):
+                return title[cut:]
+        return ""
 
     out: list[Judged] = []
     count: dict[str, int] = defaultdict(int)
+    tried: dict[str, int] = defaultdict(int)  # titles a kind was attempted on
 
     def add(kind: str, q: str, judge: dict[str, str], field: str = "any") -> None:
         if q and count[kind] < per_kind:
@@ -134,6 +182,12 @@ def make_queries(editions: int, per_kind: int, seed: int, backend: Any,
         if _han(ed.title) >= 4 and _han(ed.title) == len(ed.title):
             cut = 1 if len(ed.title) <= 5 else 2
             add("inner_part", ed.title[cut:], by_title)
+            if count["inner_run"] < per_kind:
+                tried["inner_run"] += 1
+                add("inner_run", distinct_run(ed.title, by_title["title_key"]), by_title)
+        if count["inner_words"] < per_kind and len(words_of(ed.title)) >= 2:
+            tried["inner_words"] += 1
+            add("inner_words", distinct_words(ed.title, by_title["title_key"]), by_title)
         word = rare_word(ed.title)
         if word:
             add("inner_word", word, by_title)
@@ -154,8 +208,11 @@ def make_queries(editions: int, per_kind: int, seed: int, backend: Any,
         if len(joined) >= 6:
             i = rng.randrange(1, len(joined))
             add("pinyin_typo", joined[:i] + joined[i + 1:], by_title)
-        if all(count[k] >= per_kind for k in KINDS):
+        if all(count[k] >= per_kind for k in (*KINDS, *DIAGNOSTIC)):
             break
+    for kind, n in tried.items():
+        print(f"{kind}: {count[kind]} of {n} titles tried single themselves out "
+              f"({1 - count[kind] / max(n, 1):.0%} skipped: what is left is shared)")
     return out
 
 
@@ -216,15 +273,15 @@ def evaluate(backend: Any, queries: list[Judged], facts: dict[str, dict[str, set
         per[j.kind].append((1 / rank if rank else 0.0, 1.0 if rank else 0.0,
                             1.0 if result.total == 0 else 0.0, ms))
     out: dict[str, dict[str, float]] = {}
-    for kind in [*KINDS, "overall"]:
+    for kind in [*KINDS, "overall", *DIAGNOSTIC]:
         rows = [r for k in KINDS for r in per[k]] if kind == "overall" else per[kind]
         if not rows:
             continue
-        ms = sorted(r[3] for r in rows)
+        times = sorted(r[3] for r in rows)
         out[kind] = {"n": len(rows), "mrr10": sum(r[0] for r in rows) / len(rows),
                      "recall10": sum(r[1] for r in rows) / len(rows),
                      "zero": sum(r[2] for r in rows) / len(rows),
-                     "p95_ms": ms[int(0.95 * (len(ms) - 1))]}
+                     "p95_ms": times[int(0.95 * (len(times) - 1))]}
     return out
 
 
@@ -289,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{backend.count():,} entries; {len(queries)} judged queries\n")
     print(f"{'kind':<14} {'n':>4} {'MRR@10':>7} {'recall@10':>9} {'zero':>6} {'p95 ms':>7}")
     for kind, r in results.items():
+        if kind == DIAGNOSTIC[0]:
+            print("diagnostic, not in overall (one word or run many titles share):")
         print(f"{kind:<14} {r['n']:>4.0f} {r['mrr10']:>7.3f} {r['recall10']:>9.3f} "
               f"{r['zero']:>6.1%} {r['p95_ms']:>7.1f}")
     (base / f"judged-{name}.json").write_text(json.dumps(results, indent=1))
