@@ -23,7 +23,13 @@ Matching rules (what a librarian would call "the search behaviour"):
 * if that finds nothing and the query had several words, half of them (rounded up) must
   match instead, so one misspelt or absent word does not empty the page; and if pinyin
   still finds nothing, titles and names one letter away from it (hongloumen);
-* a title equal to the whole query (ignoring punctuation and script) gets a large bonus;
+* a title equal to the whole query (ignoring punctuation and script) gets a large bonus,
+  a whole part of a title or an alternative title (唐诗三百首 of 唐诗三百首：注释本) a
+  smaller one;
+* among titles holding a Han query as a contiguous run, the more of the title the run
+  covers, the higher (西年鉴: 陕西年鉴 before 陕西年鉴2019), and among matches otherwise
+  equal, the entry more libraries hold first (popularity, as discovery systems break
+  ties by holdings) — both small bonuses that never lift a worse match over a better;
 * ISBN-shaped input (ISBN-10 or -13, hyphens allowed) is also looked up on `isbn` (which
   holds, too, the ISBN a catalogued one with a wrong check digit was meant to be), ISSN-
   shaped input on `issn`, call-number-shaped input exactly on `call_number` and as a
@@ -746,11 +752,13 @@ class TantivyBackend:
         """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
         in order.  Ranks the title holding the run above titles sharing one character, and
         among those, the one the run covers more of.  A query of one word is matched as
-        itself, or as its pairs, by `_word`: here it only earns the coverage bonus."""
+        itself, or as its pairs, by `_word`, and gets no coverage bonus: for a word as
+        common as 中国 that clause would score every title holding it, and a shorter
+        title already scores higher on the word itself (BM25's length norm)."""
         runs = [(run, words) for is_han, run, words in text.segments(q) if is_han]
-        if len(runs) != 1 or len(runs[0][0]) < 2:
+        if len(runs) != 1 or len(runs[0][1]) < 2:
             return []
-        run, one_word = runs[0][0], len(runs[0][1]) < 2
+        run = runs[0][0]
         pairs = text.bigrams(run)
         query = (self._term("title_bigram", pairs[0]) if len(pairs) == 1 else
                  self._phrase("title_bigram", pairs))
@@ -758,8 +766,7 @@ class TantivyBackend:
         covers = [(tantivy.Occur.Should, tantivy.Query.const_score_query(
             self._term("title_cover", f"{i}:{len(run)}"), bonus))
             for i, (_, bonus) in enumerate(_COVERAGE)]
-        held = (tantivy.Query.const_score_query(query, 0.0) if one_word
-                else tantivy.Query.boost_query(query, _SUBSTRING_BOOST))
+        held = tantivy.Query.boost_query(query, _SUBSTRING_BOOST)
         return [tantivy.Query.boolean_query([(tantivy.Occur.Must, held), *covers])]
 
     def _whole_pinyin(self, latin: text.LatinInput,
