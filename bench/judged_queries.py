@@ -15,18 +15,39 @@ the index holds, so a query is what a reader holding the book would type:
     spaced_pinyin    toneless syllables, spaced      hong lou meng
     joined_pinyin    the same joined                 hongloumeng
     initials         first letters (titles of ≥ 4 syllables: how readers use them)  hlm…
-    inner_word       the rarest dictionary word from inside the title (≥ 2 characters),
-                     as a reader remembers the distinctive word, not 研究 — one word of
-                     a title cannot single it out among many that share it: expect recall,
-                     not rank 1, at a large catalogue
-    inner_part       the title without its first character(s): a contiguous run of ≥ 3
-                     characters from inside it (楼梦研究 of 红楼梦研究)
-    author_word      the first author's name and that word
+    inner_words      the title's distinctive words: dictionary words (≥ 2 characters)
+                     rarest first, as many as it takes for no other title to hold them
+                     all (≤ 3, never all of the title), in the title's order  延安 经济
+    inner_run        the title without its first two characters (over five characters)
+                     or its first one, when no other title holds what is left  楼梦研究
+    author_word      the first author's name and the title's rarest word
     isbn10           ISBN-10 with hyphens, as printed on books before 2007
     isbn13           ISBN-13 without hyphens, as a barcode scanner types it
     clc_class        the 中图分类号 cut to its class (I242.4 → I242)
     call_number      one holding library's 索书号 for the edition (from its record)
     pinyin_typo      joined pinyin with one letter left out
+
+Diagnostics, printed under the overall line and not counted in it:
+
+    inner_word       the title's one rarest word (the set's kind until 2026-12-04)
+    inner_part       the title without its first 1–2 characters, shared or not (the same)
+
+Why the two kinds were remade (2026-12-04): made that way, a query is often held just as
+well by dozens of other titles — at 100k most titles' rarest word is shared (乡村, 年鉴),
+and a cut title's rest by a series of look-alikes (文化遗产 of 渭南/汉中/宝鸡文化遗产), or
+it is another book's whole title (唐诗三百首 of 新编唐诗三百首) — while the judgement
+accepts only the title sampled: such a query measures a coin toss among equal matches,
+not finding.  Known-item simulation picks the terms a reader remembers by how well they
+discriminate (Azzopardi, de Rijke & Balog 2007, "Building simulated queries for
+known-item topics": terms drawn by tf-idf, as many as the query length calls for), which
+`inner_words` does deterministically (in a title tf is 1, so idf orders the words) with
+"singles the title out" as the length; `inner_run` keeps the cut and asks only titles
+whose rest is their own.  "Held by another title" is counted on the catalogue (titles,
+by title_key, holding every word or the run as contiguous characters), never on a
+ranking, and the judgements are unchanged.  Titles the rule cannot serve are not asked
+the kind; how many were skipped is printed (at 100k: 73% for inner_words, 34% for
+inner_run) — so these kinds say how well the distinctive part of a title finds it, not
+how often a reader's partial memory is enough.
 
 A hit is relevant when it is that book as a reader would accept it: for ISBN queries the
 entry with that ISBN (or, where the library catalogued it with a wrong check digit and the
