@@ -95,12 +95,16 @@ def refresh(store: RecordStore, libraries: Mapping[str, Library],
     else:
         # Compare digests alone (no record decoded); only what differs is looked at.
         stale: list[str] = []
+        digests: dict[str, str] = {}  # of the stale entries: not computed twice
         for group in _chunks(_grouped(store.member_digests()), CHUNK):
             recorded = store.lineage_digests([entry for entry, _ in group])
-            stale += [entry for entry, digest in group if recorded.get(entry) != digest]
+            for entry, digest in group:
+                if recorded.get(entry) != digest:
+                    stale.append(entry)
+                    digests[entry] = digest
         stale += store.vanished_entries()
         for start in range(0, len(stale), CHUNK):
-            _refresh(store, libraries, stale[start:start + CHUNK], now, changes)
+            _refresh(store, libraries, stale[start:start + CHUNK], now, changes, digests)
     store.commit()
     return changes
 
@@ -131,12 +135,15 @@ def _chunks(items: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[
 
 
 def _refresh(store: RecordStore, libraries: Mapping[str, Library], entries: list[str],
-             now: float, changes: LineageChanges) -> None:
+             now: float, changes: LineageChanges,
+             digests: Mapping[str, str] | None = None) -> None:
+    """`digests`: the members digests of (some of) `entries`, already computed from the
+    same rows in this transaction."""
     members = store.entry_members(entries)
     known = store.lineage_rows(entries)
     out: list[LineageRow] = []
     for entry, rows in members.items():
-        digest = members_digest(rows)
+        digest = (digests.get(entry) if digests is not None else None) or members_digest(rows)
         old = known.get(entry)
         if old is not None and not old.deleted and old.digest == digest:
             continue

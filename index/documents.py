@@ -11,16 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from core.entry import entry_holdings, library_copies
 from core.model import Record
-from index.text import normalize
+from index.text import folded as _fold
 
-# Names, subjects, series and publishers repeat across a catalogue, and folding one
-# (NFKC + OpenCC) costs more than a lookup: a full rebuild folds each distinct value once.
-_fold = lru_cache(maxsize=100_000)(normalize)
+# `_fold`: NFKC + OpenCC through index.text's cache.  Names, subjects, series and
+# publishers repeat across a catalogue, and the analysis folds the same titles again.
 
 # Descriptive fields counted for completeness.  Housekeeping (source, format, encoding),
 # holdings and failed ISBNs say nothing about how well the book itself is described.

@@ -49,7 +49,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.fold import fold as normalize
-from core.fold import title_key
+from core.fold import squash
 
 __all__ = [
     "normalize",
@@ -87,6 +87,18 @@ _SPACE = re.compile(r"\s+")
 # Function words dropped from queries (never from the index): with AND semantics,
 # 中国的发展 would otherwise demand a 的 the title 中国发展报告 does not have.
 QUERY_STOPWORDS = frozenset(("的", "之", "与", "和", "及", "了", "在", "或", "等"))
+
+
+# One cache of folded values for the whole analysis of an entry.  A title is folded for
+# its terms, for its title key, for its suggest keys and by `index.documents` comparing it
+# with the other records' titles; names, publishers and subjects recur across thousands of
+# entries.  OpenCC + NFKC cost far more than a lookup.
+folded = lru_cache(maxsize=200_000)(normalize)
+
+
+def title_key(text: str) -> str:
+    """`core.fold.title_key` (fold, then letters and digits only) through the cache."""
+    return squash(folded(text))
 
 
 def _rjieba() -> Any:
@@ -142,7 +154,7 @@ _CACHED_LENGTH = 64
 def _segments(text: str) -> tuple[Segment, ...]:
     return tuple(
         (True, run, _cut_precise(run)) if is_han else (False, run, (run,))
-        for is_han, run in _runs(normalize(text))
+        for is_han, run in _runs(folded(text))
     )
 
 
