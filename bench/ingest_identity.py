@@ -11,8 +11,9 @@ encodings of the same values — `json`'s "a, b" or orjson's "a,b" — index the
 
     python bench/ingest_identity.py --write tests/fixtures/ingest_identity.json
 
-wrote the fixture with the code of main at ff187e7, before the speed-ups (run from a
-checkout of that commit, writing into this tree); `tests/test_ingest_identity.py` builds
+wrote the fixture (digests cut to 20 hex digits) with the code of commit 744f5b0 — the
+index documents with issue 12's ranking fields, before the speed-ups — run from a
+`git archive` of that commit with this script copied in, writing into this tree; `tests/test_ingest_identity.py` builds
 the same digests with the code as it is and compares.
 """
 
@@ -111,7 +112,8 @@ def main() -> None:
         found = digests(Path(tmp))
     print({name: len(values) for name, values in found.items()})
     if args.write:
-        args.write.write_text(json.dumps(found, indent=0, sort_keys=True) + "\n")
+        short = {part: {k: v[:20] for k, v in values.items()} for part, values in found.items()}
+        args.write.write_text(json.dumps(short, indent=0, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 UTF-8 and GB18030, MARC 21 with 880s) and real records from ../shared/data (dp2's CNMARC,
 Blacklight's MARC 21 with CJK, marc4j's broken and mangled files) with the bulk import,
 two processes, and digests each stored row, each record's cluster and each entry's index
-document (as JSON values).  The fixture holds those digests as the code of main at
-ff187e7 made them, before the speed-ups of issue 20 (cached folds, orjson documents);
+document (as JSON values).  The fixture holds those digests as the code of commit
+744f5b0 made them (issue 12's ranking fields in, the speed-ups of issue 20 — cached folds,
+orjson documents — not yet);
 any change to a row, a cluster or an analysed term of any entry fails this test.
 """
 
