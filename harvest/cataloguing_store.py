@@ -19,6 +19,7 @@ _LOCAL = "'unixepoch', '+8 hours'"
 RECORD_MONTH = (f"substr(COALESCE(NULLIF(json_extract(r.data, '$.created'), ''), "
                 f"date(r.first_seen, {_LOCAL})), 1, 7)")
 MEMBER = "COALESCE(NULLIF(json_extract(r.data, '$.catalogued_by'), ''), r.library)"
+CATALOGUER = "COALESCE(json_extract(r.data, '$.cataloguer'), '')"
 
 #: (member, month, count) rows.
 Counts = list[tuple[str, str, int]]
@@ -75,6 +76,30 @@ class CataloguingQueries:
             rows[member, counted] = rows.get((member, counted), 0) - 1
             rows[member, seen] = rows.get((member, seen), 0) + 1
         return sorted((m, mo, n) for (m, mo), n in rows.items() if mo >= since and n > 0)
+
+    # -- per cataloguer (a person, where the source's records name one) ---------------
+
+    def new_records_by_cataloguer(self, since: str) -> list[tuple[str, str, str, int]]:
+        """(member, cataloguer, month, records) of the records that name who made them."""
+        return self._db.execute(
+            f"SELECT {MEMBER} AS member, {CATALOGUER} AS person, {RECORD_MONTH} AS month, "
+            "COUNT(*) FROM records r WHERE person != '' GROUP BY member, person, month "
+            "HAVING month >= ?", (since,)).fetchall()
+
+    def modified_records_by_cataloguer(self, since: str) -> list[tuple[str, str, str, int]]:
+        """(member, person, month, records) of the changes that name who made them."""
+        return self._db.execute(
+            f"SELECT library, person, strftime('%Y-%m', at, {_LOCAL}) AS month, "
+            "COUNT(DISTINCT key) FROM record_changes WHERE person != '' "
+            "GROUP BY library, person, month HAVING month >= ?", (since,)).fetchall()
+
+    def problems_by_cataloguer(self, month: str) -> list[tuple[str, str, int]]:
+        """(member, cataloguer, problems) of the latest quality run in the records the
+        cataloguer made in `month` (counted as per member: one per record and rule)."""
+        return self._db.execute(
+            f"SELECT q.library, {CATALOGUER} AS person, COUNT(*) FROM quality_problems q "
+            f"JOIN records r ON r.key = q.key WHERE {RECORD_MONTH} = ? AND person != '' "
+            "GROUP BY q.library, person", (month,)).fetchall()
 
     def problems_by_month(self, since: str) -> list[tuple[str, str, str, int]]:
         """(member, month the record was made, rule, records) of the latest quality run."""
