@@ -59,7 +59,9 @@ CONFIG = {
         "members": LIBRARY_OF,
     }],
     "cataloguing": {"agencies": {"PROV": "SXPL"}, "pinyin_required": ["*"],
-                    "peers": [["LQLIB", "SYLIB"], ["QXLIB", "YLLIB"]], "rank_max_rate": 400},
+                    "peers": [["LQLIB", "SYLIB"], ["QXLIB", "YLLIB"]], "rank_max_rate": 400,
+                    # the habits name each record's cataloguer in 998 (as the demo's)
+                    "cataloguers": {"union": {"catalogued": "998$a", "modified": "998$b"}}},
 }
 
 

@@ -36,16 +36,17 @@ from tests.test_cataloguing import (
 )
 from tongjian.generator.habits import CATALOGUERS, MEMBERS, fix
 
-PEOPLE = {"union": {"catalogued": "998$a", "modified": "998$b"}}
+PEOPLE = CONFIG["cataloguing"]["cataloguers"]  # the union source's 998 $a / $b
+NOBODY = dict(CONFIG, cataloguing={k: v for k, v in CONFIG["cataloguing"].items()
+                                   if k != "cataloguers"})
 
 
 @pytest.fixture
-def people(union, tmp_path):  # noqa: F811 - the fixture imported above
-    """The union fixture's catalogue, with the source's cataloguer fields configured."""
+def people(union):  # noqa: F811 - the fixture imported above
+    """The union fixture's catalogue; its config names the source's cataloguer fields."""
     sim, made, config, store = union
-    raw = dict(CONFIG, cataloguing=dict(CONFIG["cataloguing"], cataloguers=PEOPLE))
-    raw["sources"] = [dict(CONFIG["sources"][0], address=sim.base_url)]
-    return sim, made, parse(raw, tmp_path / "people.yaml"), store
+    assert config.cataloguing.cataloguer_fields("union") == (("998", "a"), ("998", "b"))
+    return union
 
 
 def test_the_person_comes_from_the_configured_subfield_only(tmp_path):
@@ -58,7 +59,7 @@ def test_the_person_comes_from_the_configured_subfield_only(tmp_path):
     assert (record.catalogued_by, record.cataloguer, record.modifier) == ("QXLIB", "杨勇",
                                                                          "周芳")  # last $b
     # not configured: no person, whatever the record holds — the library keeps the credit
-    plain = parse(CONFIG, tmp_path / "p.yaml").source("union").attribution
+    plain = parse(NOBODY, tmp_path / "p.yaml").source("union").attribution
     record = Record("union", "1", "SXPL", format="cnmarc")
     attribute(record, read_agencies(marc, "cnmarc", plain), plain)
     assert (record.catalogued_by, record.cataloguer, record.modifier) == ("QXLIB", "", "")
@@ -152,8 +153,10 @@ def test_csv_and_xlsx_carry_the_cataloguers(people):
     assert f"<v>{first.new_records}</v>" in sheet
 
 
-def test_without_configured_fields_nobody_is_ranked(union):  # noqa: F811
-    sim, made, config, store = union
+def test_without_configured_fields_nobody_is_ranked(union, tmp_path):  # noqa: F811
+    sim, made, _, store = union
+    config = parse(dict(NOBODY, sources=[dict(CONFIG["sources"][0], address=sim.base_url)]),
+                   tmp_path / "nobody.yaml")
     harvest(config, store)
     summary = summarize(store, config, MONTH)
     assert summary.cataloguers == [] and summary.ranked_cataloguers == []
