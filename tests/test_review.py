@@ -284,8 +284,12 @@ async def test_record_page_names_the_cataloguing_member(centre, serve):
     line = next(li for li in sources.split("<li>") if key.split(":")[1] in li)
     assert "编目：乾县图书馆" in line
     api = await client.get("/api/records/" + quote(store.cluster_of(key), safe=""))
-    listed = {s["source_id"]: s for s in (await api.json())["sources"]}
+    data = await api.json()
+    listed = {s["source_id"]: s for s in data["sources"]}
     assert listed[key.split(":")[1]]["catalogued_by"] == "QXLIB"
+    # the cataloguer's name (998 $a, configured) is the centre's business, not the public's
+    assert store.get(key).cataloguer and "cataloguer" not in data["record"]
+    assert store.get(key).cataloguer not in await resp.text()
     backend.close()
 
 
