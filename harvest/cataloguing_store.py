@@ -117,15 +117,17 @@ class CataloguingQueries:
             f"JOIN records r ON r.key = q.key WHERE q.library = ? AND {RECORD_MONTH} = ? "
             "ORDER BY q.key, q.id LIMIT ?", (library, month, limit)).fetchall()
 
-    def new_record_keys(self, month: str, members: list[str]) -> list[tuple[str, str, str]]:
-        """(key, member, title) of the records the members made in `month`, by key."""
+    def new_record_keys(self, month: str, members: list[str]
+                        ) -> list[tuple[str, str, str, str]]:
+        """(key, member, title, cataloguer) of the records the members made in `month`,
+        by key (cataloguer '' where the record names none)."""
         if not members:
             return []
         marks = ",".join("?" * len(members))
         return self._db.execute(
-            f"SELECT r.key, {MEMBER} AS member, COALESCE(json_extract(r.data, '$.title'), '') "
-            f"FROM records r WHERE {RECORD_MONTH} = ? AND member IN ({marks}) ORDER BY r.key",
-            (month, *members)).fetchall()
+            f"SELECT r.key, {MEMBER} AS member, COALESCE(json_extract(r.data, '$.title'), ''), "
+            f"{CATALOGUER} FROM records r WHERE {RECORD_MONTH} = ? AND member IN ({marks}) "
+            "ORDER BY r.key", (month, *members)).fetchall()
 
     def record_digest(self, key: str) -> str | None:
         row = self._db.execute("SELECT digest FROM records WHERE key = ?", (key,)).fetchone()

@@ -139,6 +139,9 @@ async def test_problem_fix_and_confirmation_round_trip(centre):
     assert resp.status == 303 and resp.headers["Location"] == "/admin/review"
     body = await review_page(client, month)
     assert key in body and "编目中心" in body
+    # the row names who catalogued it (998 $a, configured): the centre knows whom to tell
+    row = body.split(f'id="r-{key}"')[1].split("</tr>")[0]
+    assert f'<span class="extra cataloguer">{by_key[target].cataloguer}</span>' in row
     await mark(client, csrf(body), key, "problem", "field_215a", "请补页数", month)
     await mark(client, csrf(body), other, "ok", month=made_in(store, other))
     # the reviewer's session opens the review and summary pages, nothing of the admin's
