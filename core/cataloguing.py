@@ -22,6 +22,10 @@ from typing import Any
 ATTRIBUTION_RULES = ("record", "holdings", "source")
 DEFAULT_ORDER = ATTRIBUTION_RULES
 _MONTH = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])$")
+_SUBFIELD = re.compile(r"^(\d{3})\$([0-9a-zA-Z])$")
+#: A MARC subfield: (tag, code), e.g. ("998", "a"); ("", "") = none configured.
+Subfield = tuple[str, str]
+NO_FIELD: Subfield = ("", "")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class Attribution:
 
     order: tuple[str, ...] = DEFAULT_ORDER
     agencies: tuple[tuple[str, str], ...] = ()
+    # The local fields naming the cataloguer (a person) — CNMARC 801 and MARC 21 040
+    # name agencies only, and no field is standard (`Cataloguing.cataloguers`).
+    cataloguer_field: Subfield = NO_FIELD  # who made the record
+    modifier_field: Subfield = NO_FIELD  # who changed it (repeatable: the last is latest)
 
     def library_for(self, agency: str) -> str:
         """The member library an agency code or name stands for ('' when none)."""
@@ -53,6 +61,13 @@ class Cataloguing:
     pinyin_required: tuple[str, ...] = ()  # libraries that must give 200$A/$9; "*" = all
     rank_max_rate: float = 30.0  # problems per 1,000 records a ranked member may have
     rank_top: int = 3  # how many are named 先进集体
+    rank_top_cataloguers: int = 5  # how many are named 优秀编目员
+    # source name → (catalogued-by subfield, modified-by subfield): where a source's
+    # records name the person, e.g. {"union-symphony": (("998", "a"), ("998", "b"))}.
+    cataloguers: tuple[tuple[str, tuple[Subfield, Subfield]], ...] = ()
+
+    def cataloguer_fields(self, source: str) -> tuple[Subfield, Subfield]:
+        return dict(self.cataloguers).get(source, (NO_FIELD, NO_FIELD))
 
     def requires_pinyin(self, library: str) -> bool:
         return "*" in self.pinyin_required or library in self.pinyin_required
@@ -65,7 +80,7 @@ def parse(raw: Any, libraries: Mapping[str, Any]) -> Cataloguing:
     if not isinstance(raw, dict):
         raise ValueError("cataloguing: expected a mapping (key: value)")
     allowed = {"start", "centre", "agencies", "sample", "peers", "pinyin_required",
-               "rank_max_rate", "rank_top"}
+               "rank_max_rate", "rank_top", "rank_top_cataloguers", "cataloguers"}
     for key in raw:
         if key not in allowed:
             raise ValueError(f"cataloguing: unknown key {key!r} — allowed keys: "
@@ -110,18 +125,54 @@ def parse(raw: Any, libraries: Mapping[str, Any]) -> Cataloguing:
     if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
         raise ValueError(f"cataloguing.rank_max_rate: {rate!r} is not a number of problems "
                          "per 1,000 records ≥ 0")
-    top = raw.get("rank_top", 3)
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"cataloguing.rank_top: {top!r} is not a whole number ≥ 1")
+    tops = []
+    for key, default in (("rank_top", 3), ("rank_top_cataloguers", 5)):
+        top = raw.get(key, default)
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise ValueError(f"cataloguing.{key}: {top!r} is not a whole number ≥ 1")
+        tops.append(top)
     return Cataloguing(start=start, centre=str(centre), agencies=agencies, sample=float(sample),
                        peers=tuple(peers), pinyin_required=pinyin_codes,
-                       rank_max_rate=float(rate), rank_top=top)
+                       rank_max_rate=float(rate), rank_top=tops[0],
+                       rank_top_cataloguers=tops[1],
+                       cataloguers=_cataloguers(raw.get("cataloguers")))
 
 
-def attribution(order: Any, cataloguing: Cataloguing, libraries: Mapping[str, Any]
-                ) -> Attribution:
+def _cataloguers(raw: Any) -> tuple[tuple[str, tuple[Subfield, Subfield]], ...]:
+    """`cataloguers:` {source name: {catalogued: "998$a", modified: "998$b"}}; the source
+    names are checked against `sources:` by `core.config`."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ValueError("cataloguing.cataloguers: expected a mapping of source name → "
+                         "{catalogued: \"998$a\", modified: \"998$b\"} (the local subfields "
+                         "naming the cataloguer)")
+    out = []
+    for source, spec in raw.items():
+        where = f"cataloguing.cataloguers[{source}]"
+        if not isinstance(spec, dict) or not spec or set(spec) - {"catalogued", "modified"}:
+            raise ValueError(f"{where}: expected {{catalogued: \"998$a\", modified: "
+                             "\"998$b\"}} (either or both)")
+        fields = []
+        for role in ("catalogued", "modified"):
+            value = spec.get(role)
+            if value is None:
+                fields.append(NO_FIELD)
+                continue
+            m = _SUBFIELD.match(str(value))
+            if not m or m.group(1) < "010":
+                raise ValueError(f"{where}.{role}: {value!r} is not a data field's subfield "
+                                 "like \"998$a\" (tag 010–999, $ and one subfield code)")
+            fields.append((m.group(1), m.group(2)))
+        out.append((str(source), (fields[0], fields[1])))
+    return tuple(out)
+
+
+def attribution(order: Any, cataloguing: Cataloguing, libraries: Mapping[str, Any],
+                source: str = "") -> Attribution:
     """A source's `attribution:` list (None: the default order) with the agency table:
-    the configured agencies first, then every library's code and name."""
+    the configured agencies first, then every library's code and name; and the source's
+    cataloguer fields, if `cataloguing.cataloguers` names it."""
     if order is None:
         rules: tuple[str, ...] = DEFAULT_ORDER
     else:
@@ -141,4 +192,6 @@ def attribution(order: Any, cataloguing: Cataloguing, libraries: Mapping[str, An
         name = getattr(lib, "name", "")
         if name:
             table.append((name, code))
-    return Attribution(order=rules, agencies=tuple(table))
+    made, changed = cataloguing.cataloguer_fields(source)
+    return Attribution(order=rules, agencies=tuple(table), cataloguer_field=made,
+                       modifier_field=changed)

@@ -260,7 +260,7 @@ def parse(data: Any, path: Path) -> Config:
         src = v.source(raw, i)
         try:
             src = replace(src, attribution=_cataloguing.attribution(
-                raw.get("attribution"), cataloguing, libraries))
+                raw.get("attribution"), cataloguing, libraries, src.name))
         except ValueError as e:
             raise ConfigError(f"{path}: sources[{i}] ({src.name}).{e}") from None
         if src.library not in libraries:
@@ -278,6 +278,10 @@ def parse(data: Any, path: Path) -> Config:
         if any(s.name == src.name for s in sources):
             raise ConfigError(f"{path}: sources[{i}]: name {src.name!r} is used twice")
         sources.append(src)
+    for name, _ in cataloguing.cataloguers:
+        if not any(s.name == name for s in sources):
+            raise ConfigError(f"{path}: cataloguing.cataloguers: {name!r} is not a source "
+                              f"name — use one of: {', '.join(s.name for s in sources)}")
     idx = v.mapping(top.get("index", {}), "index",
                     optional=("backend", "path", "url", "cache_entries", "key_env", "uid"))
     index = IndexConfig(**idx)

@@ -77,6 +77,10 @@ class Record:
     catalogue_agency: str = ""  # as the record names it: 801 $b (ind2 0/1/2), 040 $a
     modify_agency: str = ""  # 801 $b with ind2 2 (the last), 040 $d (the last)
     attributed_from: str = ""  # record | holdings | source: which rule decided
+    # The person, where the source's records name one in a local field configured per
+    # source (`cataloguing.cataloguers`); '' when they do not.
+    cataloguer: str = ""  # who made the record
+    modifier: str = ""  # who changed it last ('' = as cataloguer)
     created: str = ""  # YYYY-MM-DD: 801 $c of the cataloguing agency, createDate, 100$a/0-7
     modified: str = ""  # the source's last-change stamp: 005, Symphony modifiedDate
 

@@ -20,8 +20,15 @@ better:
 A source's `attribution` (config.yaml) orders the rules — ``record``, ``holdings`` (the
 library whose copy came first), ``source`` (its owner, always the last resort) — and the
 agency table maps 801 $b / 040 codes to member libraries (each library's own code and
-name map to it without being listed).  A record names no cataloguer person in any of our
-sources' formats, so credit goes to libraries; the review workflow names people.
+name map to it without being listed).
+
+The cataloguer as a person: 801 and 040 name agencies, and Symphony's Web Services show
+no creating or modifying user (notes: symphony-ilsws.md; the vendor's published field
+lists and every client we found give dates only).  Some systems write the cataloguer's
+name into a local field (a 9XX); which one, and whether at all, differs by system and
+library, so it is configured per source (`cataloguing.cataloguers`: the subfield naming
+who made the record, and the repeatable one naming who changed it, the last being the
+latest) and never guessed.  Without it the record's credit stays with the library.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.cataloguing import Attribution
+from core.cataloguing import NO_FIELD, Attribution, Subfield
 from core.model import Record
 from harvest.marc import Marc
 
@@ -47,10 +54,17 @@ class Agencies:
     entries: list[tuple[str, str, str]] = field(default_factory=list)
     entered: str = ""  # YYYY-MM-DD: CNMARC 100$a/0-7, MARC 21 008/00-05
     stamp: str = ""  # 005, as written
+    cataloguer: str = ""  # the person who made it, from the configured local field
+    modifier: str = ""  # the person who changed it last, likewise
 
 
-def read_agencies(marc: Marc, kind: str) -> Agencies:
+def read_agencies(marc: Marc, kind: str, rule: Attribution | None = None) -> Agencies:
+    """The record's agencies and dates; with `rule`, also the persons its source's
+    configured local fields name."""
     out = Agencies(stamp=marc.control("005").strip())
+    if rule is not None:
+        out.cataloguer = _named(marc, rule.cataloguer_field, first=True)
+        out.modifier = _named(marc, rule.modifier_field, first=False)
     if kind == "cnmarc":
         for f in marc.get("801"):
             agency = f.get("b").strip()
@@ -67,6 +81,17 @@ def read_agencies(marc: Marc, kind: str) -> Agencies:
             century = "19" if int(yymmdd[:2]) > 50 else "20"
             out.entered = iso_date(century + yymmdd)
     return out
+
+
+def _named(marc: Marc, where: Subfield, *, first: bool) -> str:
+    """The first (or last) non-empty value of a configured subfield ('' when none)."""
+    if where == NO_FIELD:
+        return ""
+    tag, code = where
+    values = [" ".join(v.split()) for f in marc.get(tag) for v in f.all(code) if v.strip()]
+    if not values:
+        return ""
+    return values[0] if first else values[-1]
 
 
 def iso_date(text: str) -> str:
@@ -113,6 +138,8 @@ def attribute(record: Record, agencies: Agencies, rule: Attribution, *,
                 break
     record.catalogued_by, record.attributed_from = by, how
     record.modified_by = modified_by or by
+    record.cataloguer = agencies.cataloguer
+    record.modifier = agencies.modifier or agencies.cataloguer
     record.created = (iso_date(when) or iso_date(source_created)
                       or next((iso_date(d) for _, _, d in making if iso_date(d)), "")
                       or agencies.entered)

@@ -23,19 +23,22 @@ from typing import Any
 #: Fields that are not the description a cataloguer writes.
 NOT_DESCRIPTION = frozenset({
     "holdings", "catalogued_by", "modified_by", "catalogue_agency", "modify_agency",
-    "attributed_from", "created", "modified", "source", "source_id", "library", "encoding",
+    "attributed_from", "cataloguer", "modifier", "created", "modified", "source",
+    "source_id", "library", "encoding",
 })
 
 
 @dataclass(frozen=True)
 class Change:
-    """One delivery of a stored record: was its description changed, by whom (stamp),
-    and which copies are new (item id, library, the source's date for it)."""
+    """One delivery of a stored record: was its description changed, by whom (the
+    member, and the person where the record names one) and when (stamp), and which
+    copies are new (item id, library, the source's date for it)."""
 
     modified: bool
     library: str
     stamp: str
     new_items: tuple[tuple[str, str, str], ...]
+    person: str = ""
 
 
 def item_ids(data: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -68,4 +71,5 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Change:
     added = tuple(i for i in item_ids(new) if i[0] not in before)
     member = str(new.get("modified_by") or new.get("catalogued_by") or new.get("library")
                  or "")
-    return Change(modified, member, new_stamp, added)
+    person = str(new.get("modifier") or new.get("cataloguer") or "")
+    return Change(modified, member, new_stamp, added, person)

@@ -52,8 +52,9 @@ def sampled(key: str, share: float) -> bool:
 
 
 def review_list(store: RecordStore, config: Config, role: str, library: str,
-                month: str) -> list[tuple[str, str, str]]:
-    """(record key, member, title) of the month's list for this reviewer."""
+                month: str) -> list[tuple[str, str, str, str]]:
+    """(record key, member, title, cataloguer) of the month's list for this reviewer (the
+    cataloguer by name where the source's records give one)."""
     members = reviewed_members(config, role, library)
     rows = store.new_record_keys(month, members)
     if role in ("centre", "admin"):

@@ -10,13 +10,15 @@ record that was already there.
 
 TABLES = """
 -- A bibliographic change a harvest saw (harvest.cataloguing_history): the record, when,
--- the member credited with it (modified_by) and the source's own change stamp.
+-- the member credited with it (modified_by), the person where the record names one
+-- (modifier; column added by schema 5) and the source's own change stamp.
 CREATE TABLE IF NOT EXISTS record_changes (
     id       INTEGER PRIMARY KEY,
     key      TEXT NOT NULL,
     at       REAL NOT NULL,
     library  TEXT NOT NULL,
-    stamp    TEXT NOT NULL DEFAULT ''
+    stamp    TEXT NOT NULL DEFAULT '',
+    person   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS record_changes_key ON record_changes(key, at);
 CREATE INDEX IF NOT EXISTS record_changes_at ON record_changes(at);

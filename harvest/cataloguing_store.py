@@ -19,6 +19,7 @@ _LOCAL = "'unixepoch', '+8 hours'"
 RECORD_MONTH = (f"substr(COALESCE(NULLIF(json_extract(r.data, '$.created'), ''), "
                 f"date(r.first_seen, {_LOCAL})), 1, 7)")
 MEMBER = "COALESCE(NULLIF(json_extract(r.data, '$.catalogued_by'), ''), r.library)"
+CATALOGUER = "COALESCE(json_extract(r.data, '$.cataloguer'), '')"
 
 #: (member, month, count) rows.
 Counts = list[tuple[str, str, int]]
@@ -76,6 +77,30 @@ class CataloguingQueries:
             rows[member, seen] = rows.get((member, seen), 0) + 1
         return sorted((m, mo, n) for (m, mo), n in rows.items() if mo >= since and n > 0)
 
+    # -- per cataloguer (a person, where the source's records name one) ---------------
+
+    def new_records_by_cataloguer(self, since: str) -> list[tuple[str, str, str, int]]:
+        """(member, cataloguer, month, records) of the records that name who made them."""
+        return self._db.execute(
+            f"SELECT {MEMBER} AS member, {CATALOGUER} AS person, {RECORD_MONTH} AS month, "
+            "COUNT(*) FROM records r WHERE person != '' GROUP BY member, person, month "
+            "HAVING month >= ?", (since,)).fetchall()
+
+    def modified_records_by_cataloguer(self, since: str) -> list[tuple[str, str, str, int]]:
+        """(member, person, month, records) of the changes that name who made them."""
+        return self._db.execute(
+            f"SELECT library, person, strftime('%Y-%m', at, {_LOCAL}) AS month, "
+            "COUNT(DISTINCT key) FROM record_changes WHERE person != '' "
+            "GROUP BY library, person, month HAVING month >= ?", (since,)).fetchall()
+
+    def problems_by_cataloguer(self, month: str) -> list[tuple[str, str, int]]:
+        """(member, cataloguer, problems) of the latest quality run in the records the
+        cataloguer made in `month` (counted as per member: one per record and rule)."""
+        return self._db.execute(
+            f"SELECT q.library, {CATALOGUER} AS person, COUNT(*) FROM quality_problems q "
+            f"JOIN records r ON r.key = q.key WHERE {RECORD_MONTH} = ? AND person != '' "
+            "GROUP BY q.library, person", (month,)).fetchall()
+
     def problems_by_month(self, since: str) -> list[tuple[str, str, str, int]]:
         """(member, month the record was made, rule, records) of the latest quality run."""
         return self._db.execute(
@@ -92,15 +117,17 @@ class CataloguingQueries:
             f"JOIN records r ON r.key = q.key WHERE q.library = ? AND {RECORD_MONTH} = ? "
             "ORDER BY q.key, q.id LIMIT ?", (library, month, limit)).fetchall()
 
-    def new_record_keys(self, month: str, members: list[str]) -> list[tuple[str, str, str]]:
-        """(key, member, title) of the records the members made in `month`, by key."""
+    def new_record_keys(self, month: str, members: list[str]
+                        ) -> list[tuple[str, str, str, str]]:
+        """(key, member, title, cataloguer) of the records the members made in `month`,
+        by key (cataloguer '' where the record names none)."""
         if not members:
             return []
         marks = ",".join("?" * len(members))
         return self._db.execute(
-            f"SELECT r.key, {MEMBER} AS member, COALESCE(json_extract(r.data, '$.title'), '') "
-            f"FROM records r WHERE {RECORD_MONTH} = ? AND member IN ({marks}) ORDER BY r.key",
-            (month, *members)).fetchall()
+            f"SELECT r.key, {MEMBER} AS member, COALESCE(json_extract(r.data, '$.title'), ''), "
+            f"{CATALOGUER} FROM records r WHERE {RECORD_MONTH} = ? AND member IN ({marks}) "
+            "ORDER BY r.key", (month, *members)).fetchall()
 
     def record_digest(self, key: str) -> str | None:
         row = self._db.execute("SELECT digest FROM records WHERE key = ?", (key,)).fetchone()

@@ -4,9 +4,10 @@ Per member and month: new records, modified records, new copies (册 — what th
 retro-conversion subsidy is paid on), totals since `cataloguing.start`; quality as
 problems per 1,000 of the month's new records, per rule (the latest 审校 run, counted
 by the month each record was made); review problems open and fixed; the twelve months
-up to the chosen one for the trend charts; and the ranking the consortium awards
+up to the chosen one for the trend charts; and the rankings the consortium awards
 (先进集体: most new records among members whose problem rate is at or under
-`cataloguing.rank_max_rate`).
+`cataloguing.rank_max_rate`; 优秀编目员: the same for the persons who made the records,
+where a source's records name them — `cataloguing.cataloguers`, `harvest.attribution`).
 
 Everything is computed from the store on request (a few aggregate queries), so the page,
 the CSV and the XLSX are the same figures.
@@ -89,16 +90,42 @@ class MemberSummary:
 
 
 @dataclass
+class CataloguerSummary:
+    """One person's month: the records they made (by the month the record was made, as
+    for members), the records they changed, the problems in what they made."""
+
+    library: str
+    name: str  # the library's name
+    person: str
+    new_records: int = 0
+    modified_records: int = 0
+    problems: int = 0
+    total_records: int = 0  # since cataloguing.start
+    rank: int = 0  # 优秀编目员 place (1…), 0 = not ranked
+    eligible: bool = False
+
+    @property
+    def rate(self) -> float:
+        return rate(self.problems, self.new_records)
+
+
+@dataclass
 class Summary:
     month: str
     start: str
     threshold: float
     members: list[MemberSummary]
     rules: list[str]  # rule codes with any problem in the month, in table order
+    # persons who made or changed records in the month, most new records first
+    cataloguers: list[CataloguerSummary] = field(default_factory=list)
 
     @property
     def ranked(self) -> list[MemberSummary]:
         return sorted((m for m in self.members if m.rank), key=lambda m: m.rank)
+
+    @property
+    def ranked_cataloguers(self) -> list[CataloguerSummary]:
+        return sorted((c for c in self.cataloguers if c.rank), key=lambda c: c.rank)
 
     def member(self, library: str) -> MemberSummary | None:
         return next((m for m in self.members if m.library == library), None)
@@ -149,7 +176,39 @@ def summarize(store: RecordStore, config: Config, month: str | None = None) -> S
         m.rank = place
     used = {c for m in members for c, n in m.month.problems.items() if n}
     return Summary(month, cat.start, cat.rank_max_rate, members,
-                   [c for c in KIND_CODES if c in used])
+                   [c for c in KIND_CODES if c in used], cataloguers(store, config, month))
+
+
+def cataloguers(store: RecordStore, config: Config, month: str) -> list[CataloguerSummary]:
+    """The month's cataloguers, ranked 优秀编目员 like members: most new records (then
+    most changed) among those whose problem rate clears the same threshold."""
+    cat = config.cataloguing
+    people: dict[tuple[str, str], CataloguerSummary] = {}
+
+    def person(library: str, name: str) -> CataloguerSummary:
+        lib = config.libraries.get(library)
+        return people.setdefault((library, name), CataloguerSummary(
+            library, lib.name if lib else library, name))
+
+    for library, name, mon, n in store.new_records_by_cataloguer(cat.start):
+        if mon <= month:
+            person(library, name).total_records += n
+        if mon == month:
+            person(library, name).new_records += n
+    for library, name, mon, n in store.modified_records_by_cataloguer(month):
+        if mon == month:
+            person(library, name).modified_records += n
+    for library, name, n in store.problems_by_cataloguer(month):
+        if (library, name) in people:
+            people[library, name].problems += n
+    active = [c for c in people.values() if c.new_records or c.modified_records]
+    for c in active:
+        c.eligible = c.new_records > 0 and c.rate <= cat.rank_max_rate
+    active.sort(key=lambda c: (-c.new_records, -c.modified_records, c.rate, c.library,
+                               c.person))
+    for place, c in enumerate([c for c in active if c.eligible][:cat.rank_top_cataloguers], 1):
+        c.rank = place
+    return active
 
 
 # -- export ------------------------------------------------------------------------------
@@ -171,9 +230,21 @@ def table(summary: Summary) -> tuple[list[str], list[list[object]]]:
     return header, rows
 
 
-def to_csv(summary: Summary) -> bytes:
-    """UTF-8 with a BOM, so Excel reads the Chinese; no cell starts a formula."""
-    header, rows = table(summary)
+def cataloguer_table(summary: Summary) -> tuple[list[str], list[list[object]]]:
+    """The month's cataloguers (优秀编目员 places among them): the CSV's second part
+    (`part=cataloguers`) and the XLSX's sheet 编目员."""
+    header = ["月份", "馆代码", "馆名", "编目员", "新编记录", "修改记录",
+              f"累计记录（{summary.start} 起）", "问题数", "每千条问题", "优秀编目员名次"]
+    rows: list[list[object]] = [
+        [summary.month, c.library, c.name, c.person, c.new_records, c.modified_records,
+         c.total_records, c.problems, c.rate, c.rank or ""] for c in summary.cataloguers]
+    return header, rows
+
+
+def to_csv(summary: Summary, part: str = "members") -> bytes:
+    """UTF-8 with a BOM, so Excel reads the Chinese; no cell starts a formula.  `part`:
+    members (one row per member library) or cataloguers — one table per file."""
+    header, rows = cataloguer_table(summary) if part == "cataloguers" else table(summary)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
@@ -197,6 +268,12 @@ def to_xlsx(summary: Summary) -> bytes:
     sheet.freeze_panes(1, 3)
     sheet.set_column(0, 1, 9)
     sheet.set_column(2, 2, 18)
+    people = book.add_worksheet("编目员")
+    header, rows = cataloguer_table(summary)
+    people.write_row(0, 0, header, bold)
+    for n, row in enumerate(rows, 1):
+        people.write_row(n, 0, row)
+    people.freeze_panes(1, 4)
     trend = book.add_worksheet("近12个月")
     trend.write_row(0, 0, ["馆代码", "馆名", "月份", "新编记录", "修改记录", "新增册数",
                            "每千条问题"], bold)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from harvest.attribution import iso_date
-from harvest.clc import TOP_CLASSES
+from harvest.clc import levels, unknown_level
 from harvest.marc import Marc, RecordError
 from harvest.readers import read_one
 
@@ -24,12 +24,10 @@ Finding = tuple[str, str]
 _DATE_TYPES = set("abcdefghijku")
 _CHARSETS = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "50", "  "}
 _MARC21_DATE_TYPES = set("bcdeikmnpqrstu|")
-# 工业技术 (T) is the one class divided by a second letter (notes: cnmarc.md §10).
-T_SUBCLASSES = frozenset({"TB", "TD", "TE", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN",
-                          "TP", "TQ", "TS", "TU", "TV"})
 # Letters, then digits with a dot after every three; then the auxiliary notation
 # (-general subdivision, =time, (place), "…", <>, +, :, /) the table allows.
-_CLC = re.compile(r"([A-Z]{1,2})(\d{1,3}(?:\.\d{1,3})*)?((?:[-=(\"<>+:/].*)?)")
+_CLC = re.compile(r"([A-Z]{1,2})(\d{1,2}|\d{3}(?:\.\d{3})*(?:\.\d{1,3})?)?"
+                  r"((?:[-=(\"<>+:/].*)?)")
 
 
 def marc_of(raw: bytes, raw_format: str, encoding: str = "auto") -> Marc | None:
@@ -63,18 +61,20 @@ def check(marc: Marc, kind: str) -> Iterator[Finding]:
         yield "clc_invalid", "；".join(bad[:3])
 
 
+_LEVEL_NAMES = ("基本大类", "二级类目", "三级类目")
+
+
 def clc_problem(number: str) -> str:
-    """Why a 中图分类号 cannot be right ('' when it can): its main class, T's second
-    letter, or its notation.  The table is checked to the levels above; the classes
-    below them are not in a checked source here yet."""
+    """Why a 中图分类号 cannot be right ('' when it can): its notation, or a level of its
+    first three the 中图法 table (`harvest.clc`, data) does not have — the main class,
+    the second (T's and DF's second letter), the third (I24, TP3).  Deeper digits are not
+    judged: the table is the 4th edition's below that, and the 5th added classes there
+    (F209, F719.52), so a deeper check would report valid numbers."""
     text = number.upper().replace("．", ".")
-    m = _CLC.fullmatch(text)
-    if text[:1] not in TOP_CLASSES:
-        return f"基本大类“{text[:1]}”不存在"
-    if len(text) > 1 and text[1].isalpha() and (text[0] != "T" or text[:2] not in T_SUBCLASSES):
-        return f"二级类目“{text[:2]}”不存在"
-    if m is None:
+    if _CLC.fullmatch(text) is None:
         return "标记写法不合规（字母后应为数字，每三位数字后加小数点）"
+    if missing := unknown_level(text):
+        return f"{_LEVEL_NAMES[len(levels(missing)) - 1]}“{missing}”不在《中图法》类目表中"
     return ""
 
 

@@ -79,6 +79,15 @@ def _incremental_merge_tables(db: sqlite3.Connection) -> None:
     merge is a full one and fills it (`harvest.merge.merge_store`)."""
 
 
+def _change_person(db: sqlite3.Connection) -> None:
+    """Version 5 (issue 16): who changed a record, by name (`record_changes.person`),
+    for the 优秀编目员 ranking.  A store that got the cataloguing tables from this
+    release's script (an older store migrating through step 3) has the column already."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(record_changes)")}
+    if "person" not in columns:
+        db.execute("ALTER TABLE record_changes ADD COLUMN person TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the schema version of a store made before versions (0.1.0)",
               _stamp_unversioned),
@@ -88,6 +97,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _cataloguing_tables),
     Migration(4, "incremental merge: block table, pending changes, merge state",
               _incremental_merge_tables),
+    Migration(5, "who changed a record, by name, in the cataloguing history",
+              _change_person),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -510,11 +510,11 @@ class RecordStore(CataloguingQueries):
                 continue
             change = compare(json.loads(old[key]), json.loads(data))
             if change.modified:
-                changes.append((key, now, change.library, change.stamp))
+                changes.append((key, now, change.library, change.stamp, change.person))
             items.extend((key, item, library, now, created)
                          for item, library, created in change.new_items)
-        self._db.executemany("INSERT INTO record_changes (key, at, library, stamp) "
-                             "VALUES (?,?,?,?)", changes)
+        self._db.executemany("INSERT INTO record_changes (key, at, library, stamp, person) "
+                             "VALUES (?,?,?,?,?)", changes)
         self._db.executemany("INSERT OR IGNORE INTO item_additions (key, item, library, at, "
                              "created) VALUES (?,?,?,?,?)", items)
 

@@ -112,10 +112,15 @@ async def member_page(request: web.Request) -> web.Response:
 
 
 async def summary_csv(request: web.Request) -> web.Response:
+    """?part=cataloguers: the cataloguers' table (优秀编目员) instead of the members'."""
+    part = request.query.get("part", "members")
+    if part not in ("members", "cataloguers"):
+        raise web.HTTPBadRequest(text="part 应为 members 或 cataloguers")
     summary = await _summary(request)
-    return web.Response(body=to_csv(summary), content_type="text/csv", charset="utf-8",
+    name = "cataloguing" if part == "members" else "cataloguers"
+    return web.Response(body=to_csv(summary, part), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition":
-                                 f'attachment; filename="cataloguing-{summary.month}.csv"'})
+                                 f'attachment; filename="{name}-{summary.month}.csv"'})
 
 
 async def summary_xlsx(request: web.Request) -> web.Response:

@@ -2,22 +2,26 @@
 
 The facet counts classes at three levels, cut from every class number an entry has
 (I242.47 → I, I2, I24; TP312 → T, TP, TP3; `index.text.class_path`), so a reader can go
-from 文学 to 中国文学 to 小说.  Labels are data: the 22 classes (`harvest.clc`) and their
-main subclasses (5th edition); a class without a label here is shown by its number, which
-is what a librarian reads anyway.  The digit-by-digit cut is the notation's own: a
-subclass's number extends its parent's (I24 小说 under I2 中国文学).
+from 文学 to 中国文学 to 小说.  Labels are data: in Chinese, the 中图法 table to three
+levels (`harvest.clc`, harvest/data/clc_levels.tsv); in another language, the 22 classes
+and the main subclasses below, translated in the catalogues (`portal.catalogues`).  A
+class without a label is shown by its number, which is what a librarian reads anyway.
+The digit-by-digit cut is the notation's own: a subclass's number extends its parent's
+(I24 小说 under I2 中国文学).
 """
 
 from __future__ import annotations
 
 import re
 
-from harvest.clc import TOP_CLASSES
-from portal.i18n import _
+from harvest.clc import TOP_CLASSES, caption
+from portal.i18n import _, in_source_language
 
 LEVELS = 3  # I → I2 → I24: deeper classes (I242) are reached by searching the number
 _FACET_CLASS = re.compile(r"^[A-Z][A-Z]?[0-9]{0,2}$")
 
+#: The main subclasses, translated for pages in another language (their Chinese captions
+#: as the table gives them, 5th edition; I20 where the table names none).
 SUBCLASSES: dict[str, str] = {
     "A1": "马克思、恩格斯著作", "A2": "列宁著作", "A3": "斯大林著作", "A4": "毛泽东著作",
     "A49": "邓小平著作", "A7": "生平和传记", "A8": "学习和研究",
@@ -64,14 +68,14 @@ SUBCLASSES: dict[str, str] = {
     "TB": "一般工业技术", "TD": "矿业工程", "TE": "石油、天然气工业", "TF": "冶金工业",
     "TG": "金属学与金属工艺", "TH": "机械、仪表工业", "TJ": "武器工业",
     "TK": "能源与动力工程", "TL": "原子能技术", "TM": "电工技术",
-    "TN": "无线电电子学、电信技术", "TP": "自动化技术、计算机技术", "TQ": "化学工业",
+    "TN": "电子技术、通信技术", "TP": "自动化技术、计算机技术", "TQ": "化学工业",
     "TS": "轻工业、手工业、生活服务业", "TU": "建筑科学", "TV": "水利工程",
     "U1": "综合运输", "U2": "铁路运输", "U4": "公路运输", "U6": "水路运输", "U8": "航空运输",
     "V2": "航空", "V4": "航天（宇宙航行）",
     "X1": "环境科学基础理论", "X3": "环境保护管理", "X4": "灾害及其防治",
     "X5": "环境污染及其防治", "X9": "安全科学",
     "Z1": "丛书", "Z2": "百科全书、类书", "Z3": "辞典", "Z5": "年鉴、年刊",
-    "Z8": "图书目录、文摘、索引",
+    "Z8": "图书报刊目录、文摘、索引",
 }  # fmt: skip
 
 
@@ -88,8 +92,14 @@ def parent(code: str) -> str:
 
 
 def label(code: str) -> str:
-    """'I24 小说' (in the reader's language); a class without a label here: its number."""
-    name = TOP_CLASSES.get(code) if len(code) == 1 else SUBCLASSES.get(code)
+    """'I24 小说' (in the reader's language); a class without a label: its number.  In
+    Chinese every class of the table is named; in English those translated here."""
+    if len(code) == 1:
+        name = TOP_CLASSES.get(code, "")
+    elif in_source_language():
+        name = caption(code) or SUBCLASSES.get(code, "")
+    else:
+        name = SUBCLASSES.get(code, "")
     return f"{code} {_(name)}" if name else code
 
 

@@ -64,6 +64,12 @@ def _(message: str) -> str:
     return _current.get().gettext(message)
 
 
+def in_source_language() -> bool:
+    """True while answering in Chinese, the language every message is written in (also
+    outside a request): a caption from a Chinese data table can be shown as it is."""
+    return _current.get() is _NULL
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _current.get().ngettext(singular, plural, n)
 

@@ -28,6 +28,9 @@ UNKNOWN_REGION = "其他"
 MAX_ISBNS = 5  # ISBNs of an entry looked up for entries kept apart
 KEPT_APART = 10  # entries read per ISBN
 
+#: Record fields kept off the public record page and its JSON: staff names.
+STAFF_ONLY = frozenset({"cataloguer", "modifier"})
+
 
 def iso_time(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, BEIJING).isoformat(timespec="seconds") if ts else None
@@ -87,7 +90,8 @@ def entry_data(entry_id: str, records: list[Record], live: Sequence[Record], con
     return {
         "id": entry_id,
         "live_only": not records,
-        "record": best.to_dict(),
+        # the cataloguer's name is the cataloguing centre's business, not the public's
+        "record": {k: v for k, v in best.to_dict().items() if k not in STAFF_ONLY},
         "holdings": holdings_rows(records, config.libraries, live),
         "sources": [{"source": r.source, "source_id": r.source_id, "library": r.library,
                      "live": r.key in live_keys, "catalogued_by": r.catalogued_by,

@@ -68,20 +68,20 @@ async def review_page(request: web.Request) -> web.Response:
     me = reviewer(request)
     month = _month(request.query.get("month", ""))
 
-    listed: list[tuple[str, str, str]] = await cached(
+    listed: list[tuple[str, str, str, str]] = await cached(
         request, ("list", me.role, me.library, month),
         lambda: cr.review_list(store, config, me.role, me.library, month))
 
     def load() -> dict[str, Any]:
         marks = {r[1]: r for r in store.reviews(reviewer=me.account, month=month)}
-        clusters = {key: store.cluster_of(key) or "" for key, _, _ in listed}
+        clusters = {key: store.cluster_of(key) or "" for key, *_ in listed}
         return {
-            "listed": [{"key": key, "member": member, "title": title,
+            "listed": [{"key": key, "member": member, "title": title, "cataloguer": person,
                         "member_name": config.libraries[member].name
                         if member in config.libraries else member,
                         "cluster": clusters[key],
                         "mark": _rows([marks[key]], config)[0] if key in marks else None}
-                       for key, member, title in listed],
+                       for key, member, title, person in listed],
             "confirm": _rows(store.reviews(reviewer=me.account, states=("changed",)), config),
             "own": _rows(store.reviews(member=me.library, states=("open", "changed")), config)
             if me.library else [],

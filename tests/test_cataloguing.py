@@ -59,7 +59,9 @@ CONFIG = {
         "members": LIBRARY_OF,
     }],
     "cataloguing": {"agencies": {"PROV": "SXPL"}, "pinyin_required": ["*"],
-                    "peers": [["LQLIB", "SYLIB"], ["QXLIB", "YLLIB"]], "rank_max_rate": 400},
+                    "peers": [["LQLIB", "SYLIB"], ["QXLIB", "YLLIB"]], "rank_max_rate": 400,
+                    # the habits name each record's cataloguer in 998 (as the demo's)
+                    "cataloguers": {"union": {"catalogued": "998$a", "modified": "998$b"}}},
 }
 
 
@@ -351,7 +353,9 @@ def test_an_import_notices_fixed_records_too(tmp_path):
     raw = dict(CONFIG, sources=[{"name": "qx-file", "library": "QXLIB", "protocol": "z3950",
                                  "address": "127.0.0.1:9/Default", "format": "cnmarc",
                                  "record_syntax": "unimarc"}],
-               index={"path": str(tmp_path / "index")})
+               index={"path": str(tmp_path / "index")},
+               cataloguing=dict(CONFIG["cataloguing"],
+                                cataloguers={"qx-file": {"catalogued": "998$a"}}))
     config = parse(raw, tmp_path / "config.yaml")
     export = tmp_path / "qx.iso"
     export.write_bytes(b"".join(c.data for c in made))
@@ -362,6 +366,7 @@ def test_an_import_notices_fixed_records_too(tmp_path):
         n = next(n for n, c in enumerate(made) if c.member == "QIANXIAN" and c.damaged)
         key = f"qx-file:{_id(made[n].data)}"
         assert store.get(key).catalogued_by == "QXLIB"
+        assert store.get(key).cataloguer == made[n].cataloguer != ""  # through the import
         mark(store, "zhongxin", key, MONTH, "QXLIB", "problem", "field_215a")
         store.commit()
         fixed = [fix(x.clean, "QXLIB", TODAY) if i == n else x.data

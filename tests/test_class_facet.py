@@ -28,6 +28,7 @@ def world(make_world: MakeWorld) -> World:
         "c2": [_book("2", "平凡的世界", "I247.57")],
         "c3": [_book("3", "唐诗选", "I222.742")],
         "c4": [_book("4", "长安志", "K294.11")],
+        "c5": [_book("5", "C程序设计", "TP312")],
     })
 
 
@@ -44,7 +45,7 @@ def facet_links(body: str) -> dict[str, str]:
 
 async def test_class_facet_browses_down_the_hierarchy(client: TestClient) -> None:
     home = facet_links(await (await client.get("/")).text())
-    assert home == {"I 文学": "I", "K 历史、地理": "K"}
+    assert home == {"I 文学": "I", "K 历史、地理": "K", "T 工业技术": "T"}
     under_i = facet_links(await (await client.get("/search", params={"clc_top": "I"})).text())
     assert under_i == {"I 文学": "", "I2 中国文学": "I2"}
     under_i2 = await (await client.get("/search", params={"clc_top": "I2"})).text()
@@ -70,3 +71,13 @@ async def test_class_and_call_numbers_as_queries(client: TestClient) -> None:
                       ("I242.47/1", ["红楼梦"]), ("K294", ["长安志"])):
         data = await (await client.get("/api/search", params={"q": q})).json()
         assert sorted(h["title"] for h in data["hits"]) == sorted(titles), q
+
+
+async def test_third_level_labels_come_from_the_clc_table(client: TestClient) -> None:
+    """TP3 has no hand-written label: its caption is the 中图法 table's (harvest.clc); in
+    English, where the table is not translated, the number alone."""
+    under_tp = facet_links(await (await client.get("/search", params={"clc_top": "TP"})).text())
+    assert under_tp == {"T 工业技术": "T", "TP 自动化技术、计算机技术": "T",
+                        "TP3 计算技术、计算机技术": "TP3"}
+    english = await (await client.get("/search", params={"clc_top": "TP", "lang": "en"})).text()
+    assert ">TP3<" in english and "计算技术" not in english.split("facet-title")[1]

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp.test_utils import TestClient
 
+from core.model import Record
 from harvest import cataloguing_review
 from harvest import quality_report as qr
 from harvest.cataloguing_review import review_list
@@ -138,6 +139,9 @@ async def test_problem_fix_and_confirmation_round_trip(centre):
     assert resp.status == 303 and resp.headers["Location"] == "/admin/review"
     body = await review_page(client, month)
     assert key in body and "编目中心" in body
+    # the row names who catalogued it (998 $a, configured): the centre knows whom to tell
+    row = body.split(f'id="r-{key}"')[1].split("</tr>")[0]
+    assert f'<span class="extra cataloguer">{by_key[target].cataloguer}</span>' in row
     await mark(client, csrf(body), key, "problem", "field_215a", "请补页数", month)
     await mark(client, csrf(body), other, "ok", month=made_in(store, other))
     # the reviewer's session opens the review and summary pages, nothing of the admin's
@@ -206,6 +210,17 @@ async def test_summary_page_exports_and_escaping(centre):
     assert "乾县图书馆" in (await csv_resp.read()).decode("utf-8-sig")
     xlsx = await client.get(f"/admin/cataloguing.xlsx?month={MONTH}")
     assert (await xlsx.read())[:2] == b"PK"
+    # the cataloguers: ranked on the page, their own CSV; a name is text, never markup
+    store.put(Record("union", "x-1", "SXPL", format="cnmarc", title="书",
+                     catalogued_by="QXLIB", cataloguer="<i>某</i>", created=f"{MONTH}-01"),
+              b"", "test")
+    store.audit("test", "record.put")  # the summary's cache follows harvests and actions
+    page = await (await client.get(f"/admin/cataloguing?month={MONTH}")).text()
+    assert "优秀编目员" in page and "&lt;i&gt;某&lt;/i&gt;" in page and "<i>某" not in page
+    people = await client.get(f"/admin/cataloguing.csv?month={MONTH}&part=cataloguers")
+    text = (await people.read()).decode("utf-8-sig")
+    assert text.startswith("月份,馆代码,馆名,编目员") and "<i>某</i>" in text
+    assert (await client.get(f"/admin/cataloguing.csv?part=x&month={MONTH}")).status == 400
     member = await client.get(f"/admin/cataloguing/QXLIB?month={MONTH}")
     text = await member.text()
     assert member.status == 200 and "缺载体形态（215$a）" in text and "近12个月" in text
@@ -245,6 +260,12 @@ async def test_browser_monthly_summary_prints_and_is_the_readme_screenshot(
     assert await page.locator("svg.chart").count() >= 2
     assert eligible and await page.locator("ol.ranking li").count() == min(
         eligible, config.cataloguing.rank_top)
+    people = summarize(store, config, shown).cataloguers  # 优秀编目员, by the same bar
+    best = sum(c.eligible for c in people)
+    assert best and await page.locator("ol.cataloguer-ranking li").count() == min(
+        best, config.cataloguing.rank_top_cataloguers)
+    first = min((c for c in people if c.rank), key=lambda c: c.rank)
+    assert first.person in await page.locator("ol.cataloguer-ranking li").first.inner_text()
     await page.screenshot(path=str(shot), full_page=True,
                           clip={"x": 0, "y": 0, "width": 1200, "height": 1500})
     assert shot.stat().st_size > 10_000
@@ -266,8 +287,12 @@ async def test_record_page_names_the_cataloguing_member(centre, serve):
     line = next(li for li in sources.split("<li>") if key.split(":")[1] in li)
     assert "编目：乾县图书馆" in line
     api = await client.get("/api/records/" + quote(store.cluster_of(key), safe=""))
-    listed = {s["source_id"]: s for s in (await api.json())["sources"]}
+    data = await api.json()
+    listed = {s["source_id"]: s for s in data["sources"]}
     assert listed[key.split(":")[1]]["catalogued_by"] == "QXLIB"
+    # the cataloguer's name (998 $a, configured) is the centre's business, not the public's
+    assert store.get(key).cataloguer and "cataloguer" not in data["record"]
+    assert store.get(key).cataloguer not in await resp.text()
     backend.close()
 
 

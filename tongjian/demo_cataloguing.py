@@ -23,7 +23,7 @@ from harvest import quality_report as qr
 from harvest.store import RecordStore
 from portal.auth import hash_password
 from tongjian.commands import harvest_one, rebuild_from_store
-from tongjian.generator.habits import MEMBERS, Catalogued, fix
+from tongjian.generator.habits import CATALOGUERS, MEMBERS, Catalogued, fix
 
 PASSWORD_ENV = "TONGJIAN_DEMO_REVIEWER_PASSWORD"  # noqa: S105 - a variable's name
 #: The demo's reviewers: (account, role, library).
@@ -65,10 +65,12 @@ def cataloguing_round(config: Config, store: RecordStore, sim: Any,
     # the county fixes two of the marked records, the centre edits one of its own
     today = date.today()
     for k in sloppy[:2]:
-        sim.replace_marc(k, fix(by_key[k].clean, MEMBERS["QIANXIAN"][0], today))
+        sim.replace_marc(k, fix(by_key[k].clean, MEMBERS["QIANXIAN"][0], today,
+                                CATALOGUERS["QIANXIAN"][0]))
     own = next((k for k, c in by_key.items() if c.member == "PROV"), None)
     if own is not None:
-        sim.replace_marc(own, fix(by_key[own].clean, MEMBERS["PROV"][0], today))
+        sim.replace_marc(own, fix(by_key[own].clean, MEMBERS["PROV"][0], today,
+                                  CATALOGUERS["PROV"][0]))
     stats = harvest_one(source, store)  # incremental: sees the edits, notices the fixes
     print(f"demo: {SOURCE} harvested again: {stats.updated} updated", file=sys.stderr)
     changed = store.reviews(reviewer=centre, states=("changed",))

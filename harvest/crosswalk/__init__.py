@@ -68,5 +68,6 @@ def to_record(marc: Marc, source: str, library: str, record_id: str = "",
                     encoding=marc.encoding)
     crosswalk.fill(marc, record)
     record.holdings = extract_holdings(marc, kind, library, holdings)
-    attribute(record, read_agencies(marc, kind), attribution or Attribution())
+    rule = attribution or Attribution()
+    attribute(record, read_agencies(marc, kind, rule), rule)
     return record

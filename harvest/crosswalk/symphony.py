@@ -46,7 +46,7 @@ def to_record(raw: RawRecord, source: Source) -> Record:
         record.holdings = holdings(fields.get("callList"), source, key)
     # Again with the copies and the system's own dates (createDate, modifiedDate): ILSWS
     # names no creating user or library (notes: symphony-ilsws.md).
-    attribute(record, read_agencies(marc, record.format), source.attribution,
+    attribute(record, read_agencies(marc, record.format, source.attribution), source.attribution,
               source_created=_text(fields.get("createDate")),
               source_modified=_text(fields.get("modifiedDate")))
     return record

@@ -7,8 +7,12 @@ members that share the Symphony server: each record gets its cataloguing member'
 last twelve months, so the monthly summary and its trend have something to show — and
 that member's habits: 礼泉 is excellent (every field, pinyin always), 乾县 is sloppy
 (missing 215$a, 101 and pinyin, # in 100$a, class numbers without their dot, a wrong
-indicator), the others as generated.  `fix` is what a member does after review: the
-record as it should have been, with a modifying 801 of its own.
+indicator), the others as generated.  Each record also names the person who catalogued
+it in a local field, 998 $a (the demo's config.yaml says so under
+`cataloguing.cataloguers`; no standard field carries a name), picked from the member's
+cataloguers by the record's bytes, so the draw of everything else stays as it was.
+`fix` is what a member does after review: the record as it should have been, with a
+modifying 801 of its own and, when given, the fixing person in 998 $b.
 
 Deterministic for a seed and a "today"; works on ISO 2709 bytes through the harvest's own
 reader and writer.
@@ -17,6 +21,7 @@ reader and writer.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,6 +39,15 @@ MEMBERS: dict[str, tuple[str, str, float]] = {
     "YANGLING": ("YLLIB", "average", 0.16),
 }
 RECENT_SHARE = 0.45  # records catalogued in the last twelve months
+#: Symphony library key → its cataloguers (invented names for the demo).
+CATALOGUERS: dict[str, tuple[str, ...]] = {
+    "PROV": ("陈静", "刘卫东", "赵敏"),
+    "LIQUAN": ("王秀兰", "李建国"),
+    "SANYUAN": ("张丽",),
+    "QIANXIAN": ("杨勇", "周芳"),
+    "YANGLING": ("孙红梅",),
+}
+CATALOGUER_TAG = "998"  # $a who catalogued the record, $b who changed it (repeatable)
 
 
 @dataclass
@@ -43,6 +57,7 @@ class Catalogued:
     holders: list[str]  # Symphony libraries with copies, the member first
     clean: bytes  # the same record without the member's faults (what a fix makes)
     damaged: bool
+    cataloguer: str = ""  # the person named in 998 $a
 
 
 def _fields(marc: Marc) -> list[tuple[str, str, list[tuple[str, str]] | str]]:
@@ -75,32 +90,39 @@ def union_catalogue(records: Sequence[bytes], seed: int = 16,
         marc = decode_iso2709(data, "utf-8", "cnmarc")
         when = today - timedelta(days=rng.randrange(365)) if rng.random() < RECENT_SHARE \
             else None
-        clean = _assign(marc, agency, when, habit, rng)
+        person = _cataloguer(member, data)
+        clean = _assign(marc, agency, when, habit, rng, person)
         damaged = _damage(clean, habit, rng)
         others = [k for k in keys if k != member]
         holders = [member] + (rng.sample(others, 1) if rng.random() < 0.3 else [])
         out.append(Catalogued(_encode(damaged), member, holders, _encode(clean),
-                              damaged is not clean))
+                              damaged is not clean, person))
     return out
 
 
+def _cataloguer(member: str, data: bytes) -> str:
+    names = CATALOGUERS[member]
+    return names[zlib.crc32(data) % len(names)]
+
+
 def _assign(marc: Marc, agency: str, when: date | None, habit: str,
-            rng: random.Random) -> Marc:
-    """The record with this member's 801 (after NLC's, if it was copied) and date."""
+            rng: random.Random, cataloguer: str) -> Marc:
+    """The record with this member's 801 (after NLC's, if it was copied) and date, and
+    its cataloguer's name in 998 $a."""
     nlc = [f for f in marc.get("801") if f.get("b") == "NLC" and f.ind2 == "0"]
     old = [f for f in marc.get("801") if f not in nlc]
     stamp = _stamp(when) if when else (old[0].get("c") if old else "20150101")
     own = Field("801", " ", "2" if nlc else "0", [("a", "CN"), ("b", agency), ("c", stamp)])
     fields = []
     for f in marc.fields:
-        if f.tag == "801":
+        if f.tag in ("801", CATALOGUER_TAG):
             continue
         if habit == "excellent" and f.tag == "200" and not f.get("A") and not f.get("9"):
             f = Field(f.tag, f.ind1, f.ind2, [*f.subfields, ("A", "pin yin")])
         if habit == "excellent" and f.tag == "100":  # no # placeholders in coded data
             f = Field(f.tag, f.ind1, f.ind2, [(c, v.replace("#", " ")) for c, v in f.subfields])
         fields.append(f)
-    fields += nlc + [own]
+    fields += [*nlc, own, Field(CATALOGUER_TAG, " ", " ", [("a", cataloguer)])]
     return Marc(marc.leader, fields, "utf-8")
 
 
@@ -137,10 +159,13 @@ def _damage(marc: Marc, habit: str, rng: random.Random) -> Marc:
     return Marc(marc.leader, fields, "utf-8")
 
 
-def fix(clean: bytes, agency: str, today: date | None = None) -> bytes:
+def fix(clean: bytes, agency: str, today: date | None = None, person: str = "") -> bytes:
     """The corrected record a member saves after review: the clean description with its
-    own modifying 801 (ind2 2) dated today."""
+    own modifying 801 (ind2 2) dated today, and `person` as the latest 998 $b."""
     marc = decode_iso2709(clean, "utf-8", "cnmarc")
     stamp = _stamp(today or date.today())
     marc.fields.append(Field("801", " ", "2", [("a", "CN"), ("b", agency), ("c", stamp)]))
+    if person:
+        marc.fields = [Field(f.tag, f.ind1, f.ind2, [*f.subfields, ("b", person)])
+                       if f.tag == CATALOGUER_TAG else f for f in marc.fields]
     return _encode(marc)
