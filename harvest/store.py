@@ -56,10 +56,19 @@ _AUTHOR_FIELDS = tuple(f.name for f in fields(Author))
 _HOLDING_FIELDS = tuple(f.name for f in fields(Holding))
 
 
+# Fields added to the model after records were first stored: left out of the JSON while
+# empty, so a record that has none keeps the digest it had and an upgrade does not make
+# every stored record "updated" (re-written, re-merged) on the next harvest.
+_OMITTED_WHEN_EMPTY = ("cataloguer", "modifier")
+
+
 def record_dict(record: Record) -> dict[str, Any]:
     """`record.to_dict()` without `dataclasses.asdict`'s deep copy, which was a third of a
     bulk import worker's time; the JSON is the same."""
     out = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    for name in _OMITTED_WHEN_EMPTY:
+        if not out[name]:
+            del out[name]
     out["authors"] = [{n: getattr(a, n) for n in _AUTHOR_FIELDS} for a in record.authors]
     out["holdings"] = [{n: getattr(h, n) for n in _HOLDING_FIELDS} for h in record.holdings]
     return out
