@@ -143,11 +143,6 @@ _ISBN_SHAPED = re.compile(r"[0-9]{9}[0-9X]|97[89][0-9]{10}")
 _EXACT_TITLE_BOOST = 20.0
 _FACET_FIELDS: tuple[str, ...] = tuple(f for f in FACETS if f != "year_range")
 _FACET_SIZE = 1000  # more values than any facet of a provincial consortium has
-# Facets with several values per document, counted apart (`TantivyBackend._multi_counts`),
-# by walking their posting lists when a query matches more than 1/_BROAD of the index
-# (measured at 100k entries: the two ways cost about the same at a seventh).
-_MULTI_FACETS: tuple[str, ...] = ("library", "region")
-_BROAD = 8
 # A facet with exactly one value per document (`cluster_document` gives each entry one
 # material type, possibly none): its buckets plus the missing bucket add up to the number
 # of matches.  _MISSING can be no real value: facet values are words or codes.
@@ -595,9 +590,7 @@ class TantivyBackend:
 
     def _facets(self, searcher: Any, query: tantivy.Query, below: str = ""
                 ) -> tuple[int, dict[str, list[tuple[str, int]]]]:
-        """(number of matches, facet counts): one aggregation pass, and the facets with
-        several values per document counted by whichever way costs less for this many
-        matches (`_multi_counts`).
+        """(number of matches, facet counts) in one aggregation pass.
 
         The number of matches is the sum of the `_TOTAL_FACET` buckets: that facet holds
         exactly one value per document, the "missing" bucket counting those without one.
@@ -610,16 +603,12 @@ class TantivyBackend:
             int(b["doc_count"]) for b in counted.get("buckets", []))
         if not total:
             return 0, _no_facets()
-        multi = self._multi_counts(searcher, query, total)
         facets: dict[str, list[tuple[str, int]]] = {}
         order = {label: i for i, (label, _, _) in enumerate(YEAR_RANGES)}
         for name in FACETS:
-            if name in multi:
-                pairs = multi[name]
-            else:
-                pairs = [(str(b["key"]), int(b["doc_count"]))
-                         for b in raw.get(name, {}).get("buckets", [])
-                         if b["doc_count"] and b["key"] != _MISSING]
+            buckets = raw.get(name, {}).get("buckets", [])
+            pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets
+                     if b["doc_count"] and b["key"] != _MISSING]
             if name == "year_range":  # tantivy adds its own gap buckets; keep ours
                 pairs = [p for p in pairs if p[0] in order]
                 pairs.sort(key=lambda p: (-p[1], order[p[0]]))
@@ -631,30 +620,6 @@ class TantivyBackend:
                    for b in raw.get(below, {}).get("buckets", []) if b["doc_count"]]
             facets["clc_top"] += sorted(sub, key=lambda p: (-p[1], p[0]))
         return total, facets
-
-    @staticmethod
-    def _multi_counts(searcher: Any, query: tantivy.Query, total: int
-                      ) -> dict[str, list[tuple[str, int]]]:
-        """Counts of the facets with several values per document (`_MULTI_FACETS`: an
-        entry is held by several libraries, in several regions), as (value, matches).
-
-        tantivy's terms aggregation over a multi-valued column costs about 30 ns per
-        matching document and value, so for a query matching much of the index these two
-        facets were most of a search's time (中国 at 100k entries: 3.2 of 4.2 ms; every
-        entry: 5.2 of 6.1 ms).  Past `1/_BROAD` of the index, each value's posting list is
-        walked once against the matches instead (`terms_with_prefix` with the query as
-        filter: a cost set by the index, not by the matches); below it, a second
-        aggregation over the few matches.  Both count each matching document once per
-        value it has, so the numbers are the same either way (tests/test_facet_counts.py).
-        """
-        if total * _BROAD > searcher.num_docs:
-            return {name: [(str(value), int(n)) for value, n in searcher.terms_with_prefix(
-                        name, "", filter_query=query, limit=_FACET_SIZE) if n]
-                    for name in _MULTI_FACETS}
-        raw = searcher.aggregate(query, _MULTI_AGGREGATIONS)
-        return {name: [(str(b["key"]), int(b["doc_count"]))
-                       for b in raw.get(name, {}).get("buckets", []) if b["doc_count"]]
-                for name in _MULTI_FACETS}
 
     # -- query building --------------------------------------------------------------
 
@@ -899,7 +864,6 @@ def _aggregations() -> dict[str, Any]:
     """One terms aggregation per facet field and the year ranges, as tantivy takes them."""
     aggs: dict[str, Any] = {
         name: {"terms": {"field": name, "size": _FACET_SIZE}} for name in _FACET_FIELDS
-        if name not in _MULTI_FACETS
     }
     aggs[_TOTAL_FACET]["terms"]["missing"] = _MISSING
     ranges = []
@@ -915,8 +879,6 @@ def _aggregations() -> dict[str, Any]:
 
 
 _AGGREGATIONS = _aggregations()
-_MULTI_AGGREGATIONS = {name: {"terms": {"field": name, "size": _FACET_SIZE}}
-                       for name in _MULTI_FACETS}
 
 
 @lru_cache(maxsize=len(_CLASS_FIELDS))

@@ -255,7 +255,7 @@ def _stored_lines(held: Sequence[Mapping[str, Any]], libraries: dict[str, Librar
     """`holding_lines(combine(stored))` of a hit without live records — most hits, 20
     a page — in one pass and without the intermediate objects: the same lines, summed
     per library by the same rule (copies and available add up, online if any row is),
-    in the same order (tests/test_query.py compares them)."""
+    in the same order (tests/test_result_lines.py compares them)."""
     merged: dict[str, list[Any]] = {}
     for h in held:
         code = str(h.get("library", ""))
