@@ -220,6 +220,29 @@ def test_a_librarians_merge_of_two_books_keeps_no_description() -> None:
     assert again.union(0, 1) and not again.union(2, 0)
 
 
+_XING = dict(title="形势概论", author="秦林娜", authors=("秦林娜",))  # 形势概论 by 秦林娜
+_QU = dict(title="区域概论", author="秦林娜", authors=("秦林娜",))  # 区域概论, same author
+_DU = dict(title="形势概论", author="杜辉", authors=("杜辉",))  # 形势概论 by another
+
+
+def test_a_union_keeps_the_descriptions_of_both_clusters() -> None:
+    """s | (p, q): the union keeps q's description though q is not its cluster's root, so
+    杜辉's 形势概论 is still told apart from 秦林娜's 区域概论."""
+    u = uf(r("s", **_XING, resp="秦林娜编"), r("p", **_XING), r("q", **_QU), r("z", **_DU))
+    assert u.union(1, 2) and u.union(0, 1)
+    assert not u.union(3, 0) and u.refused == 1
+
+
+def test_a_librarians_merge_keeps_no_description_after_more_unions() -> None:
+    """Once a librarian merged the cluster, a union with it keeps no description either:
+    another copy of 杜辉's book still joins after two of 区域概论 did."""
+    u = uf(r("x", **_XING), r("z", **_DU), r("y1", **_QU), r("y2", **_QU, resp="秦林娜主编"),
+           r("w", **_DU, resp="杜辉编"))
+    assert u.union(0, 1, forced=True) and u.union(2, 3)
+    assert u.union(2, 0) and u.union(4, 0)
+    assert one_cluster(u, 0, 1, 2, 3, 4) and u.refused == 0
+
+
 def test_a_cluster_tests_its_first_descriptions_only() -> None:
     """A 一号多书 test through a third record reads `CLUSTER_DESCRIPTIONS` descriptions of
     a cluster: the one after them is not compared (a famous book typed every way)."""
