@@ -146,6 +146,20 @@ _CHAINS = [
                   r("d", volume="1")],
                  [(0, 1, True, _P), (3, 2, True, _P)], (0, 3, True, 0), True,
                  id="adopted titles of both clusters"),
+    pytest.param([r("a", title="红楼梦第1卷"), r("b", volume="1"), r("c", title="红楼梦卷一"),
+                  r("d", volume="1"), r("e", title="红楼梦第1卷")],
+                 [(0, 1, True, _P), (2, 3, True, _P), (1, 3, False, 0)], (4, 0, True, 0), True,
+                 id="adopted titles of the first cluster kept"),
+    pytest.param([r("a", title="红楼梦第1卷"), r("b", volume="1"), r("c", title="红楼梦卷一"),
+                  r("d", volume="1"), r("e", title="红楼梦卷一")],
+                 [(0, 1, True, _P), (2, 3, True, _P), (1, 3, False, 0)], (4, 0, True, 0), True,
+                 id="adopted titles of the second cluster kept"),
+    pytest.param([r("a", title="红楼梦第1卷"), r("b", volume="1"), r("c", title="红楼梦卷一"),
+                  r("e", title="红楼梦第1卷")],
+                 [(0, 1, True, _P), (2, 0, True, _P)], (3, 0, True, 0), True,
+                 id="a title adopted later keeps the earlier"),
+    pytest.param([r("a", volume="1"), r("b", volume="1"), r("c")], [(0, 1, False, 0)],
+                 (2, 0, True, 0), False, id="a volume's own title is not adopted"),
     pytest.param([r("a"), r("b", edition="~影印本"), r("c", edition="~精装本")],
                  [(0, 1, False, 0)], (2, 0, False, 0), False, id="two unread editions"),
     pytest.param([r("a", stems=(S1,)), r("b"), r("c", stems=(S2,))], [(0, 1, True, 0)],
@@ -296,6 +310,14 @@ def test_librarians_splits_hold_through_chains(
     assert u.union(*last) is joined
     assert u.union(*last, forced=True) is False  # nor can a librarian's merge undo a split
     assert u.refused == (0 if joined else 2)
+
+
+def test_a_union_is_by_default_an_isbn_union() -> None:
+    """Without `fuzzy`, stems and authors are not read (a shared ISBN decided); with it but
+    no flags, authors are not either."""
+    u = uf(r("a", stems=(S1,), authors=("张三",)), r("b", stems=(S2,), authors=("李四",)),
+           r("c", authors=("王五",)))
+    assert u.union(0, 1) and u.union(2, 0, fuzzy=True) and u.refused == 0
 
 
 def test_union_by_size_and_path_compression() -> None:
