@@ -473,6 +473,8 @@ def test_records_share_a_block_hash_when_they_share_a_block(
                   r("c", stems=(S1,))], set(), id="the whole set is no volume"),
     pytest.param([r("a", volume="1", stems=(S1,)), r("b", volume="1", stems=(S1,)),
                   r("c", volume="上", stems=(S1,))], {S1}, id="a third volume"),
+    pytest.param([r("a", stems=(S1,)), r("b", volume="1", stems=(S1,)),
+                  r("c", volume="2", stems=(S1,))], {S1}, id="the whole set first"),
 ])
 def test_set_isbns_are_stems_of_two_volumes(recs: list[MatchRecord], want: set[str]) -> None:
     assert _set_stems(recs) == want
@@ -566,6 +568,10 @@ def pairs(recs: Sequence[MatchRecord], slack: int = 0, set_stems: frozenset[str]
     pytest.param([r("a", title="红楼梦第2卷"), r("b", title="红楼", volume="1"),
                   r("c", volume="2", stems=(S1,))], 0, (),
                  {("a", "b"), ("a", "c")}, id="titles of several lengths"),
+    pytest.param([r("a", title="红楼", stems=(S2,)), r("b", volume="1"),
+                  r("c", title="红楼梦第1卷"), r("d", title="红楼外传")], 0, (),
+                 {("a", "c"), ("a", "d"), ("b", "c"), ("c", "d")},
+                 id="titles shorter, longer and other than the volume's"),
 ])
 def test_candidate_pairs_of_a_block(recs: list[MatchRecord], slack: int,
                                     set_stems: tuple[str, ...], want: set[tuple[str, str]]
