@@ -533,6 +533,8 @@ def pairs(recs: Sequence[MatchRecord], slack: int = 0, set_stems: frozenset[str]
                   r("d"), r("e", volume="1|农业志"), r("f", volume="农业志")], 0, (),
                  {("a", "b"), ("a", "e"), ("b", "e"), ("e", "f")},
                  id="volumes that may be one"),
+    pytest.param([r("a", volume="1|农业志"), r("b", volume="2|林业志"), r("c", volume="2")], 0,
+                 (), {("b", "c")}, id="numbered parts with names"),
     pytest.param([r("a", stems=(S1,), volume="1", year=2000),
                   r("b", stems=(S2,), volume="1", year=2000),
                   r("c", stems=(S2,), volume="2", year=2000),
@@ -584,9 +586,9 @@ def test_a_group_of_one_has_no_pairs() -> None:
     assert pairs(recs, group=[0]) == set() and pairs(recs, group=[1, 0]) == {("a", "b")}
 
 
-def rep_pairs(recs: Sequence[MatchRecord], slack: int = 0, big: bool | None = True
-              ) -> set[tuple[str, str]]:
-    got = list(_rep_pairs(recs, list(range(len(recs))), slack, frozenset(), big))
+def rep_pairs(recs: Sequence[MatchRecord], slack: int = 0, big: bool | None = True,
+              set_stems: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
+    got = list(_rep_pairs(recs, list(range(len(recs))), slack, set_stems, big))
     assert len(got) == len(set(got)) and all(i < j for i, j in got)
     return {(recs[i].key, recs[j].key) for i, j in got}
 
@@ -884,3 +886,12 @@ def test_focus_on_a_copy_judged_by_its_signature() -> None:
 def test_may_be_candidates(x: MatchRecord, y: MatchRecord, slack: int | None, maybe: bool
                            ) -> None:
     assert may_be_candidates(x, y, slack) is maybe and may_be_candidates(y, x, slack) is maybe
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_representatives_of_a_set_pair_by_volume(big: bool) -> None:
+    """Volumes of a set under their own ISBNs are candidates, small block or big."""
+    recs = [r("a", stems=(S1,), volume="1", authors=("张三",), year=2000, publisher="人民"),
+            r("b", stems=(S2,), volume="1", authors=("张三",), year=2000, publisher="人民")]
+    assert rep_pairs(recs, big=big) == set()
+    assert rep_pairs(recs, big=big, set_stems=frozenset({SET})) == {("a", "b")}
