@@ -781,12 +781,13 @@ def test_a_lone_record_has_its_lone_id() -> None:
 
 def test_librarians_links() -> None:
     recs = [b("a", isbns=(I1,)), b("b", isbns=(I1,)), b("c", title="水浒传"),
-            b("d", title="西游记"), b("e", title="三国演义")]
+            b("d", title="西游记", volume="1"), b("e", title="三国演义", volume="2")]
     got = cluster_detailed(recs, cannot_link=[frozenset({"a", "b"}), frozenset({"a", "zz"}),
+                                              frozenset({"0", "b"}),
                                               frozenset({"c", "d", "e"})],
                            must_link=[frozenset({"e", "d"}), frozenset({"c", "d"}),
                                       frozenset({"c", "zz"}), frozenset({"a", "b", "c"})])
-    assert groups(got.clusters) == "a | b | c d e"
+    assert groups(got.clusters) == "a | b | c d e"  # past the volume veto
     assert got.edges == [("c", "d", "librarian"), ("d", "e", "librarian")]
     assert got.refused == 2  # a–b: in their ISBN block, and again in their title block
     split = cluster_detailed(recs, cannot_link=[frozenset({"c", "d"})],
@@ -831,6 +832,7 @@ def test_shares_are_whole_components_to_the_least_loaded_shard() -> None:
     assert groups(together.clusters) == "a1 a2 a3 | b1 b2 | c1 c2 | d1 d2 | e | f1 f2"
     assert [e[:2] for e in full.edges] == [("a1", "a2"), ("a1", "a3"), ("b1", "b2"),
                                            ("c1", "c2"), ("d1", "d2"), ("f1", "f2")]
+    assert Clustering(recs).finish([Clustering(recs).run()]) == full  # another process's
     three = [Clustering(recs).run(n, 3) for n in range(3)]
     assert Clustering(recs).finish(three) == full
     with pytest.raises(ValueError, match="different records"):
@@ -851,14 +853,15 @@ def test_a_librarians_merge_joins_two_components_into_one_share() -> None:
 def test_focus_runs_only_the_blocks_and_ids_it_can_change() -> None:
     recs = [b("a1", isbns=(I1,)), b("a2", isbns=(I1,)), b("c1", title="西游记", isbns=(I2,)),
             b("c2", title="西游记", isbns=(I2,)), b("c3", title="西游记", isbns=(I2,)),
-            b("d", title="水浒传", isbns=(I3,)), b("e", title="西游记")]
-    full = cluster_detailed(recs, must_link=[frozenset({"a1", "d"})])
-    job = Clustering(recs, must_link=[frozenset({"a1", "d"})], focus=["c1", "c2", "c3", "e",
-                                                                      "nobody"])
+            b("d", title="水浒传", isbns=(I3,)),
+            b("e", title="西游记", author="李四", authors=("李四",))]  # kept apart by the rules
+    must = [frozenset({"a1", "d"}), frozenset({"c1", "e"})]
+    full = cluster_detailed(recs, must_link=must)
+    job = Clustering(recs, must_link=must, focus=["c1", "c2", "c3", "e", "nobody"])
     got = job.finish([job.run()])
     assert got.clusters == {k: full.clusters[k] for k in ("c1", "c2", "c3", "e")}
-    assert [e[:2] for e in got.edges] == [("c1", "c2"), ("c1", "c3"), ("c1", "e")]
-    job = Clustering(recs, must_link=[frozenset({"a1", "d"})], focus=["d", "a1", "a2"])
+    assert [e[:2] for e in got.edges] == [("c1", "e"), ("c1", "c2"), ("c1", "c3")]
+    job = Clustering(recs, must_link=must, focus=["d", "a1", "a2"])
     got = job.finish([job.run()])
     assert got.edges == [("a1", "d", "librarian"), ("a1", "a2", "isbn")]
     assert got.clusters == {k: full.clusters[k] for k in ("a1", "a2", "d")}
