@@ -140,8 +140,7 @@ def _group_pairs(recs: Sequence[MatchRecord], group: Sequence[int], slack: int,
     pairs: set[tuple[int, int]] = set()
     by_stem: dict[str, list[int]] = {}
     for i in group:
-        r = recs[i]
-        for stem in {*r.stems, *r.isbns}:
+        for stem in recs[i].stems:  # a shared ISBN is a shared stem: stems hold them all
             by_stem.setdefault(stem, []).append(i)
     for members in by_stem.values():
         for x in range(len(members)):

@@ -98,12 +98,10 @@ class _Clusters:
             return ()
         seen = [_description(recs[i]) for i in da]
         out = list(da)
-        for i in db:
+        for i in db:  # db's descriptions differ from each other: compare with da's only
             if len(out) >= CLUSTER_DESCRIPTIONS:
                 break
-            d = _description(recs[i])
-            if d not in seen:
-                seen.append(d)
+            if _description(recs[i]) not in seen:
                 out.append(i)
         return tuple(out)
 
