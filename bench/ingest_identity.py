@@ -13,7 +13,8 @@ encodings of the same values — `json`'s "a, b" or orjson's "a,b" — index the
 
 wrote the fixture (digests cut to 20 hex digits) with the code of commit 744f5b0 — the
 index documents with issue 12's ranking fields, before the speed-ups — run from a
-`git archive` of that commit with this script copied in, writing into this tree; `tests/test_ingest_identity.py` builds
+`git archive` of that commit with this script copied in, writing into this tree;
+`tests/test_ingest_identity.py` builds
 the same digests with the code as it is and compares.
 """
 
