@@ -79,6 +79,16 @@ def _incremental_merge_tables(db: sqlite3.Connection) -> None:
     merge is a full one and fills it (`harvest.merge.merge_store`)."""
 
 
+def _block_rows_with_fields(db: sqlite3.Connection) -> None:
+    """Version 6 (issue 20): the block table's rows carry the record's year, flags and
+    signature hash, and the table is clustered on (block, key).  Its rows cannot be
+    filled without the match keys, so it is dropped (the schema script creates the new
+    one) and forgotten: the next merge is a full one, which rebuilds it and says why."""
+    db.execute("DROP TABLE IF EXISTS match_blocks")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'merge_state'").fetchone():
+        db.execute("DELETE FROM merge_state WHERE name = 'blocks'")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the schema version of a store made before versions (0.1.0)",
               _stamp_unversioned),
@@ -88,6 +98,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _cataloguing_tables),
     Migration(4, "incremental merge: block table, pending changes, merge state",
               _incremental_merge_tables),
+    Migration(6, "incremental merge: block rows with year, flags and signature (rebuilt by "
+              "the next merge, a full one)", _block_rows_with_fields),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
