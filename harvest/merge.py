@@ -12,14 +12,16 @@ components of that block graph are clustered independently (`matching.Clustering
 harvest that changed k records need not re-judge a million: the store keeps every
 record's blocks as of the last merge (`match_blocks`) and notes each record written,
 deleted or linked since, with its match keys before the change (`merge_pending`).  The
-next merge re-judges exactly the components of the block graph that hold a changed
-record or a record that shared a block with one before the change (an update or deletion
-can split an old component: each piece held such a record), and writes the clusters
-that came out otherwise.  The result is that of a full merge (`tests/test_merge.py`
-compares them after adds, updates, deletions, librarians' links and re-used ISBNs).  A
-full merge runs instead when the block table is missing or of another version (a new or
-migrated store), when the changes exceed `INCREMENTAL_MAX_SHARE` of the store, or when the
-components to re-judge do; it rebuilds the block table.
+next merge re-judges only the records a change can reach through candidate pairs
+(`_Incremental`), and writes the clusters that came out otherwise.  Beside each block
+row the table keeps the record's year, flags and signature hash (`block_rows`), so the
+merge decodes only the members of a block that may be candidates, and learns a block's
+first record and big/small mode without reading it.  The result is that of a full
+merge (`tests/test_merge.py` compares them after adds, updates, deletions, librarians'
+links, re-used ISBNs and big blocks).  A full merge runs instead when the block table is
+missing or of another version (a new or migrated store), when the changes exceed
+`INCREMENTAL_MAX_SHARE` of the store, or when the records to re-judge do; it rebuilds
+the block table.
 
 **What changed** — `MergeOutcome.moved`: every record whose entry changed, with its old
 and new cluster id; `MergeOutcome.entries()`: the entry ids that gained or lost a record.
