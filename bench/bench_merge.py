@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                     touched.add(record.key)
             store.commit()
             writes = time.monotonic() - t
-            t = time.monotonic()
+            t, cpu = time.monotonic(), time.process_time()
             outcome = merge.merge_store(store)
+            merge_cpu = time.process_time() - cpu
             entries = reindex_entries(store, backend, config, outcome, touched, emptied)
             after = time.monotonic() - t
         print(f"changes: {len(picked):,} records ({n_del} deleted, {n_add} added, "
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"after the harvest (merge + index update, as update_index): {after:.2f} s  "
               f"[{foreign.line()}]")
         print(f"  merge: {'full' if outcome.full else 'incremental'} in "
-              f"{outcome.seconds:.2f} s, {outcome.changes:,} changes, "
+              f"{outcome.seconds:.2f} s ({merge_cpu:.2f} s of CPU), {outcome.changes:,} changes, "
               f"{outcome.rejudged:,} records re-judged, {len(outcome.moved):,} moved, "
               f"{len(outcome.entries()):,} entries changed {outcome.why}")
         print(f"  index: {entries:,} entries rewritten or removed in "
@@ -113,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             t = time.monotonic()
             merge.assign_store_clusters(store)
             matcher = time.monotonic() - t
-            t = time.monotonic()
+            t, cpu = time.monotonic(), time.process_time()
             full = merge.merge_store(store, full=True)
-            full_seconds = time.monotonic() - t
-        print(f"full re-merge (what every harvest did before): {full_seconds:.1f} s, of which "
+            full_seconds, full_cpu = time.monotonic() - t, time.process_time() - cpu
+        print(f"full re-merge (what every harvest did before): {full_seconds:.1f} s "
+              f"({full_cpu:.1f} s of CPU in this process, the other one not counted), of which "
               f"the matcher alone ~{matcher:.1f} s  [{foreign.line()}]")
         same = not full.moved
         print(f"equal to the incremental result: {'yes' if same else 'NO'} "

@@ -12,14 +12,16 @@ components of that block graph are clustered independently (`matching.Clustering
 harvest that changed k records need not re-judge a million: the store keeps every
 record's blocks as of the last merge (`match_blocks`) and notes each record written,
 deleted or linked since, with its match keys before the change (`merge_pending`).  The
-next merge re-judges exactly the components of the block graph that hold a changed
-record or a record that shared a block with one before the change (an update or deletion
-can split an old component: each piece held such a record), and writes the clusters
-that came out otherwise.  The result is that of a full merge (`tests/test_merge.py`
-compares them after adds, updates, deletions, librarians' links and re-used ISBNs).  A
-full merge runs instead when the block table is missing or of another version (a new or
-migrated store), when the changes exceed `INCREMENTAL_MAX_SHARE` of the store, or when the
-components to re-judge do; it rebuilds the block table.
+next merge re-judges only the records a change can reach through candidate pairs
+(`_Incremental`), and writes the clusters that came out otherwise.  Beside each block
+row the table keeps the record's year, flags and signature hash (`block_rows`), so the
+merge decodes only the members of a block that may be candidates, and learns a block's
+first record and big/small mode without reading it.  The result is that of a full
+merge (`tests/test_merge.py` compares them after adds, updates, deletions, librarians'
+links, re-used ISBNs and big blocks).  A full merge runs instead when the block table is
+missing or of another version (a new or migrated store), when the changes exceed
+`INCREMENTAL_MAX_SHARE` of the store, or when the records to re-judge do; it rebuilds
+the block table.
 
 **What changed** — `MergeOutcome.moved`: every record whose entry changed, with its old
 and new cluster id; `MergeOutcome.entries()`: the entry ids that gained or lost a record.
@@ -38,17 +40,22 @@ from multiprocessing import get_context
 
 from harvest.batch_gc import batch_gc
 from harvest.matching import (
+    BLOCK_LIMIT,
     BLOCKS_VERSION,
     MATCH_VERSION,
     Clustering,
     MatchRecord,
     ShardResult,
     block_hashes,
+    candidate_filter,
+    candidate_flags,
     cluster,
     may_be_candidates,
+    signature_hash,
+    signature_merges,
     stem_block_hashes,
 )
-from harvest.store import RecordStore
+from harvest.store import BlockRow, CandidateQuery, RecordStore
 
 #: Below this many records a second process costs more than it saves: it starts a Python
 #: and reads every record again.
@@ -59,8 +66,17 @@ PARALLEL_MIN_RECORDS = 200_000
 INCREMENTAL_MAX_SHARE = 0.1
 
 #: The block table's version: the blocking rules' and the match keys' (either changes
-#: every record's blocks).
-BLOCK_TABLE_VERSION = f"{BLOCKS_VERSION}.{MATCH_VERSION}"
+#: every record's blocks), and its rows' (`block_rows`: year, flags, signature hash).
+BLOCK_ROWS_VERSION = 2
+BLOCK_TABLE_VERSION = f"{BLOCKS_VERSION}.{MATCH_VERSION}.{BLOCK_ROWS_VERSION}"
+
+
+def block_rows(r: MatchRecord) -> list[BlockRow]:
+    """r's rows of the block table: each of its blocks, with what an incremental merge
+    reads of a member instead of its match keys (`matching.candidate_filter`'s year and
+    flags, `matching.signature_hash`)."""
+    year, flags, sig = r.year, candidate_flags(r), signature_hash(r)
+    return [(h, r.key, year, flags, sig) for h in block_hashes(r)]
 
 
 @dataclass
@@ -75,7 +91,7 @@ class MergeOutcome:
     seconds: float = 0.0
     why: str = ""  # why it was full, when it was
     deleted: set[str] = field(default_factory=set)  # keys noted as changed, now gone
-    loaded: int = 0  # records read (those re-judged, and every record sharing a block)
+    loaded: int = 0  # records clustered (those re-judged, their ISBNs' holders, blocks' first)
 
     def entries(self) -> set[str]:
         """Entry ids that gained or lost a record: the old and new cluster of every
@@ -130,7 +146,7 @@ def _full(store: RecordStore, processes: int, upto: int,
     moved = {k: (old.get(k), c) for k, c in clusters.items() if old.get(k) != c}
     with store.write_transaction():
         store.set_clusters((k, new) for k, (_, new) in moved.items())
-        store.replace_match_blocks(((h, r.key) for r in recs for h in block_hashes(r)),
+        store.replace_match_blocks((row for r in recs for row in block_rows(r)),
                                    BLOCK_TABLE_VERSION)
         store.merge_done(upto)
     return MergeOutcome(True, len(clusters), clusters, moved)
@@ -155,20 +171,26 @@ class _CannotServe(Exception):
 class _Incremental:
     """One incremental merge (see the module's docstring for why it equals a full one).
 
-    The records to re-judge (`affected`) are the closure, under "may be a candidate pair
-    in a shared block" (`matching.may_be_candidates`) and librarians' merges, of: every
-    changed record as it is now; every record that may have been a candidate of one as
-    it was before the change; and every holder of a changed record's ISBN stems (a set
-    ISBN can become one or stop being one).  Unions only ever join candidate pairs, so
-    nothing outside that closure can change cluster, nor affect a cluster inside it.
-    They are clustered with every record sharing a block with them (`loaded`), so each
-    block they are in is the whole block, in the order the full merge runs it; only
-    those blocks are run (`Clustering(focus=…)`)."""
+    The records to re-judge (`affected`, the focus) are the closure, under "may be a
+    candidate pair in a shared block" (`matching.may_be_candidates`) and librarians'
+    merges, of: every changed record as it is now; every record that may have been a
+    candidate of one as it was before the change; and every holder of a changed record's
+    ISBN stems (a set ISBN can become one or stop being one).  Unions only ever join
+    candidate pairs, so nothing outside that closure can change cluster, nor affect a
+    cluster inside it.
+
+    The search reads of a block only the members that may be candidates by the year and
+    flags beside them in the block table (`matching.candidate_filter`), and decodes only
+    those.  The clustering then gets the focus, the holders of its ISBN stems (set ISBNs
+    and the anchors of cluster ids depend on every holder) and the first record of each
+    of its blocks (so that the block stands where the full merge lists it), with each
+    block's big/small mode counted from its rows' signature hashes (`_big`); it runs
+    only the focus's blocks, and judges only pairs of focus records (`Clustering(focus=…,
+    whole=…)`): a record outside the focus is no candidate of one inside."""
 
     def __init__(self, store: RecordStore, upto: int, limit: int) -> None:
         self.store, self.upto, self.limit = store, upto, limit
         self.loaded: dict[str, MatchRecord] = {}
-        self.members: dict[int, list[str]] = {}
 
     def _decode(self, key: str, match: str | None) -> MatchRecord:
         if match is None:
@@ -178,25 +200,60 @@ class _Incremental:
         except (TypeError, ValueError) as e:
             raise _CannotServe(f"match keys to rebuild ({e})") from e
 
-    def _block(self, block: int) -> list[str]:
-        """The keys filed under a block, their match records loaded."""
-        got = self.members.get(block)
-        if got is None:
-            self._fetch([block])
-            got = self.members[block]
-        return got
-
-    def _fetch(self, blocks: Iterable[int]) -> None:
-        """Read these blocks' members, and their match records, a few queries for all."""
-        wanted = [b for b in set(blocks) if b not in self.members]
-        if not wanted:
-            return
-        found = self.store.block_members_map(wanted)
-        for b in wanted:
-            self.members[b] = found.get(b, [])
-        missing = {k for b in wanted for k in self.members[b] if k not in self.loaded}
+    def _load(self, keys: Iterable[str]) -> None:
+        """Read and decode the match keys of those of these records in the store."""
+        missing = {k for k in keys if k not in self.loaded}
         for key, match in self.store.match_json(missing).items():
             self.loaded[key] = self._decode(key, match)
+
+    def _candidates(self, recs: Iterable[MatchRecord], skip: Collection[str]) -> set[str]:
+        """The records, other than `skip`, that may be a candidate of one of `recs` in a
+        block they share, as the block table files them: one query for all the blocks,
+        filtered by year and flags (`matching.candidate_filter`), then judged."""
+        queries: list[CandidateQuery] = []
+        owners: list[MatchRecord] = []
+        for r in recs:
+            stems = set(stem_block_hashes(r))
+            for h in block_hashes(r):
+                queries.append((h, *candidate_filter(r, h in stems)))
+                owners.append(r)
+        hits: dict[tuple[int, str], MatchRecord] = {}
+        for n, key in self.store.block_candidates(queries):
+            r = owners[n]
+            if key != r.key and key not in skip:
+                hits[(id(r), key)] = r
+        self._load(key for _, key in hits)
+        found: set[str] = set()
+        for (_, key), r in hits.items():
+            other = self.loaded.get(key)
+            if other is None:
+                raise _CannotServe(f"the block table files {key}, which is not in the store")
+            if key not in found and may_be_candidates(r, other):
+                found.add(key)
+        return found
+
+    def _big(self, block: int, rows: int, sigs: int) -> bool:
+        """Is the block big, as `Clustering._run_block` decides on the whole block (more
+        than `BLOCK_LIMIT` representatives)?  A block keeps one representative per
+        signature whose records judge as one (`matching.signature_merges`), and every
+        record of another signature; the block table has each row's signature hash."""
+        if rows <= BLOCK_LIMIT:
+            return False
+        if sigs > BLOCK_LIMIT:
+            return True
+        repeats = self.store.block_repeats(block)
+        self._load(key for _, key, _ in repeats)
+        reps = sigs + sum(n - 1 for _, key, n in repeats
+                          if not signature_merges(self.loaded[key]))
+        return reps > BLOCK_LIMIT
+
+    def _whole(self, focus: Collection[str]) -> dict[int, tuple[str, bool]]:
+        """{block: (its first record, big)} for every block of the focus."""
+        blocks = {h for k in focus for h in block_hashes(self.loaded[k])}
+        facts = self.store.block_facts(blocks)
+        self._load(first for first, _, _ in facts.values())
+        return {h: (first, self._big(h, rows, sigs))
+                for h, (first, rows, sigs) in facts.items()}
 
     def run(self) -> MergeOutcome:
         store = self.store
@@ -211,12 +268,12 @@ class _Incremental:
         self.loaded.update(now)
         # The block table follows the records first: the search below walks today's graph.
         remove: list[tuple[int, str]] = []
-        add: list[tuple[int, str]] = []
+        add: list[BlockRow] = []
         for key in changed:
-            new = set(block_hashes(now[key])) if key in now else set()
+            rows = block_rows(now[key]) if key in now else []
             old = {h for m in before.get(key, ()) for h in block_hashes(m)}
-            remove.extend((h, key) for h in old - new)
-            add.extend((h, key) for h in new)
+            remove.extend((h, key) for h in old - {row[0] for row in rows})
+            add.extend(rows)
         store.update_match_blocks(remove, add)
         cannot, must = store.links()
         partners: dict[str, set[str]] = {}
@@ -225,40 +282,37 @@ class _Incremental:
             partners.setdefault(a, set()).add(b)
             partners.setdefault(b, set()).add(a)
         affected: set[str] = set(now)
+        versions = [*now.values()]
         for key in changed:
             affected.update(partners.get(key, ()))
-            for m in [*before.get(key, ()), *([now[key]] if key in now else [])]:
-                for h in stem_block_hashes(m):
-                    affected.update(self._block(h))
-            for m in before.get(key, ()):
-                for h in block_hashes(m):
-                    affected.update(k for k in self._block(h)
-                                    if k != key and may_be_candidates(m, self.loaded[k]))
+            versions.extend(before.get(key, ()))
+        stems = {h for m in versions for h in stem_block_hashes(m)}
+        for members in store.block_members_map(stems).values():
+            affected.update(members)
+        affected |= self._candidates([m for ms in before.values() for m in ms], affected)
         wave = set(affected)
         while wave:  # breadth first, a wave's blocks read together
-            unread = [k for k in wave if k not in self.loaded]  # librarians' partners
-            for key, match in store.match_json(unread).items():
-                self.loaded[key] = self._decode(key, match)
-            for key in unread:
-                if key not in self.loaded:  # not in the store (any more)
-                    affected.discard(key)
-                    wave.discard(key)
-            blocks = {key: block_hashes(self.loaded[key]) for key in wave}
-            self._fetch(h for hs in blocks.values() for h in hs)
-            found: set[str] = set()
-            for key, hashes in blocks.items():
-                r = self.loaded[key]
-                for h in hashes:
-                    for other in self.members[h]:
-                        if (other not in affected and other not in found
-                                and may_be_candidates(r, self.loaded[other])):
-                            found.add(other)
-                found.update(p for p in partners.get(key, ()) if p not in affected)
+            self._load(wave)  # librarians' partners, holders of the ISBN stems
+            gone = {k for k in wave if k not in self.loaded}  # not in the store (any more)
+            affected -= gone
+            wave -= gone
+            found = self._candidates([self.loaded[k] for k in wave], affected)
+            found.update(p for k in wave for p in partners.get(k, ()) if p not in affected)
             affected |= found
             wave = found
             if len(affected) > self.limit:
                 raise _CannotServe(f"the changed entries reach more than {self.limit:,} records")
-        clustering = Clustering(self.loaded.values(), cannot, must, focus=affected)
+        whole = self._whole(affected)
+        stems = {h for k in affected for h in stem_block_hashes(self.loaded[k])}
+        holders = {k for ms in store.block_members_map(stems).values() for k in ms}
+        self._load(holders)
+        needed = affected | holders | {first for first, _ in whole.values()}
+        try:
+            clustering = Clustering([self.loaded[k] for k in needed if k in self.loaded],
+                                    cannot, must,
+                                    focus=affected, whole=whole)
+        except ValueError as e:  # a block's first record not among those given
+            raise _CannotServe(f"the block table cannot serve this merge: {e}") from e
         result = clustering.finish([clustering.run()]).clusters
         clusters = {k: result[k] for k in affected}
         old_clusters = store.clusters_of(clusters)
@@ -267,7 +321,7 @@ class _Incremental:
         store.set_clusters((k, new) for k, (_, new) in moved.items())
         store.merge_done(self.upto)
         return MergeOutcome(False, len(clusters), clusters, moved,
-                            deleted=changed - current.keys(), loaded=len(self.loaded))
+                            deleted=changed - current.keys(), loaded=len(needed))
 
 
 def assign_store_clusters(store: RecordStore, processes: int = 2) -> dict[str, str]:

@@ -88,6 +88,16 @@ def _change_person(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE record_changes ADD COLUMN person TEXT NOT NULL DEFAULT ''")
 
 
+def _block_rows_with_fields(db: sqlite3.Connection) -> None:
+    """Version 6 (issue 20): the block table's rows carry the record's year, flags and
+    signature hash, and the table is clustered on (block, key).  Its rows cannot be
+    filled without the match keys, so it is dropped (the schema script creates the new
+    one) and forgotten: the next merge is a full one, which rebuilds it and says why."""
+    db.execute("DROP TABLE IF EXISTS match_blocks")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'merge_state'").fetchone():
+        db.execute("DELETE FROM merge_state WHERE name = 'blocks'")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the schema version of a store made before versions (0.1.0)",
               _stamp_unversioned),
@@ -99,6 +109,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _incremental_merge_tables),
     Migration(5, "who changed a record, by name, in the cataloguing history",
               _change_person),
+    Migration(6, "incremental merge: block rows with year, flags and signature (rebuilt by "
+              "the next merge, a full one)", _block_rows_with_fields),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

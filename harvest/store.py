@@ -179,11 +179,17 @@ CREATE TABLE IF NOT EXISTS match_links (
 -- The incremental merge (harvest.merge.merge_store): every record's blocks as of the last
 -- merge (harvest.matching.block_hashes), the records changed since, and whether the block
 -- table is whole (merge_state 'blocks' = its version; absent: the next merge is a full one).
+-- Beside each row, what the incremental merge reads of a block's members instead of their
+-- match keys (harvest.merge.block_row): the record's year and flags, to skip members that
+-- cannot be a candidate, and its signature hash, to count the block's representatives.
 CREATE TABLE IF NOT EXISTS match_blocks (
     block       INTEGER NOT NULL,      -- a block's stable 64-bit hash
-    key         TEXT NOT NULL          -- a record filed under it
-);
-CREATE UNIQUE INDEX IF NOT EXISTS match_blocks_block ON match_blocks(block, key);
+    key         TEXT NOT NULL,         -- a record filed under it
+    year        INTEGER,               -- the record's year (match keys)
+    flags       INTEGER NOT NULL,      -- matching.candidate_flags: has ISBN stems, a volume
+    sig         INTEGER NOT NULL,      -- matching.signature_hash
+    PRIMARY KEY (block, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS merge_pending (
     id          INTEGER PRIMARY KEY,
     key         TEXT NOT NULL,         -- a record written, deleted or linked since the merge
@@ -355,6 +361,12 @@ def _loads(text: str) -> Any:
 #: A record's change noted for the next merge, with its match keys before the change.
 _PENDING_FROM_RECORD = ("INSERT INTO merge_pending (key, match) "
                         "SELECT key, match FROM records WHERE key = ?")
+
+
+#: A block table row: (block hash, record key, year, flags, signature hash).
+BlockRow = tuple[int, str, int | None, int, int]
+#: A query of `RecordStore.block_candidates`: (block, lowest year, highest year, mask, value).
+CandidateQuery = tuple[int, int | None, int | None, int, int]
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -766,21 +778,73 @@ class RecordStore(CataloguingQueries):
         row = self._db.execute("SELECT value FROM merge_state WHERE name = 'blocks'").fetchone()
         return None if row is None else str(row[0])
 
-    def replace_match_blocks(self, rows: Iterable[tuple[int, str]], version: str) -> None:
-        """The whole block table (a full merge's): rows appended, the index built after."""
+    def replace_match_blocks(self, rows: Iterable[BlockRow], version: str) -> None:
+        """The whole block table (a full merge's): rows (block, key, year, flags, sig)
+        appended to a scratch table, then copied in key order (the table is clustered on
+        (block, key): sorted inserts only)."""
         db = self._db
-        db.execute("DROP INDEX IF EXISTS match_blocks_block")
         db.execute("DELETE FROM match_blocks")
-        db.executemany("INSERT INTO match_blocks (block, key) VALUES (?, ?)", rows)
-        db.execute("CREATE UNIQUE INDEX match_blocks_block ON match_blocks(block, key)")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS match_blocks_load "
+                   "(block INTEGER, key TEXT, year INTEGER, flags INTEGER, sig INTEGER)")
+        try:
+            db.executemany("INSERT INTO match_blocks_load VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("INSERT INTO match_blocks (block, key, year, flags, sig) "
+                       "SELECT block, key, year, flags, sig FROM match_blocks_load "
+                       "ORDER BY block, key")
+        finally:
+            db.execute("DROP TABLE match_blocks_load")
         db.execute("INSERT INTO merge_state (name, value) VALUES ('blocks', ?) "
                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (version,))
 
     def update_match_blocks(self, remove: Iterable[tuple[int, str]],
-                            add: Iterable[tuple[int, str]]) -> None:
+                            add: Iterable[BlockRow]) -> None:
+        """Rows (block, key) out, rows (block, key, year, flags, sig) in (or replaced)."""
         self._db.executemany("DELETE FROM match_blocks WHERE block = ? AND key = ?", remove)
-        self._db.executemany("INSERT OR IGNORE INTO match_blocks (block, key) VALUES (?, ?)",
-                             add)
+        self._db.executemany("INSERT OR REPLACE INTO match_blocks (block, key, year, flags, "
+                             "sig) VALUES (?, ?, ?, ?, ?)", add)
+
+    def block_candidates(self, queries: Sequence[CandidateQuery]) -> list[tuple[int, str]]:
+        """(query number, record key) of every row that passes its query (block, lowest
+        year, highest year, mask, value): filed under the block, its year NULL or within
+        the bounds (NULL bounds: any year), and its flags & mask != value.  One statement
+        for all queries (a scratch table of them, joined to the block table)."""
+        if not queries:
+            return []
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS block_queries (n INTEGER PRIMARY KEY, "
+                   "block INTEGER, lo INTEGER, hi INTEGER, mask INTEGER, value INTEGER)")
+        try:
+            db.executemany("INSERT INTO block_queries VALUES (?, ?, ?, ?, ?, ?)",
+                           ((n, *q) for n, q in enumerate(queries)))
+            return db.execute(
+                "SELECT q.n, m.key FROM block_queries q CROSS JOIN match_blocks m "
+                "ON m.block = q.block WHERE (m.flags & q.mask) != q.value "
+                "AND (q.lo IS NULL OR m.year IS NULL OR m.year BETWEEN q.lo AND q.hi)"
+            ).fetchall()
+        finally:
+            db.execute("DROP TABLE block_queries")
+
+    def block_facts(self, blocks: Iterable[int]) -> dict[int, tuple[str, int, int]]:
+        """{block: (its smallest record key, its rows, its distinct signature hashes)} for
+        these blocks (absent: no row)."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS block_list (block INTEGER PRIMARY KEY)")
+        try:
+            db.executemany("INSERT OR IGNORE INTO block_list VALUES (?)",
+                           ((b,) for b in blocks))
+            return {b: (first, rows, sigs) for b, first, rows, sigs in db.execute(
+                "SELECT q.block, MIN(m.key), COUNT(*), COUNT(DISTINCT m.sig) "
+                "FROM block_list q CROSS JOIN match_blocks m ON m.block = q.block "
+                "GROUP BY q.block")}
+        finally:
+            db.execute("DROP TABLE block_list")
+
+    def block_repeats(self, block: int) -> list[tuple[int, str, int]]:
+        """(signature hash, its smallest record key, rows) of every signature filed more
+        than once under the block."""
+        return self._db.execute(
+            "SELECT sig, MIN(key), COUNT(*) FROM match_blocks WHERE block = ? "
+            "GROUP BY sig HAVING COUNT(*) > 1", (block,)).fetchall()
 
     def block_members(self, blocks: Iterable[int]) -> set[str]:
         """Record keys filed under any of these blocks."""

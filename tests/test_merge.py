@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from core.model import Record
@@ -201,3 +202,128 @@ def test_merge_falls_back_to_full_when_the_block_table_cannot_serve(tmp_path):
     outcome = merge.merge_store(store, processes=1)
     assert outcome.full and "more than 10%" in outcome.why
     assert store.cluster_map() == _full_map(store)
+
+
+def test_candidate_filter_keeps_every_member_that_may_be_a_candidate():
+    """The incremental merge decodes only the block members that pass
+    `candidate_filter` by the year and flags in the block table: for every pair that may
+    be candidates (`may_be_candidates`) in a block they share, one of the first record's
+    shared blocks lets the second through — with ISBNs, set ISBNs, volumes, years
+    missing or apart."""
+    from bench.matching_data import build
+    from harvest.matching import (
+        MatchRecord,
+        block_hashes,
+        candidate_filter,
+        candidate_flags,
+        may_be_candidates,
+        stem_block_hashes,
+    )
+
+    def passes(a: MatchRecord, b: MatchRecord, block: int) -> bool:
+        lo, hi, mask, value = candidate_filter(a, block in stem_block_hashes(a))
+        year_ok = lo is None or b.year is None or lo <= b.year <= (hi if hi is not None else 0)
+        return year_ok and candidate_flags(b) & mask != value
+
+    recs = [MatchRecord.from_record(it.record)
+            for it in build(size=300, seed=5, with_real=False).items]
+    by_block: dict[int, list[MatchRecord]] = {}
+    for r in recs:
+        for h in block_hashes(r):
+            by_block.setdefault(h, []).append(r)
+    pairs = checked = skipped = 0
+    seen: set[tuple[str, str]] = set()
+    for members in by_block.values():
+        for a in members:
+            for b in members:
+                if a is b or (a.key, b.key) in seen:
+                    continue
+                seen.add((a.key, b.key))
+                shared = set(block_hashes(a)) & set(block_hashes(b))
+                let_through = any(passes(a, b, h) for h in shared)
+                if may_be_candidates(a, b):
+                    pairs += 1
+                    assert let_through, (a, b)
+                checked += 1
+                skipped += not let_through
+    assert pairs > 100 and skipped > checked // 3  # it finds pairs, and it skips many
+
+
+def test_incremental_merge_decides_big_blocks_as_a_full_one(tmp_path, monkeypatch):
+    """A block with more than `BLOCK_LIMIT` representatives is judged through
+    sub-blocks; the incremental merge counts them from the signature hashes of the block
+    table (`_Incremental._big`) without reading the block.  With a limit of 3, identical
+    copies of a record (one representative) and identical records that do not judge as
+    one (no title: every copy is a representative) make blocks whose rows exceed the
+    limit while their signatures do not: the merge still writes what a full one would."""
+    from bench.matching_data import build
+    from harvest.matching import blocking, clustering
+
+    for module in (blocking, clustering, merge):
+        monkeypatch.setattr(module, "BLOCK_LIMIT", 3)
+    monkeypatch.setattr(merge, "INCREMENTAL_MAX_SHARE", 0.8)
+    repeats: list[int] = []
+    original = RecordStore.block_repeats
+
+    def spy(self: RecordStore, block: int) -> list[tuple[int, str, int]]:
+        got = original(self, block)
+        repeats.append(len(got))
+        return got
+
+    monkeypatch.setattr(RecordStore, "block_repeats", spy)
+    records = [it.record for it in build(size=90, seed=3, with_real=False).items]
+    rng = random.Random(8)
+    store = RecordStore(tmp_path / "s.db")
+    for r in records:
+        store.put(r, b"raw", "usmarc")
+    for n in range(4):  # records without a title, alike: each copy its own representative
+        store.put(Record(source="bare", source_id=str(n), library="B",
+                         isbn=["9787020002207"]), b"raw", "usmarc")
+    outcome, _ = _merged(store)
+    assert outcome.full
+    for round_ in range(4):
+        for r in rng.sample(records, 6):  # identical copies in other libraries
+            for c in range(rng.randrange(1, 4)):
+                store.put(dataclasses.replace(r, source=f"copy{c}", library=f"C{c}"),
+                          b"raw", "usmarc")
+        for r in rng.sample(records, 4):
+            r.year = (r.year or 2000) + rng.choice((-1, 1))
+            store.put(r, b"raw2", "usmarc")
+        if round_ == 2:
+            store.put(Record(source="bare", source_id="9", library="B",
+                             isbn=["9787020002207"]), b"raw", "usmarc")
+        store.commit()
+        outcome, _ = _merged(store)
+        assert not outcome.full, outcome.why
+    assert repeats and any(repeats)  # blocks decided from their repeated signatures
+
+
+def test_a_version_4_block_table_is_migrated_and_rebuilt_by_a_full_merge(tmp_path):
+    """Migration 6 replaces the (block, key) table of schema 4 by rows with year, flags
+    and signature: the next merge is a full one, says why, and fills it; the one after
+    is incremental again."""
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    store = RecordStore(path)
+    for n in range(30):
+        store.put(rec("a", str(n), f"978702000{n % 9:03d}"), b"raw", "usmarc")
+    store.commit()
+    assert merge.merge_store(store, processes=1).full
+    store.close()
+    raw = sqlite3.connect(path)
+    raw.executescript("DROP TABLE match_blocks; "
+                      "CREATE TABLE match_blocks (block INTEGER NOT NULL, key TEXT NOT NULL); "
+                      "CREATE UNIQUE INDEX match_blocks_block ON match_blocks(block, key); "
+                      "INSERT INTO match_blocks VALUES (1, 'a:1'); PRAGMA user_version = 4;")
+    raw.close()
+    store = RecordStore(path)
+    assert store.migrated and "6: incremental merge" in store.migrated[0]
+    columns = [row[1] for row in store._db.execute("PRAGMA table_info(match_blocks)")]
+    assert columns == ["block", "key", "year", "flags", "sig"]
+    store.put(rec("b", "1", "9787020000010"), b"raw", "usmarc")
+    outcome = merge.merge_store(store, processes=1)
+    assert outcome.full and outcome.why == "no block table of this version yet"
+    store.put(rec("b", "2", "9787530212004"), b"raw", "usmarc")
+    outcome = merge.merge_store(store, processes=1)
+    assert not outcome.full and store.cluster_map() == _full_map(store)

@@ -33,15 +33,24 @@ Import from here: this is the public face, and what it exports is the API.  The
 underscored names are the package's own, shared between its modules.
 """
 
-from harvest.matching.blocking import BLOCKS_VERSION, block_hashes, stem_block_hashes
+from harvest.matching.blocking import (
+    BLOCK_LIMIT,
+    BLOCKS_VERSION,
+    block_hashes,
+    signature_hash,
+    stem_block_hashes,
+)
 from harvest.matching.clustering import (
     Clustering,
     ClusterResult,
     ShardResult,
+    candidate_filter,
+    candidate_flags,
     cluster,
     cluster_detailed,
     lone_cluster_id,
     may_be_candidates,
+    signature_merges,
 )
 from harvest.matching.editions import other_editions
 from harvest.matching.keys import MATCH_VERSION, MatchRecord
@@ -59,10 +68,15 @@ from harvest.matching.normalize import (
 from harvest.matching.rules import YEAR_SLACK, evidence, is_match, isbn_reused
 
 __all__ = [
+    "BLOCK_LIMIT",
     "BLOCKS_VERSION",
     "block_hashes",
+    "signature_hash",
     "stem_block_hashes",
     "may_be_candidates",
+    "candidate_filter",
+    "candidate_flags",
+    "signature_merges",
     "MATCH_VERSION",
     "YEAR_SLACK",
     "MatchRecord",

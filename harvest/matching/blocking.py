@@ -27,7 +27,15 @@ BLOCK_LIMIT = 60
 
 
 def _blocks(recs: Sequence[MatchRecord]) -> list[tuple[list[int], str]]:
-    """(members, rule) of every block of two or more records, in processing order.
+    """(members, rule) of every block of two or more records, in processing order
+    (`_named_blocks`, without the names)."""
+    return [(members, rule) for members, rule, _ in _named_blocks(recs)]
+
+
+def _named_blocks(recs: Sequence[MatchRecord]
+                  ) -> list[tuple[list[int], str, tuple[str, Any]]]:
+    """(members, rule, name) of every block of two or more records, in processing order;
+    the name is (kind, key) as `_block_hash` takes it.
 
     Pass 1: ISBN stems (valid ISBN-13s, and mistyped ones by their first 12 digits).
     Pass 2: exact title keys; pass 3: prefix/suffix blocks for near-equal long
@@ -45,10 +53,13 @@ def _blocks(recs: Sequence[MatchRecord]) -> list[tuple[list[int], str]]:
                        else fuzzy.setdefault((kind, value), []))
             if not members or members[-1] != i:  # a title key given twice
                 members.append(i)
-    blocks = [(stems[stem], "isbn-stem")
-              for stem in sorted(k for k, members in stems.items() if len(members) > 1)]
-    for grouped, rule in ((titles.values(), "title"), (fuzzy.values(), "title-fuzzy")):
-        blocks.extend((members, rule) for members in grouped if len(members) > 1)
+    blocks: list[tuple[list[int], str, tuple[str, Any]]] = [
+        (stems[stem], "isbn-stem", ("s", stem))
+        for stem in sorted(k for k, members in stems.items() if len(members) > 1)]
+    blocks.extend((members, "title", ("t", value))
+                  for value, members in titles.items() if len(members) > 1)
+    blocks.extend((members, "title-fuzzy", key)
+                  for key, members in fuzzy.items() if len(members) > 1)
     return blocks
 
 
@@ -83,16 +94,37 @@ def block_hashes(r: MatchRecord) -> list[int]:
     incremental merge finds the records sharing a block with a changed one without reading
     every record.  A collision only joins two components of the block graph: more records
     re-judged, never another result."""
-    texts = ["s\x1f" + s for s in r.stems]
-    for kind, value in _block_keys(r):
-        texts.append("t\x1f" + value if kind == "t" else f"{kind}\x1f{value[0]}\x1f{value[1]}")
+    texts = [_block_text("s", s) for s in r.stems]
+    texts.extend(_block_text(kind, value) for kind, value in _block_keys(r))
     return sorted({_stable_hash(t) for t in texts})
+
+
+def _block_text(kind: str, value: Any) -> str:
+    """What a block's hash is taken of: its kind ("s" ISBN stem, "t" title, "pa"/"sa"
+    prefix/suffix with the author) and key."""
+    if kind in ("s", "t"):
+        return f"{kind}\x1f{value}"
+    return f"{kind}\x1f{value[0]}\x1f{value[1]}"
+
+
+def _block_hash(kind: str, value: Any) -> int:
+    """The hash `block_hashes` gives the block named (kind, key) (`_named_blocks`)."""
+    return _stable_hash(_block_text(kind, value))
 
 
 def stem_block_hashes(r: MatchRecord) -> list[int]:
     """The ISBN-stem blocks among `block_hashes(r)`: a record arriving or leaving there can
     change what a set ISBN is (`_set_stems`) for every other holder."""
-    return sorted({_stable_hash("s\x1f" + s) for s in r.stems})
+    return sorted({_stable_hash(_block_text("s", s)) for s in r.stems})
+
+
+def signature_hash(r: MatchRecord) -> int:
+    """`_signature(r)` as a stable signed 64-bit hash: the block table keeps it beside each
+    row, so that an incremental merge can count a block's representatives (and so decide
+    its big/small mode, `BLOCK_LIMIT`) without reading the block's records."""
+    parts = ["\x1e".join(v) if isinstance(v, tuple) else "" if v is None else str(v)
+             for v in _signature(r)]
+    return _stable_hash("\x1f".join(parts))
 
 
 def _stable_hash(text: str) -> int:

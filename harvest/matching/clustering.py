@@ -16,19 +16,21 @@ from __future__ import annotations
 import hashlib
 import heapq
 from array import array
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harvest.matching.blocking import (
     BLOCK_LIMIT,
+    _block_hash,
     _blocks,
+    _named_blocks,
     _rep_pairs,
     _set_stems,
     _signature,
 )
 from harvest.matching.keys import MatchRecord
-from harvest.matching.rules import YEAR_SLACK, _judge, _quick_check
+from harvest.matching.rules import ISBN_YEAR_GAP, YEAR_SLACK, _judge, _quick_check
 from harvest.matching.unionfind import _Clusters
 
 
@@ -69,13 +71,17 @@ class Clustering:
                  cannot_link: Collection[frozenset[str]] = frozenset(),
                  must_link: Collection[frozenset[str]] = frozenset(),
                  year_slack: int | None = None,
-                 focus: Collection[str] | None = None) -> None:
+                 focus: Collection[str] | None = None,
+                 whole: Mapping[int, tuple[str, bool]] | None = None) -> None:
         self.slack = YEAR_SLACK if year_slack is None else year_slack
         self.recs = recs = sorted(records, key=lambda r: r.key)
         index = {r.key: i for i, r in enumerate(recs)}
         # Only the blocks and librarian merges that hold one of these records are run
         # (an incremental merge: see `harvest.merge`); None: all of them.
         self.focus = None if focus is None else {index[k] for k in focus if k in index}
+        # Block number → big (`BLOCK_LIMIT`) as decided on the whole block in the store,
+        # for an incremental run given only part of its blocks' records (`_whole_blocks`).
+        self.big: dict[int, bool] = {}
         cannot: dict[int, set[int]] = {}
         for pair in cannot_link:
             ks = sorted(pair)
@@ -90,9 +96,34 @@ class Clustering:
                 self.must.append((x, y))
         self.set_stems = _set_stems(recs)
         self.uf = _Clusters(recs, cannot, self.slack, self.set_stems)
-        self.blocks = _blocks(recs)
+        if whole is None:
+            self.blocks = _blocks(recs)
+        else:
+            named = _named_blocks(recs)
+            self.blocks = [(members, rule) for members, rule, _ in named]
+            self._whole_blocks(named, whole)
         self.edges: list[tuple[tuple[int, int], str, str, str]] = []
         self.ambiguous = 0
+
+    def _whole_blocks(self, named: Sequence[tuple[list[int], str, tuple[str, Any]]],
+                      whole: Mapping[int, tuple[str, bool]]) -> None:
+        """An incremental run on the focus and only part of the other records of its
+        blocks: `whole` gives each such block (by `block_hashes` hash) its first record
+        in the store and its big/small mode.  With that first record given, the block
+        stands where a full run lists it (`_named_blocks` orders blocks by first record);
+        the rest of its members are not needed (`harvest.merge`: no pair with one of them
+        can be a candidate).  ValueError when a run block is not described, or its first
+        record is missing (a hash collision of two blocks)."""
+        focus = self.focus
+        for number, (members, _, name) in enumerate(named):
+            if focus is None or focus.isdisjoint(members):
+                continue
+            block = _block_hash(*name)
+            first, big = whole.get(block, ("", False))
+            if self.recs[members[0]].key != first:
+                raise ValueError(f"block {block} ({name[0]}): its first record "
+                                 f"{first or '(not given)'} is not loaded")
+            self.big[number] = big
 
     def _shares(self, shards: int) -> tuple[list[int], list[int], list[int]]:
         """The shard of each librarian merge, of each block and of each record (-1: in
@@ -244,7 +275,8 @@ class Clustering:
                     cands.append((-s, rep, i, flags))
             else:
                 reps.append(i)
-        big = len(reps) > BLOCK_LIMIT  # decided on the whole block, as a full run does
+        # decided on the whole block, as a full run does
+        big = self.big.get(number, len(reps) > BLOCK_LIMIT)
         if focus is not None:
             # An incremental run: pairs of two other records cannot change the focus's
             # clusters (a candidate of a focus record is in the focus), so only pairs with
@@ -280,6 +312,45 @@ def may_be_candidates(a: MatchRecord, b: MatchRecord, year_slack: int | None = N
 
 #: A non-empty set ISBN collection for `_quick_check`, which only asks whether any exists.
 _SOME_SET_STEM = ("",)
+
+#: A record's flags in the block table (`candidate_flags`).
+HAS_STEMS, HAS_VOLUME = 1, 2
+
+
+def candidate_flags(r: MatchRecord) -> int:
+    """What `candidate_filter` reads of a block member besides its year."""
+    return (HAS_STEMS if r.stems else 0) | (HAS_VOLUME if r.volume else 0)
+
+
+def candidate_filter(r: MatchRecord, stem_block: bool, year_slack: int | None = None
+                     ) -> tuple[int | None, int | None, int, int]:
+    """Which members of one of r's blocks may be a candidate of r, by their year and
+    `candidate_flags` alone: (lowest year, highest year, mask, value) — a member passes
+    when its year is missing or within the bounds (None: any year) and its flags & mask
+    != value.  A necessary condition of `may_be_candidates(r, b)` (its `_quick_check`)
+    over all r's blocks together: in an ISBN-stem block (`stem_block`), the years of a
+    shared ISBN; in any other, a member sharing no ISBN stem with r (one that shares
+    one is in that stem's block too): no two sets of stems unless both are volumes, and
+    the years of the fuzzy rules.  An incremental merge decodes only the members that
+    pass (`harvest.merge`)."""
+    slack = YEAR_SLACK if year_slack is None else year_slack
+    window = max(slack, ISBN_YEAR_GAP) if stem_block else slack
+    lo, hi = (None, None) if r.year is None else (r.year - window, r.year + window)
+    if stem_block or not r.stems:
+        return lo, hi, 0, 1  # flags & 0 is never 1: any flags
+    if r.volume:  # another record's stems are "different" unless both are volumes
+        return lo, hi, HAS_STEMS | HAS_VOLUME, HAS_STEMS
+    return lo, hi, HAS_STEMS, HAS_STEMS
+
+
+def signature_merges(r: MatchRecord, year_slack: int | None = None) -> bool:
+    """Do two records with r's signature (`blocking._signature`) judge as one?  Then a
+    block keeps only the first of them as a representative (`_run_block`), else all of
+    them: what an incremental merge needs to count a block's representatives from the
+    signature hashes of the block table.  The ISBN rule does not depend on set ISBNs
+    between two records with the same ISBNs, nor the stems rule, so none are given."""
+    slack = YEAR_SLACK if year_slack is None else year_slack
+    return _judge(r, r, None, slack)[0] > 0
 
 
 def cluster_detailed(records: Iterable[MatchRecord],
