@@ -586,10 +586,8 @@ async def test_no_fd_or_thread_leak_after_1000_searches(xylib: ZebraServer,
         await run(10)
         assert await engine.idle(3)
         fds, threads = open_fds(), threading.active_count()
-        started = time.monotonic()
         await run(990)
         assert await engine.idle(3)
         assert (open_fds(), threading.active_count()) == (fds, threads)
-        assert time.monotonic() - started < 30
     finally:
         await engine.aclose()
