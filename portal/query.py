@@ -233,53 +233,17 @@ def hit_json(hit: SearchHit, libraries: dict[str, Library],
     regions come from the current config, not the index, so renaming a library shows at
     once; libraries are listed province, city, county …, as on the record page."""
     doc = hit.doc
-    held = doc.get("holdings") or []
-    if live:
-        stored = [LibraryCopies(str(h.get("library", "")), int(h.get("copies", 1)),
-                                bool(h.get("online")), False, int(h.get("available", 0)))
-                  for h in held]
-        names = {str(h.get("library", "")): h for h in held}
-        holdings = holding_lines(combine(stored, library_copies(entry_holdings((), live))),
-                                 libraries, names)
-    else:
-        holdings = _stored_lines(held, libraries)
+    stored = [LibraryCopies(str(h.get("library", "")), int(h.get("copies", 1)),
+                            bool(h.get("online")), False, int(h.get("available", 0)))
+              for h in doc.get("holdings") or []]
+    names = {str(h.get("library", "")): h for h in doc.get("holdings") or []}
+    holdings = holding_lines(combine(stored, library_copies(entry_holdings((), live))),
+                             libraries, names)
     return {"id": hit.id, "title": doc.get("title", ""), "authors": list(doc.get("authors") or []),
             "year": doc.get("year"), "isbn": list(doc.get("isbn") or []),
             "publisher": doc.get("publisher", ""), "holdings": holdings,
             "material_type": doc.get("material_type", ""),
             "live_sources": sorted({r.source for r in live})}
-
-
-def _stored_lines(held: Sequence[Mapping[str, Any]], libraries: dict[str, Library]
-                  ) -> list[dict[str, Any]]:
-    """`holding_lines(combine(stored))` of a hit without live records — most hits, 20
-    a page — in one pass and without the intermediate objects: the same lines, summed
-    per library by the same rule (copies and available add up, online if any row is),
-    in the same order (tests/test_result_lines.py compares them)."""
-    merged: dict[str, list[Any]] = {}
-    for h in held:
-        code = str(h.get("library", ""))
-        copies, online, available = (int(h.get("copies", 1)), bool(h.get("online")),
-                                     int(h.get("available", 0)))
-        line = merged.get(code)
-        if line is None:
-            merged[code] = [copies, online, available, h]
-        else:
-            line[0] += copies
-            line[1] = line[1] or online
-            line[2] += available
-            line[3] = h  # the name the index stored: the last row's, as `names` keeps it
-    lines = []
-    for code, (copies, online, available, old) in merged.items():
-        lib = libraries.get(code)
-        lines.append((LEVEL_RANK.get(lib.level, 9) if lib else 10,
-                      {"library": code,
-                       "name": lib.name if lib else str(old.get("name") or code),
-                       "region": lib.region if lib else str(old.get("region", "")),
-                       "copies": copies, "online": online, "live": False,
-                       "available": available}))
-    lines.sort(key=lambda pair: pair[0])
-    return [line for _, line in lines]
 
 
 def holding_lines(copies: Iterable[LibraryCopies], libraries: dict[str, Library],
