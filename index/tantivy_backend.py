@@ -218,8 +218,6 @@ def _analysed(kind: str, value: str) -> str:
     return " ".join(_ANALYSERS[kind](value))
 
 
-
-
 def _to_json(value: Any) -> str:
     """A document as JSON for the writer: orjson, ~5× the standard library's encoder.  The
     writer parses it, so only the values count, not the spacing (tests/
