@@ -58,7 +58,8 @@ def test_to_record_identifier(control: str | None, record_id: str, source_id: st
 
 def test_to_record_keeps_the_marc_encoding() -> None:
     marc = Marc(US_LEADER, [F("245", "aT")], encoding="gb18030")
-    assert to_record(marc, "s", "L").encoding == "gb18030"
+    record = to_record(marc, "s", "L")
+    assert (record.encoding, record.source_id, record.format) == ("gb18030", "", "marc21")
 
 
 @pytest.mark.parametrize(("flavour", "fields", "maps", "holdings"), [
@@ -145,7 +146,16 @@ def test_from_raw_uses_the_sources_format_and_holdings_maps() -> None:
 def test_from_raw_reads_in_the_sources_encoding() -> None:
     data = _iso(("245", "10", [("a", "红楼梦")]), encoding="gb18030")
     record = from_raw(RawRecord("zs", 1, data, "usmarc"), _source(encoding="gb18030"))
-    assert record.title == "红楼梦"
+    assert (record.title, record.encoding) == ("红楼梦", "gb18030")
+
+
+def test_from_raw_credits_by_the_sources_attribution() -> None:
+    data = _iso(("200", "1 ", [("a", "题")]), ("801", " 0", [("a", "CN"), ("b", "NLC")]),
+                leader=CN_LEADER)
+    raw = RawRecord("zs", 1, data, "unimarc")
+    assert from_raw(raw, _source()).catalogued_by == "ZL"
+    record = from_raw(raw, _source(attribution=Attribution(agencies=_TABLE)))
+    assert (record.catalogued_by, record.attributed_from) == ("国家图书馆", "record")
 
 
 def test_a_union_catalogues_items_name_their_member_library() -> None:
