@@ -44,6 +44,7 @@ def test_the_thresholds() -> None:
 
 @pytest.mark.parametrize(("x", "y", "same"), [
     ("smith,john", "smith,j", True),  # compatible initials
+    ("smith,john", "smith,jane", True),  # only the initials are compared
     ("smith,john", "smith,peter", False),
     ("smith,", "smith,john", True),  # a surname alone is compatible with any given name
     ("smith,john", "smith,", True),
@@ -51,6 +52,7 @@ def test_the_thresholds() -> None:
     ("lu,yao", "yao,lu", True),  # a Chinese name romanized in either order
     ("lu,", "yao,lu", False),  # … but only with both parts on both sides
     ("yao,lu", "lu,", False),
+    ("yaolu,", "yao,lu", False),  # a surname alone is not a name in the other order
     ("mao,ze dong", "zedong,mao", True),  # the given name's spaces do not count
     ("zedong,mao", "mao,ze dong", True),
     ("a,b c", "b,c a", True),  # x's given+surname is y's surname+given (spaces out) …
@@ -206,6 +208,7 @@ def test_title_relation(a: MatchRecord, b: MatchRecord, relation: str, score: fl
     (m("陕西通史秦汉卷"), m("陕西通史隋唐卷"), False),  # two endings after one beginning
     (m("红楼梦魇记"), m("红色梦境记"), True),  # one character in common at the start
     (m("红楼梦"), m("西游记"), False),  # unrelated
+    (m("中国小说史"), m("中国散文史"), False),  # a beginning of two characters is enough
     (m("红楼梦记"), m("西游梦记"), True),  # half the characters in common: the bound
     (m("红楼梦记事"), m("西游记事本"), False),
 ])
@@ -230,6 +233,7 @@ def test_titles_compatible(a: MatchRecord, b: MatchRecord, compatible: bool) -> 
     (by("杜辉", title="区域概论续"),
      m("区域概论", title_full="区域概论续编", author="秦林娜", authors=("秦林娜",)), False),
     (by("秦林娜", title="史"), by("杜辉", title="史记学"), True),  # one character: no start
+    (by("秦林娜", title="史记"), by("杜辉", title="史记学"), False),  # two: a start
     # statements alone, on both sides
     (by(resp="梁颖等著", title="区域概论"), by(resp="苏秋兰著", title="形势概论"), True),
     (by(resp="梁颖等著", title="区域概论"), by(resp="梁颖著", title="形势概论"), False),
@@ -259,6 +263,7 @@ def test_statements_differ(x: str, y: str, differ: bool) -> None:
 @pytest.mark.parametrize(("x", "y", "relation"), [
     ("", "人民文学出版社", "unknown"),
     ("人民文学出版社", "", "unknown"),
+    ("", "oxforduniversitypress", "unknown"),
     ("人民文学出版社", "人民文学出版社", "same"),
     ("foreignlanguageteachingandresearch", "外语教学与研究出版社", "unknown"),  # two scripts
     ("人民", "人民文学", "different"),  # a short name inside a longer one: another press
@@ -267,6 +272,7 @@ def test_statements_differ(x: str, y: str, differ: bool) -> None:
     ("人民文学出版社", "人民文学出板社", "similar"),  # one typo in a Han name
     ("人民文学出版社", "人民文字出板社", "different"),  # two
     ("人民文学出版社", "人民美术出版社", "different"),
+    ("中国社会科学院出版社", "中国社会科学阮出板社", "different"),  # a long Han name: one typo
     ("oxforduniv", "oxforduniversity", "similar"),
     ("abcdefghij", "abcdefghxy", "similar"),  # 20 % of the longer Latin name: two edits
     ("abcdefghi", "abcdefgxij", "similar"),  # … of the longer, not the shorter
