@@ -1073,3 +1073,16 @@ def test_whole_blocks_refuse_a_block_whose_first_record_is_missing(
         _whole_job(["b"], whole)
     assert str(info.value) == message
 
+
+
+def test_a_focus_is_judged_against_the_other_representatives_of_its_blocks() -> None:
+    """Focus records of their own signatures are paired with each other — only with each
+    other: `harvest.merge` puts every possible candidate of a changed record in the focus;
+    two copies that do not judge as one (a title alone) are both representatives."""
+    recs = [b("a"), b("b", publisher=""), b("z", title="水浒传")]
+    for focus, edges in ((["a", "b"], [("a", "b")]), (["b", "z"], []), (["z"], [])):
+        job = Clustering(recs, focus=focus)
+        assert [e[:2] for e in job.finish([job.run()]).edges] == edges
+    job = Clustering([r("a"), r("b")])
+    result = job.finish([job.run()])
+    assert result.edges == [] and len(set(result.clusters.values())) == 2
