@@ -29,12 +29,23 @@ from harvest.matching import (
 )
 from harvest.matching.blocking import (
     BLOCK_LIMIT,
+    _block_hash,
+    _block_text,
     _blocks,
     _group_pairs,
+    _named_blocks,
     _rep_pairs,
     _set_stems,
     _volume_slots,
     _year_mates,
+    signature_hash,
+)
+from harvest.matching.clustering import (
+    HAS_STEMS,
+    HAS_VOLUME,
+    candidate_filter,
+    candidate_flags,
+    signature_merges,
 )
 from harvest.matching.rules import _PART_IN_TITLE, _WEAK_AUTHOR, _WEAK_YEAR
 from harvest.matching.unionfind import CLUSTER_DESCRIPTIONS, _Clusters
@@ -905,3 +916,173 @@ def test_representatives_of_a_set_pair_by_volume(big: bool) -> None:
             r("b", stems=(S2,), volume="1", authors=("张三",), year=2000, publisher="人民")]
     assert rep_pairs(recs, big=big) == set()
     assert rep_pairs(recs, big=big, set_stems=frozenset({SET})) == {("a", "b")}
+
+
+# ------------------------------------------------- the block table of an incremental merge
+# What `harvest.merge` keeps beside each record's blocks (year, flags, signature hash) and
+# reads instead of the records; `test_merge.py` checks the merge end to end on a store,
+# these rows pin each function on its own.
+
+def named(*recs: MatchRecord) -> list[tuple[str, str, tuple[str, object]]]:
+    return [(" ".join(recs[i].key for i in members), rule, name)
+            for members, rule, name in _named_blocks(recs)]
+
+
+def test_named_blocks_are_the_blocks_with_their_names() -> None:
+    recs = [r("a", title="中华人民共和国地方志", author="张三", stems=(S2,)),
+            r("b", title="中华人民共和国地方誌", author="张三", stems=(S1, S2)),
+            r("c", title="中华人民共和国地方志", stems=(S1,)),
+            r("d", title="水浒传")]
+    assert named(*recs) == [
+        ("b c", "isbn-stem", ("s", S1)), ("a b", "isbn-stem", ("s", S2)),
+        ("a c", "title", ("t", "中华人民共和国地方志")),
+        ("a b", "title-fuzzy", ("pa", ("中华人民", "张三")))]
+    assert [(m, rule) for m, rule, _ in _named_blocks(recs)] == _blocks(recs)
+    # every block's name hashes to a hash each of its members is filed under
+    for members, _, name in _named_blocks(recs):
+        assert all(_block_hash(*name) in block_hashes(recs[i]) for i in members)
+
+
+@pytest.mark.parametrize(("kind", "value", "text"), [
+    ("s", S1, "s\x1f" + S1),
+    ("t", "红楼梦", "t\x1f红楼梦"),
+    ("pa", ("中华人民", "张三"), "pa\x1f中华人民\x1f张三"),
+    ("sa", ("国地方志", "张三"), "sa\x1f国地方志\x1f张三"),
+])
+def test_block_text_and_hash(kind: str, value: object, text: str) -> None:
+    assert _block_text(kind, value) == text
+    assert _block_hash(kind, value) == _hash(text)
+
+
+def test_signature_hash_is_stable_and_reads_every_field_the_rules_read() -> None:
+    rec = r("a", authors=("张三", "李四"), year=2000, stems=(S1,))
+    parts = ["红楼梦", "", "", "", "", "张三\x1e李四", "", "2000", "", "", "", S1, ""]
+    assert signature_hash(rec) == _hash("\x1f".join(parts)) == 7046924080029179352  # stored
+    assert signature_hash(MatchRecord("z")) == -5785836505105355701
+    assert signature_hash(r("other key", authors=("张三", "李四"), year=2000,
+                            stems=(S1,))) == signature_hash(rec)
+    changed: list[dict[str, object]] = [
+               dict(title="水浒传"), dict(title_full="红楼梦校注本"), dict(volume="1"),
+               dict(volume_text="第1卷"), dict(edition="2"), dict(authors=("张三李四",)),
+               dict(authors=("张三",)), dict(resp="张三著"), dict(year=2001),
+               dict(year=None), dict(publisher="人民"), dict(material="book"),
+               dict(language="chi"), dict(stems=(S2,)), dict(isbns=(I1,))]
+    hashes = {signature_hash(r("a", **{"authors": ("张三", "李四"), "year": 2000,
+                                      "stems": (S1,), **c})) for c in changed}
+    assert len(hashes) == len(changed) and signature_hash(rec) not in hashes
+    # a field's value does not run into the next one's
+    assert signature_hash(r("a", title="红楼", title_full="梦")) != signature_hash(
+        r("a", title="红楼梦", title_full=""))
+
+
+@pytest.mark.parametrize(("rec", "flags"), [
+    (r("a"), 0), (r("a", stems=(S1,)), 1), (r("a", volume="1"), 2),
+    (r("a", stems=(S1,), volume="1"), 3),
+])
+def test_candidate_flags(rec: MatchRecord, flags: int) -> None:
+    assert candidate_flags(rec) == flags and (HAS_STEMS, HAS_VOLUME) == (1, 2)
+
+
+@pytest.mark.parametrize(("rec", "stem_block", "slack", "want"), [
+    # an ISBN-stem block: the years of a shared ISBN (printings two years apart), any flags
+    (b("a", stems=(S1,)), True, None, (1998, 2002, 0, 1)),
+    (b("a", stems=(S1,)), True, 3, (1997, 2003, 0, 1)),  # a wider slack wins
+    (b("a", stems=(S1,)), True, 1, (1998, 2002, 0, 1)),
+    # any other block: the years of the fuzzy rules
+    (b("a"), False, None, (2000, 2000, 0, 1)),
+    (b("a"), False, 1, (1999, 2001, 0, 1)),
+    (b("a", year=None), False, None, (None, None, 0, 1)),  # no year: any year
+    (b("a", year=None, stems=(S1,)), True, None, (None, None, 0, 1)),
+    # r has stems: a member with other stems only if both are volumes
+    (b("a", stems=(S1,)), False, None, (2000, 2000, 1, 1)),
+    (b("a", stems=(S1,), volume="1"), False, None, (2000, 2000, 3, 1)),
+])
+def test_candidate_filter(rec: MatchRecord, stem_block: bool, slack: int | None,
+                          want: tuple[int | None, int | None, int, int]) -> None:
+    assert candidate_filter(rec, stem_block, slack) == want
+
+
+_MEMBERS = [b("a"), b("b", year=2001), b("c", year=None), b("d", stems=(S1,)),
+            b("e", stems=(S2,)), b("f", stems=(S1,), year=2002), b("g", stems=(S1,), year=2003),
+            b("h", stems=(S1,), volume="1"), b("i", stems=(S2,), volume="1"),
+            b("j", volume="1"), b("k", year=1999)]
+
+
+@pytest.mark.parametrize("slack", [None, 1])
+def test_candidate_filter_lets_every_possible_candidate_through(slack: int | None) -> None:
+    """What `harvest.merge` relies on: a member the filter drops in every block it shares
+    with x is never x's candidate (one sharing an ISBN stem passes in that stem's block)."""
+    kept = dropped = 0
+    for x in _MEMBERS:
+        stems = set(stem_block_hashes(x))
+        for y in _MEMBERS:
+            shared = set(block_hashes(x)) & set(block_hashes(y))
+            if y is x or not shared:
+                continue
+            ok = False
+            for h in shared:
+                lo, hi, mask, value = candidate_filter(x, h in stems, slack)
+                years = y.year is None or lo is None or hi is None or lo <= y.year <= hi
+                ok = ok or (years and candidate_flags(y) & mask != value)
+            assert ok or not may_be_candidates(x, y, slack), (x.key, y.key)
+            kept, dropped = kept + ok, dropped + (not ok)
+    assert kept and dropped  # the filter lets some through and drops others
+
+
+@pytest.mark.parametrize(("rec", "merges"), [
+    (b("a"), True),  # two copies of a described book are one
+    (b("a", year=None), True),
+    (r("a", isbns=(I1,)), True),  # an ISBN alone: the ISBN rule
+    (r("a"), False),  # a title alone is not enough to say two records are one
+    (r("a", year=2000), False),
+    (r("a", author="张三", authors=("张三",)), False),
+    (MatchRecord("a"), False),  # nothing at all
+])
+def test_signature_merges(rec: MatchRecord, merges: bool) -> None:
+    assert signature_merges(rec) is merges and signature_merges(rec, 1) is merges
+
+
+def _whole_job(focus: list[str] | None, whole: dict[int, tuple[str, bool]]) -> Clustering:
+    recs = [b("a"), b("b"), b("c", title="水浒传"), b("d", title="水浒传")]
+    return Clustering(recs, focus=focus, whole=whole)
+
+
+_RED, _WATER = _hash("t\x1f红楼梦"), _hash("t\x1f水浒传")
+
+
+@pytest.mark.parametrize(("focus", "whole", "big"), [
+    (["b"], {_RED: ("a", True)}, {0: True}),  # the block 水浒传 is not run: not needed
+    (["b"], {_RED: ("a", False), _WATER: ("c", True)}, {0: False}),
+    (["c"], {_RED: ("x", True), _WATER: ("c", True)}, {1: True}),
+    (["a", "d"], {_RED: ("a", False), _WATER: ("c", True)}, {0: False, 1: True}),
+    (None, {}, {}),  # a full run: nothing to check
+])
+def test_whole_blocks_give_the_mode_of_each_run_block(
+        focus: list[str] | None, whole: dict[int, tuple[str, bool]],
+        big: dict[int, bool]) -> None:
+    assert _whole_job(focus, whole).big == big
+
+
+@pytest.mark.parametrize(("whole", "message"), [
+    ({}, f"block {_RED} (t): its first record (not given) is not loaded"),
+    ({_RED: ("b", True)}, f"block {_RED} (t): its first record b is not loaded"),
+])
+def test_whole_blocks_refuse_a_block_whose_first_record_is_missing(
+        whole: dict[int, tuple[str, bool]], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        _whole_job(["b"], whole)
+    assert str(info.value) == message
+
+
+
+def test_a_focus_is_judged_against_the_other_representatives_of_its_blocks() -> None:
+    """Focus records of their own signatures are paired with each other — only with each
+    other: `harvest.merge` puts every possible candidate of a changed record in the focus;
+    two copies that do not judge as one (a title alone) are both representatives."""
+    recs = [b("a"), b("b", publisher=""), b("z", title="水浒传")]
+    for focus, edges in ((["a", "b"], [("a", "b")]), (["b", "z"], []), (["z"], [])):
+        job = Clustering(recs, focus=focus)
+        assert [e[:2] for e in job.finish([job.run()]).edges] == edges
+    job = Clustering([r("a"), r("b")])
+    result = job.finish([job.run()])
+    assert result.edges == [] and len(set(result.clusters.values())) == 2

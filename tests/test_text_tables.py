@@ -16,7 +16,7 @@ def _uncached() -> None:
     """Each row analysed afresh: the module caches per value, and a row answered from
     an earlier row's cache would not be checking the code."""
     for cached in (text._pinyin, text._short_segments, text.split_syllables,
-                   text._word_readings, text._cover):
+                   text._word_readings, text._cover, text.folded):
         cached.cache_clear()
 
 
@@ -266,3 +266,19 @@ def test_class_path(clc: str, path: list[str]) -> None:
 ])
 def test_looks_like_call_number(typed: str, call_number: bool) -> None:
     assert text.looks_like_call_number(typed) is call_number
+
+
+@pytest.mark.parametrize(("title", "key"), [
+    ("紅樓夢（上）", "红楼梦上"),  # traditional folded, brackets dropped
+    ("ＡＢＣ １２３", "abc123"),  # full width folded, case and spaces dropped
+    ("Perl : the complete reference", "perlthecompletereference"),
+    ("", ""),
+])
+def test_title_key(title: str, key: str) -> None:
+    """The title key through the fold cache is `core.fold.title_key`, also the second time
+    a value is folded (answered from the cache)."""
+    from core.fold import title_key
+
+    assert text.title_key(title) == key == title_key(title)
+    assert text.title_key(title) == key
+    assert text.folded(title) == text.normalize(title)

@@ -151,8 +151,7 @@ def _title_relation(a: MatchRecord, b: MatchRecord) -> tuple[str, float]:
     both_sub = bool(a.title_full and b.title_full)
     pairs = ((a.title_full, b.title_full),) if both_sub else (
         (a.title, b.title), (a.title_full or a.title, b.title_full or b.title))
-    if any(x == y for x, y in pairs) or (not both_sub and (
-            a.title == b.title_full or b.title == a.title_full)):
+    if any(x == y for x, y in pairs):  # also a title proper equal to the other's whole one
         return _EXACT, 1.0
     best = 0.0
     for x, y in pairs:
