@@ -1039,7 +1039,7 @@ def test_candidate_filter_lets_every_possible_candidate_through(slack: int | Non
     (MatchRecord("a"), False),  # nothing at all
 ])
 def test_signature_merges(rec: MatchRecord, merges: bool) -> None:
-    assert signature_merges(rec) is merges and signature_merges(rec, 1) is merges
+    assert signature_merges(rec) is merges
 
 
 def _whole_job(focus: list[str] | None, whole: dict[int, tuple[str, bool]]) -> Clustering:

@@ -343,14 +343,14 @@ def candidate_filter(r: MatchRecord, stem_block: bool, year_slack: int | None = 
     return lo, hi, HAS_STEMS, HAS_STEMS
 
 
-def signature_merges(r: MatchRecord, year_slack: int | None = None) -> bool:
+def signature_merges(r: MatchRecord) -> bool:
     """Do two records with r's signature (`blocking._signature`) judge as one?  Then a
     block keeps only the first of them as a representative (`_run_block`), else all of
     them: what an incremental merge needs to count a block's representatives from the
     signature hashes of the block table.  The ISBN rule does not depend on set ISBNs
-    between two records with the same ISBNs, nor the stems rule, so none are given."""
-    slack = YEAR_SLACK if year_slack is None else year_slack
-    return _judge(r, r, None, slack)[0] > 0
+    between two records with the same ISBNs, nor the stems rule, so none are given; nor
+    the year slack, as a record's year is its own."""
+    return _judge(r, r, None, YEAR_SLACK)[0] > 0
 
 
 def cluster_detailed(records: Iterable[MatchRecord],
