@@ -81,3 +81,15 @@ async def test_third_level_labels_come_from_the_clc_table(client: TestClient) ->
                         "TP3 计算技术、计算机技术": "TP3"}
     english = await (await client.get("/search", params={"clc_top": "TP", "lang": "en"})).text()
     assert ">TP3<" in english and "计算技术" not in english.split("facet-title")[1]
+
+
+def test_translated_subclasses_say_what_the_table_says() -> None:
+    """portal.clc_tree.SUBCLASSES repeats captions of harvest/data/clc_levels.tsv so the
+    catalogues can translate them, some shortened for a facet (A7 生平和传记): each must
+    still be the table's caption or a part of it, so the two copies cannot drift apart."""
+    from harvest.clc import caption
+    from portal.clc_tree import SUBCLASSES
+
+    differ = {code: (name, caption(code)) for code, name in SUBCLASSES.items()
+              if caption(code) and name not in caption(code)}
+    assert not differ
