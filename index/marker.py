@@ -22,10 +22,11 @@ import tempfile
 from pathlib import Path
 
 MARKER = "tongjian-index.json"
-# 4: title parts as keys, title length and holding libraries for ranking (issue 12);
-# 3: pinyin phrases and initials, class paths, suggest terms (issue 12); 2: summary
-# holdings carry `online` (release 0.2.0); 1: release 0.1.0, unmarked
-FORMAT = 4
+# 5: syllable pairs for pinyin phrases (issue 12's speed at 1M); 4: title parts as keys,
+# title length and holding libraries for ranking (issue 12); 3: pinyin phrases and
+# initials, class paths, suggest terms (issue 12); 2: summary holdings carry `online`
+# (release 0.2.0); 1: release 0.1.0, unmarked
+FORMAT = 5
 # What decides an index's documents: the text analysis, the document shape, and each
 # backend's preparation of a document (tantivy's `analyse_document`, which Meilisearch's
 # `prepare_document` reuses, the suggest-term layout).  The backends' files hold query

@@ -86,6 +86,7 @@ from index.tantivy_backend import (
     _MAX_PAGE_SIZE,
     _MAX_QUERY_WORDS,
     _MAX_WINDOW,
+    _PAIR_FIELDS,
     _PINYIN_BOOSTS,
     _TOTAL_FACET,
     _as_list,
@@ -174,6 +175,9 @@ def prepare_document(doc: dict[str, Any]) -> dict[str, Any]:
     # sort by (every document has both: a rule on a missing value sorts undefined)
     fields.pop("title_cover", None)
     fields.pop("held", None)
+    # tantivy's syllable pairs serve its phrase queries; here proximity ranks order
+    for name in _PAIR_FIELDS.values():
+        fields.pop(name, None)
     fields["title_chars"] = len(fields.get("title_key") or "") or _NO_TITLE
     fields["held_by"] = len(set(_as_list(doc.get("library"))))
     fields["summary_doc"] = summary

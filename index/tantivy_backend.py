@@ -97,7 +97,7 @@ _TEXT_BOOSTS: dict[str, float] = {
 # types, a fuller spelling of the title wins.  Han fields weigh more than any of them:
 # characters typed as characters are the most exact input there is.
 _PINYIN_BOOSTS: dict[str, float] = {
-    "title_pinyin": 2.0,  # syllable stream, with positions: phrases
+    "title_pinyin": 2.0,  # syllables one by one (in order: the pairs fields, below)
     "author_pinyin": 1.5,
     "title_pinyin_joined": 4.0,
     "author_pinyin_joined": 3.0,
@@ -118,11 +118,18 @@ _PREFIX_MIN = 2  # shortest initials prefix indexed: one letter would match a 20
 _BIGRAM_BOOSTS: dict[str, float] = {"title_bigram": 1.5, "author_bigram": 1.0}
 _SUBSTRING_BOOST = 6.0
 _BOOSTS = {**_TEXT_BOOSTS, **_PINYIN_BOOSTS, **_BIGRAM_BOOSTS}
-_POSITIONS = ("title_pinyin", "author_pinyin", "title_bigram")
+# Adjacent syllables of a title or name, joined (中国历史 → zhong_guo guo_li li_shi), with
+# positions: syllables in order are a phrase of these pairs, as a Han run is a phrase of
+# character pairs.  A phrase over single syllables would intersect two of the most common
+# terms there are (zhong, guo) and check positions in a good share of all entries; a pair
+# is about as rare as the word it spells.
+_PAIR_FIELDS = {"title": "title_pinyin_pairs", "author": "author_pinyin_pairs"}
+_POSITIONS = (*_PAIR_FIELDS.values(), "title_bigram")
 _ANALYSERS = {
     "text": text.tokens,
     "bigram": text.bigrams,
     "syllables": lambda v: text.pinyin_forms(v).syllables,
+    "pairs": lambda v: syllable_pairs(text.pinyin_forms(v).syllables),
     "joined": lambda v: text.pinyin_forms(v).joined,
     "whole": lambda v: text.pinyin_forms(v).whole,
     "initials": lambda v: text.pinyin_forms(v).initials,
@@ -135,6 +142,7 @@ _KINDS = {
     "title_pinyin_whole": "whole",
     "title_initials": "initials", "author_initials": "initials",
     "title_initials_prefix": "prefix",
+    **dict.fromkeys(_PAIR_FIELDS.values(), "pairs"),
     **dict.fromkeys(_BIGRAM_BOOSTS, "bigram"),
 }  # fmt: skip
 
@@ -182,7 +190,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     # Pre-tokenized fields; "whitespace" is the tokenizer that would reproduce the
     # space-joined token text, should anyone ever parse a query against them.
-    for name in _BOOSTS:
+    for name in (*_BOOSTS, *_PAIR_FIELDS.values()):
         sb.add_text_field(name, tokenizer_name="whitespace",
                           index_option="position" if name in _POSITIONS else "freq")
     # clc_path: every class a number belongs to (I242.47 → I, I2, I24, I242, I242.4 …).
@@ -208,6 +216,12 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value if v not in (None, "")]
+
+
+def syllable_pairs(syllables: Iterable[str]) -> list[str]:
+    """Each two adjacent syllables, joined by "_" (no syllable holds one)."""
+    s = list(syllables)
+    return [f"{a}_{b}" for a, b in zip(s, s[1:], strict=False)]
 
 
 @lru_cache(maxsize=100_000)
@@ -299,6 +313,8 @@ def analyse_document(doc: dict[str, Any]) -> Analysed:
         "summary": _as_list(doc.get("summary")),
         "title_pinyin": [title, *title_alt, *catalogued],
         "author_pinyin": authors,
+        "title_pinyin_pairs": [title, *title_alt, *catalogued],
+        "author_pinyin_pairs": authors,
         "title_pinyin_joined": [*parts, *title_alt, *catalogued],
         "title_pinyin_whole": [*parts, *title_alt, *catalogued],
         "author_pinyin_joined": authors,
@@ -680,6 +696,14 @@ class TantivyBackend:
         terms: list[str | tuple[int, str]] = list(words)
         return tantivy.Query.phrase_query(self._schema, field, terms)
 
+    def _syllables(self, side: str, syllables: Iterable[str]) -> tantivy.Query:
+        """`syllables` (two or more) in this order within one title or one name of `side`:
+        one pair term, or a phrase of pairs."""
+        pairs = syllable_pairs(syllables)
+        if len(pairs) == 1:
+            return self._term(_PAIR_FIELDS[side], pairs[0])
+        return self._phrase(_PAIR_FIELDS[side], pairs)
+
     def _term(self, field: str, value: Any) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, field, value)
 
@@ -802,7 +826,7 @@ class TantivyBackend:
         if len(syllables) >= 2:
             for side in sides:
                 boost = _PHRASE_BOOSTS[side]
-                phrase = self._phrase(f"{side}_pinyin", syllables)
+                phrase = self._syllables(side, syllables)
                 out.append(tantivy.Query.boost_query(
                     phrase, boost + (_BOOSTS[f"{side}_pinyin"] if with_word else 0.0)))
                 joined = self._term(f"{side}_pinyin_joined", "".join(syllables))
@@ -855,7 +879,7 @@ class TantivyBackend:
         out = [self._in_fields(word, fields)]
         if len(syllables) > 1 and phrase:
             out += [tantivy.Query.boost_query(
-                self._phrase(f"{side}_pinyin", syllables),
+                self._syllables(side, syllables),
                 _BOOSTS[f"{side}_pinyin"]) for side in sides]
         return out
 

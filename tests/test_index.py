@@ -119,6 +119,26 @@ def test_pinyin_tokens_joined_and_per_syllable():
     assert {"hong", "lou", "meng", "hongloumeng"} <= set(toks)
 
 
+def test_syllable_pairs_are_the_title_and_name_syllables_two_by_two():
+    # What the pinyin phrase queries match on, and why tests/test_ingest_identity.py may
+    # leave these fields out of its digests: they follow from the syllables it pins.
+    import json
+
+    from index.tantivy_backend import analyse_document
+
+    doc = json.loads(analyse_document({"id": "x", "title": "红楼梦：校注本",
+                                       "title_alt": ["石头记"],
+                                       "authors": ["曹雪芹", "高鹗"]}).json)
+    for side in ("title", "author"):
+        pairs = [" ".join(f"{a}_{b}" for a, b in zip(v.split(), v.split()[1:],
+                                                     strict=False))
+                 for v in doc[f"{side}_pinyin"]]
+        assert doc[f"{side}_pinyin_pairs"] == [p for p in pairs if p]
+    assert doc["title_pinyin_pairs"][:2] == ["hong_lou lou_meng meng_jiao jiao_zhu zhu_ben",
+                                             "shi_tou tou_ji"]
+    assert doc["author_pinyin_pairs"] == ["cao_xue xue_qin", "gao_e"]
+
+
 def test_isbn_key_converts_isbn10_and_rejects_bad_check_digit():
     assert text.isbn_key("7-02-000220-X") == "9787020002207"
     assert text.isbn_key("978-7-02-000220-7") == "9787020002207"
