@@ -288,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-entries", type=int, help="the server's search cache "
                         "(index.cache_entries; 0: every request counts, facets and ranks "
                         "anew); default: the config's")
+    parser.add_argument("--mix-from", type=Path, metavar="STORE",
+                        help="draw the mix from this store.db instead of --work's: two "
+                        "imports of the same files can store records in another order, "
+                        "and so draw other queries; comparing two versions, give both "
+                        "the same store here")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.gettempdir()) / "tongjian-bench" / f"work-{args.records}"
     if not (work / "store.db").exists():
@@ -297,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                                                          else sys.argv[1:])
     print(f"# {command.strip()}")
     print(f"machine: {describe()}")
-    mix = query_mix(work / "store.db")
+    mix = query_mix(args.mix_from or work / "store.db")
     threads = os.cpu_count() or 2  # the server's search pool (portal.app: SEARCHERS)
     with ForeignLoad() as foreign:
         floor_rate, floor_lat = floor(work, mix, threads, args.cache_entries,
