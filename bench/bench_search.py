@@ -63,6 +63,21 @@ def _hyphenate(isbn: str) -> str:
     return f"{isbn[:3]}-{isbn[3]}-{isbn[4:8]}-{isbn[8:12]}-{isbn[12:]}"
 
 
+def kept_mix(path: Path | None, store: Path, n: int = 100_000
+             ) -> list[tuple[str, dict[str, Any]]]:
+    """`query_mix(store)`, kept in `path` (JSON) on the first run and read back after: the
+    mix is drawn with the version's own text analysis (which words a title has), so two
+    versions of the code draw other queries from the same store — to compare them, make
+    the mix once and give both the same file."""
+    if path is not None and path.exists():
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        return [(kind, params) for kind, params in kept[:n]]
+    mix = query_mix(store, n=n)
+    if path is not None:
+        path.write_text(json.dumps(mix, ensure_ascii=False), encoding="utf-8")
+    return mix
+
+
 def query_mix(store: Path, n: int = 100_000, seed: int = 7,
               distinct: int = DISTINCT) -> list[tuple[str, dict[str, Any]]]:
     """(kind, query parameters) pairs, always the same for the same store.
@@ -288,11 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-entries", type=int, help="the server's search cache "
                         "(index.cache_entries; 0: every request counts, facets and ranks "
                         "anew); default: the config's")
-    parser.add_argument("--mix-from", type=Path, metavar="STORE",
-                        help="draw the mix from this store.db instead of --work's: two "
-                        "imports of the same files can store records in another order, "
-                        "and so draw other queries; comparing two versions, give both "
-                        "the same store here")
+    parser.add_argument("--mix", type=Path, metavar="FILE",
+                        help="keep the mix in FILE, or read it from there if it exists "
+                        "(to ask two versions of the code the very same queries)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.gettempdir()) / "tongjian-bench" / f"work-{args.records}"
     if not (work / "store.db").exists():
@@ -302,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                                                          else sys.argv[1:])
     print(f"# {command.strip()}")
     print(f"machine: {describe()}")
-    mix = query_mix(args.mix_from or work / "store.db")
+    mix = kept_mix(args.mix, work / "store.db")
     threads = os.cpu_count() or 2  # the server's search pool (portal.app: SEARCHERS)
     with ForeignLoad() as foreign:
         floor_rate, floor_lat = floor(work, mix, threads, args.cache_entries,

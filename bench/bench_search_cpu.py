@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_search import free_port, pct, query_mix, server_config, start_server  # noqa: E402
+from bench_search import free_port, kept_mix, pct, server_config, start_server  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump", type=Path, help="write every response here, one a line")
     parser.add_argument("--http", type=int, default=0, metavar="C",
                         help="through `tongjian serve` with C concurrent clients instead")
-    parser.add_argument("--mix-from", type=Path, metavar="STORE",
-                        help="draw the mix from this store.db (as bench_search.py's)")
+    parser.add_argument("--mix", type=Path, metavar="FILE",
+                        help="the mix kept by bench_search.py --mix (its first requests)")
     args = parser.parse_args(argv)
     if args.http:
         return over_http(args, argv)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     backend = TantivyBackend(config.resolve(config.index.path),
                              cache_entries=args.cache_entries)
     live = LiveCatalogue().entries_with_live
-    mix = query_mix(args.mix_from or args.work / "store.db", n=args.warmup + args.requests)
+    mix = kept_mix(args.mix, args.work / "store.db", n=args.warmup + args.requests)
     pairs = [[(k, str(v)) for k, v in params.items()] for _, params in mix]
 
     def one(i: int) -> bytes:
@@ -136,7 +136,7 @@ def over_http(args: argparse.Namespace, argv: list[str] | None) -> int:
     import aiohttp
     import orjson
 
-    mix = query_mix(args.mix_from or args.work / "store.db", n=args.warmup + args.requests)
+    mix = kept_mix(args.mix, args.work / "store.db", n=args.warmup + args.requests)
     port = free_port()
     server = start_server(server_config(args.work, args.cache_entries), port)
     base = f"http://127.0.0.1:{port}/api/search?"
