@@ -747,7 +747,7 @@ class TantivyBackend:
             part_hit = self._term("title_part_key", key)
             extra.append(tantivy.Query.boost_query(part_hit, _EXACT_PART_BOOST))
         if field in ("any", "title"):
-            extra += self._substring(q)
+            extra += self._substring(q, searcher)
         if latin is not None:
             extra += self._whole_pinyin(latin, fields[1], with_word=once)
         if field == "any":
@@ -755,14 +755,14 @@ class TantivyBackend:
         if field == "subject" and text.looks_like_call_number(q):
             extra.append(self._term("clc_path", text.code_key(q)))
         strict = self._any_of(([self._all_of(groups)] if groups else []) + extra)
-        yield self._popular(strict)
+        yield self._popular(strict, searcher)
         if len(groups) >= 2 and not (field == "any" and (text.isbn_key(q) or text.issn_key(q))):
             # An identifier is never relaxed: half an ISBN's digit groups match junk.
             need = math.ceil(len(groups) / 2)
             relaxed = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Should, g) for g in groups], minimum_number_should_match=need
             )
-            yield self._popular(self._any_of([relaxed, *extra]))
+            yield self._popular(self._any_of([relaxed, *extra]), searcher)
         if latin is not None and (letters := pinyin_letters(q)):
             # Still nothing: a letter typed wrong (hongloumen).  Pinyin one edit away from
             # a whole title part or name, only now, so exact spellings never compete.
@@ -770,33 +770,37 @@ class TantivyBackend:
                 tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
                     self._schema, _FUZZY_FIELDS[side], letters, distance=1),
                     _PHRASE_BOOSTS[side])
-                for side in fields[1]]))
+                for side in fields[1]]), searcher)
 
-    def _popular(self, query: tantivy.Query) -> tantivy.Query:
+    def _popular(self, query: tantivy.Query, searcher: Any) -> tantivy.Query:
         """`query`, its matches ordered among equals by how many libraries hold them
         (`_POPULAR`): bonuses beside a required clause add to the score and never match on
         their own, and a count needs no score, so they cost the count nothing."""
         return self._with_bonuses(query, [("held", str(least), bonus)
-                                          for least, bonus in _POPULAR])
+                                          for least, bonus in _POPULAR], searcher)
 
-    def _with_bonuses(self, query: tantivy.Query,
-                      bonuses: Iterable[tuple[str, str, float]]) -> tantivy.Query:
+    def _with_bonuses(self, query: tantivy.Query, bonuses: Iterable[tuple[str, str, float]],
+                      searcher: Any) -> tantivy.Query:
         """`query`, plus a constant bonus for each (field, term, bonus) its match has.
 
         Nested, one bonus per level (`query` required, one term optional), not one boolean
         with every bonus optional: tantivy scores several optional clauses through a union
         that walks their posting lists window by window — and a popularity or coverage
         term is in a good share of all entries — while a lone optional term is only
-        skipped forward to the documents `query` matches.  The scores are the same sums
-        (bench_search_cpu's responses were identical byte for byte) for less CPU per
-        request: the figures are in docs/benchmarks.md."""
+        skipped forward to the documents `query` matches.  A term no entry has (four
+        holding libraries, in a catalogue of three) is left out: its level would still
+        be passed for every document scored.  The scores are the same sums (bench_
+        search_cpu's responses were identical byte for byte) for less CPU per request:
+        the figures are in docs/benchmarks.md."""
         for field, term, bonus in bonuses:
+            if not searcher.doc_freq(field, term):
+                continue
             optional = tantivy.Query.const_score_query(self._term(field, term), bonus)
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
                                                  (tantivy.Occur.Should, optional)])
         return query
 
-    def _substring(self, q: str) -> list[tantivy.Query]:
+    def _substring(self, q: str, searcher: Any) -> list[tantivy.Query]:
         """A Han query as a contiguous run of a title (楼梦 in 红楼梦): its character pairs
         in order.  Ranks the title holding the run above titles sharing one character, and
         among those, the one the run covers more of.  A query of one word is matched as
@@ -813,7 +817,8 @@ class TantivyBackend:
         # the share of the title the run covers (`_COVERAGE`, `_cover_terms`)
         held = tantivy.Query.boost_query(query, _SUBSTRING_BOOST)
         return [self._with_bonuses(held, [("title_cover", f"{i}:{len(run)}", bonus)
-                                          for i, (_, bonus) in enumerate(_COVERAGE)])]
+                                          for i, (_, bonus) in enumerate(_COVERAGE)],
+                                   searcher)]
 
     def _whole_pinyin(self, latin: text.LatinInput, sides: tuple[str, ...],
                       with_word: bool = False) -> list[tantivy.Query]:
