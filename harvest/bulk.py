@@ -36,7 +36,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.cataloguing import Attribution
 from core.config import Config, HoldingsMap, Source
@@ -50,6 +50,9 @@ from harvest.merge import merge_store
 from harvest.readers import looks_like_xml, read
 from harvest.store import RecordStore, Rejected, StoredRow, duplicate_reason, stored_row
 from index import marker
+
+if TYPE_CHECKING:
+    from index.backend import SearchBackend
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -490,36 +493,45 @@ def _index_mode(reindex: str, config: Config, stats: BulkStats, store: RecordSto
 
 def _rebuild_index(store: RecordStore, config: Config, processes: int, ctx: Any,
                    records: int, show_progress: bool) -> int:
-    """The whole index from the store: documents built and prepared (`SearchBackend.prepare`)
-    in worker processes, each reading its own cluster-id ranges; this process only feeds the
-    writer (`add_prepared`)."""
-    from index.backend import SearchBackend, open_backend
+    """The whole index from the store, into a backend of its own with the bulk writer's
+    heap (`index_in_workers`)."""
+    from index.backend import open_backend
     from index.tantivy_backend import TantivyBackend
 
-    store.commit()
     backend: SearchBackend = (TantivyBackend(config.resolve(config.index.path),
                                              writer_heap=BULK_WRITER_HEAP)
                               if config.index.backend == "tantivy" else open_backend(config))
-    progress = Progress("index", unit="entries") if show_progress else None
-    entries = 0
     try:
-        backend.clear()
-        libraries = dict(config.libraries)
-        with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_index_worker,
-                                 initargs=(str(store.path), libraries, backend.prepare)) as pool:
-            for _, docs in ordered_map(pool, _analyse_range, cluster_ranges(records),
-                                       window=2 * processes + 2):
-                entries += backend.add_prepared(docs, replace=False)
-                if progress:
-                    progress.advance(len(docs))
-        t = time.monotonic()
-        backend.commit()
-        marker.write(backend.path)
-        if progress:
-            progress.done()
-            print(f"index: commit {time.monotonic() - t:.1f}s", file=sys.stderr, flush=True)
+        return index_in_workers(store, backend, config.libraries, processes, ctx, records,
+                                show_progress)
     finally:
         backend.close()
+
+
+def index_in_workers(store: RecordStore, backend: SearchBackend,
+                     libraries: Mapping[str, Any],
+                     processes: int, ctx: Any, records: int, show_progress: bool) -> int:
+    """Empty `backend` and index every entry of the store: documents built and prepared
+    (`SearchBackend.prepare`) in worker processes, each reading its own cluster-id ranges;
+    this process only feeds the writer (`add_prepared`), then commits and marks the index
+    as this release's.  `records`: about how many records the store holds (task sizes)."""
+    store.commit()
+    progress = Progress("index", unit="entries") if show_progress else None
+    entries = 0
+    backend.clear()
+    with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_index_worker,
+                             initargs=(str(store.path), dict(libraries), backend.prepare)) as pool:
+        for _, docs in ordered_map(pool, _analyse_range, cluster_ranges(records),
+                                   window=2 * processes + 2):
+            entries += backend.add_prepared(docs, replace=False)
+            if progress:
+                progress.advance(len(docs))
+    t = time.monotonic()
+    backend.commit()
+    marker.write(backend.path)
+    if progress:
+        progress.done()
+        print(f"index: commit {time.monotonic() - t:.1f}s", file=sys.stderr, flush=True)
     return entries
 
 

@@ -274,11 +274,30 @@ def _document(store: RecordStore, cluster_id: str, config: Config) -> dict | Non
     return cluster_document(cluster_id, records, config.libraries) if records else None
 
 
+# Stores this big are indexed in worker processes (`harvest.bulk.index_in_workers`, as
+# `tongjian import` does): about twice as fast on two cores.  Below it, each worker's
+# start (jieba's dictionary, OpenCC) costs more than the work it takes over.
+WORKERS_FROM_RECORDS = 50_000
+
+
 def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
-                  show_progress: bool = True) -> int:
-    """Re-merge every record and rebuild the index from the store alone."""
+                  show_progress: bool = True, workers: bool | None = None) -> int:
+    """Re-merge every record and rebuild the index from the store alone.  `workers`: index
+    in worker processes (None: when the store holds `WORKERS_FROM_RECORDS` or more, on
+    disk — workers open it by its path)."""
     merge_store(store, full=True)
     lineage.refresh(store, config.libraries)  # OAI-PMH datestamps, permalinks
+    records = store.record_count()
+    if workers is None:
+        workers = records >= WORKERS_FROM_RECORDS and str(store.path) != ":memory:"
+    if workers:
+        from multiprocessing import get_context
+
+        from harvest import bulk
+
+        return bulk.index_in_workers(store, backend, config.libraries,
+                                     bulk.default_processes(), get_context("spawn"),
+                                     records, show_progress)
     backend.clear()
     progress = Progress("index", unit="entries") if show_progress else None
     docs = 0

@@ -24,6 +24,7 @@ from harvest.matching import MatchRecord, lone_cluster_id
 from harvest.pipeline import HarvestStats, ingest, rebuild_index
 from harvest.readers import looks_like_xml, read
 from harvest.store import RecordStore, StoredRow, duplicate_reason
+from index import marker
 from index.backend import SearchRequest
 from index.tantivy_backend import TantivyBackend
 from tests.conftest import shared_data
@@ -158,6 +159,44 @@ def test_bulk_stores_what_the_sequential_path_stores(imports):
         s.close()
     for b in (backend, bulk_backend):
         b.close()
+
+
+def test_a_rebuild_in_worker_processes_indexes_what_one_process_does(imports, monkeypatch):
+    # What `tongjian index --rebuild` and an upgrade's rebuild do for a big store (worker
+    # processes, as the bulk import's index stage), here on a small one.
+    from harvest import bulk, pipeline
+
+    tmp, files = imports
+    config = _config(tmp, "workers")
+    store = _sequential(config, files)
+    one = TantivyBackend(None)
+    workers = TantivyBackend(tmp / "workers-index")
+    calls: list[int] = []
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return index_in_workers(*args, **kwargs)
+
+    index_in_workers = bulk.index_in_workers
+    monkeypatch.setattr(bulk, "index_in_workers", spy)
+    monkeypatch.setattr(pipeline, "WORKERS_FROM_RECORDS", 10)  # the store holds more
+    try:
+        n_one = rebuild_index(store, one, config, show_progress=False, workers=False)
+        assert not calls
+        n_workers = rebuild_index(store, workers, config, show_progress=False)
+        assert calls == [1]
+        assert n_one == n_workers == workers.count() == one.count() > 100
+        assert not marker.stale_reason(tmp / "workers-index")  # marked as this release's
+        for q in ("", "中国", "Austen", "9787"):
+            a = one.search(SearchRequest(q=q, page_size=500))
+            b = workers.search(SearchRequest(q=q, page_size=500))
+            assert (a.total, a.facets) == (b.total, b.facets), q
+            assert sorted((h.id, round(h.score, 4), str(h.doc)) for h in a.hits) == sorted(
+                (h.id, round(h.score, 4), str(h.doc)) for h in b.hits), q
+    finally:
+        store.close()
+        for b in (one, workers):
+            b.close()
 
 
 def test_quarantine_keeps_raw_bytes_reason_and_place(imports):
