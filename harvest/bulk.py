@@ -502,24 +502,26 @@ def _rebuild_index(store: RecordStore, config: Config, processes: int, ctx: Any,
                                              writer_heap=BULK_WRITER_HEAP)
                               if config.index.backend == "tantivy" else open_backend(config))
     try:
-        return index_in_workers(store, backend, config.libraries, processes, ctx, records,
-                                show_progress)
+        return index_in_workers(store, backend, config.libraries, processes, records,
+                                show_progress, ctx)
     finally:
         backend.close()
 
 
 def index_in_workers(store: RecordStore, backend: SearchBackend,
-                     libraries: Mapping[str, Any],
-                     processes: int, ctx: Any, records: int, show_progress: bool) -> int:
+                     libraries: Mapping[str, Any], processes: int, records: int,
+                     show_progress: bool, ctx: Any = None) -> int:
     """Empty `backend` and index every entry of the store: documents built and prepared
     (`SearchBackend.prepare`) in worker processes, each reading its own cluster-id ranges;
     this process only feeds the writer (`add_prepared`), then commits and marks the index
-    as this release's.  `records`: about how many records the store holds (task sizes)."""
+    as this release's.  `records`: about how many records the store holds (task sizes);
+    `ctx`: the multiprocessing context (default: spawn, as `import_sources`'s)."""
     store.commit()
     progress = Progress("index", unit="entries") if show_progress else None
     entries = 0
     backend.clear()
-    with ProcessPoolExecutor(processes, mp_context=ctx, initializer=_init_index_worker,
+    with ProcessPoolExecutor(processes, mp_context=ctx or get_context("spawn"),
+                             initializer=_init_index_worker,
                              initargs=(str(store.path), dict(libraries), backend.prepare)) as pool:
         for _, docs in ordered_map(pool, _analyse_range, cluster_ranges(records),
                                    window=2 * processes + 2):

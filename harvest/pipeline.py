@@ -291,13 +291,10 @@ def rebuild_index(store: RecordStore, backend: SearchBackend, config: Config,
     if workers is None:
         workers = records >= WORKERS_FROM_RECORDS and str(store.path) != ":memory:"
     if workers:
-        from multiprocessing import get_context
-
         from harvest import bulk
 
         return bulk.index_in_workers(store, backend, config.libraries,
-                                     bulk.default_processes(), get_context("spawn"),
-                                     records, show_progress)
+                                     bulk.default_processes(), records, show_progress)
     backend.clear()
     progress = Progress("index", unit="entries") if show_progress else None
     docs = 0

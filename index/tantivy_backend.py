@@ -789,9 +789,9 @@ class TantivyBackend:
         term is in a good share of all entries — while a lone optional term is only
         skipped forward to the documents `query` matches.  A term no entry has (four
         holding libraries, in a catalogue of three) is left out: its level would still
-        be passed for every document scored.  The scores are the same sums (bench_
-        search_cpu's responses were identical byte for byte) for less CPU per request:
-        the figures are in docs/benchmarks.md."""
+        be passed for every document scored.  The scores are the same sums, so the
+        ranking is the same (bench_search_cpu's responses were identical byte for byte),
+        for less CPU per request: the figures are in docs/benchmarks.md."""
         for field, term, bonus in bonuses:
             if not searcher.doc_freq(field, term):
                 continue

@@ -172,12 +172,12 @@ def test_a_rebuild_in_worker_processes_indexes_what_one_process_does(imports, mo
     one = TantivyBackend(None)
     workers = TantivyBackend(tmp / "workers-index")
     calls: list[int] = []
+    index_in_workers = bulk.index_in_workers
 
     def spy(*args, **kwargs):
         calls.append(1)
         return index_in_workers(*args, **kwargs)
 
-    index_in_workers = bulk.index_in_workers
     monkeypatch.setattr(bulk, "index_in_workers", spy)
     monkeypatch.setattr(pipeline, "WORKERS_FROM_RECORDS", 10)  # the store holds more
     try:
